@@ -1,0 +1,22 @@
+#!/bin/sh
+# Makes sure the real servers the tests need are installed: Dovecot (dovecot-imapd) and,
+# with --with-mbsync, isync for the benchmarks. Installs them as root on Debian/Ubuntu;
+# otherwise says exactly what to install.
+set -eu
+need=""
+command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need="dovecot-imapd"
+if [ "${1:-}" = "--with-mbsync" ]; then
+  command -v mbsync >/dev/null 2>&1 || need="$need isync"
+fi
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "automigrate: installing $need (apt-get) ..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  # The package's service is not started: tests run their own instances.
+  apt-get install -y -qq --no-install-recommends $need >/dev/null
+  exit 0
+fi
+echo "automigrate: the tests need: $need" >&2
+echo "  install it as root:  apt-get install -y $need   (Debian/Ubuntu)" >&2
+exit 1

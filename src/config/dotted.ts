@@ -1,0 +1,85 @@
+// `key=value` assignments with dotted keys from the settings schema
+// (`migration.old.imapPort=993`, `logins.0.path=/var/log/dovecot.log`).
+import type { z } from "zod";
+import { inputError } from "../errors.ts";
+
+export interface Assignment {
+  key: string;
+  path: (string | number)[];
+  raw: string;
+}
+
+export function parseAssignment(text: string): Assignment {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw inputError(`"${text}" is not key=value (e.g. migration.old.imapPort=993)`);
+  const key = text.slice(0, eq).trim();
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_@-]+)*$/.test(key)) throw inputError(`"${key}" is not a dotted settings key`);
+  if (/password$/i.test(key)) {
+    throw inputError(`${key}: passwords are never given on the command line`, {
+      hint: "put the password in a file readable only by root and set passwordFile=/path/to/file",
+    });
+  }
+  const path = key.split(".").map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  return { key, path, raw: text.slice(eq + 1) };
+}
+
+/** The value as typed: JSON when it parses (993, true, ["a"]), otherwise the plain string. */
+function typed(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+export function setPath(target: Record<string, unknown>, path: (string | number)[], value: unknown): void {
+  let node: Record<string | number, unknown> = target;
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i]!;
+    const next = node[k];
+    if (next === undefined || next === null || typeof next !== "object") {
+      node[k] = typeof path[i + 1] === "number" ? [] : {};
+    }
+    node = node[k] as Record<string | number, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+export function getPath(source: unknown, path: (string | number)[]): unknown {
+  let node = source as Record<string | number, unknown> | undefined;
+  for (const k of path) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = node[k] as Record<string | number, unknown> | undefined;
+  }
+  return node;
+}
+
+export function formatIssue(issue: z.core.$ZodIssue, prefix = ""): string {
+  const at = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "(settings)";
+  if (issue.code === "unrecognized_keys") {
+    return `${at}: unknown setting ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  }
+  return `${at}: ${issue.message}`;
+}
+
+/**
+ * Applies the assignments to a copy of `current` and validates the result with `schema`.
+ * A value that fails as JSON is retried as a plain string (a host named "123", a password
+ * file path). Returns the validated object or throws an input error naming every bad path.
+ */
+export function applyAssignments<T>(schema: z.ZodType<T>, current: unknown, assignments: Assignment[], prefix = ""): T {
+  const draft = structuredClone(current ?? {}) as Record<string, unknown>;
+  const asString = new Set<string>();
+  for (;;) {
+    for (const a of assignments) setPath(draft, a.path, asString.has(a.key) ? a.raw : typed(a.raw));
+    const result = schema.safeParse(draft);
+    if (result.success) return result.data;
+    const retry = assignments.filter(
+      (a) => !asString.has(a.key) && typeof typed(a.raw) !== "string" && result.error.issues.some((i) => i.path.join(".") === a.path.join(".")),
+    );
+    if (retry.length === 0) {
+      throw inputError(result.error.issues.map((i) => formatIssue(i, prefix)).join("\n"));
+    }
+    for (const a of retry) asString.add(a.key);
+  }
+}

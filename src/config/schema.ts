@@ -1,0 +1,126 @@
+// config.json, schema version 1 (DESIGN.md "Settings"). The single source of truth for what
+// an admin may set; the CLI, the TUI and the daemon all validate through it.
+import { z } from "zod";
+
+export const CONFIG_VERSION = 1;
+
+export const port = z
+  .number({ error: (i) => `${JSON.stringify(i.input)} is not a port (1-65535)` })
+  .int({ error: (i) => `${JSON.stringify(i.input)} is not a port (1-65535)` })
+  .min(1, { error: (i) => `${i.input} is not a port (1-65535)` })
+  .max(65535, { error: (i) => `${i.input} is not a port (1-65535)` });
+
+export const tlsMode = z.enum(["none", "starttls", "implicit"], {
+  error: (i) => `${JSON.stringify(i.input)} is not a TLS mode (none, starttls, implicit)`,
+});
+export type TlsMode = z.infer<typeof tlsMode>;
+
+const hostname = z
+  .string()
+  .min(1, "must not be empty")
+  .regex(/^[A-Za-z0-9.:_\-\[\]]+$/, "is not a host name or IP address");
+
+/**
+ * How automigrate authenticates on a server for a given user.
+ * master: one admin identity acting for every user, as "user*master" (separator) or SASL PLAIN authzid.
+ * captured: the user's own password, captured at first login (vault).
+ * csv: passwords imported with import-users (vault).
+ */
+export const serverAuth = z.discriminatedUnion("mode", [
+  z.strictObject({
+    mode: z.literal("master"),
+    user: z.string().min(1, "must not be empty"),
+    passwordFile: z.string().min(1, "must not be empty"),
+    method: z.enum(["authzid", "separator"]).default("authzid"),
+    separator: z.string().min(1).max(4).default("*"),
+  }),
+  z.strictObject({ mode: z.literal("captured") }),
+  z.strictObject({ mode: z.literal("csv") }),
+]);
+export type ServerAuth = z.infer<typeof serverAuth>;
+
+export const targetSchema = z.strictObject({
+  host: hostname.default("127.0.0.1"),
+  port: port.optional(),
+  tls: tlsMode.default("starttls"),
+  tlsVerify: z.boolean().default(true),
+  auth: serverAuth.optional(),
+});
+
+export const oldServerSchema = z.strictObject({
+  host: hostname.optional(),
+  imapPort: port.optional(),
+  imapTls: tlsMode.default("starttls"),
+  smtpHost: hostname.optional(),
+  smtpPort: port.default(25),
+  tlsVerify: z.boolean().default(true),
+  auth: serverAuth.optional(),
+});
+
+export const folderOptionsSchema = z.strictObject({
+  separatorReplacement: z
+    .string()
+    .max(8)
+    .refine((s) => !/[/.]/.test(s), "must not contain a hierarchy separator (\"/\" or \".\")")
+    .default("_"),
+  exclude: z.array(z.string().min(1)).default([]),
+  rename: z.record(z.string().min(1), z.string().min(1)).default({}),
+});
+
+export const accountClassSchema = z.strictObject({
+  autoMigration: z.boolean().default(true),
+  quota: z.string().optional(),
+  services: z.array(z.string()).optional(),
+});
+
+const migrationSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  accountClass: z.string().min(1).default("domain-default"),
+  old: oldServerSchema.default(() => oldServerSchema.parse({})),
+  premiumByLicense: z.boolean().default(false),
+  continuous: z.boolean().default(false),
+  pim: z
+    .strictObject({
+      mode: z.enum(["none", "command"]).default("none"),
+      command: z.string().optional(),
+      timeoutSec: z.number().int().positive().default(600),
+    })
+    .default(() => ({ mode: "none" as const, timeoutSec: 600 })),
+  folders: folderOptionsSchema.default(() => folderOptionsSchema.parse({})),
+  /** Folders copied in parallel for one user (one old and one new connection each). */
+  parallelFolders: z.number().int().min(1).max(8).default(2),
+});
+
+export const domainSchema = z.strictObject({
+  migration: migrationSchema.default(() => migrationSchema.parse({})),
+  accountDefaults: accountClassSchema.default(() => accountClassSchema.parse({})),
+  classes: z.record(z.string(), accountClassSchema).default({}),
+  ldap: z
+    .strictObject({ sync: z.boolean().default(false), authCreate: z.boolean().default(false) })
+    .default(() => ({ sync: false, authCreate: false })),
+});
+export type DomainSettings = z.infer<typeof domainSchema>;
+
+export const configSchema = z.strictObject({
+  version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
+  target: targetSchema.default(() => targetSchema.parse({})),
+  logins: z
+    .array(z.strictObject({ path: z.string().min(1), format: z.enum(["dovecot", "jsonl", "regex"]).default("dovecot"), pattern: z.string().optional() }))
+    .default([]),
+  provisioning: z.strictObject({ driver: z.enum(["none", "passwd-file", "command"]).default("none") }).default({ driver: "none" }),
+  license: z.strictObject({ premiumSeats: z.number().int().min(0).default(0) }).default({ premiumSeats: 0 }),
+  workers: z
+    .strictObject({ total: z.number().int().min(1).default(4), perOldServer: z.number().int().min(1).default(2) })
+    .default({ total: 4, perOldServer: 2 }),
+  schedules: z.record(z.string(), z.string()).default({}),
+  domains: z.record(z.string(), domainSchema).default({}),
+});
+export type Config = z.infer<typeof configSchema>;
+
+export function emptyConfig(): Config {
+  return configSchema.parse({});
+}
+
+export const domainName = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, "is not a domain name (like example.com)");

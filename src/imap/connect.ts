@@ -1,0 +1,124 @@
+// imapflow connections to the old and the new server: TLS modes, master identity
+// (user*master or SASL PLAIN authzid), timeouts, and a check of who we are logged in as.
+import { ImapFlow } from "imapflow";
+import type { ServerAuth, TlsMode } from "../config/schema.ts";
+import { readPasswordFile } from "../config/secrets.ts";
+import { AutomigrateError } from "../errors.ts";
+
+export interface Endpoint {
+  /** "old" or "new": which side, for messages. */
+  role: "old" | "new";
+  host: string;
+  port: number;
+  tls: TlsMode;
+  tlsVerify: boolean;
+}
+
+export interface Credentials {
+  user: string;
+  pass: string;
+  authzid?: string;
+}
+
+export function defaultImapPort(tls: TlsMode): number {
+  return tls === "implicit" ? 993 : 143;
+}
+
+/** Credentials to act as `user` on a server whose auth settings are `auth`. */
+export function credentialsFor(auth: ServerAuth | undefined, user: string, settingsKey: string): Credentials {
+  if (!auth) {
+    throw new AutomigrateError(`no credentials configured for ${settingsKey}`, {
+      user,
+      hint: `set ${settingsKey}.mode=master ${settingsKey}.user=<master user> ${settingsKey}.passwordFile=<file>`,
+    }, { exitCode: 2 });
+  }
+  if (auth.mode !== "master") {
+    throw new AutomigrateError(`${settingsKey}.mode=${auth.mode} needs the credential vault, which this version does not have yet`, {
+      user,
+      hint: `use ${settingsKey}.mode=master`,
+    }, { exitCode: 2 });
+  }
+  const pass = readPasswordFile(auth.passwordFile, settingsKey);
+  return auth.method === "authzid" ? { user: auth.user, pass, authzid: user } : { user: `${user}${auth.separator}${auth.user}`, pass };
+}
+
+export function describeEndpoint(e: Endpoint): string {
+  return `${e.host}:${e.port}`;
+}
+
+const TRANSIENT_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "NoConnection", "ETIMEOUT", "CONNECT_TIMEOUT", "GREETING_TIMEOUT"]);
+
+export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number } = {}): Promise<ImapFlow> {
+  const client = new ImapFlow({
+    host: endpoint.host,
+    port: endpoint.port,
+    secure: endpoint.tls === "implicit",
+    doSTARTTLS: endpoint.tls === "starttls" ? true : endpoint.tls === "none" ? false : undefined,
+    tls: { rejectUnauthorized: endpoint.tlsVerify, servername: endpoint.host },
+    auth: {
+      user: creds.user,
+      pass: creds.pass,
+      ...(creds.authzid ? { authzid: creds.authzid, loginMethod: "AUTH=PLAIN" } : {}),
+    },
+    logger: false,
+    connectionTimeout: opts.timeoutMs ?? 30_000,
+    greetingTimeout: opts.timeoutMs ?? 30_000,
+    socketTimeout: 5 * 60_000,
+    disableAutoIdle: true,
+    qresync: false,
+  } as ConstructorParameters<typeof ImapFlow>[0]);
+  client.on("error", () => {
+    /* surfaced through the failing command */
+  });
+  const who = creds.authzid ?? creds.user;
+  const server = `${endpoint.role} server ${describeEndpoint(endpoint)}`;
+  if (creds.authzid) refuseLoginFallback(client, creds.authzid, server);
+  try {
+    await client.connect();
+  } catch (e) {
+    const err = e as Error & { code?: string; authenticationFailed?: boolean; responseText?: string };
+    if (err.authenticationFailed || /auth/i.test(err.code ?? "")) {
+      throw new AutomigrateError(`login refused for ${who}${err.responseText ? `: ${err.responseText}` : ""}`, {
+        server,
+        user: who,
+        hint: "check the master user and its password file, and that the user exists there",
+      }, { cause: e });
+    }
+    throw new AutomigrateError(`cannot connect: ${err.message}${err.code ? ` (${err.code})` : ""}`, {
+      server,
+      hint: endpoint.tls === "none" ? "is the server up and listening on that port?" : "is the server up, and is the TLS mode right (none, starttls, implicit)?",
+    }, { transient: TRANSIENT_CODES.has(err.code ?? "") || !err.code, cause: e });
+  }
+  return client;
+}
+
+/**
+ * imapflow falls back to the LOGIN command, which has no authzid, when a server offers no
+ * AUTH= mechanism: we would be logged in as the master identity itself, not as the user.
+ * Refuse that command on this connection (imapflow's internal run(), checked to exist).
+ */
+function refuseLoginFallback(client: ImapFlow, authzid: string, server: string): void {
+  const c = client as unknown as { run?: (cmd: string, ...args: unknown[]) => Promise<unknown> };
+  if (typeof c.run !== "function") return;
+  const run = c.run.bind(client);
+  c.run = (cmd: string, ...args: unknown[]) => {
+    if (cmd === "LOGIN") {
+      return Promise.reject(
+        new AutomigrateError(`the server offers no AUTH=PLAIN, so the master identity cannot act for ${authzid}`, {
+          server,
+          user: authzid,
+          hint: "set auth.method=separator (user*master) for this server",
+        }),
+      );
+    }
+    return run(cmd, ...args);
+  };
+}
+
+export async function closeImap(client: ImapFlow | undefined): Promise<void> {
+  if (!client) return;
+  try {
+    await Promise.race([client.logout(), Bun.sleep(2000)]);
+  } catch {}
+  client.close();
+}

@@ -1,0 +1,83 @@
+// How a folder's new messages are cut into APPEND batches, and how already-copied
+// messages are recognised after a crash or a UIDVALIDITY change. Pure functions.
+import { createHash } from "node:crypto";
+
+export interface BatchLimits {
+  /** Messages per MULTIAPPEND. */
+  maxMessages: number;
+  /** Bytes per batch: bounds memory and bytes in flight. */
+  maxBytes: number;
+  /** Larger messages are spooled to disk and appended alone, never held in memory whole. */
+  largeMessageBytes: number;
+}
+
+export const DEFAULT_LIMITS: BatchLimits = { maxMessages: 100, maxBytes: 8 * 1024 * 1024, largeMessageBytes: 8 * 1024 * 1024 };
+
+export interface SizedUid {
+  uid: number;
+  size: number;
+}
+
+export interface Batch {
+  uids: number[];
+  bytes: number;
+  /** One message larger than largeMessageBytes: streamed through a spool file. */
+  large: boolean;
+}
+
+/** Consecutive messages (ascending UID) grouped by count and bytes; large ones alone. */
+export function planBatches(messages: SizedUid[], limits: BatchLimits): Batch[] {
+  const batches: Batch[] = [];
+  let current: Batch = { uids: [], bytes: 0, large: false };
+  const flush = () => {
+    if (current.uids.length) batches.push(current);
+    current = { uids: [], bytes: 0, large: false };
+  };
+  for (const m of [...messages].sort((a, b) => a.uid - b.uid)) {
+    if (m.size > limits.largeMessageBytes) {
+      flush();
+      batches.push({ uids: [m.uid], bytes: m.size, large: true });
+      continue;
+    }
+    if (current.uids.length >= limits.maxMessages || (current.uids.length > 0 && current.bytes + m.size > limits.maxBytes)) flush();
+    current.uids.push(m.uid);
+    current.bytes += m.size;
+  }
+  flush();
+  return batches;
+}
+
+/**
+ * A message's identity across servers: its size, its INTERNALDATE (to the second) and a
+ * hash of its header section. Two messages with equal fingerprints are copies of each other
+ * for the purpose of not copying them twice; true duplicates are counted, not merged.
+ */
+export function fingerprint(size: number, internalDate: Date, header: Buffer | string): string {
+  const h = createHash("sha256").update(header).digest("base64url").slice(0, 22);
+  return `${size}:${Math.floor(internalDate.getTime() / 1000)}:${h}`;
+}
+
+/**
+ * Which candidates (old messages) are already on the target. Multiset semantics: a
+ * fingerprint seen twice on the target covers two candidates, in UID order, and no more.
+ */
+export function alreadyPresent(candidates: { uid: number; fp: string }[], targetFingerprints: Iterable<string>): Set<number> {
+  const available = new Map<string, number>();
+  for (const fp of targetFingerprints) available.set(fp, (available.get(fp) ?? 0) + 1);
+  const present = new Set<number>();
+  for (const c of [...candidates].sort((a, b) => a.uid - b.uid)) {
+    const n = available.get(c.fp) ?? 0;
+    if (n > 0) {
+      present.add(c.uid);
+      available.set(c.fp, n - 1);
+    }
+  }
+  return present;
+}
+
+/** UID windows [from, to] of at most `size` UIDs covering from..uidNext-1. */
+export function uidWindows(from: number, uidNext: number, size: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let lo = Math.max(1, from); lo < uidNext; lo += size) out.push([lo, Math.min(uidNext - 1, lo + size - 1)]);
+  return out;
+}

@@ -1,0 +1,177 @@
+// Which old folder goes to which new folder: namespace prefixes, hierarchy separators,
+// special-use roles, rename rules and excludes. Pure: no sockets, fully unit-tested.
+
+export const SPECIAL_USE_ROLES = ["\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive"] as const;
+export type SpecialUseRole = (typeof SPECIAL_USE_ROLES)[number];
+
+const DEFAULT_ROLE_NAMES: Record<SpecialUseRole, string> = {
+  "\\Sent": "Sent",
+  "\\Drafts": "Drafts",
+  "\\Trash": "Trash",
+  "\\Junk": "Junk",
+  "\\Archive": "Archive",
+};
+
+export interface ListedFolder {
+  /** Decoded (UTF-8) full path as the server lists it, including any namespace prefix. */
+  path: string;
+  flags: string[];
+  specialUse?: string;
+  /** "extension" when the server said so, "name" when guessed from the name. */
+  specialUseSource?: string;
+  subscribed?: boolean;
+}
+
+export interface Layout {
+  /** Personal namespace prefix, e.g. "" or "INBOX." */
+  prefix: string;
+  delimiter: string;
+}
+
+export interface FolderOptions {
+  separatorReplacement: string;
+  exclude: string[];
+  rename: Record<string, string>;
+}
+
+export type RenameReason = "separator" | "special-use" | "rename-rule" | "collision";
+
+export interface Rename {
+  from: string;
+  to: string;
+  reason: RenameReason;
+}
+
+export interface PlannedFolder {
+  old: string;
+  target: string;
+  /** false for \Noselect parents: nothing to copy, the hierarchy comes from their children. */
+  selectable: boolean;
+  subscribed: boolean;
+  role?: SpecialUseRole;
+}
+
+export interface FolderPlan {
+  folders: PlannedFolder[];
+  renamed: Rename[];
+  excluded: string[];
+}
+
+const isInbox = (s: string) => s.toUpperCase() === "INBOX";
+
+function hasFlag(f: ListedFolder, flag: string): boolean {
+  return f.flags.some((x) => x.toLowerCase() === flag.toLowerCase());
+}
+
+/** Glob with "*" (any run of characters) and "?" (one character), matched on the whole old path. */
+export function globMatch(pattern: string, path: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
+  return re.test(path);
+}
+
+/** The folder's levels below the personal namespace: "INBOX.Work.2024" on a Courier server → ["Work", "2024"]. */
+export function logicalSegments(path: string, layout: Layout): string[] {
+  if (isInbox(path)) return ["INBOX"];
+  let rest = path;
+  if (layout.prefix && rest.toUpperCase().startsWith(layout.prefix.toUpperCase())) rest = rest.slice(layout.prefix.length);
+  return layout.delimiter ? rest.split(layout.delimiter) : [rest];
+}
+
+function joinTarget(segments: string[], layout: Layout): string {
+  if (segments.length === 1 && isInbox(segments[0]!)) return "INBOX";
+  // Children of INBOX on a server whose personal folders already live under "INBOX."
+  const segs = layout.prefix && isInbox(segments[0]!) && layout.prefix.toUpperCase() === `INBOX${layout.delimiter}` ? segments.slice(1) : segments;
+  return layout.prefix + segs.join(layout.delimiter);
+}
+
+function roleOf(f: ListedFolder): SpecialUseRole | undefined {
+  const role = SPECIAL_USE_ROLES.find((r) => r.toLowerCase() === (f.specialUse ?? "").toLowerCase());
+  if (!role) return undefined;
+  return f.specialUseSource === undefined || f.specialUseSource === "extension" || f.specialUseSource === "name" ? role : undefined;
+}
+
+/** Longest rename rule that is the folder itself or one of its ancestors. */
+function renameRule(path: string, old: Layout, rules: Record<string, string>): { from: string; to: string; rest: string } | undefined {
+  let best: { from: string; to: string; rest: string } | undefined;
+  for (const [from, to] of Object.entries(rules)) {
+    const hit = path === from ? "" : old.delimiter && path.startsWith(from + old.delimiter) ? path.slice(from.length + old.delimiter.length) : undefined;
+    if (hit !== undefined && (!best || from.length > best.from.length)) best = { from, to, rest: hit };
+  }
+  return best;
+}
+
+export function planFolders(
+  oldFolders: ListedFolder[],
+  oldLayout: Layout,
+  targetLayout: Layout,
+  targetFolders: ListedFolder[],
+  options: FolderOptions,
+): FolderPlan {
+  const folders: PlannedFolder[] = [];
+  const renamed: Rename[] = [];
+  const excluded: string[] = [];
+  const claimed = new Map<string, string>(); // target key → old path
+  const key = (t: string) => (isInbox(t) ? "INBOX" : t);
+
+  // Target folders that already carry a role (server-declared beats a name guess).
+  const targetRole = new Map<SpecialUseRole, string>();
+  for (const pass of ["extension", "name"]) {
+    for (const t of targetFolders) {
+      const r = roleOf(t);
+      if (r && (t.specialUseSource ?? "extension") === pass && !targetRole.has(r)) targetRole.set(r, t.path);
+    }
+  }
+
+  const inNamespace = (p: string) => isInbox(p) || !oldLayout.prefix || p.toUpperCase().startsWith(oldLayout.prefix.toUpperCase());
+  const sorted = [...oldFolders]
+    .filter((f) => !hasFlag(f, "\\NonExistent") && inNamespace(f.path))
+    .sort((a, b) => (isInbox(a.path) ? -1 : isInbox(b.path) ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  // A role goes to one old folder only: the server-declared one first, then top-level name guesses.
+  const roleOwner = new Map<SpecialUseRole, string>();
+  for (const pass of ["extension", "name"]) {
+    for (const f of sorted) {
+      const r = roleOf(f);
+      if (r && (f.specialUseSource ?? "extension") === pass && !roleOwner.has(r) && !hasFlag(f, "\\Noselect")) roleOwner.set(r, f.path);
+    }
+  }
+
+  for (const f of sorted) {
+    if (options.exclude.some((p) => globMatch(p, f.path))) {
+      excluded.push(f.path);
+      continue;
+    }
+    const segments = logicalSegments(f.path, oldLayout);
+    let reason: RenameReason | undefined;
+    const cleaned = segments.map((s) => {
+      if (!s.includes(targetLayout.delimiter)) return s;
+      reason = "separator";
+      return s.split(targetLayout.delimiter).join(options.separatorReplacement);
+    });
+    let target = joinTarget(cleaned, targetLayout);
+    const natural = target;
+
+    const rule = renameRule(f.path, oldLayout, options.rename);
+    const role = roleOwner.get(roleOf(f) as SpecialUseRole) === f.path ? roleOf(f) : undefined;
+    if (rule) {
+      const restSegs = rule.rest ? logicalSegments(oldLayout.prefix + rule.rest, oldLayout).map((s) => s.split(targetLayout.delimiter).join(options.separatorReplacement)) : [];
+      target = [rule.to, ...restSegs].join(targetLayout.delimiter);
+      reason = "rename-rule";
+    } else if (role) {
+      target = targetRole.get(role) ?? targetLayout.prefix + DEFAULT_ROLE_NAMES[role];
+      if (target !== natural) reason = "special-use";
+    }
+
+    const selectable = !hasFlag(f, "\\Noselect");
+    if (selectable && claimed.has(key(target))) {
+      let n = 2;
+      while (claimed.has(key(`${target} (${n})`))) n++;
+      target = `${target} (${n})`;
+      reason = "collision";
+    }
+    if (selectable) claimed.set(key(target), f.path);
+    if (reason && target !== f.path) renamed.push({ from: f.path, to: target, reason });
+    folders.push({ old: f.path, target, selectable, subscribed: f.subscribed ?? false, role });
+  }
+  return { folders, renamed, excluded };
+}

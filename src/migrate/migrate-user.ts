@@ -1,0 +1,207 @@
+// One user's migration: plan folders, create them on the new server, copy folders in
+// parallel (one old + one new connection per worker), and report.
+import type { ImapFlow } from "imapflow";
+import type { Config, DomainSettings } from "../config/schema.ts";
+import { AutomigrateError, errorText, inputError } from "../errors.ts";
+import { homePaths } from "../home.ts";
+import { ImapAppender } from "../imap/appender.ts";
+import { closeImap, credentialsFor, defaultImapPort, openImap, type Credentials, type Endpoint } from "../imap/connect.ts";
+import { AccountStateStore, lockAccount } from "../store/account-state.ts";
+import { crashPoint } from "../crash-points.ts";
+import { DEFAULT_LIMITS, type BatchLimits } from "./batches.ts";
+import { copyFolder, type CopyContext, type ProgressEvent, type SkippedMessage } from "./copy-folder.ts";
+import { planFolders, type FolderPlan, type Layout, type ListedFolder, type PlannedFolder, type Rename } from "./folder-plan.ts";
+
+export type MigrationStatus = "done" | "partial" | "failed";
+
+export interface MigrationReport {
+  user: string;
+  status: MigrationStatus;
+  /** Folders copied (selectable folders processed without error). */
+  folders: number;
+  messages: number;
+  bytes: number;
+  skipped: SkippedMessage[];
+  renamed: Rename[];
+  errors: { folder?: string; message: string }[];
+  durationMs: number;
+}
+
+export type MigrationEvent = ProgressEvent | { type: "plan"; folders: number };
+
+export interface MigrateOptions {
+  home: string;
+  config: Config;
+  user: string;
+  onProgress?: (e: MigrationEvent) => void;
+  limits?: BatchLimits;
+}
+
+export interface Sides {
+  old: Endpoint;
+  oldCreds: Credentials;
+  target: Endpoint;
+  targetCreds: Credentials;
+  domain: DomainSettings;
+}
+
+export function splitUser(user: string): { local: string; domain: string } {
+  const at = user.lastIndexOf("@");
+  if (at <= 0 || at === user.length - 1) throw inputError(`"${user}" is not a user address (user@domain)`);
+  return { local: user.slice(0, at), domain: user.slice(at + 1).toLowerCase() };
+}
+
+/** Endpoints and credentials for a user, from the settings; every gap is an actionable error. */
+export function resolveSides(config: Config, user: string): Sides {
+  const { domain } = splitUser(user);
+  const d = config.domains[domain];
+  if (!d) throw inputError(`domain ${domain} is not configured`, { user, hint: `automigrate domain add ${domain}` });
+  const o = d.migration.old;
+  if (!o.host) {
+    throw inputError(`no old server set for ${domain}`, { user, hint: `automigrate domain set ${domain} migration.old.host=<old IMAP host>` });
+  }
+  const t = config.target;
+  return {
+    domain: d,
+    old: { role: "old", host: o.host, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify },
+    oldCreds: credentialsFor(o.auth, user, `domains.${domain}.migration.old.auth`),
+    target: { role: "new", host: t.host, port: t.port ?? defaultImapPort(t.tls), tls: t.tls, tlsVerify: t.tlsVerify },
+    targetCreds: credentialsFor(t.auth, user, "target.auth"),
+  };
+}
+
+function layoutOf(client: ImapFlow): Layout {
+  const ns = client.namespace as { prefix?: string; delimiter?: string } | undefined;
+  return { prefix: ns?.prefix ?? "", delimiter: ns?.delimiter ?? "/" };
+}
+
+async function listFolders(client: ImapFlow): Promise<ListedFolder[]> {
+  const list = await client.list();
+  return list.map((f) => ({
+    path: f.path,
+    flags: [...(f.flags ?? [])],
+    specialUse: f.specialUse,
+    specialUseSource: (f as { specialUseSource?: string }).specialUseSource,
+    subscribed: f.subscribed,
+  }));
+}
+
+export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport> {
+  const started = Date.now();
+  const user = opts.user.toLowerCase();
+  const report: MigrationReport = { user, status: "failed", folders: 0, messages: 0, bytes: 0, skipped: [], renamed: [], errors: [], durationMs: 0 };
+  const sides = resolveSides(opts.config, user);
+  const unlock = lockAccount(opts.home, user);
+  try {
+    const state = await AccountStateStore.open(opts.home, user);
+    try {
+      const plan = await prepareFolders(sides, user, report);
+      const work = plan.folders.filter((f) => f.selectable && !report.errors.some((e) => e.folder === f.old));
+      opts.onProgress?.({ type: "plan", folders: work.length });
+      await runWorkers(opts, sides, state, work, report);
+      const failedFolders = new Set(report.errors.map((e) => e.folder));
+      report.folders = work.filter((f) => !failedFolders.has(f.old)).length;
+      report.status = report.errors.length === 0 && report.skipped.length === 0 ? "done" : report.folders > 0 || work.length === 0 ? "partial" : "failed";
+    } catch (e) {
+      report.errors.push({ message: errorText(e) });
+      report.status = "failed";
+    }
+    report.durationMs = Date.now() - started;
+    await state.update((s) => {
+      s.lastRun = {
+        status: report.status,
+        finishedAt: new Date().toISOString(),
+        messages: report.messages,
+        bytes: report.bytes,
+        error: report.errors[0]?.message,
+      };
+    });
+    return report;
+  } finally {
+    unlock();
+  }
+}
+
+/** Lists both servers, plans the mapping, creates and subscribes target folders. */
+async function prepareFolders(sides: Sides, user: string, report: MigrationReport): Promise<FolderPlan> {
+  let old: ImapFlow | undefined;
+  let target: ImapFlow | undefined;
+  try {
+    old = await openImap(sides.old, sides.oldCreds);
+    target = await openImap(sides.target, sides.targetCreds);
+    const plan = planFolders(await listFolders(old), layoutOf(old), layoutOf(target), await listFolders(target), sides.domain.migration.folders);
+    report.renamed = plan.renamed;
+    const existing = new Set((await target.list()).map((f) => f.path));
+    for (const f of plan.folders) {
+      if (!f.selectable) continue;
+      try {
+        if (!existing.has(f.target) && f.target.toUpperCase() !== "INBOX") {
+          await target.mailboxCreate(f.target);
+          crashPoint("folder-created");
+        }
+        if (f.subscribed) await target.mailboxSubscribe(f.target);
+      } catch (e) {
+        report.errors.push({ folder: f.old, message: `cannot create "${f.target}" on the new server: ${errorText(e)}` });
+      }
+    }
+    return plan;
+  } catch (e) {
+    if (e instanceof AutomigrateError) throw e;
+    throw new AutomigrateError(errorText(e), { user }, { cause: e });
+  } finally {
+    await closeImap(old);
+    await closeImap(target);
+  }
+}
+
+interface WorkerConnections {
+  old?: ImapFlow;
+  appender?: ImapAppender;
+  reader?: ImapFlow;
+}
+
+async function closeWorker(c: WorkerConnections): Promise<void> {
+  await closeImap(c.old);
+  await closeImap(c.reader);
+  await c.appender?.close();
+  c.old = c.reader = c.appender = undefined;
+}
+
+async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStateStore, work: PlannedFolder[], report: MigrationReport): Promise<void> {
+  const queue = [...work];
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const spoolDir = homePaths(opts.home).spool;
+  const parallel = Math.max(1, Math.min(sides.domain.migration.parallelFolders, queue.length));
+  const worker = async () => {
+    const conn: WorkerConnections = {};
+    try {
+      for (let f = queue.shift(); f; f = queue.shift()) {
+        try {
+          conn.old ??= await openImap(sides.old, sides.oldCreds);
+          conn.appender ??= await ImapAppender.open({ ...sides.target, user: sides.targetCreds.user, pass: sides.targetCreds.pass, authzid: sides.targetCreds.authzid });
+          const ctx: CopyContext = {
+            user: opts.user,
+            old: conn.old,
+            appender: conn.appender,
+            targetReader: async () => (conn.reader ??= await openImap(sides.target, sides.targetCreds)),
+            state,
+            limits,
+            spoolDir,
+            onProgress: opts.onProgress,
+          };
+          const r = await copyFolder(ctx, f);
+          report.messages += r.messages;
+          report.bytes += r.bytes;
+          report.skipped.push(...r.skipped);
+        } catch (e) {
+          report.errors.push({ folder: f.old, message: errorText(e) });
+          // the connections may be broken; the next folder starts on fresh ones
+          await closeWorker(conn);
+        }
+      }
+    } finally {
+      await closeWorker(conn);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+}

@@ -1,0 +1,66 @@
+// Human-readable migration summary and a one-line progress bar for terminals.
+import type { MigrationEvent, MigrationReport } from "./migrate-user.ts";
+
+export function formatBytes(n: number): string {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+export function formatSummary(r: MigrationReport): string {
+  const secs = (r.durationMs / 1000).toFixed(1);
+  const rate = r.durationMs > 0 ? Math.round((r.messages * 1000) / r.durationMs) : 0;
+  const lines = [
+    `${r.user}: ${r.status.toUpperCase()} — ${r.messages} messages (${formatBytes(r.bytes)}) in ${r.folders} folders, ${secs}s${r.messages ? `, ${rate} msg/s` : ""}`,
+  ];
+  for (const x of r.renamed) lines.push(`  renamed  "${x.from}" → "${x.to}" (${x.reason})`);
+  for (const s of r.skipped) lines.push(`  skipped  "${s.folder}" uid ${s.uid}: ${s.reason}`);
+  for (const e of r.errors) lines.push(`  error    ${e.folder ? `"${e.folder}": ` : ""}${e.message}`);
+  if (r.status === "partial") lines.push("  Run the same command again after fixing the cause: it retries skipped messages and failed folders, and never copies a message twice.");
+  return lines.join("\n");
+}
+
+/** Tracks totals from progress events and renders "[#####.....]  42% 1234/2900 msgs  12.3 MB". */
+export class ProgressBar {
+  private total = 0;
+  private totalBytes = 0;
+  private done = 0;
+  private bytes = 0;
+  private folder = "";
+  private last = 0;
+
+  constructor(private readonly write: (s: string) => void, private readonly width = 30) {}
+
+  onEvent(e: MigrationEvent): void {
+    if (e.type === "folder") {
+      this.total += e.messages;
+      this.totalBytes += e.bytes;
+      this.folder = e.folder;
+    } else if (e.type === "copied") {
+      this.done += e.messages;
+      this.bytes += e.bytes;
+      this.folder = e.folder;
+    }
+    const now = Date.now();
+    if (now - this.last > 100) {
+      this.last = now;
+      this.write(`\r\x1b[K${this.render()}`);
+    }
+  }
+
+  render(): string {
+    const frac = this.total ? Math.min(1, this.done / this.total) : 0;
+    const fill = Math.round(frac * this.width);
+    const name = this.folder.length > 24 ? `…${this.folder.slice(-23)}` : this.folder;
+    return `[${"#".repeat(fill)}${".".repeat(this.width - fill)}] ${String(Math.round(frac * 100)).padStart(3)}% ${this.done}/${this.total} msgs ${formatBytes(this.bytes)}  ${name}`;
+  }
+
+  clear(): void {
+    this.write("\r\x1b[K");
+  }
+}

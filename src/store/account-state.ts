@@ -1,0 +1,135 @@
+// Per-account migration state: one durable lowdb document per user under state/accounts,
+// so no update ever rewrites other accounts. Holds each old folder's watermark
+// (UIDVALIDITY + highest migrated UID), the batch in flight (for crash recovery),
+// skipped messages and totals. Also a per-user run lock: two migrations of one user at
+// the same time would copy messages twice.
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { Low } from "lowdb";
+import { z } from "zod";
+import { AutomigrateError } from "../errors.ts";
+import { homePaths } from "../home.ts";
+import { ensureDir, openDocument } from "./json-file.ts";
+
+export const pendingBatchSchema = z.object({
+  /** Old UIDs being appended. */
+  uids: z.array(z.number().int().positive()),
+  /** Target UIDNEXT and UIDVALIDITY before the APPEND: anything of this batch lands at or above it. */
+  targetUidNext: z.number().int().positive(),
+  targetUidValidity: z.number().int().nonnegative(),
+});
+export type PendingBatch = z.infer<typeof pendingBatchSchema>;
+
+export const folderStateSchema = z.object({
+  target: z.string(),
+  uidValidity: z.number().int().nonnegative(),
+  /** Every message with UID <= lastUid is on the target (or listed in skipped). */
+  lastUid: z.number().int().nonnegative(),
+  /** Set after a UIDVALIDITY change (or lost state): match the whole folder by fingerprint before copying. */
+  reconcile: z.boolean().default(false),
+  pending: pendingBatchSchema.optional(),
+  skipped: z.array(z.object({ uid: z.number().int(), reason: z.string() })).default([]),
+  messages: z.number().int().nonnegative().default(0),
+  bytes: z.number().nonnegative().default(0),
+});
+export type FolderState = z.infer<typeof folderStateSchema>;
+
+export const accountStateSchema = z.object({
+  version: z.literal(1).default(1),
+  user: z.string(),
+  folders: z.record(z.string(), folderStateSchema).default({}),
+  lastRun: z
+    .object({
+      status: z.enum(["done", "partial", "failed"]),
+      finishedAt: z.string(),
+      messages: z.number(),
+      bytes: z.number(),
+      error: z.string().optional(),
+    })
+    .optional(),
+});
+export type AccountState = z.infer<typeof accountStateSchema>;
+
+export function accountFileName(user: string): string {
+  const u = user.toLowerCase();
+  return /^[a-z0-9@._+-]+$/.test(u) ? `${u}.json` : `${encodeURIComponent(u)}.json`;
+}
+
+export class AccountStateStore {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly db: Low<AccountState>) {}
+
+  static async open(home: string, user: string): Promise<AccountStateStore> {
+    const dir = homePaths(home).accounts;
+    ensureDir(dir);
+    const db = await openDocument(join(dir, accountFileName(user)), accountStateSchema, accountStateSchema.parse({ user }));
+    return new AccountStateStore(db);
+  }
+
+  get data(): AccountState {
+    return this.db.data;
+  }
+
+  folder(old: string): FolderState | undefined {
+    return this.db.data.folders[old];
+  }
+
+  /** Applies a change and persists it durably; changes are serialised in call order. */
+  update(change: (s: AccountState) => void): Promise<void> {
+    const run = this.chain.then(async () => {
+      change(this.db.data);
+      await this.db.write();
+    });
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  updateFolder(old: string, change: (f: FolderState) => void): Promise<void> {
+    return this.update((s) => {
+      const f = s.folders[old];
+      if (!f) throw new Error(`no state for folder ${old}`);
+      change(f);
+    });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Exclusive per-user run lock; a lock left by a dead process (kill -9) is taken over. */
+export function lockAccount(home: string, user: string): () => void {
+  const dir = homePaths(home).accounts;
+  ensureDir(dir);
+  const path = join(dir, accountFileName(user).replace(/\.json$/, ".lock"));
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(path, "wx", 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          unlinkSync(path);
+        } catch {}
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const holder = Number(readFileSync(path, "utf8").trim());
+      if (holder && holder !== process.pid && pidAlive(holder)) {
+        throw new AutomigrateError(`a migration of ${user} is already running (pid ${holder})`, {
+          user,
+          file: path,
+          hint: "wait for it to finish; `automigrate status` shows its progress",
+        });
+      }
+      unlinkSync(path);
+    }
+  }
+  throw new AutomigrateError(`cannot take the migration lock for ${user}`, { user, file: path });
+}

@@ -1,0 +1,216 @@
+// Real Dovecot instances for integration tests and benchmarks: each on its own free
+// 127.0.0.1 port with its own base_dir, log, maildirs and passwd-file, a master user
+// ("user*admin" and SASL PLAIN authzid), and either "/" or "." as hierarchy separator.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface DovecotUser {
+  user: string;
+  password: string;
+}
+
+export interface DovecotOptions {
+  /** Hierarchy separator of the personal namespace. "." puts every folder under "INBOX." like Courier/Cyrus. */
+  separator?: "/" | ".";
+  users?: DovecotUser[];
+  masterUser?: DovecotUser;
+  /** Refuse messages larger than this (Dovecot quota_max_mail_size, e.g. "100k"). */
+  maxMailSize?: string;
+  /** Advertise special-use roles for Sent/Drafts/Trash/Junk/Archive (RFC 6154). */
+  specialUse?: boolean;
+  label?: string;
+}
+
+export interface Dovecot {
+  host: string;
+  port: number;
+  dir: string;
+  logPath: string;
+  separator: "/" | ".";
+  master: DovecotUser;
+  /** Directory of one user's maildir. */
+  maildir(user: string): string;
+  addUser(user: DovecotUser): void;
+  stop(): Promise<void>;
+}
+
+const IS_ROOT = process.getuid?.() === 0;
+const MAIL_UID = 8; // Debian's "mail" user; imap processes must not run as root
+const MAIL_GID = 8;
+
+export function dovecotBinary(): string | undefined {
+  const r = spawnSync("sh", ["-c", "command -v dovecot || ls /usr/sbin/dovecot"], { encoding: "utf8" });
+  const path = r.stdout.trim().split("\n")[0];
+  return path || undefined;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function hashPassword(password: string): string {
+  const r = spawnSync("doveadm", ["pw", "-s", "SHA512-CRYPT", "-p", password], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`doveadm pw failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+function namespaceBlock(separator: "/" | ".", specialUse: boolean): string {
+  const prefix = separator === "." ? "INBOX." : "";
+  const su = (name: string, flag: string) =>
+    specialUse ? `  mailbox "${name}" {\n    special_use = ${flag}\n  }\n` : "";
+  return `namespace inbox {
+  inbox = yes
+  separator = ${separator}
+  prefix = ${prefix}
+${su("Sent", "\\Sent")}${su("Drafts", "\\Drafts")}${su("Trash", "\\Trash")}${su("Junk", "\\Junk")}${su("Archive", "\\Archive")}}
+`;
+}
+
+async function waitForGreeting(port: number, logPath: string, proc: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) break;
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: "127.0.0.1", port });
+      s.setTimeout(1000);
+      s.once("data", (d) => {
+        s.destroy();
+        resolve(d.toString().startsWith("* OK"));
+      });
+      s.once("error", () => resolve(false));
+      s.once("timeout", () => {
+        s.destroy();
+        resolve(false);
+      });
+    });
+    if (ok) return;
+    await Bun.sleep(50);
+  }
+  let log = "";
+  try {
+    log = readFileSync(logPath, "utf8").slice(-2000);
+  } catch {}
+  proc.kill("SIGKILL");
+  throw new Error(`Dovecot did not answer on 127.0.0.1:${port} (exit ${proc.exitCode}). Log tail:\n${log}`);
+}
+
+export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> {
+  const separator = opts.separator ?? "/";
+  const master = opts.masterUser ?? { user: "admin", password: "master-secret" };
+  const dir = mkdtempSync(join(tmpdir(), `automigrate-dovecot-${opts.label ?? "x"}-`));
+  // Dovecot's unprivileged auth/login processes must be able to read the instance files.
+  chmodSync(dir, 0o755);
+  const mailRoot = join(dir, "mail");
+  mkdirSync(mailRoot, { mode: 0o755 });
+  if (IS_ROOT) chownSync(mailRoot, MAIL_UID, MAIL_GID);
+  const passwdPath = join(dir, "passwd");
+  const mastersPath = join(dir, "masters");
+  writeFileSync(passwdPath, "", { mode: 0o644 });
+  writeFileSync(mastersPath, `${master.user}:${hashPassword(master.password)}\n`, { mode: 0o644 });
+  const logPath = join(dir, "dovecot.log");
+  const port = await freePort();
+  const me = spawnSync("id", ["-un"], { encoding: "utf8" }).stdout.trim();
+  const uid = IS_ROOT ? MAIL_UID : process.getuid!();
+  const gid = IS_ROOT ? MAIL_GID : process.getgid!();
+  const plugins = [separator === "." ? "listescape" : "", opts.maxMailSize ? "quota" : ""].filter(Boolean);
+  const conf = `# generated by automigrate's test fixture
+base_dir = ${dir}/run
+instance_name = automigrate-${port}
+state_dir = ${dir}/state
+log_path = ${logPath}
+info_log_path = ${logPath}
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_master_user_separator = *
+login_log_format_elements = user=<%u> method=%m rip=%r lip=%l mpid=%e %c session=<%{session}> orig_user=<%{orig_user}> auth_user=<%{auth_user}>
+mail_location = maildir:${mailRoot}/%d/%n
+mail_uid = ${uid}
+mail_gid = ${gid}
+first_valid_uid = ${Math.min(uid, MAIL_UID)}
+${IS_ROOT ? "" : `default_login_user = ${me}\ndefault_internal_user = ${me}\n`}mail_plugins = $mail_plugins ${plugins.join(" ")}
+protocol imap {
+  mail_max_userip_connections = 100
+}
+${opts.maxMailSize ? `plugin {\n  quota = maildir:User quota\n  quota_max_mail_size = ${opts.maxMailSize}\n}\n` : ""}
+passdb {
+  driver = passwd-file
+  args = ${mastersPath}
+  master = yes
+  result_success = continue
+}
+passdb {
+  driver = passwd-file
+  args = username_format=%u ${passwdPath}
+}
+userdb {
+  driver = static
+  args = uid=${uid} gid=${gid} home=${mailRoot}/%d/%n
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${port}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service stats {
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+${namespaceBlock(separator, opts.specialUse ?? true)}`;
+  const confPath = join(dir, "dovecot.conf");
+  writeFileSync(confPath, conf, { mode: 0o644 });
+  mkdirSync(join(dir, "state"), { mode: 0o755 });
+
+  const proc = spawn(dovecotBinary() ?? "dovecot", ["-F", "-c", confPath], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  proc.stderr?.on("data", (d) => (stderr += d.toString()));
+  try {
+    await waitForGreeting(port, logPath, proc);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${stderr}`);
+  }
+
+  const instance: Dovecot = {
+    host: "127.0.0.1",
+    port,
+    dir,
+    logPath,
+    separator,
+    master,
+    maildir: (user) => {
+      const [local, domain] = user.split("@");
+      return join(mailRoot, domain ?? "", local ?? "");
+    },
+    addUser: (u) => appendFileSync(passwdPath, `${u.user}:${hashPassword(u.password)}\n`),
+    stop: async () => {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once("exit", r));
+        proc.kill("SIGTERM");
+        await Promise.race([exited, Bun.sleep(5000)]);
+        if (proc.exitCode === null) proc.kill("SIGKILL");
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  for (const u of opts.users ?? []) instance.addUser(u);
+  return instance;
+}
