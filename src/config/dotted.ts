@@ -70,15 +70,22 @@ export function formatIssue(issue: z.core.$ZodIssue, prefix = ""): string {
 export function applyAssignments<T>(schema: z.ZodType<T>, current: unknown, assignments: Assignment[], prefix = ""): T {
   const draft = structuredClone(current ?? {}) as Record<string, unknown>;
   const asString = new Set<string>();
+  // the first (typed) attempt's complaint about a key is the one to show if the string retry fails too
+  const typedIssues = new Map<string, z.core.$ZodIssue>();
   for (;;) {
     for (const a of assignments) setPath(draft, a.path, asString.has(a.key) ? a.raw : typed(a.raw));
     const result = schema.safeParse(draft);
     if (result.success) return result.data;
+    for (const i of result.error.issues) {
+      const at = i.path.join(".");
+      if (!typedIssues.has(at) && assignments.some((a) => a.path.join(".") === at && !asString.has(a.key))) typedIssues.set(at, i);
+    }
     const retry = assignments.filter(
       (a) => !asString.has(a.key) && typeof typed(a.raw) !== "string" && result.error.issues.some((i) => i.path.join(".") === a.path.join(".")),
     );
     if (retry.length === 0) {
-      throw inputError(result.error.issues.map((i) => formatIssue(i, prefix)).join("\n"));
+      const issues = result.error.issues.map((i) => typedIssues.get(i.path.join(".")) ?? i);
+      throw inputError(issues.map((i) => formatIssue(i, prefix)).join("\n"));
     }
     for (const a of retry) asString.add(a.key);
   }

@@ -136,6 +136,11 @@ export function planFolders(
     }
   }
 
+  interface Draft extends PlannedFolder {
+    reason?: RenameReason;
+    priority: number;
+  }
+  const drafts: Draft[] = [];
   for (const f of sorted) {
     if (options.exclude.some((p) => globMatch(p, f.path))) {
       excluded.push(f.path);
@@ -161,17 +166,25 @@ export function planFolders(
       target = targetRole.get(role) ?? targetLayout.prefix + DEFAULT_ROLE_NAMES[role];
       if (target !== natural) reason = "special-use";
     }
-
     const selectable = !hasFlag(f, "\\Noselect");
-    if (selectable && claimed.has(key(target))) {
+    // Who keeps a contested name: INBOX, then role folders and rename rules, then the rest.
+    const priority = isInbox(f.path) ? 0 : role || rule ? 1 : 2;
+    drafts.push({ old: f.path, target, selectable, subscribed: f.subscribed ?? false, role, reason, priority });
+  }
+
+  for (const d of [...drafts].sort((a, b) => a.priority - b.priority)) {
+    if (!d.selectable) continue;
+    if (claimed.has(key(d.target))) {
       let n = 2;
-      while (claimed.has(key(`${target} (${n})`))) n++;
-      target = `${target} (${n})`;
-      reason = "collision";
+      while (claimed.has(key(`${d.target} (${n})`))) n++;
+      d.target = `${d.target} (${n})`;
+      d.reason = "collision";
     }
-    if (selectable) claimed.set(key(target), f.path);
-    if (reason && target !== f.path) renamed.push({ from: f.path, to: target, reason });
-    folders.push({ old: f.path, target, selectable, subscribed: f.subscribed ?? false, role });
+    claimed.set(key(d.target), d.old);
+  }
+  for (const { reason, priority: _p, ...planned } of drafts) {
+    if (reason && planned.target !== planned.old) renamed.push({ from: planned.old, to: planned.target, reason });
+    folders.push(planned);
   }
   return { folders, renamed, excluded };
 }

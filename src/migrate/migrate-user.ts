@@ -138,6 +138,8 @@ async function prepareFolders(sides: Sides, user: string, report: MigrationRepor
         if (!existing.has(f.target) && f.target.toUpperCase() !== "INBOX") {
           await target.mailboxCreate(f.target);
           crashPoint("folder-created");
+          // imapflow subscribes what it creates; keep the old server's choice
+          if (!f.subscribed) await target.mailboxUnsubscribe(f.target);
         }
         if (f.subscribed) await target.mailboxSubscribe(f.target);
       } catch (e) {

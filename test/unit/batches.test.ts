@@ -1,0 +1,60 @@
+import { describe, expect, test } from "bun:test";
+import { alreadyPresent, fingerprint, planBatches, uidWindows } from "../../src/migrate/batches.ts";
+
+const limits = { maxMessages: 3, maxBytes: 1000, largeMessageBytes: 600 };
+
+describe("planBatches", () => {
+  test("cuts by count and by bytes, in UID order", () => {
+    const b = planBatches(
+      [
+        { uid: 5, size: 100 },
+        { uid: 1, size: 100 },
+        { uid: 2, size: 100 },
+        { uid: 3, size: 500 },
+        { uid: 4, size: 500 },
+      ],
+      limits,
+    );
+    expect(b.map((x) => x.uids)).toEqual([[1, 2, 3], [4, 5]]);
+    expect(b.map((x) => x.bytes)).toEqual([700, 600]);
+  });
+  test("a message above the large threshold goes alone and is marked for spooling", () => {
+    const b = planBatches([{ uid: 1, size: 10 }, { uid: 2, size: 5000 }, { uid: 3, size: 10 }], limits);
+    expect(b).toEqual([
+      { uids: [1], bytes: 10, large: false },
+      { uids: [2], bytes: 5000, large: true },
+      { uids: [3], bytes: 10, large: false },
+    ]);
+  });
+  test("a single message bigger than maxBytes (but not large) still makes progress", () => {
+    const b = planBatches([{ uid: 1, size: 590 }, { uid: 2, size: 590 }], { ...limits, maxBytes: 500 });
+    expect(b.map((x) => x.uids)).toEqual([[1], [2]]);
+  });
+  test("no messages, no batches", () => expect(planBatches([], limits)).toEqual([]));
+});
+
+describe("fingerprint / alreadyPresent", () => {
+  const d = new Date("2024-01-01T10:00:00Z");
+  test("the same size, second and header give the same fingerprint; any difference changes it", () => {
+    expect(fingerprint(10, d, "Subject: a\r\n\r\n")).toBe(fingerprint(10, new Date(d.getTime() + 400), "Subject: a\r\n\r\n"));
+    expect(fingerprint(10, d, "Subject: a\r\n\r\n")).not.toBe(fingerprint(11, d, "Subject: a\r\n\r\n"));
+    expect(fingerprint(10, d, "Subject: a\r\n\r\n")).not.toBe(fingerprint(10, new Date(d.getTime() + 1000), "Subject: a\r\n\r\n"));
+    expect(fingerprint(10, d, "Subject: a\r\n\r\n")).not.toBe(fingerprint(10, d, "Subject: b\r\n\r\n"));
+  });
+  test("true duplicates are counted: two on the old side, one on the target → one present", () => {
+    const a = fingerprint(1, d, "A");
+    const present = alreadyPresent([{ uid: 7, fp: a }, { uid: 3, fp: a }, { uid: 9, fp: "other" }], [a]);
+    expect([...present]).toEqual([3]);
+  });
+  test("nothing on the target, nothing present", () => {
+    expect(alreadyPresent([{ uid: 1, fp: "x" }], []).size).toBe(0);
+  });
+});
+
+describe("uidWindows", () => {
+  test("covers from..uidNext-1 in windows", () => {
+    expect(uidWindows(1, 11, 4)).toEqual([[1, 4], [5, 8], [9, 10]]);
+    expect(uidWindows(11, 11, 4)).toEqual([]);
+    expect(uidWindows(0, 3, 10)).toEqual([[1, 2]]);
+  });
+});

@@ -1,0 +1,63 @@
+import { describe, expect, test } from "bun:test";
+import { applyAssignments, parseAssignment } from "../../src/config/dotted.ts";
+import { configSchema, domainSchema } from "../../src/config/schema.ts";
+import { resolveHome } from "../../src/home.ts";
+import { AutomigrateError } from "../../src/errors.ts";
+
+const assign = (...pairs: string[]) => pairs.map(parseAssignment);
+
+function inputErrorOf(fn: () => unknown): AutomigrateError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof AutomigrateError) return e;
+    throw e;
+  }
+  throw new Error("expected an input error");
+}
+
+describe("dotted settings", () => {
+  test("types follow the schema: numbers, booleans, strings", () => {
+    const d = applyAssignments(domainSchema, {}, assign("migration.old.host=old.example.com", "migration.old.imapPort=993", "migration.continuous=true"));
+    expect(d.migration.old.host).toBe("old.example.com");
+    expect(d.migration.old.imapPort).toBe(993);
+    expect(d.migration.continuous).toBe(true);
+  });
+  test("a value that parses as a number but must be a string stays a string", () => {
+    const d = applyAssignments(domainSchema, {}, assign("migration.folders.separatorReplacement=1"));
+    expect(d.migration.folders.separatorReplacement).toBe("1");
+  });
+  test("a bad port names the path, the value and the allowed range", () => {
+    const e = inputErrorOf(() => applyAssignments(domainSchema, {}, assign("migration.old.imapPort=70000"), "domains.example.com"));
+    expect(e.message).toBe("domains.example.com.migration.old.imapPort: 70000 is not a port (1-65535)");
+    expect(e.exitCode).toBe(2);
+  });
+  test("an unknown key is refused, not silently dropped", () => {
+    const e = inputErrorOf(() => applyAssignments(domainSchema, {}, assign("migration.old.imapport=993")));
+    expect(e.message).toContain('unknown setting "imapport"');
+  });
+  test("a bad TLS mode lists the allowed ones", () => {
+    const e = inputErrorOf(() => applyAssignments(domainSchema, {}, assign("migration.old.imapTls=ssl")));
+    expect(e.message).toBe('migration.old.imapTls: "ssl" is not a TLS mode (none, starttls, implicit)');
+  });
+  test("passwords are never accepted as arguments", () => {
+    expect(() => parseAssignment("target.auth.password=hunter2")).toThrow(/never given on the command line/);
+  });
+  test("arrays by index", () => {
+    const c = applyAssignments(configSchema, {}, assign("logins.0.path=/var/log/dovecot.log", "logins.0.format=dovecot"));
+    expect(c.logins).toEqual([{ path: "/var/log/dovecot.log", format: "dovecot" }]);
+  });
+  test("the separator replacement may not itself be a separator", () => {
+    expect(() => applyAssignments(domainSchema, {}, assign("migration.folders.separatorReplacement=/"))).toThrow(/separator/);
+  });
+});
+
+describe("home directory", () => {
+  test("--home, then $AUTOMIGRATE_HOME, then root's and users' defaults", () => {
+    expect(resolveHome({ home: "/x", env: { AUTOMIGRATE_HOME: "/y" } })).toBe("/x");
+    expect(resolveHome({ env: { AUTOMIGRATE_HOME: "/y" } })).toBe("/y");
+    expect(resolveHome({ env: {}, uid: 0 })).toBe("/var/lib/automigrate");
+    expect(resolveHome({ env: { XDG_STATE_HOME: "/s" }, uid: 1000 })).toBe("/s/automigrate");
+    expect(resolveHome({ env: { HOME: "/home/u" }, uid: 1000 })).toBe("/home/u/.local/state/automigrate");
+  });
+});

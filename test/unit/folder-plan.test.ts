@@ -1,0 +1,95 @@
+import { describe, expect, test } from "bun:test";
+import { globMatch, logicalSegments, planFolders, type ListedFolder } from "../../src/migrate/folder-plan.ts";
+
+const SLASH = { prefix: "", delimiter: "/" };
+const DOT = { prefix: "INBOX.", delimiter: "." };
+const opts = { separatorReplacement: "_", exclude: [] as string[], rename: {} as Record<string, string> };
+const f = (path: string, extra: Partial<ListedFolder> = {}): ListedFolder => ({ path, flags: [], subscribed: true, ...extra });
+
+describe("logicalSegments", () => {
+  test("strips the personal namespace prefix of a Courier-style server", () => {
+    expect(logicalSegments("INBOX.Work.2024", DOT)).toEqual(["Work", "2024"]);
+    expect(logicalSegments("INBOX", DOT)).toEqual(["INBOX"]);
+    expect(logicalSegments("Work/2024", SLASH)).toEqual(["Work", "2024"]);
+  });
+  test("keeps a name that holds the other server's separator as one level", () => {
+    expect(logicalSegments("INBOX.Q1/Q2 Reports", DOT)).toEqual(["Q1/Q2 Reports"]);
+  });
+});
+
+describe("planFolders: separators", () => {
+  test('"." → "/" with a "/" inside a name: renamed, reported, never dropped', () => {
+    const plan = planFolders([f("INBOX"), f("INBOX.Q1/Q2 Reports"), f("INBOX.Q1/Q2 Reports.Sub")], DOT, SLASH, [], opts);
+    expect(plan.folders.map((x) => x.target)).toEqual(["INBOX", "Q1_Q2 Reports", "Q1_Q2 Reports/Sub"]);
+    expect(plan.renamed).toContainEqual({ from: "INBOX.Q1/Q2 Reports", to: "Q1_Q2 Reports", reason: "separator" });
+  });
+  test('"/" → "." with a "." inside a name uses the configured replacement', () => {
+    const plan = planFolders([f("INBOX"), f("v1.2 notes"), f("Work/Clients")], SLASH, DOT, [], { ...opts, separatorReplacement: "-" });
+    expect(plan.folders.map((x) => x.target)).toEqual(["INBOX", "INBOX.Work.Clients", "INBOX.v1-2 notes"]);
+    expect(plan.renamed).toEqual([{ from: "v1.2 notes", to: "INBOX.v1-2 notes", reason: "separator" }]);
+  });
+  test("children of INBOX on a no-prefix server do not become INBOX.INBOX.x", () => {
+    const plan = planFolders([f("INBOX"), f("INBOX/Receipts")], SLASH, DOT, [], opts);
+    expect(plan.folders.map((x) => x.target)).toEqual(["INBOX", "INBOX.Receipts"]);
+  });
+  test("\\Noselect parents are planned but not selectable; \\NonExistent ones are dropped", () => {
+    const plan = planFolders([f("Projects", { flags: ["\\Noselect", "\\HasChildren"] }), f("Projects/A"), f("Gone", { flags: ["\\NonExistent"] })], SLASH, SLASH, [], opts);
+    expect(plan.folders).toEqual([
+      { old: "Projects", target: "Projects", selectable: false, subscribed: true, role: undefined },
+      { old: "Projects/A", target: "Projects/A", selectable: true, subscribed: true, role: undefined },
+    ]);
+  });
+  test("subscriptions are carried per folder", () => {
+    const plan = planFolders([f("A", { subscribed: false }), f("B")], SLASH, SLASH, [], opts);
+    expect(plan.folders.map((x) => x.subscribed)).toEqual([false, true]);
+  });
+});
+
+describe("planFolders: special-use", () => {
+  const target = [f("Sent", { specialUse: "\\Sent", specialUseSource: "extension" }), f("Trash", { specialUse: "\\Trash", specialUseSource: "extension" })];
+  test("an old role folder lands in the target's folder with that role whatever its name", () => {
+    const plan = planFolders([f("INBOX"), f("Sent Items", { specialUse: "\\Sent", specialUseSource: "extension" }), f("Deleted Items", { specialUse: "\\Trash", specialUseSource: "name" })], SLASH, SLASH, target, opts);
+    expect(plan.folders.find((x) => x.old === "Sent Items")?.target).toBe("Sent");
+    expect(plan.folders.find((x) => x.old === "Deleted Items")?.target).toBe("Trash");
+    expect(plan.renamed).toContainEqual({ from: "Sent Items", to: "Sent", reason: "special-use" });
+  });
+  test("without such a folder on the target the conventional name is used (under the prefix)", () => {
+    const plan = planFolders([f("INBOX.Gesendet", { specialUse: "\\Sent", specialUseSource: "extension" })], DOT, DOT, [], opts);
+    expect(plan.folders[0]!.target).toBe("INBOX.Sent");
+  });
+  test("a role goes to one folder only: the server-declared one beats a name guess", () => {
+    const plan = planFolders(
+      [f("Sent", { specialUse: "\\Sent", specialUseSource: "name" }), f("Sent Items", { specialUse: "\\Sent", specialUseSource: "extension" })],
+      SLASH,
+      SLASH,
+      target,
+      opts,
+    );
+    expect(plan.folders.find((x) => x.old === "Sent Items")?.target).toBe("Sent");
+    // the other one keeps its name but cannot merge into the same folder
+    expect(plan.folders.find((x) => x.old === "Sent")?.target).toBe("Sent (2)");
+  });
+});
+
+describe("planFolders: rules", () => {
+  test("excludes match globs on the old path, children included by the pattern", () => {
+    const plan = planFolders([f("INBOX"), f("Spam"), f("Spam/Old"), f("Work")], SLASH, SLASH, [], { ...opts, exclude: ["Spam*"] });
+    expect(plan.folders.map((x) => x.old)).toEqual(["INBOX", "Work"]);
+    expect(plan.excluded).toEqual(["Spam", "Spam/Old"]);
+  });
+  test("a rename rule moves the folder and its children", () => {
+    const plan = planFolders([f("INBOX.Old Stuff"), f("INBOX.Old Stuff.2019")], DOT, SLASH, [], { ...opts, rename: { "INBOX.Old Stuff": "Archive/Legacy" } });
+    expect(plan.folders.map((x) => x.target)).toEqual(["Archive/Legacy", "Archive/Legacy/2019"]);
+  });
+  test("two old folders never share one target folder", () => {
+    const plan = planFolders([f("A/B"), f("A_B")], DOT.delimiter === "." ? { prefix: "", delimiter: "." } : SLASH, SLASH, [], opts);
+    const targets = plan.folders.map((x) => x.target);
+    expect(new Set(targets).size).toBe(targets.length);
+  });
+  test("globMatch", () => {
+    expect(globMatch("Spam*", "Spam/Old")).toBe(true);
+    expect(globMatch("Spam", "Spam/Old")).toBe(false);
+    expect(globMatch("a?c", "abc")).toBe(true);
+    expect(globMatch("a.c", "abc")).toBe(false);
+  });
+});
