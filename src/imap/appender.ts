@@ -344,7 +344,16 @@ export class ImapAppender {
   }
 
   private outcome(r: TaggedResult, count: number): AppendOutcome {
-    if (r.status !== "OK") return { ok: false, reason: `${r.code ? `[${r.code}] ` : ""}${r.text}`.trim() };
+    if (r.status === "BAD") {
+      // A BAD means the server did not parse our command, and with LITERAL+ it may read the
+      // rest of the message bytes as commands: never send another byte on this connection.
+      this.socket.destroy();
+      this.onClose(this.fail(`the new server rejected an APPEND as malformed: ${r.text}`));
+      throw this.closedError;
+    }
+    // Dovecot appends its timing, "(0.001 + 0.000 secs).": not part of the reason
+    const text = r.text.replace(/\s*\([\d.+ ]+secs\)\.?$/, "");
+    if (r.status !== "OK") return { ok: false, reason: `${r.code ? `[${r.code}] ` : ""}${text}`.trim() };
     const m = r.code ? /^APPENDUID (\d+) (\S+)$/i.exec(r.code) : null;
     const uids = m ? parseUidSet(m[2]!) : [];
     return { ok: true, uids: uids.length === count ? uids : [], uidValidity: m ? Number(m[1]) : undefined };

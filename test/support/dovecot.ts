@@ -222,3 +222,10 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
   for (const u of opts.users ?? []) instance.addUser(u);
   return instance;
 }
+
+/** Runs doveadm against one test instance (e.g. to change a folder's UIDVALIDITY). */
+export function doveadm(server: Dovecot, args: string[]): string {
+  const r = spawnSync("doveadm", ["-c", join(server.dir, "dovecot.conf"), ...args], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`doveadm ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
