@@ -9,7 +9,9 @@ import { digestMailbox, maildirChecksum, makeMessage, seed, withClient } from ".
 const U = "alice@example.com";
 
 function bigAttachment(mb: number): string {
-  const b64 = Buffer.alloc(mb * 1024 * 1024, 7).map((_, i) => (i * 31 + 7) & 0xff).toString("base64").replace(/(.{76})/g, "$1\r\n");
+  const bytes = Buffer.alloc(mb * 1024 * 1024);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + 7) & 0xff;
+  const b64 = bytes.toString("base64").replace(/(.{76})/g, "$1\r\n");
   return `From: big@example.org\r\nTo: ${U}\r\nSubject: ${mb} MB attachment\r\nMessage-ID: <big@old.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attachment\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename="big.bin"\r\n\r\n${b64}\r\n--b--\r\n`;
 }
 

@@ -182,7 +182,6 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder): Promise<F
       await ctx.state.updateFolder(pf.old, (f) => {
         f.lastUid = Math.max(f.lastUid, hi);
       });
-      crashPoint("window-committed");
     }
   }
   if (fs().reconcile) {

@@ -18,18 +18,20 @@ export interface Harness {
 
 export interface CliResult {
   code: number;
+  /** "SIGKILL" when the process was killed by a signal. */
+  signal: string | null;
   stdout: string;
   stderr: string;
 }
 
+export function spawnCli(home: string, args: string[], env: Record<string, string> = {}) {
+  return Bun.spawn([BUN, CLI, "--home", home, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+}
+
 export async function runCli(home: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const proc = Bun.spawn([BUN, CLI, "--home", home, ...args], {
-    stdout: "pipe",
-    stderr: "pipe",
-    env: { ...process.env, ...env },
-  });
+  const proc = spawnCli(home, args, env);
   const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-  return { code, stdout, stderr };
+  return { code, signal: proc.signalCode === null || proc.signalCode === undefined ? null : String(proc.signalCode), stdout, stderr };
 }
 
 export async function runCliOk(home: string, args: string[]): Promise<string> {
