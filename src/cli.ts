@@ -160,6 +160,5 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  const code = await main(process.argv.slice(2));
-  process.exit(code);
+  main(process.argv.slice(2)).then((code) => process.exit(code));
 }

@@ -3,7 +3,7 @@
 // LITERAL+ (RFC 7888), so a batch costs one round trip instead of two per message.
 // imapflow sends one command at a time and no MULTIAPPEND; this is written on purpose
 // where it stops. Bytes in flight are bounded by the caller's batch size.
-import { createReadStream } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { TlsMode } from "../config/schema.ts";
@@ -307,12 +307,35 @@ export class ImapAppender {
       await this.write(m.content);
       return;
     }
-    let written = 0;
-    for await (const chunk of createReadStream(m.content.path, { highWaterMark: 256 * 1024 })) {
-      written += (chunk as Buffer).length;
-      await this.write(chunk as Buffer);
+    await this.streamFile(m.content.path, m.content.size);
+  }
+
+  /**
+   * Streams a spooled message through two reusable buffers: a buffer is refilled only after
+   * the socket has flushed it, so a 1 GB message allocates nothing per chunk and the
+   * garbage collector has nothing to fall behind on.
+   */
+  private async streamFile(path: string, size: number): Promise<void> {
+    const CHUNK = 256 * 1024;
+    const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    const flushed: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+    const fd = openSync(path, "r");
+    let sent = 0;
+    try {
+      for (let i = 0; sent < size; i ^= 1) {
+        await flushed[i];
+        if (this.closedError) throw this.closedError;
+        const n = readSync(fd, buffers[i]!, 0, Math.min(CHUNK, size - sent), sent);
+        if (n <= 0) throw this.fail(`spooled message ${path} is shorter than ${size} bytes`);
+        sent += n;
+        flushed[i] = new Promise<void>((resolve, reject) =>
+          this.socket.write(buffers[i]!.subarray(0, n), (err) => (err ? reject(this.fail(`writing to the new server failed: ${err.message}`, err)) : resolve())),
+        );
+      }
+      await Promise.all(flushed);
+    } finally {
+      closeSync(fd);
     }
-    if (written !== m.content.size) throw this.fail(`spooled message changed size (${written} != ${m.content.size})`);
   }
 
   private messageHeader(m: AppendMessage, leadingSpace: boolean): string {

@@ -11,7 +11,9 @@ export interface BatchLimits {
   largeMessageBytes: number;
 }
 
-export const DEFAULT_LIMITS: BatchLimits = { maxMessages: 100, maxBytes: 8 * 1024 * 1024, largeMessageBytes: 8 * 1024 * 1024 };
+// 4 MB per batch: with two folder workers each prefetching one batch while appending
+// another, about 16 MB of message data is in memory at once.
+export const DEFAULT_LIMITS: BatchLimits = { maxMessages: 100, maxBytes: 4 * 1024 * 1024, largeMessageBytes: 4 * 1024 * 1024 };
 
 export interface SizedUid {
   uid: number;
@@ -80,4 +82,22 @@ export function uidWindows(from: number, uidNext: number, size: number): [number
   const out: [number, number][] = [];
   for (let lo = Math.max(1, from); lo < uidNext; lo += size) out.push([lo, Math.min(uidNext - 1, lo + size - 1)]);
   return out;
+}
+
+export interface FolderWatermark {
+  uidValidity: number;
+  lastUid: number;
+  pending?: unknown;
+  reconcile?: boolean;
+  skipped: unknown[];
+}
+
+/**
+ * Whether a folder can be left alone without opening it: same UIDVALIDITY, nothing at or
+ * above the watermark (UIDNEXT - 1 <= lastUid), nothing in flight, skipped or to reconcile.
+ * Unknown status (the server did not say) never counts as up to date.
+ */
+export function upToDate(state: FolderWatermark | undefined, status: { uidValidity?: number; uidNext?: number } | undefined): boolean {
+  if (!state || !status || status.uidValidity === undefined || status.uidNext === undefined) return false;
+  return state.uidValidity === status.uidValidity && status.uidNext - 1 <= state.lastUid && !state.pending && !state.reconcile && state.skipped.length === 0;
 }

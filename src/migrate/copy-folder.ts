@@ -18,6 +18,7 @@ import { formatUidSet } from "../imap/wire.ts";
 import type { AccountStateStore, PendingBatch } from "../store/account-state.ts";
 import { alreadyPresent, fingerprint, planBatches, uidWindows, type Batch, type BatchLimits } from "./batches.ts";
 import type { PlannedFolder } from "./folder-plan.ts";
+import { noteTransientBytes } from "./memory.ts";
 
 export type ProgressEvent =
   | { type: "folder"; folder: string; target: string; messages: number; bytes: number }
@@ -208,6 +209,7 @@ async function fetchSources(old: ImapFlow, uids: number[]): Promise<Fetched> {
   for await (const m of old.fetch(formatUidSet(uids), { uid: true, flags: true, internalDate: true, source: true }, { uid: true })) {
     if (!m.source) continue;
     out.set(m.uid, { content: m.source, size: m.source.length, flags: m.flags ?? new Set(), internalDate: asDate(m.internalDate) });
+    noteTransientBytes(m.source.length);
   }
   return out;
 }
@@ -239,6 +241,7 @@ async function spoolLarge(ctx: CopyContext, uid: number): Promise<Fetched> {
       const chunk = r.source ?? Buffer.alloc(0);
       if (chunk.length) writeSync(fd, chunk);
       size += chunk.length;
+      noteTransientBytes(chunk.length);
       if (chunk.length < SPOOL_CHUNK) break;
     }
   } finally {

@@ -8,7 +8,7 @@ import { ImapAppender } from "../imap/appender.ts";
 import { closeImap, credentialsFor, defaultImapPort, openImap, type Credentials, type Endpoint } from "../imap/connect.ts";
 import { AccountStateStore, lockAccount } from "../store/account-state.ts";
 import { crashPoint } from "../crash-points.ts";
-import { DEFAULT_LIMITS, type BatchLimits } from "./batches.ts";
+import { DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
 import { copyFolder, type CopyContext, type ProgressEvent, type SkippedMessage } from "./copy-folder.ts";
 import { planFolders, type FolderPlan, type Layout, type ListedFolder, type PlannedFolder, type Rename } from "./folder-plan.ts";
 
@@ -75,15 +75,24 @@ function layoutOf(client: ImapFlow): Layout {
   return { prefix: ns?.prefix ?? "", delimiter: ns?.delimiter ?? "/" };
 }
 
-async function listFolders(client: ImapFlow): Promise<ListedFolder[]> {
-  const list = await client.list();
-  return list.map((f) => ({
+type FolderStatus = { uidValidity?: number; uidNext?: number };
+
+/** LIST, with each folder's UIDVALIDITY/UIDNEXT (LIST-STATUS where offered) when asked. */
+async function listFolders(client: ImapFlow, withStatus = false): Promise<{ folders: ListedFolder[]; status: Map<string, FolderStatus> }> {
+  const list = await client.list(withStatus ? { statusQuery: { uidNext: true, uidValidity: true } } : undefined);
+  const status = new Map<string, FolderStatus>();
+  for (const f of list) {
+    const st = f.status as { uidNext?: number; uidValidity?: bigint | number; error?: unknown } | undefined;
+    if (st && !st.error) status.set(f.path, { uidNext: st.uidNext, uidValidity: st.uidValidity === undefined ? undefined : Number(st.uidValidity) });
+  }
+  const folders = list.map((f) => ({
     path: f.path,
     flags: [...(f.flags ?? [])],
     specialUse: f.specialUse,
     specialUseSource: (f as { specialUseSource?: string }).specialUseSource,
     subscribed: f.subscribed,
   }));
+  return { folders, status };
 }
 
 export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport> {
@@ -95,10 +104,12 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
   try {
     const state = await AccountStateStore.open(opts.home, user);
     try {
-      const plan = await prepareFolders(sides, user, report);
+      const { plan, status } = await prepareFolders(sides, user, report);
       const work = plan.folders.filter((f) => f.selectable && !report.errors.some((e) => e.folder === f.old));
-      opts.onProgress?.({ type: "plan", folders: work.length });
-      await runWorkers(opts, sides, state, work, report);
+      // folders with nothing new are not even opened: a no-op rerun is one LIST-STATUS
+      const toCopy = work.filter((f) => !upToDate(state.folder(f.old), status.get(f.old)));
+      opts.onProgress?.({ type: "plan", folders: toCopy.length });
+      await runWorkers(opts, sides, state, toCopy, report);
       const failedFolders = new Set(report.errors.map((e) => e.folder));
       report.folders = work.filter((f) => !failedFolders.has(f.old)).length;
       report.status = report.errors.length === 0 && report.skipped.length === 0 ? "done" : report.folders > 0 || work.length === 0 ? "partial" : "failed";
@@ -123,15 +134,15 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
 }
 
 /** Lists both servers, plans the mapping, creates and subscribes target folders. */
-async function prepareFolders(sides: Sides, user: string, report: MigrationReport): Promise<FolderPlan> {
+async function prepareFolders(sides: Sides, user: string, report: MigrationReport): Promise<{ plan: FolderPlan; status: Map<string, FolderStatus> }> {
   let old: ImapFlow | undefined;
   let target: ImapFlow | undefined;
   try {
-    old = await openImap(sides.old, sides.oldCreds);
-    target = await openImap(sides.target, sides.targetCreds);
-    const plan = planFolders(await listFolders(old), layoutOf(old), layoutOf(target), await listFolders(target), sides.domain.migration.folders);
+    [old, target] = await Promise.all([openImap(sides.old, sides.oldCreds), openImap(sides.target, sides.targetCreds)]);
+    const [oldList, targetList] = await Promise.all([listFolders(old, true), listFolders(target)]);
+    const plan = planFolders(oldList.folders, layoutOf(old), layoutOf(target), targetList.folders, sides.domain.migration.folders);
     report.renamed = plan.renamed;
-    const existing = new Set((await target.list()).map((f) => f.path));
+    const existing = new Set(targetList.folders.map((f) => f.path));
     for (const f of plan.folders) {
       if (!f.selectable) continue;
       try {
@@ -146,7 +157,7 @@ async function prepareFolders(sides: Sides, user: string, report: MigrationRepor
         report.errors.push({ folder: f.old, message: `cannot create "${f.target}" on the new server: ${errorText(e)}` });
       }
     }
-    return plan;
+    return { plan, status: oldList.status };
   } catch (e) {
     if (e instanceof AutomigrateError) throw e;
     throw new AutomigrateError(errorText(e), { user }, { cause: e });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { alreadyPresent, fingerprint, planBatches, uidWindows } from "../../src/migrate/batches.ts";
+import { alreadyPresent, fingerprint, planBatches, uidWindows, upToDate } from "../../src/migrate/batches.ts";
 
 const limits = { maxMessages: 3, maxBytes: 1000, largeMessageBytes: 600 };
 
@@ -56,5 +56,24 @@ describe("uidWindows", () => {
     expect(uidWindows(1, 11, 4)).toEqual([[1, 4], [5, 8], [9, 10]]);
     expect(uidWindows(11, 11, 4)).toEqual([]);
     expect(uidWindows(0, 3, 10)).toEqual([[1, 2]]);
+  });
+});
+
+describe("upToDate", () => {
+  const st = { uidValidity: 5, lastUid: 10, skipped: [] as unknown[] };
+  test("same UIDVALIDITY and nothing above the watermark", () => {
+    expect(upToDate(st, { uidValidity: 5, uidNext: 11 })).toBe(true);
+  });
+  test("new mail, a new UIDVALIDITY, unknown status or no state: open the folder", () => {
+    expect(upToDate(st, { uidValidity: 5, uidNext: 12 })).toBe(false);
+    expect(upToDate(st, { uidValidity: 6, uidNext: 11 })).toBe(false);
+    expect(upToDate(st, { uidValidity: 5 })).toBe(false);
+    expect(upToDate(st, undefined)).toBe(false);
+    expect(upToDate(undefined, { uidValidity: 5, uidNext: 11 })).toBe(false);
+  });
+  test("a batch in flight, skipped messages or a pending reconcile: open the folder", () => {
+    expect(upToDate({ ...st, pending: { uids: [11] } }, { uidValidity: 5, uidNext: 11 })).toBe(false);
+    expect(upToDate({ ...st, skipped: [{ uid: 3 }] }, { uidValidity: 5, uidNext: 11 })).toBe(false);
+    expect(upToDate({ ...st, reconcile: true }, { uidValidity: 5, uidNext: 11 })).toBe(false);
   });
 });
