@@ -17,7 +17,7 @@ export type MigrationStatus = "done" | "partial" | "failed";
 export interface MigrationReport {
   user: string;
   status: MigrationStatus;
-  /** Folders copied (selectable folders processed without error). */
+  /** Folders in sync after this run (copied now or already up to date); failed ones excluded. */
   folders: number;
   messages: number;
   bytes: number;

@@ -12,11 +12,15 @@ export function formatBytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 export function formatSummary(r: MigrationReport): string {
   const secs = (r.durationMs / 1000).toFixed(1);
   const rate = r.durationMs > 0 ? Math.round((r.messages * 1000) / r.durationMs) : 0;
   const lines = [
-    `${r.user}: ${r.status.toUpperCase()} — ${r.messages} messages (${formatBytes(r.bytes)}) in ${r.folders} folders, ${secs}s${r.messages ? `, ${rate} msg/s` : ""}`,
+    `${r.user}: ${r.status.toUpperCase()} — ${plural(r.messages, "message")} (${formatBytes(r.bytes)}) in ${plural(r.folders, "folder")}, ${secs}s${r.messages ? `, ${rate} msg/s` : ""}`,
   ];
   for (const x of r.renamed) lines.push(`  renamed  "${x.from}" → "${x.to}" (${x.reason})`);
   for (const s of r.skipped) lines.push(`  skipped  "${s.folder}" uid ${s.uid}: ${s.reason}`);

@@ -1,0 +1,99 @@
+// The automigrate command as an admin uses it: settings, validation, exit codes, files.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli, runCliOk } from "./support/harness.ts";
+
+let home: string;
+beforeAll(() => {
+  // a home that does not exist yet: automigrate creates it (0700)
+  home = join(mkdtempSync(join(tmpdir(), "automigrate-cli-")), "home");
+});
+afterAll(() => rmSync(join(home, ".."), { recursive: true, force: true }));
+
+const configText = () => readFileSync(join(home, "config.json"), "utf8");
+
+describe("settings from the command line", () => {
+  test("config set writes config.json 0600 in a 0700 home; config get reads it back", async () => {
+    await runCliOk(home, ["config", "set", "target.host=mail.example.net", "target.port=993", "target.tls=implicit"]);
+    expect(statSync(join(home, "config.json")).mode & 0o777).toBe(0o600);
+    expect(statSync(home).mode & 0o777).toBe(0o700);
+    expect(JSON.parse(await runCliOk(home, ["config", "get", "target"]))).toMatchObject({ host: "mail.example.net", port: 993, tls: "implicit", tlsVerify: true });
+  });
+
+  test("a bad value is refused with its path, value and what is allowed; exit 2; file untouched", async () => {
+    const before = configText();
+    const r = await runCli(home, ["config", "set", "target.port=70000"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("target.port: 70000 is not a port (1-65535)");
+    expect(configText()).toBe(before);
+  });
+
+  test("an unknown key is refused rather than ignored", async () => {
+    const r = await runCli(home, ["config", "set", "target.hots=x"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('target: unknown setting "hots"');
+  });
+
+  test("passwords are refused on the command line", async () => {
+    const r = await runCli(home, ["config", "set", "target.auth.password=hunter2"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("passwordFile");
+  });
+
+  test("domains: add, set with dotted keys, show --json, list alphabetically", async () => {
+    await runCliOk(home, ["domain", "add", "zeta.example"]);
+    await runCliOk(home, ["domain", "add", "Alpha.Example"]);
+    await runCliOk(home, ["domain", "set", "alpha.example", "migration.old.host=old.alpha.example", "migration.old.imapPort=993", "migration.old.imapTls=implicit", "migration.continuous=true"]);
+    const shown = JSON.parse(await runCliOk(home, ["domain", "show", "alpha.example", "--json"]));
+    expect(shown.migration).toMatchObject({ enabled: false, continuous: true, old: { host: "old.alpha.example", imapPort: 993, imapTls: "implicit", tlsVerify: true } });
+    const list = JSON.parse(await runCliOk(home, ["domain", "list", "--json"]));
+    expect(list.map((d: { name: string }) => d.name)).toEqual(["alpha.example", "zeta.example"]);
+    expect(await runCliOk(home, ["domain", "list"])).toMatch(/^alpha\.example\s+Migration Disabled\nzeta\.example\s+Migration Disabled\n$/);
+  });
+
+  test("domain errors: unknown domain, bad name, duplicate — exit 2 with the fix", async () => {
+    let r = await runCli(home, ["domain", "set", "nosuch.example", "migration.continuous=true"]);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("automigrate domain add nosuch.example")]);
+    r = await runCli(home, ["domain", "add", "not a domain"]);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("is not a domain name")]);
+    r = await runCli(home, ["domain", "add", "zeta.example"]);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("already exists")]);
+    r = await runCli(home, ["domain", "set", "zeta.example", "migration.old.imapTls=ssl"]);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('migration.old.imapTls: "ssl" is not a TLS mode (none, starttls, implicit)')]);
+  });
+
+  test("migrate: bad user, unknown domain, missing old server — exit 2 with the fix", async () => {
+    let r = await runCli(home, ["migrate", "alice"]);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('"alice" is not a user address')]);
+    r = await runCli(home, ["migrate", "alice@nosuch.example"]);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("automigrate domain add nosuch.example")]);
+    r = await runCli(home, ["migrate", "bob@zeta.example"]);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("migration.old.host=")]);
+  });
+
+  test("usage errors exit 2; --help exits 0 on every command", async () => {
+    expect((await runCli(home, ["frobnicate"])).code).toBe(2);
+    expect((await runCli(home, ["migrate"])).code).toBe(2);
+    for (const cmd of [[], ["config"], ["config", "set"], ["config", "get"], ["domain"], ["domain", "add"], ["domain", "set"], ["domain", "show"], ["domain", "list"], ["migrate"]]) {
+      const r = await runCli(home, [...cmd, "--help"]);
+      expect({ cmd, code: r.code }).toEqual({ cmd, code: 0 });
+      expect(r.stdout).toContain("Usage: automigrate");
+    }
+  });
+
+  test("a corrupt config.json is reported by name and never replaced", async () => {
+    const other = mkdtempSync(join(tmpdir(), "automigrate-corrupt-"));
+    try {
+      writeFileSync(join(other, "config.json"), "{ not json");
+      const r = await runCli(other, ["domain", "add", "x.example"]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${join(other, "config.json")} is corrupt`);
+      expect(readFileSync(join(other, "config.json"), "utf8")).toBe("{ not json");
+      expect(existsSync(join(other, "config.json.lock"))).toBe(false);
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
+  });
+});
