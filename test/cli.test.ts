@@ -76,7 +76,13 @@ describe("settings from the command line", () => {
   test("usage errors exit 2; --help exits 0 on every command", async () => {
     expect((await runCli(home, ["frobnicate"])).code).toBe(2);
     expect((await runCli(home, ["migrate"])).code).toBe(2);
-    for (const cmd of [[], ["config"], ["config", "set"], ["config", "get"], ["domain"], ["domain", "add"], ["domain", "set"], ["domain", "show"], ["domain", "list"], ["migrate"]]) {
+    const commands = [
+      [], ["config"], ["config", "set"], ["config", "get"],
+      ["domain"], ["domain", "add"], ["domain", "set"], ["domain", "show"], ["domain", "list"], ["domain", "enable"], ["domain", "disable"], ["domain", "remove"],
+      ["class"], ["class", "list"], ["class", "add"], ["class", "set"], ["class", "remove"],
+      ["migrate"], ["test-connection"],
+    ];
+    for (const cmd of commands) {
       const r = await runCli(home, [...cmd, "--help"]);
       expect({ cmd, code: r.code }).toEqual({ cmd, code: 0 });
       expect(r.stdout).toContain("Usage: automigrate");

@@ -1,9 +1,9 @@
 // Loading and saving config.json: validated, atomic, 0600, and safe against concurrent
 // writers (CLI, TUI and daemon) through an exclusive lock file around read-modify-write.
-import { closeSync, openSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { AutomigrateError } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import { ensureDir, readJsonFile, writeJsonFileAtomic } from "../store/json-file.ts";
+import { acquireLock } from "../store/lock-file.ts";
 import { CONFIG_VERSION, configSchema, emptyConfig, type Config } from "./schema.ts";
 import { formatIssue } from "./dotted.ts";
 
@@ -36,41 +36,11 @@ export function saveConfig(home: string, config: Config): void {
   writeJsonFileAtomic(paths.config, configSchema.parse(config));
 }
 
-const LOCK_STALE_MS = 30_000;
-
-function acquireLock(lockPath: string): () => void {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      const fd = openSync(lockPath, "wx", 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => {
-        try {
-          unlinkSync(lockPath);
-        } catch {}
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      try {
-        if (Date.now() - statSync(lockPath).mtimeMs > LOCK_STALE_MS) unlinkSync(lockPath);
-      } catch {}
-      if (Date.now() > deadline) {
-        throw new AutomigrateError(`settings are locked by another process (${lockPath})`, {
-          file: lockPath,
-          hint: "retry; if no automigrate process is running, remove the lock file",
-        });
-      }
-      Bun.sleepSync(5 + Math.random() * 20);
-    }
-  }
-}
-
 /** Read-modify-write of config.json under an exclusive lock; no concurrent update is lost. */
 export function updateConfig(home: string, change: (config: Config) => Config | void): Config {
   const paths = homePaths(home);
   ensureDir(paths.root);
-  const release = acquireLock(`${paths.config}.lock`);
+  const release = acquireLock(`${paths.config}.lock`, { waitMs: 10_000, what: "the settings file" });
   try {
     const current = loadConfig(home);
     const next = change(current) ?? current;

@@ -35,6 +35,8 @@ export interface AppenderOptions {
   pass: string;
   authzid?: string;
   timeoutMs?: number;
+  /** Which server this is, for messages ("new server" by default). */
+  label?: string;
 }
 
 interface Pending {
@@ -59,20 +61,36 @@ export class ImapAppender {
   readonly server: string;
 
   private constructor(private readonly opts: AppenderOptions) {
-    this.server = `${opts.host}:${opts.port}`;
+    this.server = `${opts.label ?? "new server"} ${opts.host}:${opts.port}`;
   }
 
   static async open(opts: AppenderOptions): Promise<ImapAppender> {
     const a = new ImapAppender(opts);
-    await a.connect();
+    await a.connect(true);
     return a;
+  }
+
+  /**
+   * Connects (TLS as configured, STARTTLS included) without logging in, and reports what the
+   * server offers: for `test-connection`.
+   */
+  static async probe(opts: Omit<AppenderOptions, "user" | "pass" | "authzid">): Promise<{ greeting: string; capabilities: string[]; secure: boolean }> {
+    const a = new ImapAppender({ ...opts, user: "", pass: "" });
+    try {
+      await a.connect(false);
+      return { greeting: a.greetingText, capabilities: [...a.capabilities], secure: opts.tls !== "none" };
+    } finally {
+      await a.close();
+    }
   }
 
   private fail(message: string, cause?: unknown): AutomigrateError {
     return new AutomigrateError(message, { server: this.server }, { transient: true, cause });
   }
 
-  private async connect(): Promise<void> {
+  private greetingText = "";
+
+  private async connect(login: boolean): Promise<void> {
     const { host, port, tls, tlsVerify } = this.opts;
     const socket =
       tls === "implicit"
@@ -80,13 +98,14 @@ export class ImapAppender {
         : netConnect({ host, port });
     this.attach(socket);
     const greet = await new Promise<TaggedResult>((resolve, reject) => (this.greeting = { resolve, reject }));
-    if (greet.status !== "OK") throw this.fail(`the new server refused the connection: ${greet.text}`);
+    this.greetingText = greet.text.replace(/^\[CAPABILITY [^\]]*\]\s*/i, "");
+    if (greet.status !== "OK") throw this.fail(`the server refused the connection: ${greet.text}`);
     await this.refreshCapabilities();
     if (tls === "starttls") {
       if (!this.capabilities.has("STARTTLS")) {
-        throw new AutomigrateError("the new server does not offer STARTTLS", {
+        throw new AutomigrateError("the server does not offer STARTTLS", {
           server: this.server,
-          hint: "set target.tls=implicit (port 993) or, on a trusted network only, target.tls=none",
+          hint: "use TLS mode implicit (port 993) or, on a trusted network only, none",
         });
       }
       const r = await this.command("STARTTLS");
@@ -101,7 +120,7 @@ export class ImapAppender {
       this.attach(secure);
       await this.refreshCapabilities();
     }
-    await this.login();
+    if (login) await this.login();
   }
 
   private attach(socket: Socket | TLSSocket): void {
@@ -109,14 +128,14 @@ export class ImapAppender {
     socket.setNoDelay(true);
     socket.setTimeout(this.opts.timeoutMs ?? 300_000);
     socket.on("data", (d: Buffer) => this.onData(d));
-    socket.on("timeout", () => socket.destroy(this.fail(`no answer from the new server for ${(this.opts.timeoutMs ?? 300_000) / 1000}s`)));
+    socket.on("timeout", () => socket.destroy(this.fail(`no answer from the server for ${(this.opts.timeoutMs ?? 300_000) / 1000}s`)));
     socket.on("error", (e) => this.onClose(e));
-    socket.on("close", () => this.onClose(this.fail("the new server closed the connection")));
+    socket.on("close", () => this.onClose(this.fail("the server closed the connection")));
   }
 
   private onClose(err: Error): void {
     if (this.closedError) return;
-    this.closedError = err instanceof AutomigrateError ? err : this.fail(`connection to the new server failed: ${err.message}`, err);
+    this.closedError = err instanceof AutomigrateError ? err : this.fail(`connection to the server failed: ${err.message}`, err);
     const e = this.closedError;
     this.greeting?.reject(e);
     this.continuation?.reject(e);
@@ -254,7 +273,7 @@ export class ImapAppender {
         r = await done;
       }
     } else if (authzid) {
-      throw new AutomigrateError("the new server does not offer AUTH=PLAIN, so the master identity cannot be sent as authzid", {
+      throw new AutomigrateError("the server does not offer AUTH=PLAIN, so the master identity cannot be sent as authzid", {
         server: this.server,
         hint: "set target.auth.method=separator to log in as user*master",
       });
@@ -262,7 +281,7 @@ export class ImapAppender {
       r = await this.command(`LOGIN ${quoted(user)} ${quoted(pass)}`);
     }
     if (r.status !== "OK") {
-      throw new AutomigrateError(`the new server refused the login for ${authzid ?? user}: ${r.text}`, {
+      throw new AutomigrateError(`the server refused the login for ${authzid ?? user}: ${r.text}`, {
         server: this.server,
         user: authzid ?? user,
         hint: "check target.auth (master user and its password file)",
@@ -280,7 +299,7 @@ export class ImapAppender {
     const r = await this.command(`SELECT ${encodeMailbox(mailbox)}`);
     if (r.status !== "OK") {
       this.selected = null;
-      throw new AutomigrateError(`cannot select folder on the new server: ${r.text}`, { folder: mailbox, server: this.server });
+      throw new AutomigrateError(`cannot select folder on the server: ${r.text}`, { folder: mailbox, server: this.server });
     }
     const num = (re: RegExp) => {
       for (const l of this.untagged) {
@@ -329,7 +348,7 @@ export class ImapAppender {
         if (n <= 0) throw this.fail(`spooled message ${path} is shorter than ${size} bytes`);
         sent += n;
         flushed[i] = new Promise<void>((resolve, reject) =>
-          this.socket.write(buffers[i]!.subarray(0, n), (err) => (err ? reject(this.fail(`writing to the new server failed: ${err.message}`, err)) : resolve())),
+          this.socket.write(buffers[i]!.subarray(0, n), (err) => (err ? reject(this.fail(`writing to the server failed: ${err.message}`, err)) : resolve())),
         );
       }
       await Promise.all(flushed);
@@ -371,7 +390,7 @@ export class ImapAppender {
       // A BAD means the server did not parse our command, and with LITERAL+ it may read the
       // rest of the message bytes as commands: never send another byte on this connection.
       this.socket.destroy();
-      this.onClose(this.fail(`the new server rejected an APPEND as malformed: ${r.text}`));
+      this.onClose(this.fail(`the server rejected an APPEND as malformed: ${r.text}`));
       throw this.closedError;
     }
     // Dovecot appends its timing, "(0.001 + 0.000 secs).": not part of the reason

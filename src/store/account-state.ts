@@ -3,13 +3,12 @@
 // (UIDVALIDITY + highest migrated UID), the batch in flight (for crash recovery),
 // skipped messages and totals. Also a per-user run lock: two migrations of one user at
 // the same time would copy messages twice.
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Low } from "lowdb";
 import { z } from "zod";
-import { AutomigrateError } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import { ensureDir, openDocument } from "./json-file.ts";
+import { acquireLock } from "./lock-file.ts";
 
 export const pendingBatchSchema = z.object({
   /** Old UIDs being appended. */
@@ -94,42 +93,13 @@ export class AccountStateStore {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Exclusive per-user run lock; a lock left by a dead process (kill -9) is taken over. */
 export function lockAccount(home: string, user: string): () => void {
-  const dir = homePaths(home).accounts;
-  ensureDir(dir);
-  const path = join(dir, accountFileName(user).replace(/\.json$/, ".lock"));
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, "wx", 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return () => {
-        try {
-          unlinkSync(path);
-        } catch {}
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const holder = Number(readFileSync(path, "utf8").trim());
-      if (holder && holder !== process.pid && pidAlive(holder)) {
-        throw new AutomigrateError(`a migration of ${user} is already running (pid ${holder})`, {
-          user,
-          file: path,
-          hint: "wait for it to finish; `automigrate status` shows its progress",
-        });
-      }
-      unlinkSync(path);
-    }
-  }
-  throw new AutomigrateError(`cannot take the migration lock for ${user}`, { user, file: path });
+  const path = join(homePaths(home).accounts, accountFileName(user).replace(/\.json$/, ".lock"));
+  return acquireLock(path, {
+    waitMs: 0,
+    what: `the migration of ${user}`,
+    context: { user },
+    hint: "a migration of this user is already running; `automigrate status` shows its progress",
+  });
 }

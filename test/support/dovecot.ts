@@ -25,11 +25,21 @@ export interface DovecotOptions {
    */
   specialUse?: boolean | Record<string, string>;
   label?: string;
+  /** Also run Dovecot's SMTP submission service (banner + EHLO), on `smtpPort`. */
+  smtp?: boolean;
+  /**
+   * Loopback address to listen on (default 127.0.0.1). Dovecot treats a client on the same
+   * address as secure; listening on 127.0.0.2 makes a 127.0.0.1 client an insecure one.
+   */
+  listen?: string;
+  /** disable_plaintext_auth (default no): refuse PLAIN/LOGIN on insecure connections. */
+  disablePlaintextAuth?: boolean;
 }
 
 export interface Dovecot {
   host: string;
   port: number;
+  smtpPort?: number;
   dir: string;
   logPath: string;
   separator: "/" | ".";
@@ -85,16 +95,16 @@ ${blocks}}
 `;
 }
 
-async function waitForGreeting(port: number, logPath: string, proc: ChildProcess): Promise<void> {
+async function waitForGreeting(host: string, port: number, logPath: string, proc: ChildProcess, expect: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) break;
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: "127.0.0.1", port });
+      const s = connect({ host, port });
       s.setTimeout(1000);
       s.once("data", (d) => {
         s.destroy();
-        resolve(d.toString().startsWith("* OK"));
+        resolve(d.toString().startsWith(expect));
       });
       s.once("error", () => resolve(false));
       s.once("timeout", () => {
@@ -110,7 +120,7 @@ async function waitForGreeting(port: number, logPath: string, proc: ChildProcess
     log = readFileSync(logPath, "utf8").slice(-2000);
   } catch {}
   proc.kill("SIGKILL");
-  throw new Error(`Dovecot did not answer on 127.0.0.1:${port} (exit ${proc.exitCode}). Log tail:\n${log}`);
+  throw new Error(`Dovecot did not answer on ${host}:${port} (exit ${proc.exitCode}). Log tail:\n${log}`);
 }
 
 export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> {
@@ -128,6 +138,8 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> 
   writeFileSync(mastersPath, `${master.user}:${hashPassword(master.password)}\n`, { mode: 0o644 });
   const logPath = join(dir, "dovecot.log");
   const port = await freePort();
+  const smtpPort = opts.smtp ? await freePort() : undefined;
+  const listen = opts.listen ?? "127.0.0.1";
   const me = spawnSync("id", ["-un"], { encoding: "utf8" }).stdout.trim();
   const uid = IS_ROOT ? MAIL_UID : process.getuid!();
   const gid = IS_ROOT ? MAIL_GID : process.getgid!();
@@ -139,10 +151,14 @@ instance_name = automigrate-${port}
 state_dir = ${dir}/state
 log_path = ${logPath}
 info_log_path = ${logPath}
-protocols = imap
-listen = 127.0.0.1
+protocols = imap${smtpPort ? " submission" : ""}
+listen = ${listen}
 ssl = no
-disable_plaintext_auth = no
+disable_plaintext_auth = ${opts.disablePlaintextAuth ? "yes" : "no"}
+hostname = ${opts.label ?? "dovecot"}.automigrate.test
+${smtpPort ? `submission_relay_host = ${listen}
+submission_relay_port = 9
+` : ""}
 auth_mechanisms = plain login
 auth_master_user_separator = *
 login_log_format_elements = user=<%u> method=%m rip=%r lip=%l mpid=%e %c session=<%{session}> orig_user=<%{orig_user}> auth_user=<%{auth_user}>
@@ -171,14 +187,14 @@ userdb {
 }
 service imap-login {
   inet_listener imap {
-    address = 127.0.0.1
+    address = ${listen}
     port = ${port}
   }
   inet_listener imaps {
     port = 0
   }
 }
-service stats {
+${smtpPort ? `service submission-login {\n  inet_listener submission {\n    address = ${listen}\n    port = ${smtpPort}\n  }\n}\n` : ""}service stats {
   unix_listener stats-writer {
     mode = 0666
   }
@@ -192,14 +208,16 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
   let stderr = "";
   proc.stderr?.on("data", (d) => (stderr += d.toString()));
   try {
-    await waitForGreeting(port, logPath, proc);
+    await waitForGreeting(listen, port, logPath, proc, "* OK");
+    if (smtpPort) await waitForGreeting(listen, smtpPort, logPath, proc, "220");
   } catch (e) {
     throw new Error(`${(e as Error).message}\n${stderr}`);
   }
 
   const instance: Dovecot = {
-    host: "127.0.0.1",
+    host: listen,
     port,
+    smtpPort,
     dir,
     logPath,
     separator,

@@ -1,0 +1,43 @@
+// automigrate config set|get
+import type { Command } from "commander";
+import { applyAssignments, getPath, parseAssignment } from "../config/dotted.ts";
+import { configSchema, type Config } from "../config/schema.ts";
+import { loadConfig, updateConfig } from "../config/store.ts";
+import { inputError } from "../errors.ts";
+import { homeOf, json, redact } from "./common.ts";
+
+export function addConfigCommands(program: Command): void {
+  const config = program.command("config").description("global settings: target server, log sources, workers, licence, ...");
+  config
+    .command("set")
+    .description("set global settings with dotted keys (domains have `automigrate domain set`)")
+    .argument("<key=value...>", "assignments")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  automigrate config set target.host=mail.new.example target.port=143 target.tls=starttls\n  automigrate config set target.auth.mode=master target.auth.user=admin target.auth.passwordFile=/etc/automigrate/new-master.pw\n  automigrate config set logins.0.path=/var/log/dovecot.log logins.0.format=dovecot license.premiumSeats=50",
+    )
+    .action((pairs: string[], _o, cmd: Command) => {
+      const assignments = pairs.map(parseAssignment);
+      for (const a of assignments) {
+        if (a.path[0] === "domains") throw inputError(`${a.key}: use \`automigrate domain set\` for domain settings`);
+        if (a.path[0] === "version") throw inputError(`${a.key}: the schema version is not a setting`);
+      }
+      updateConfig(homeOf(cmd), (c) => {
+        const { domains, ...globals } = c;
+        const next = applyAssignments(configSchema.omit({ domains: true }), globals, assignments);
+        return { ...next, domains } as Config;
+      });
+    });
+  config
+    .command("get")
+    .description("print the global settings, or one dotted key, as JSON (secrets left out)")
+    .argument("[key]", "dotted key, e.g. target.host")
+    .option("--json", "JSON output (the default for this command)")
+    .addHelpText("after", "\nExamples:\n  automigrate config get\n  automigrate config get target.port")
+    .action((key: string | undefined, _o, cmd: Command) => {
+      const { domains: _d, ...globals } = loadConfig(homeOf(cmd));
+      const value = key ? getPath(globals, parseAssignment(`${key}=`).path) : globals;
+      if (value === undefined) throw inputError(`${key}: no such setting`);
+      json(redact(value));
+    });
+}

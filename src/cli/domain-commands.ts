@@ -1,0 +1,119 @@
+// automigrate domain list|add|show|set|enable|disable|remove
+import type { Command } from "commander";
+import { applyAssignments, parseAssignment } from "../config/dotted.ts";
+import { domainProblems, refuseChange } from "../config/rules.ts";
+import { domainSchema } from "../config/schema.ts";
+import { loadConfig, updateConfig } from "../config/store.ts";
+import { AutomigrateError, inputError } from "../errors.ts";
+import { changeDomain, homeOf, json, normalizeDomain, out, redact, requireDomain } from "./common.ts";
+
+const status = (enabled: boolean) => (enabled ? "Migration Enabled" : "Migration Disabled");
+
+export function addDomainCommands(program: Command): void {
+  const domain = program.command("domain").description("domains and their automatic-migration settings");
+
+  domain
+    .command("list")
+    .description("domains in alphabetical order with their migration status")
+    .option("--json", "JSON: [{ name, enabled, status, oldHost, accountClass, problems }]")
+    .addHelpText("after", "\nExample:\n  automigrate domain list --json")
+    .action((o: { json?: boolean }, cmd: Command) => {
+      const c = loadConfig(homeOf(cmd));
+      const rows = Object.keys(c.domains)
+        .sort()
+        .map((name) => {
+          const d = c.domains[name]!;
+          return { name, enabled: d.migration.enabled, status: status(d.migration.enabled), oldHost: d.migration.old.host ?? null, accountClass: d.migration.accountClass, problems: domainProblems(name, d) };
+        });
+      if (o.json) return json(rows);
+      if (rows.length === 0) return out("no domains yet: automigrate domain add <domain>");
+      for (const r of rows) out(`${r.name.padEnd(32)} ${r.status}${r.problems.length ? `  (not migrated: ${r.problems[0]})` : ""}`);
+    });
+
+  domain
+    .command("add")
+    .description("add a domain (migration stays disabled until `domain enable`)")
+    .argument("<domain>")
+    .argument("[key=value...]", "initial settings, as for `domain set`")
+    .addHelpText("after", "\nExample:\n  automigrate domain add example.com migration.old.host=old.example.com")
+    .action((name: string, pairs: string[], _o, cmd: Command) => {
+      const d = normalizeDomain(name);
+      const assignments = pairs.map(parseAssignment);
+      updateConfig(homeOf(cmd), (c) => {
+        if (c.domains[d]) throw inputError(`domain ${d} already exists`, { hint: `automigrate domain set ${d} key=value` });
+        const created = applyAssignments(domainSchema, {}, assignments);
+        const refusal = refuseChange(d, undefined, created);
+        if (refusal) throw new AutomigrateError(`${refusal.headline}\n${refusal.reasons.map((r) => `  reason: ${r}`).join("\n")}`, {}, { exitCode: 2 });
+        c.domains[d] = created;
+      });
+      out(`added ${d} (${status(false)})`);
+    });
+
+  domain
+    .command("show")
+    .description("print a domain's settings as JSON (secrets left out)")
+    .argument("<domain>")
+    .option("--json", "JSON output (the default for this command)")
+    .action((name: string, _o, cmd: Command) => {
+      const c = loadConfig(homeOf(cmd));
+      const d = requireDomain(c, name);
+      for (const p of domainProblems(d, c.domains[d]!)) process.stderr.write(`warning: ${p}\n`);
+      json(redact(c.domains[d]));
+    });
+
+  domain
+    .command("set")
+    .description("change a domain's settings with dotted keys")
+    .argument("<domain>")
+    .argument("<key=value...>")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  automigrate domain set example.com migration.old.host=old.example.com migration.old.imapPort=993 migration.old.imapTls=implicit
+  automigrate domain set example.com migration.old.auth.mode=master migration.old.auth.user=admin migration.old.auth.passwordFile=/etc/automigrate/old-master.pw
+  automigrate domain set example.com migration.continuous=true migration.premiumByLicense=true migration.accountClass=staff
+  automigrate domain set example.com 'migration.folders.exclude=["Spam*"]' migration.folders.separatorReplacement=-`,
+    )
+    .action((name: string, pairs: string[], _o, cmd: Command) => {
+      const assignments = pairs.map(parseAssignment);
+      const d = normalizeDomain(name);
+      changeDomain(homeOf(cmd), d, (before) => applyAssignments(domainSchema, before, assignments));
+    });
+
+  domain
+    .command("enable")
+    .description("enable automatic migration (refused for LDAP-synced or incomplete domains)")
+    .argument("<domain>")
+    .action((name: string, _o, cmd: Command) => {
+      const d = normalizeDomain(name);
+      changeDomain(homeOf(cmd), d, (s) => ({ ...s, migration: { ...s.migration, enabled: true } }));
+      out(`${d}: ${status(true)}`);
+    });
+
+  domain
+    .command("disable")
+    .description("disable automatic migration (nothing already migrated is touched)")
+    .argument("<domain>")
+    .action((name: string, _o, cmd: Command) => {
+      const d = normalizeDomain(name);
+      changeDomain(homeOf(cmd), d, (s) => ({ ...s, migration: { ...s.migration, enabled: false } }));
+      out(`${d}: ${status(false)}`);
+    });
+
+  domain
+    .command("remove")
+    .description("remove a domain's settings (no mail and no migration state is deleted)")
+    .argument("<domain>")
+    .option("--yes", "confirm removing a domain whose migration is enabled")
+    .action((name: string, o: { yes?: boolean }, cmd: Command) => {
+      updateConfig(homeOf(cmd), (c) => {
+        const d = requireDomain(c, name);
+        if (c.domains[d]!.migration.enabled && !o.yes) {
+          throw inputError(`migration is enabled for ${d}`, { hint: `automigrate domain disable ${d} first, or add --yes` });
+        }
+        delete c.domains[d];
+      });
+      out(`removed ${normalizeDomain(name)}`);
+    });
+}

@@ -1,0 +1,57 @@
+// Cross-field rules of the settings that a schema alone cannot say. Pure functions, used by
+// the CLI, the TUI and the loader alike, so every door refuses the same things the same way.
+import type { Config, DomainSettings } from "./schema.ts";
+
+export const ENABLE_REFUSED = "Domain migration couldn't be enabled!";
+export const LDAP_SYNC_REFUSED = "LDAP synchronisation couldn't be enabled!";
+export const DEFAULT_CLASS = "domain-default";
+
+export function classNames(d: DomainSettings): string[] {
+  return [DEFAULT_CLASS, ...Object.keys(d.classes).sort()];
+}
+
+/** Why migration cannot be enabled for this domain; empty when it can. */
+export function enableBlockers(name: string, d: DomainSettings): string[] {
+  const out: string[] = [];
+  if (d.ldap.sync) out.push(`LDAP synchronisation is on for ${name}: its accounts are managed by LDAP sync (turn it off first: automigrate domain set ${name} ldap.sync=false)`);
+  if (!d.migration.old.host) out.push(`no old server is set (automigrate domain set ${name} migration.old.host=<host>)`);
+  if (!d.migration.old.auth) out.push(`no credentials for the old server (migration.old.auth.mode=master with .user and .passwordFile)`);
+  return out;
+}
+
+/** Problems in a domain's settings as they stand (hand-edited files included). */
+export function domainProblems(name: string, d: DomainSettings): string[] {
+  const out: string[] = [];
+  if (d.migration.enabled && d.ldap.sync) out.push(`${ENABLE_REFUSED} ${name} has both migration and LDAP synchronisation on; it is not migrated until one is turned off`);
+  const cls = d.migration.accountClass;
+  if (cls !== DEFAULT_CLASS && !d.classes[cls]) out.push(`migration.accountClass: no class "${cls}" in ${name} (classes: ${classNames(d).join(", ")})`);
+  if (Object.hasOwn(d.classes, DEFAULT_CLASS)) out.push(`classes.${DEFAULT_CLASS}: that name is the domain default class (accountDefaults); use another name`);
+  return out;
+}
+
+/**
+ * Whether a change from `before` to `after` may be saved. Returns the refusal (headline and
+ * reasons) or undefined. Turning migration on needs a migratable domain; turning LDAP sync on
+ * while migration is enabled is refused the same way.
+ */
+export function refuseChange(name: string, before: DomainSettings | undefined, after: DomainSettings): { headline: string; reasons: string[] } | undefined {
+  const enabling = after.migration.enabled && !before?.migration.enabled;
+  if (enabling) {
+    const reasons = enableBlockers(name, after);
+    if (reasons.length) return { headline: ENABLE_REFUSED, reasons };
+  }
+  if (after.ldap.sync && !before?.ldap.sync && after.migration.enabled) {
+    return { headline: LDAP_SYNC_REFUSED, reasons: [`automatic migration is enabled for ${name} (disable it first: automigrate domain disable ${name})`] };
+  }
+  const problems = domainProblems(name, after).filter((p) => !p.startsWith(ENABLE_REFUSED));
+  if (problems.length) return { headline: `The settings of ${name} were not saved`, reasons: problems };
+  return undefined;
+}
+
+/** Domains the daemon may migrate: enabled and without problems. */
+export function migratableDomains(config: Config): string[] {
+  return Object.entries(config.domains)
+    .filter(([name, d]) => d.migration.enabled && domainProblems(name, d).length === 0)
+    .map(([name]) => name)
+    .sort();
+}

@@ -1,0 +1,117 @@
+// `automigrate test-connection <domain>`: can automigrate reach and use the old IMAP server,
+// the old SMTP host and the new server with the settings as they stand? Each check is named,
+// passes or fails with what was seen, and says what to do when it fails.
+import type { Config } from "../config/schema.ts";
+import { AutomigrateError, errorText } from "../errors.ts";
+import { ImapAppender } from "../imap/appender.ts";
+import { closeImap, credentialsFor, defaultImapPort, openImap, type Endpoint } from "../imap/connect.ts";
+import type { ServerAuth } from "../config/schema.ts";
+import { probeSmtp } from "../routing/smtp-probe.ts";
+
+export type CheckStatus = "pass" | "fail" | "skip";
+
+export interface Check {
+  name: "old-imap" | "old-imap-login" | "old-smtp" | "new-imap" | "new-imap-login";
+  status: CheckStatus;
+  server: string;
+  detail: string;
+  hint?: string;
+}
+
+export interface ConnectionReport {
+  domain: string;
+  user: string | null;
+  ok: boolean;
+  checks: Check[];
+}
+
+/** The error's own words: the server already has its column, the hint its line. */
+function messageOf(err: unknown): string {
+  return err instanceof AutomigrateError ? err.message : errorText(err);
+}
+
+function connectionHint(e: Endpoint, key: string): string {
+  const err = `check ${key}.host and the port, that the server is up, and that this host may connect`;
+  return e.tls === "none" ? err : `${err}; if the certificate is self-signed, set ${key}.tlsVerify=false for this server`;
+}
+
+async function imapChecks(prefix: "old" | "new", e: Endpoint, auth: ServerAuth | undefined, authKey: string, settingsKey: string, user: string | undefined, timeoutMs: number): Promise<Check[]> {
+  const server = `${e.host}:${e.port}`;
+  const checks: Check[] = [];
+  let reachable = false;
+  try {
+    const p = await ImapAppender.probe({ ...e, timeoutMs, label: `${prefix} server` });
+    reachable = true;
+    const caps = new Set(p.capabilities);
+    const loginRefused = caps.has("LOGINDISABLED") || (![...caps].some((c) => c === "AUTH=PLAIN" || c === "AUTH=LOGIN") && !p.secure);
+    const tls = e.tls === "none" ? "no TLS" : e.tls === "starttls" ? "STARTTLS" : "implicit TLS";
+    const detail = `greeting "${p.greeting}", ${tls}, capabilities: ${p.capabilities.join(" ")}`;
+    if (loginRefused && !p.secure) {
+      checks.push({
+        name: `${prefix}-imap`,
+        status: "fail",
+        server,
+        detail: `the server refuses PLAIN/LOGIN on an unencrypted connection (${caps.has("LOGINDISABLED") ? "LOGINDISABLED" : "no AUTH=PLAIN"}); ${detail}`,
+        hint: `set ${settingsKey}=starttls (or implicit with port 993)`,
+      });
+    } else {
+      checks.push({ name: `${prefix}-imap`, status: "pass", server, detail });
+    }
+  } catch (err) {
+    checks.push({ name: `${prefix}-imap`, status: "fail", server, detail: messageOf(err), hint: connectionHint(e, settingsKey.replace(/\.(imapTls|tls)$/, "")) });
+  }
+  const name = `${prefix}-imap-login` as const;
+  if (!user) {
+    checks.push({ name, status: "skip", server, detail: "no user to log in as", hint: "add --user someone@<domain> to test a login with the configured identity" });
+  } else if (!reachable) {
+    checks.push({ name, status: "skip", server, detail: "the server could not be reached" });
+  } else {
+    try {
+      const creds = credentialsFor(auth, user, authKey);
+      const client = await openImap(e, creds, { timeoutMs });
+      await closeImap(client);
+      const how = creds.authzid ? `as ${creds.user} acting for ${user} (SASL PLAIN authzid)` : `as ${creds.user}`;
+      checks.push({ name, status: "pass", server, detail: `logged in ${how}` });
+    } catch (err) {
+      const hint = err instanceof AutomigrateError ? err.context.hint : undefined;
+      checks.push({ name, status: "fail", server, detail: messageOf(err), hint: hint ?? `check ${authKey}` });
+    }
+  }
+  return checks;
+}
+
+export async function testConnection(config: Config, domain: string, opts: { user?: string; timeoutMs?: number } = {}): Promise<ConnectionReport> {
+  const d = config.domains[domain]!;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const o = d.migration.old;
+  const checks: Check[] = [];
+  const oldKey = `domains.${domain}.migration.old`;
+  if (!o.host) {
+    checks.push({ name: "old-imap", status: "fail", server: "(not set)", detail: "no old server is set", hint: `automigrate domain set ${domain} migration.old.host=<host>` });
+  } else {
+    const old: Endpoint = { role: "old", host: o.host, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify };
+    checks.push(...(await imapChecks("old", old, o.auth, `${oldKey}.auth`, `migration.old.imapTls`, opts.user, timeoutMs)));
+    const smtpHost = o.smtpHost ?? o.host;
+    const server = `${smtpHost}:${o.smtpPort}`;
+    try {
+      const p = await probeSmtp(smtpHost, o.smtpPort, { tlsVerify: o.tlsVerify, timeoutMs });
+      checks.push({ name: "old-smtp", status: "pass", server, detail: `banner "${p.banner}", EHLO extensions: ${p.extensions.join(" ") || "(none)"}${p.tls ? ", implicit TLS" : ""}` });
+    } catch (err) {
+      checks.push({ name: "old-smtp", status: "fail", server, detail: messageOf(err), hint: `check migration.old.smtpHost (default: the IMAP host) and migration.old.smtpPort` });
+    }
+  }
+  const t = config.target;
+  const target: Endpoint = { role: "new", host: t.host, port: t.port ?? defaultImapPort(t.tls), tls: t.tls, tlsVerify: t.tlsVerify };
+  checks.push(...(await imapChecks("new", target, t.auth, "target.auth", "target.tls", opts.user, timeoutMs)));
+  return { domain, user: opts.user ?? null, ok: checks.every((c) => c.status !== "fail"), checks };
+}
+
+export function formatConnectionReport(r: ConnectionReport): string {
+  const mark = { pass: "ok  ", fail: "FAIL", skip: "skip" } as const;
+  const lines = [`test-connection ${r.domain}${r.user ? ` (as ${r.user})` : ""}: ${r.ok ? "all reachable" : "PROBLEMS FOUND"}`];
+  for (const c of r.checks) {
+    lines.push(`  ${mark[c.status]} ${c.name.padEnd(15)} ${c.server}  ${c.detail}`);
+    if (c.hint && c.status !== "pass") lines.push(`       hint: ${c.hint}`);
+  }
+  return lines.join("\n");
+}
