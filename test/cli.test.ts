@@ -86,6 +86,8 @@ describe("settings from the command line", () => {
       const r = await runCli(home, [...cmd, "--help"]);
       expect({ cmd, code: r.code }).toEqual({ cmd, code: 0 });
       expect(r.stdout).toContain("Usage: automigrate");
+      // every command that does something shows how to use it
+      if (cmd.length === 2 || cmd[0] === "migrate" || cmd[0] === "test-connection") expect({ cmd, example: /Examples?:/.test(r.stdout) }).toEqual({ cmd, example: true });
     }
   });
 

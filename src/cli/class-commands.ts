@@ -27,6 +27,7 @@ export function addClassCommands(program: Command): void {
     .description("a domain's classes; the one used for new accounts is marked")
     .argument("<domain>")
     .option("--json", "JSON: [{ name, autoMigration, quota, services, usedForNewAccounts }]")
+    .addHelpText("after", "\nExample:\n  automigrate class list example.com --json")
     .action((domain: string, o: { json?: boolean }, cmd: Command) => {
       const c = loadConfig(homeOf(cmd));
       const name = requireDomain(c, domain);
@@ -83,6 +84,7 @@ export function addClassCommands(program: Command): void {
     .description("remove a named class (refused while the domain creates accounts with it)")
     .argument("<domain>")
     .argument("<class>")
+    .addHelpText("after", "\nExample:\n  automigrate class remove example.com interns")
     .action((domain: string, name: string, _o, cmd: Command) => {
       const dn = normalizeDomain(domain);
       changeDomain(homeOf(cmd), dn, (d) => {

@@ -54,6 +54,7 @@ export function addDomainCommands(program: Command): void {
     .description("print a domain's settings as JSON (secrets left out)")
     .argument("<domain>")
     .option("--json", "JSON output (the default for this command)")
+    .addHelpText("after", "\nExample:\n  automigrate domain show example.com --json")
     .action((name: string, _o, cmd: Command) => {
       const c = loadConfig(homeOf(cmd));
       const d = requireDomain(c, name);
@@ -85,6 +86,7 @@ Examples:
     .command("enable")
     .description("enable automatic migration (refused for LDAP-synced or incomplete domains)")
     .argument("<domain>")
+    .addHelpText("after", "\nExample:\n  automigrate domain enable example.com\n\nRefused (exit 1, nothing changed) with \"Domain migration couldn't be enabled!\" and the reasons when\nLDAP synchronisation is on or the old server or its credentials are not set.")
     .action((name: string, _o, cmd: Command) => {
       const d = normalizeDomain(name);
       changeDomain(homeOf(cmd), d, (s) => ({ ...s, migration: { ...s.migration, enabled: true } }));
@@ -95,6 +97,7 @@ Examples:
     .command("disable")
     .description("disable automatic migration (nothing already migrated is touched)")
     .argument("<domain>")
+    .addHelpText("after", "\nExample:\n  automigrate domain disable example.com")
     .action((name: string, _o, cmd: Command) => {
       const d = normalizeDomain(name);
       changeDomain(homeOf(cmd), d, (s) => ({ ...s, migration: { ...s.migration, enabled: false } }));
@@ -106,6 +109,7 @@ Examples:
     .description("remove a domain's settings (no mail and no migration state is deleted)")
     .argument("<domain>")
     .option("--yes", "confirm removing a domain whose migration is enabled")
+    .addHelpText("after", "\nExample:\n  automigrate domain remove old-brand.example --yes")
     .action((name: string, o: { yes?: boolean }, cmd: Command) => {
       updateConfig(homeOf(cmd), (c) => {
         const d = requireDomain(c, name);
