@@ -5,6 +5,7 @@ import { Command, CommanderError } from "commander";
 import { addClassCommands } from "./cli/class-commands.ts";
 import { EXIT } from "./cli/common.ts";
 import { addConfigCommands } from "./cli/config-commands.ts";
+import { addDaemonCommands } from "./cli/daemon-commands.ts";
 import { addDomainCommands } from "./cli/domain-commands.ts";
 import { addMigrateCommands } from "./cli/migrate-commands.ts";
 import { addTestConnectionCommand } from "./cli/test-connection-command.ts";
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   addClassCommands(program);
   addMigrateCommands(program);
   addTestConnectionCommand(program);
+  addDaemonCommands(program);
   // every subcommand reports usage errors through main() instead of exiting itself
   const override = (c: Command) => {
     c.exitOverride();

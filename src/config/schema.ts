@@ -1,6 +1,10 @@
 // config.json, schema version 1 (DESIGN.md "Settings"). The single source of truth for what
 // an admin may set; the CLI, the TUI and the daemon all validate through it.
+import { validate as validCron } from "node-cron";
 import { z } from "zod";
+import { patternProblem } from "../events/login-event.ts";
+
+const cronExpression = z.string().refine((v) => validCron(v), { error: (i) => `${JSON.stringify(i.input)} is not a cron expression (e.g. "0 2 * * *" for 02:00 daily)` });
 
 export const CONFIG_VERSION = 1;
 
@@ -105,14 +109,44 @@ export const configSchema = z.strictObject({
   version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
   target: targetSchema.default(() => targetSchema.parse({})),
   logins: z
-    .array(z.strictObject({ path: z.string().min(1), format: z.enum(["dovecot", "jsonl", "regex"]).default("dovecot"), pattern: z.string().optional() }))
+    .array(
+      z
+        .strictObject({
+          path: z.string().min(1, "must not be empty"),
+          format: z.enum(["dovecot", "jsonl", "regex"], { error: (i) => `${JSON.stringify(i.input)} is not a log format (dovecot, jsonl, regex)` }).default("dovecot"),
+          pattern: z.string().optional(),
+        })
+        .superRefine((v, ctx) => {
+          const problem = v.format === "regex" ? patternProblem(v.pattern) : undefined;
+          if (problem) ctx.addIssue({ code: "custom", path: ["pattern"], message: problem });
+        }),
+    )
     .default([]),
   provisioning: z.strictObject({ driver: z.enum(["none", "passwd-file", "command"]).default("none") }).default({ driver: "none" }),
   license: z.strictObject({ premiumSeats: z.number().int().min(0).default(0) }).default({ premiumSeats: 0 }),
   workers: z
-    .strictObject({ total: z.number().int().min(1).default(4), perOldServer: z.number().int().min(1).default(2) })
-    .default({ total: 4, perOldServer: 2 }),
-  schedules: z.record(z.string(), z.string()).default({}),
+    .strictObject({
+      total: z.number().int().min(1).default(4),
+      perOldServer: z.number().int().min(1).default(2),
+      /** Runs of one job that may fail transiently before it is marked failed. */
+      maxAttempts: z.number().int().min(1).default(6),
+      retryBaseSec: z.number().positive().default(30),
+      retryMaxSec: z.number().positive().default(3600),
+    })
+    .default({ total: 4, perOldServer: 2, maxAttempts: 6, retryBaseSec: 30, retryMaxSec: 3600 }),
+  schedules: z
+    .strictObject({
+      // Requeue failed jobs, e.g. every 15 minutes: "0,15,30,45 * * * *"
+      retryFailed: cronExpression.optional(),
+      /** Incremental pass over every known account, e.g. "0 2 * * *" (nightly). */
+      sweep: cronExpression.optional(),
+      /** Sweeps start only inside these hours, e.g. "22:00-06:00". */
+      quietHours: z
+        .string()
+        .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, "is not a time range like 22:00-06:00")
+        .optional(),
+    })
+    .default({}),
   domains: z.record(z.string(), domainSchema).default({}),
 });
 export type Config = z.infer<typeof configSchema>;

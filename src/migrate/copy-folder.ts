@@ -34,6 +34,7 @@ export interface CopyContext {
   limits: BatchLimits;
   spoolDir: string;
   onProgress?: (e: ProgressEvent) => void;
+  signal?: AbortSignal;
 }
 
 export interface SkippedMessage {
@@ -172,6 +173,11 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder): Promise<F
     let next: Promise<Fetched> | undefined = batches[0] ? fetchBatch(batches[0]) : undefined;
     for (let i = 0; i < batches.length; i++) {
       const fetched = await next!;
+      if (ctx.signal?.aborted) {
+        cleanupSpool(fetched);
+        next?.then(cleanupSpool, () => {});
+        throw new AutomigrateError("stopped at a safe point (shutdown)", { user: ctx.user, folder: pf.old }, { transient: true });
+      }
       next = batches[i + 1] ? fetchBatch(batches[i + 1]!) : undefined;
       try {
         await appendAndCommit(batches[i]!.uids, fetched);

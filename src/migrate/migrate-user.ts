@@ -23,7 +23,8 @@ export interface MigrationReport {
   bytes: number;
   skipped: SkippedMessage[];
   renamed: Rename[];
-  errors: { folder?: string; message: string }[];
+  /** `transient`: worth retrying later (server down, connection dropped, stopped by shutdown). */
+  errors: { folder?: string; message: string; transient?: boolean }[];
   durationMs: number;
 }
 
@@ -35,6 +36,8 @@ export interface MigrateOptions {
   user: string;
   onProgress?: (e: MigrationEvent) => void;
   limits?: BatchLimits;
+  /** Stops the run at the next safe point (between batches); what is committed stays. */
+  signal?: AbortSignal;
 }
 
 export interface Sides {
@@ -95,6 +98,10 @@ async function listFolders(client: ImapFlow, withStatus = false): Promise<{ fold
   return { folders, status };
 }
 
+export function isTransient(e: unknown): boolean {
+  return e instanceof AutomigrateError ? e.transient : true;
+}
+
 export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport> {
   const started = Date.now();
   const user = opts.user.toLowerCase();
@@ -114,11 +121,12 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
       report.folders = work.filter((f) => !failedFolders.has(f.old)).length;
       report.status = report.errors.length === 0 && report.skipped.length === 0 ? "done" : report.folders > 0 || work.length === 0 ? "partial" : "failed";
     } catch (e) {
-      report.errors.push({ message: errorText(e) });
+      report.errors.push({ message: errorText(e), transient: isTransient(e) });
       report.status = "failed";
     }
     report.durationMs = Date.now() - started;
     await state.update((s) => {
+      s.runs += 1;
       s.lastRun = {
         status: report.status,
         finishedAt: new Date().toISOString(),
@@ -188,7 +196,7 @@ async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStat
   const worker = async () => {
     const conn: WorkerConnections = {};
     try {
-      for (let f = queue.shift(); f; f = queue.shift()) {
+      for (let f = queue.shift(); f && !opts.signal?.aborted; f = queue.shift()) {
         try {
           conn.old ??= await openImap(sides.old, sides.oldCreds);
           conn.appender ??= await ImapAppender.open({ ...sides.target, user: sides.targetCreds.user, pass: sides.targetCreds.pass, authzid: sides.targetCreds.authzid });
@@ -201,13 +209,14 @@ async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStat
             limits,
             spoolDir,
             onProgress: opts.onProgress,
+            signal: opts.signal,
           };
           const r = await copyFolder(ctx, f);
           report.messages += r.messages;
           report.bytes += r.bytes;
           report.skipped.push(...r.skipped);
         } catch (e) {
-          report.errors.push({ folder: f.old, message: errorText(e) });
+          report.errors.push({ folder: f.old, message: errorText(e), transient: isTransient(e) });
           // the connections may be broken; the next folder starts on fresh ones
           await closeWorker(conn);
         }
@@ -217,4 +226,7 @@ async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStat
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
+  if (opts.signal?.aborted && queue.length > 0) {
+    report.errors.push({ message: "stopped before the end (shutdown); the next run continues where this one stopped", transient: true });
+  }
 }

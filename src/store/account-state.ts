@@ -37,6 +37,8 @@ export const accountStateSchema = z.object({
   version: z.literal(1).default(1),
   user: z.string(),
   folders: z.record(z.string(), folderStateSchema).default({}),
+  /** Completed runs (any status): how often this account was migrated. */
+  runs: z.number().int().nonnegative().default(0),
   lastRun: z
     .object({
       status: z.enum(["done", "partial", "failed"]),

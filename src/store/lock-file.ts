@@ -59,7 +59,7 @@ export function acquireLock(path: string, opts: LockOptions): () => void {
           ...opts.context,
           file: path,
           hint: opts.hint ?? "wait for it to finish, then retry",
-        });
+        }, { transient: true });
       }
       Bun.sleepSync(3 + Math.random() * 10);
     }

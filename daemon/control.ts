@@ -1,0 +1,81 @@
+// The control socket: HTTP over a Unix socket in the home directory, mode 0600.
+//   GET  /status                  queue, progress, failed jobs, ignored logins, log positions
+//   GET  /accounts/<user>         one account: its job, progress and migration state
+//   POST /migrate   {"user"}      queue a migration now
+//   POST /retry     {"user"?}     retry a failed job (or all), end a backoff wait
+//   POST /pause     {"domain"?}   pause everything or one domain; /resume likewise
+import { chmodSync, existsSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { homePaths } from "../src/home.ts";
+import { accountFileName } from "../src/store/account-state.ts";
+import { readJsonFile } from "../src/store/json-file.ts";
+import { errorText } from "../src/errors.ts";
+import type { Daemon } from "./daemon.ts";
+
+async function socketAnswers(path: string): Promise<boolean> {
+  try {
+    const r = await fetch("http://automigrate/status", { unix: path, signal: AbortSignal.timeout(1000) } as RequestInit);
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startControl(daemon: Daemon): Promise<{ stop(): void; path: string }> {
+  const path = homePaths(daemon.home).controlSocket;
+  if (existsSync(path)) {
+    if (await socketAnswers(path)) throw new Error(`another automigrate daemon is running (it answers on ${path})`);
+    unlinkSync(path); // left behind by a daemon that was killed
+  }
+  const json = (v: unknown, status = 200) => Response.json(v, { status });
+  const body = async (req: Request): Promise<Record<string, string | undefined>> => {
+    try {
+      const v = await req.json();
+      return v && typeof v === "object" ? (v as Record<string, string>) : {};
+    } catch {
+      return {};
+    }
+  };
+  const server = Bun.serve({
+    unix: path,
+    async fetch(req) {
+      const url = new URL(req.url);
+      try {
+        if (req.method === "GET" && url.pathname === "/status") return json(daemon.snapshot());
+        if (req.method === "GET" && url.pathname.startsWith("/accounts/")) {
+          const user = decodeURIComponent(url.pathname.slice("/accounts/".length)).toLowerCase();
+          const snap = daemon.snapshot();
+          const state = readJsonFile(join(homePaths(daemon.home).accounts, accountFileName(user)));
+          return json({ user, job: snap.jobs.find((j) => j.user === user) ?? null, failed: snap.failed.find((j) => j.user === user) ?? null, ignored: snap.ignored.filter((i) => i.user === user), state });
+        }
+        if (req.method === "POST") {
+          const b = await body(req);
+          switch (url.pathname) {
+            case "/migrate":
+              if (!b.user) return json({ error: "user is required" }, 400);
+              return json({ result: await daemon.request(b.user, "manual") });
+            case "/retry":
+              return json({ retried: await daemon.retry(b.user?.toLowerCase()) });
+            case "/pause":
+            case "/resume":
+              await daemon.setPaused(url.pathname === "/pause", b.domain?.toLowerCase());
+              return json({ paused: daemon.store.data.paused });
+          }
+        }
+        return json({ error: `no such endpoint: ${req.method} ${url.pathname}` }, 404);
+      } catch (e) {
+        return json({ error: errorText(e) }, 400);
+      }
+    },
+  });
+  chmodSync(path, 0o600);
+  return {
+    path,
+    stop: () => {
+      server.stop(true);
+      try {
+        unlinkSync(path);
+      } catch {}
+    },
+  };
+}

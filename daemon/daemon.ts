@@ -1,0 +1,386 @@
+// `automigrate daemon`: login events → queue → workers, in one long-lived process.
+//   - tails the configured logs (LogTail) and turns logins into jobs (decideLogin);
+//   - runs jobs with migrateUser() in-process within the total and per-old-server limits;
+//   - retries transient failures with backoff; failed jobs stay visible until retried;
+//   - node-cron schedules (retry failed, sweep), hot-reloads config.json (watch + SIGHUP);
+//   - SIGTERM: stop taking jobs, stop running ones at a safe point, persist, exit 0.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { watch, type FSWatcher } from "chokidar";
+import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
+import { DEFAULT_CLASS, domainProblems } from "../src/config/rules.ts";
+import type { Config } from "../src/config/schema.ts";
+import { loadConfig } from "../src/config/store.ts";
+import { errorText } from "../src/errors.ts";
+import { homePaths } from "../src/home.ts";
+import { defaultImapPort } from "../src/imap/connect.ts";
+import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-event.ts";
+import { isTransient, migrateUser, splitUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
+import { afterRun, enqueue, pickNext, type Job, type JobReason } from "../src/queue/policy.ts";
+import { accountFileName } from "../src/store/account-state.ts";
+import { readJsonFile } from "../src/store/json-file.ts";
+import { LogTail } from "./log-tail.ts";
+import type { Logger } from "./logger.ts";
+import { QueueStore } from "./queue-store.ts";
+
+export interface Progress {
+  folder?: string;
+  messagesDone: number;
+  messagesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  startedAt: number;
+}
+
+export interface Ignored {
+  at: string;
+  user: string;
+  reason: string;
+}
+
+export type Decision = { enqueue: true; domain: string; oldServer: string; continuous: boolean } | { enqueue: false; reason: string };
+
+/** Whether a login should queue a migration, and if not, why (shown in status). Pure. */
+export function decideLogin(e: LoginEvent, config: Config, lastStatus: string | undefined, running: boolean): Decision {
+  if (isMasterLogin(e)) return { enqueue: false, reason: `master-user login (auth_user ${e.authUser}): automigrate's own or an admin's session` };
+  let domain: string;
+  try {
+    domain = splitUser(e.user).domain;
+  } catch {
+    return { enqueue: false, reason: "not a user@domain address" };
+  }
+  const d = config.domains[domain];
+  if (!d) return { enqueue: false, reason: `domain ${domain} is not configured` };
+  if (!d.migration.enabled) return { enqueue: false, reason: `migration is disabled for ${domain}` };
+  const problems = domainProblems(domain, d);
+  if (problems.length) return { enqueue: false, reason: problems[0]! };
+  const cls = d.migration.accountClass;
+  const klass = cls === DEFAULT_CLASS ? d.accountDefaults : d.classes[cls];
+  if (!klass?.autoMigration) return { enqueue: false, reason: `class "${cls}" of ${domain} has automatic migration off` };
+  if (!d.migration.continuous && lastStatus === "done" && !running) return { enqueue: false, reason: "already migrated; continuous migration is off" };
+  const o = d.migration.old;
+  return { enqueue: true, domain, oldServer: `${o.host}:${o.imapPort ?? defaultImapPort(o.imapTls)}`, continuous: d.migration.continuous };
+}
+
+/** Whether `now` is inside "HH:MM-HH:MM" (which may wrap midnight). */
+export function insideQuietHours(range: string | undefined, now: Date): boolean {
+  if (!range) return true;
+  const [a, b] = range.split("-").map((t) => {
+    const [h, m] = t.split(":").map(Number);
+    return h! * 60 + m!;
+  });
+  const t = now.getHours() * 60 + now.getMinutes();
+  return a! <= b! ? t >= a! && t < b! : t >= a! || t < b!;
+}
+
+const IGNORED_KEPT = 200;
+
+export class Daemon {
+  config!: Config;
+  store!: QueueStore;
+  readonly startedAt = Date.now();
+  readonly progress = new Map<string, Progress>();
+  readonly ignored: Ignored[] = [];
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private tails = new Map<string, LogTail>();
+  private crons: ScheduledTask[] = [];
+  private configWatcher?: FSWatcher;
+  private ticker?: ReturnType<typeof setInterval>;
+  private stopping = false;
+  /** Login events seen (for the latency benchmark and status). */
+  eventsSeen = 0;
+
+  constructor(
+    readonly home: string,
+    readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.config = loadConfig(this.home);
+    this.store = await QueueStore.open(this.home);
+    // jobs that were running when the last process died resume from their saved state
+    for (const j of this.store.jobs) if (j.state === "running") j.state = "queued";
+    await this.store.save();
+    await this.applyConfig();
+    this.configWatcher = watch(homePaths(this.home).config, { ignoreInitial: true, persistent: false, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
+    this.configWatcher.on("all", () => void this.reload("config.json changed"));
+    this.ticker = setInterval(() => this.schedule(), 1000);
+    this.log.info({ msg: "daemon started", home: this.home, pid: process.pid, logs: [...this.tails.keys()], queued: this.store.jobs.length });
+    this.schedule();
+  }
+
+  /** Re-reads config.json; an invalid file is reported and the running settings kept. */
+  async reload(why: string): Promise<void> {
+    if (this.stopping) return;
+    try {
+      this.config = loadConfig(this.home);
+    } catch (e) {
+      this.log.error({ msg: "settings not reloaded: keeping the previous ones", why, error: errorText(e) });
+      return;
+    }
+    await this.applyConfig();
+    this.log.info({ msg: "settings reloaded", why });
+    this.schedule();
+  }
+
+  private async applyConfig(): Promise<void> {
+    const wanted = new Map(this.config.logins.map((l) => [l.path, l]));
+    for (const [path, tail] of this.tails) {
+      if (!wanted.has(path)) {
+        await tail.stop();
+        this.tails.delete(path);
+      }
+    }
+    for (const [path, source] of wanted) {
+      if (this.tails.has(path)) continue;
+      const tail = new LogTail(path, parserFor(source), {
+        load: () => this.store.data.logs[path],
+        save: async (pos) => {
+          this.store.data.logs[path] = pos;
+          await this.store.save();
+        },
+        onEvents: (events) => this.onLogins(events),
+        warn: (msg, extra) => this.log.warn({ msg, ...extra }),
+      });
+      this.tails.set(path, tail);
+      await tail.start();
+    }
+    for (const c of this.crons) await c.destroy();
+    this.crons = [];
+    const s = this.config.schedules;
+    if (s.retryFailed) this.crons.push(cronSchedule(s.retryFailed, () => void this.retryFailed(), { name: "retryFailed", noOverlap: true }));
+    if (s.sweep) this.crons.push(cronSchedule(s.sweep, () => void this.sweep(), { name: "sweep", noOverlap: true }));
+  }
+
+  private lastStatusOf(user: string): string | undefined {
+    try {
+      const doc = readJsonFile(join(homePaths(this.home).accounts, accountFileName(user))) as { lastRun?: { status?: string } } | null;
+      return doc?.lastRun?.status;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async onLogins(events: LoginEvent[]): Promise<void> {
+    const now = Date.now();
+    let changed = false;
+    for (const e of events) {
+      this.eventsSeen++;
+      const running = this.running.has(e.user);
+      const d = decideLogin(e, this.config, this.lastStatusOf(e.user), running);
+      if (!d.enqueue) {
+        this.ignored.push({ at: new Date().toISOString(), user: e.user, reason: d.reason });
+        if (this.ignored.length > IGNORED_KEPT) this.ignored.shift();
+        this.log.debug({ msg: "login ignored", user: e.user, reason: d.reason });
+        continue;
+      }
+      // Without auth_user in the log our own sessions look like the user's: a login while
+      // the user's job runs is then merged without another pass.
+      const continuous = d.continuous && !(running && e.authUser === undefined);
+      const r = enqueue(this.store.jobs, { user: e.user, domain: d.domain, oldServer: d.oldServer, reason: "login", now, continuous });
+      this.log.info({ msg: r === "queued" ? "login queued" : "login merged", user: e.user, service: e.service, result: r });
+      changed = true;
+    }
+    if (changed) {
+      await this.store.save();
+      this.schedule();
+    }
+  }
+
+  /** Queues a user by hand (control socket): allowed for any configured domain. */
+  async request(user: string, reason: JobReason): Promise<string> {
+    const u = user.toLowerCase();
+    const { domain } = splitUser(u);
+    const d = this.config.domains[domain];
+    if (!d) throw new Error(`domain ${domain} is not configured`);
+    const o = d.migration.old;
+    const r = enqueue(this.store.jobs, { user: u, domain, oldServer: `${o.host}:${o.imapPort ?? defaultImapPort(o.imapTls)}`, reason, now: Date.now(), continuous: true });
+    await this.store.save();
+    this.schedule();
+    return r;
+  }
+
+  /** Moves a failed job (or all) back into the queue, and ends any backoff wait. */
+  async retry(user?: string): Promise<number> {
+    let n = 0;
+    const keep = [];
+    for (const f of this.store.data.failed) {
+      if (user && f.user !== user) {
+        keep.push(f);
+        continue;
+      }
+      const { failedAt: _f, ...job } = f;
+      if (!this.store.jobs.some((j) => j.user === job.user)) this.store.jobs.push({ ...job, state: "queued", attempts: 0, notBefore: undefined, reason: "retry", priority: 1 });
+      n++;
+    }
+    this.store.data.failed = keep;
+    for (const j of this.store.jobs) {
+      if ((!user || j.user === user) && j.state === "waiting") {
+        j.notBefore = undefined;
+        n++;
+      }
+    }
+    await this.store.save();
+    this.schedule();
+    return n;
+  }
+
+  async retryFailed(): Promise<void> {
+    const n = await this.retry();
+    this.log.info({ msg: "scheduled retry of failed jobs", jobs: n });
+  }
+
+  /** An incremental pass over every known account of a migrating domain. */
+  async sweep(): Promise<void> {
+    if (!insideQuietHours(this.config.schedules.quietHours, new Date())) {
+      this.log.info({ msg: "sweep skipped: outside quiet hours", quietHours: this.config.schedules.quietHours });
+      return;
+    }
+    let n = 0;
+    for (const f of readdirSync(homePaths(this.home).accounts).filter((x) => x.endsWith(".json"))) {
+      const user = decodeURIComponent(f.slice(0, -5));
+      const d = decideLogin({ user, service: "sweep" }, this.config, undefined, false);
+      if (!d.enqueue) continue;
+      enqueue(this.store.jobs, { user, domain: d.domain, oldServer: d.oldServer, reason: "sweep", now: Date.now(), continuous: false });
+      n++;
+    }
+    await this.store.save();
+    this.log.info({ msg: "sweep queued", accounts: n });
+    this.schedule();
+  }
+
+  async setPaused(paused: boolean, domain?: string): Promise<void> {
+    const p = this.store.data.paused;
+    if (domain) p.domains = paused ? [...new Set([...p.domains, domain])] : p.domains.filter((d) => d !== domain);
+    else p.all = paused;
+    await this.store.save();
+    this.log.info({ msg: paused ? "paused" : "resumed", domain: domain ?? "all" });
+    this.schedule();
+  }
+
+  /** Starts as many jobs as the limits allow. */
+  schedule(): void {
+    if (this.stopping) return;
+    const limits = { total: this.config.workers.total, perOldServer: this.config.workers.perOldServer };
+    for (;;) {
+      const job = pickNext(this.store.jobs, Date.now(), limits, this.store.data.paused);
+      if (!job) return;
+      job.state = "running";
+      const abort = new AbortController();
+      const done = this.runJob(job, abort.signal).finally(() => {
+        this.running.delete(job.user);
+        this.schedule();
+      });
+      this.running.set(job.user, { abort, done });
+    }
+  }
+
+  private onProgress(user: string, e: MigrationEvent): void {
+    const p = this.progress.get(user);
+    if (!p) return;
+    if (e.type === "folder") {
+      p.folder = e.folder;
+      p.messagesTotal += e.messages;
+      p.bytesTotal += e.bytes;
+    } else if (e.type === "copied") {
+      p.folder = e.folder;
+      p.messagesDone += e.messages;
+      p.bytesDone += e.bytes;
+    }
+  }
+
+  private async runJob(job: Job, signal: AbortSignal): Promise<void> {
+    await this.store.save();
+    this.progress.set(job.user, { messagesDone: 0, messagesTotal: 0, bytesDone: 0, bytesTotal: 0, startedAt: Date.now() });
+    this.log.info({ msg: "migration started", user: job.user, reason: job.reason, attempt: job.attempts + 1 });
+    let status: "done" | "partial" | "failed";
+    let transient: boolean;
+    let error: string | undefined;
+    try {
+      const r = await migrateUser({ home: this.home, config: this.config, user: job.user, signal, onProgress: (e) => this.onProgress(job.user, e) });
+      status = r.status;
+      transient = r.errors.some((e) => e.transient);
+      error = r.errors[0]?.message;
+      this.log.info({ msg: "migration finished", user: job.user, status, messages: r.messages, bytes: r.bytes, skipped: r.skipped.length, durationMs: r.durationMs, error });
+    } catch (e) {
+      status = "failed";
+      transient = isTransient(e);
+      error = errorText(e);
+      this.log.warn({ msg: "migration could not run", user: job.user, error });
+    } finally {
+      this.progress.delete(job.user);
+    }
+    if (signal.aborted) {
+      job.state = "queued"; // shutdown: resumes on the next start, not counted as an attempt
+      await this.store.save();
+      return;
+    }
+    const cfg = { maxAttempts: this.config.workers.maxAttempts, baseMs: this.config.workers.retryBaseSec * 1000, maxMs: this.config.workers.retryMaxSec * 1000 };
+    const outcome = afterRun(job, { status, transient, error }, Date.now(), cfg);
+    const jobs = this.store.jobs;
+    const remove = () => jobs.splice(jobs.indexOf(job), 1);
+    switch (outcome.kind) {
+      case "done":
+        remove();
+        break;
+      case "again":
+        Object.assign(job, { state: "queued", again: undefined, attempts: 0, notBefore: undefined });
+        break;
+      case "retry":
+        Object.assign(job, { state: "waiting", attempts: outcome.attempts, notBefore: outcome.notBefore, lastError: outcome.error });
+        this.log.warn({ msg: "migration will be retried", user: job.user, attempt: outcome.attempts, inSeconds: Math.round((outcome.notBefore - Date.now()) / 1000), error: outcome.error });
+        break;
+      case "failed":
+        remove();
+        this.store.data.failed = this.store.data.failed.filter((f) => f.user !== job.user);
+        this.store.data.failed.push({ ...job, state: "queued", lastError: outcome.error, failedAt: Date.now() });
+        this.log.error({ msg: "migration failed", user: job.user, error: outcome.error });
+        break;
+    }
+    await this.store.save();
+  }
+
+  /** Stops taking jobs, stops running ones at a safe point, persists. */
+  async stop(reason: string): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info({ msg: "stopping", reason, running: [...this.running.keys()] });
+    clearInterval(this.ticker);
+    await this.configWatcher?.close();
+    for (const c of this.crons) await c.destroy();
+    for (const t of this.tails.values()) await t.stop();
+    for (const r of this.running.values()) r.abort.abort();
+    await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), Bun.sleep(8000)]);
+    await this.store.save();
+    this.log.info({ msg: "stopped" });
+  }
+
+  snapshot() {
+    const now = Date.now();
+    const jobs = this.store.jobs.map((j) => {
+      const p = this.progress.get(j.user);
+      const secs = p ? (now - p.startedAt) / 1000 : 0;
+      const rate = p && secs > 0 ? p.messagesDone / secs : 0;
+      return {
+        ...j,
+        progress: p ? { ...p, rateMsgPerSec: Math.round(rate), etaSec: rate > 0 ? Math.round((p.messagesTotal - p.messagesDone) / rate) : null } : undefined,
+      };
+    });
+    return {
+      pid: process.pid,
+      startedAt: new Date(this.startedAt).toISOString(),
+      paused: this.store.data.paused,
+      counts: {
+        queued: jobs.filter((j) => j.state === "queued").length,
+        running: jobs.filter((j) => j.state === "running").length,
+        waiting: jobs.filter((j) => j.state === "waiting").length,
+        failed: this.store.data.failed.length,
+      },
+      jobs,
+      failed: this.store.data.failed,
+      ignored: this.ignored.slice(-50),
+      logs: [...this.tails.entries()].map(([path, t]) => ({ path, ...t.position() })),
+      eventsSeen: this.eventsSeen,
+    };
+  }
+}

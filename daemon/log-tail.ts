@@ -1,0 +1,203 @@
+// Follows one log file of the new server and hands complete lines' login events to the
+// daemon. Position = { inode, offset of the end of the last complete line }, persisted
+// after the events are queued: a restart neither loses nor replays. Handles
+//   - partial lines (written in two pieces): a line counts only once its "\n" is there;
+//   - rotation by rename: Dovecot keeps writing to the renamed file until
+//     `doveadm log reopen`, so the old inode is drained until it stops growing, and after a
+//     restart a rotated file is found again by its inode;
+//   - copytruncate: the file shrinks below our offset, so reading restarts at 0.
+// chokidar gives low latency; a 500 ms poll catches what it folds together.
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { watch, type FSWatcher } from "chokidar";
+import type { LineParser, LoginEvent } from "../src/events/login-event.ts";
+
+export interface TailPosition {
+  ino: number;
+  offset: number;
+}
+
+export interface TailState {
+  current?: TailPosition;
+  /** A rotated-away file still being drained. */
+  previous?: TailPosition;
+}
+
+export interface TailHooks {
+  load(): TailState | undefined;
+  save(state: TailState): Promise<void>;
+  onEvents(events: LoginEvent[]): Promise<void>;
+  warn(msg: string, extra?: Record<string, unknown>): void;
+}
+
+interface Open {
+  fd: number;
+  ino: number;
+  offset: number;
+  lastGrowth: number;
+}
+
+const READ_CHUNK = 256 * 1024;
+/** A rotated file that has not grown for this long is closed. */
+const DRAIN_IDLE_MS = 30_000;
+
+export class LogTail {
+  private cur?: Open;
+  private prev?: Open;
+  private watcher?: FSWatcher;
+  private timer?: ReturnType<typeof setInterval>;
+  private running: Promise<void> = Promise.resolve();
+  private pending = false;
+  private stopped = false;
+
+  constructor(
+    readonly path: string,
+    private readonly parse: LineParser,
+    private readonly hooks: TailHooks,
+  ) {}
+
+  async start(): Promise<void> {
+    this.resume(this.hooks.load());
+    this.watcher = watch(this.path, { ignoreInitial: true, persistent: false });
+    this.watcher.on("all", () => this.kick());
+    this.watcher.on("error", (e) => this.hooks.warn("log watcher error", { path: this.path, error: String(e) }));
+    this.timer = setInterval(() => this.kick(), 500);
+    this.kick();
+    await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.watcher?.close();
+    await this.running;
+    for (const o of [this.cur, this.prev]) if (o) closeSync(o.fd);
+    this.cur = this.prev = undefined;
+  }
+
+  position(): TailState {
+    return { current: this.cur && { ino: this.cur.ino, offset: this.cur.offset }, previous: this.prev && { ino: this.prev.ino, offset: this.prev.offset } };
+  }
+
+  /** Reads whatever is new, one pass at a time. */
+  kick(): Promise<void> {
+    if (this.pending || this.stopped) return this.running;
+    this.pending = true;
+    this.running = this.running.then(async () => {
+      this.pending = false;
+      if (this.stopped) return;
+      try {
+        await this.poll();
+      } catch (e) {
+        this.hooks.warn("cannot read log", { path: this.path, error: (e as Error).message });
+      }
+    });
+    return this.running;
+  }
+
+  private openAt(path: string, offset: number): Open | undefined {
+    try {
+      const fd = openSync(path, "r");
+      const st = fstatSync(fd);
+      return { fd, ino: st.ino, offset: st.size < offset ? 0 : offset, lastGrowth: Date.now() };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Where to start: the saved position if it is still this file; a rotated file found by inode. */
+  private resume(saved: TailState | undefined): void {
+    let st: { ino: number; size: number } | undefined;
+    try {
+      st = statSync(this.path);
+    } catch {}
+    const want = saved?.current;
+    if (!want) {
+      // first start: only logins from now on (earlier lines may be months old)
+      if (st) this.cur = this.openAt(this.path, st.size);
+      return;
+    }
+    if (st && st.ino === want.ino) {
+      this.cur = this.openAt(this.path, want.offset);
+      if (saved.previous) this.prev = this.findByInode(saved.previous);
+      return;
+    }
+    // rotated while we were down: finish the old file, then the new one from its start
+    this.prev = this.findByInode(want) ?? (saved.previous ? this.findByInode(saved.previous) : undefined);
+    if (!this.prev) this.hooks.warn("the log was rotated while the daemon was stopped and the old file was not found; lines written to it after the last run are lost", { path: this.path });
+    if (st) this.cur = this.openAt(this.path, 0);
+  }
+
+  private findByInode(pos: TailPosition): Open | undefined {
+    const dir = dirname(this.path);
+    try {
+      for (const name of readdirSync(dir)) {
+        const p = join(dir, name);
+        try {
+          if (statSync(p).ino === pos.ino) return this.openAt(p, pos.offset);
+        } catch {}
+      }
+    } catch {}
+    return undefined;
+  }
+
+  private async poll(): Promise<void> {
+    let st: { ino: number; size: number } | undefined;
+    try {
+      st = statSync(this.path);
+    } catch {
+      st = undefined; // between rename and create
+    }
+    if (st && (!this.cur || st.ino !== this.cur.ino)) {
+      if (this.cur) {
+        if (this.prev) closeSync(this.prev.fd);
+        this.prev = this.cur; // rotated: keep draining the old inode
+      }
+      this.cur = this.openAt(this.path, 0);
+    } else if (st && this.cur && st.size < this.cur.offset) {
+      this.cur.offset = 0; // copytruncate
+    }
+    const events: LoginEvent[] = [];
+    if (this.prev) {
+      events.push(...this.readNew(this.prev));
+      if (Date.now() - this.prev.lastGrowth > DRAIN_IDLE_MS) {
+        closeSync(this.prev.fd);
+        this.prev = undefined;
+      }
+    }
+    if (this.cur) events.push(...this.readNew(this.cur));
+    const before = this.lastSaved;
+    const now = JSON.stringify(this.position());
+    if (events.length) await this.hooks.onEvents(events);
+    if (now !== before) {
+      await this.hooks.save(this.position());
+      this.lastSaved = now;
+    }
+  }
+
+  private lastSaved = "";
+
+  /** Complete lines from `o.offset` on; the offset moves to the end of the last complete line. */
+  private readNew(o: Open): LoginEvent[] {
+    const events: LoginEvent[] = [];
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    for (;;) {
+      const n = readSync(o.fd, buf, 0, READ_CHUNK, o.offset);
+      if (n <= 0) break;
+      const chunk = buf.subarray(0, n);
+      const lastNl = chunk.lastIndexOf(10);
+      if (lastNl < 0) {
+        if (n === READ_CHUNK) o.offset += n; // an absurdly long line: skip it rather than stall
+        break;
+      }
+      for (const line of chunk.subarray(0, lastNl).toString("utf8").split("\n")) {
+        const e = this.parse(line);
+        if (e) events.push(e);
+      }
+      o.offset += lastNl + 1;
+      o.lastGrowth = Date.now();
+      if (n < READ_CHUNK) break;
+    }
+    return events;
+  }
+}

@@ -1,0 +1,92 @@
+// automigrate daemon | status [user]
+import type { Command } from "commander";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { homePaths } from "../home.ts";
+import { accountFileName } from "../store/account-state.ts";
+import { readJsonFile } from "../store/json-file.ts";
+import { formatBytes } from "../migrate/report.ts";
+import { EXIT, homeOf, json, out } from "./common.ts";
+
+/** GET from the daemon's control socket; undefined when no daemon answers. */
+export async function askDaemon(home: string, path: string): Promise<any | undefined> {
+  try {
+    const r = await fetch(`http://automigrate${path}`, { unix: homePaths(home).controlSocket, signal: AbortSignal.timeout(3000) } as RequestInit);
+    return await r.json();
+  } catch {
+    return undefined;
+  }
+}
+
+function offlineStatus(home: string, user?: string): any {
+  const paths = homePaths(home);
+  const queue = (readJsonFile(join(paths.state, "queue.json")) as any) ?? { jobs: [], failed: [] };
+  const files = user ? [accountFileName(user)] : (() => {
+    try {
+      return readdirSync(paths.accounts).filter((f) => f.endsWith(".json"));
+    } catch {
+      return [];
+    }
+  })();
+  const accounts = files
+    .map((f) => readJsonFile(join(paths.accounts, f)) as any)
+    .filter(Boolean)
+    .map((a) => ({ user: a.user, runs: a.runs ?? 0, lastRun: a.lastRun ?? null }));
+  return { daemon: null, jobs: queue.jobs ?? [], failed: queue.failed ?? [], accounts };
+}
+
+function formatLive(s: any): string {
+  const lines = [`daemon pid ${s.pid}, up since ${s.startedAt}${s.paused.all ? ", PAUSED" : ""}${s.paused.domains.length ? `, paused domains: ${s.paused.domains.join(" ")}` : ""}`];
+  lines.push(`queued ${s.counts.queued}, running ${s.counts.running}, waiting to retry ${s.counts.waiting}, failed ${s.counts.failed}`);
+  for (const j of s.jobs) {
+    const p = j.progress;
+    const prog = p ? `  ${p.messagesDone}/${p.messagesTotal} msgs, ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}, ${p.rateMsgPerSec} msg/s${p.etaSec !== null ? `, ETA ${p.etaSec}s` : ""}${p.folder ? `, in "${p.folder}"` : ""}` : "";
+    const wait = j.state === "waiting" ? `  retry ${j.attempts} in ${Math.max(0, Math.round((j.notBefore - Date.now()) / 1000))}s: ${j.lastError}` : "";
+    lines.push(`  ${j.state.padEnd(8)} ${j.user}${prog}${wait}`);
+  }
+  for (const f of s.failed) lines.push(`  failed   ${f.user}  ${f.lastError}`);
+  for (const i of s.ignored.slice(-5)) lines.push(`  ignored  ${i.user}  ${i.reason}`);
+  return lines.join("\n");
+}
+
+export function addDaemonCommands(program: Command): void {
+  program
+    .command("daemon")
+    .description("run the headless daemon in the foreground: tails login logs, migrates on login (JSON logs to stdout)")
+    .addHelpText("after", "\nExample:\n  automigrate --home /var/lib/automigrate daemon\n\nSignals: SIGTERM/SIGINT stop at a safe point and exit 0; SIGHUP reloads config.json.")
+    .action(async (_o, cmd: Command) => {
+      const { runDaemon } = await import("../../daemon/main.ts");
+      process.exitCode = await runDaemon(homeOf(cmd));
+    });
+
+  program
+    .command("status")
+    .description("the queue and accounts: live from the daemon, or from the state files when it is not running")
+    .argument("[user@domain]", "one account in detail")
+    .option("--json", "JSON output")
+    .addHelpText("after", "\nExamples:\n  automigrate status\n  automigrate status alice@example.com --json")
+    .action(async (user: string | undefined, o: { json?: boolean }, cmd: Command) => {
+      const home = homeOf(cmd);
+      const u = user?.toLowerCase();
+      const live = await askDaemon(home, u ? `/accounts/${encodeURIComponent(u)}` : "/status");
+      if (o.json) return json(live ? { daemon: "running", ...live } : { ...offlineStatus(home, u), daemon: "not running" });
+      if (!live) {
+        const s = offlineStatus(home, u);
+        out("the daemon is not running: live status is unavailable; from the state files:");
+        for (const j of s.jobs) out(`  ${j.state.padEnd(8)} ${j.user}${j.lastError ? `  ${j.lastError}` : ""}`);
+        for (const f of s.failed) out(`  failed   ${f.user}  ${f.lastError}`);
+        for (const a of s.accounts) out(`  account  ${a.user}  ${a.lastRun ? `${a.lastRun.status} at ${a.lastRun.finishedAt}, ${a.lastRun.messages} messages` : "never migrated"}`);
+        return;
+      }
+      if (u) {
+        out(`${u}: ${live.job ? `${live.job.state}${live.job.progress ? `, ${live.job.progress.messagesDone}/${live.job.progress.messagesTotal} messages` : ""}` : live.failed ? `failed: ${live.failed.lastError}` : "no job"}`);
+        const st = live.state;
+        if (st?.lastRun) out(`  last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages${st.lastRun.error ? `, ${st.lastRun.error}` : ""}`);
+        for (const [folder, f] of Object.entries<any>(st?.folders ?? {})) out(`  ${folder} → ${f.target}: ${f.messages} messages, up to UID ${f.lastUid}${f.skipped.length ? `, ${f.skipped.length} skipped` : ""}`);
+        for (const i of live.ignored) out(`  login ignored at ${i.at}: ${i.reason}`);
+        return;
+      }
+      out(formatLive(live));
+      process.exitCode = EXIT.ok;
+    });
+}

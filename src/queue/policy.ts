@@ -1,0 +1,105 @@
+// The migration queue's decisions, as plain functions over plain data: one job per user,
+// fresh logins before retries before sweeps, limits in total and per old server,
+// exponential backoff with jitter, pause per domain or globally.
+
+export type JobReason = "login" | "manual" | "retry" | "sweep";
+export type JobState = "queued" | "running" | "waiting";
+
+/** Lower runs first. */
+export const PRIORITY: Record<JobReason, number> = { login: 0, manual: 0, retry: 1, sweep: 2 };
+
+export interface Job {
+  user: string;
+  domain: string;
+  /** "host:port" of the old server: the unit of the per-server limit. */
+  oldServer: string;
+  reason: JobReason;
+  priority: number;
+  state: JobState;
+  /** Runs so far that failed with a transient error. */
+  attempts: number;
+  enqueuedAt: number;
+  /** Not before this time (backoff). */
+  notBefore?: number;
+  lastError?: string;
+  /** A login arrived while the job ran: run one more incremental pass afterwards. */
+  again?: boolean;
+}
+
+export interface Limits {
+  total: number;
+  perOldServer: number;
+}
+
+export interface Paused {
+  all: boolean;
+  domains: string[];
+}
+
+export type EnqueueResult = "queued" | "merged" | "again";
+
+/** Adds a job for `user`, or merges into the one already there (never two jobs for one user). */
+export function enqueue(jobs: Job[], req: { user: string; domain: string; oldServer: string; reason: JobReason; now: number; continuous: boolean }): EnqueueResult {
+  const existing = jobs.find((j) => j.user === req.user);
+  if (!existing) {
+    jobs.push({ user: req.user, domain: req.domain, oldServer: req.oldServer, reason: req.reason, priority: PRIORITY[req.reason], state: "queued", attempts: 0, enqueuedAt: req.now });
+    return "queued";
+  }
+  if (existing.state === "running") {
+    // new mail may have arrived since the pass started: one more pass, not a second job
+    if (req.continuous && req.reason !== "sweep") existing.again = true;
+    return existing.again ? "again" : "merged";
+  }
+  if (PRIORITY[req.reason] < existing.priority) {
+    existing.priority = PRIORITY[req.reason];
+    existing.reason = req.reason;
+  }
+  // a fresh login does not wait out a backoff meant for a server that was down
+  if (req.reason === "login" || req.reason === "manual") existing.notBefore = undefined;
+  return "merged";
+}
+
+/** The next job to start now, or undefined. */
+export function pickNext(jobs: Job[], now: number, limits: Limits, paused: Paused): Job | undefined {
+  if (paused.all) return undefined;
+  const running = jobs.filter((j) => j.state === "running");
+  if (running.length >= limits.total) return undefined;
+  const perServer = new Map<string, number>();
+  for (const j of running) perServer.set(j.oldServer, (perServer.get(j.oldServer) ?? 0) + 1);
+  return jobs
+    .filter((j) => j.state !== "running" && (j.notBefore ?? 0) <= now && !paused.domains.includes(j.domain) && (perServer.get(j.oldServer) ?? 0) < limits.perOldServer)
+    .sort((a, b) => a.priority - b.priority || a.enqueuedAt - b.enqueuedAt)[0];
+}
+
+/** Delay before retry n (1-based): base·2^(n-1), capped, with ±50% jitter so a recovering server is not hit by every job at once. */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exp * (0.5 + random()));
+}
+
+export type Outcome =
+  | { kind: "done" }
+  | { kind: "retry"; notBefore: number; attempts: number; error: string }
+  | { kind: "failed"; error: string }
+  | { kind: "again" };
+
+/**
+ * What happens to a job after a run. Transient failures (server down, timeout, connection
+ * dropped mid-folder) are retried with backoff up to maxAttempts; permanent ones (login
+ * refused, bad settings) fail at once with the reason.
+ */
+export function afterRun(
+  job: Job,
+  run: { status: "done" | "partial" | "failed"; transient: boolean; error?: string },
+  now: number,
+  cfg: { maxAttempts: number; baseMs: number; maxMs: number },
+  random: () => number = Math.random,
+): Outcome {
+  const failedRun = run.status === "failed" || (run.status === "partial" && run.transient);
+  if (!failedRun) return job.again ? { kind: "again" } : { kind: "done" };
+  const error = run.error ?? "migration failed";
+  if (!run.transient) return { kind: "failed", error };
+  const attempts = job.attempts + 1;
+  if (attempts >= cfg.maxAttempts) return { kind: "failed", error: `${error} (gave up after ${attempts} attempts)` };
+  return { kind: "retry", attempts, notBefore: now + backoffMs(attempts, cfg.baseMs, cfg.maxMs, random), error };
+}

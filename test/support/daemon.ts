@@ -1,0 +1,78 @@
+// A real `automigrate daemon` process for tests, and its control socket.
+import { join } from "node:path";
+import { ImapFlow } from "imapflow";
+import { BUN, CLI } from "./harness.ts";
+import type { Dovecot } from "./dovecot.ts";
+
+export interface DaemonProc {
+  proc: ReturnType<typeof Bun.spawn>;
+  output: () => string;
+  status: () => Promise<any>;
+  post: (path: string, body?: unknown) => Promise<any>;
+  /** SIGTERM; resolves to the exit code. */
+  stop: () => Promise<number | null>;
+  kill9: () => Promise<void>;
+}
+
+export async function startDaemon(home: string): Promise<DaemonProc> {
+  const proc = Bun.spawn([BUN, CLI, "--home", home, "daemon"], { stdout: "pipe", stderr: "pipe" });
+  let out = "";
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    const dec = new TextDecoder();
+    for await (const chunk of s) out += dec.decode(chunk);
+  };
+  void pump(proc.stdout as ReadableStream<Uint8Array>);
+  void pump(proc.stderr as ReadableStream<Uint8Array>);
+  const sock = join(home, "control.sock");
+  const call = async (path: string, init: RequestInit = {}) => {
+    const r = await fetch(`http://automigrate${path}`, { ...init, unix: sock } as RequestInit);
+    return r.json();
+  };
+  const d: DaemonProc = {
+    proc,
+    output: () => out,
+    status: () => call("/status"),
+    post: (path, body) => call(path, { method: "POST", body: JSON.stringify(body ?? {}) }),
+    stop: async () => {
+      proc.kill("SIGTERM");
+      return proc.exited;
+    },
+    kill9: async () => {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    },
+  };
+  await waitFor(async () => {
+    if (proc.exitCode !== null) throw new Error(`daemon exited ${proc.exitCode}:\n${out}`);
+    try {
+      await d.status();
+      return true;
+    } catch {
+      return false;
+    }
+  }, 15_000, "the daemon's control socket");
+  return d;
+}
+
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+/** The user logs in to a server with their own password, as a mail client would. */
+export async function userLogin(server: Dovecot, user: string, password = "user-pw"): Promise<void> {
+  const c = new ImapFlow({ host: server.host, port: server.port, secure: false, logger: false, auth: { user, pass: password } });
+  c.on("error", () => {});
+  await c.connect();
+  await c.logout();
+}
+
+/** The account's state file as the daemon left it. */
+export async function accountState(home: string, user: string): Promise<any> {
+  const f = Bun.file(join(home, "state", "accounts", `${user}.json`));
+  return (await f.exists()) ? f.json() : undefined;
+}
