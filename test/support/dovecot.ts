@@ -73,9 +73,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const hashes = new Map<string, string>();
+
+/** SHA512-CRYPT via doveadm; one hash per distinct password (200 users need not cost 200 runs). */
 function hashPassword(password: string): string {
+  const known = hashes.get(password);
+  if (known) return known;
   const r = spawnSync("doveadm", ["pw", "-s", "SHA512-CRYPT", "-p", password], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`doveadm pw failed: ${r.stderr}`);
+  hashes.set(password, r.stdout.trim());
   return r.stdout.trim();
 }
 
@@ -237,7 +243,7 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  for (const u of opts.users ?? []) instance.addUser(u);
+  appendFileSync(passwdPath, (opts.users ?? []).map((u) => `${u.user}:${hashPassword(u.password)}\n`).join(""));
   return instance;
 }
 

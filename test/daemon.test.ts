@@ -1,0 +1,189 @@
+// The daemon as a process, against real Dovecot servers: users log in to the NEW server
+// over IMAP, the daemon tails that server's real log and migrates them from the OLD one.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { appendFileSync, copyFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { generateMaildir } from "../bench/mailgen.ts";
+import { countAll, expectSameMail } from "./support/compare.ts";
+import { accountState, startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
+import { doveadm, freePort } from "./support/dovecot.ts";
+import { runCli, runCliOk, startHarness, type Harness } from "./support/harness.ts";
+import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
+
+const names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate", "mallory"];
+const users = names.map((n) => `${n}@example.com`);
+const IVAN = "ivan@other.example";
+const BIG = ["carol@example.com", "judy@example.com"];
+
+let h: Harness;
+let d: DaemonProc;
+let jsonl: string;
+
+const done = (user: string, runs = 1) => waitFor(async () => ((await accountState(h.home, user))?.runs ?? 0) >= runs && (await accountState(h.home, user))?.lastRun?.status === "done", 30_000, `${user} migrated (${runs} runs)`);
+
+beforeAll(async () => {
+  h = await startHarness({ users: [...users, IVAN] });
+  for (const u of users.filter((u) => !BIG.includes(u))) await seed(h.old, u, [{ path: "Work" }], Array.from({ length: 6 }, (_, i) => ({ folder: i % 2 ? "INBOX" : "Work", raw: makeMessage(i) })));
+  for (const u of BIG) generateMaildir(h.old.maildir(u), { folders: ["INBOX", "Archive"], messages: 4000, size: (_i, r) => 3000 + Math.floor(r() * 6000) }, process.getuid?.() === 0 ? { uid: 8, gid: 8 } : undefined);
+  jsonl = join(h.home, "logins.jsonl");
+  writeFileSync(jsonl, "");
+  await runCliOk(h.home, ["config", "set", `logins.0.path=${h.target.logPath}`, "logins.0.format=dovecot", `logins.1.path=${jsonl}`, "logins.1.format=jsonl", "workers.retryBaseSec=1", "workers.retryMaxSec=2"]);
+  await runCliOk(h.home, ["domain", "set", "example.com", "migration.continuous=true"]);
+  await runCliOk(h.home, ["domain", "enable", "example.com"]);
+  // a second domain whose master password is wrong
+  writeFileSync(join(h.home, "wrong.pw"), "not-the-master-password\n", { mode: 0o600 });
+  await runCliOk(h.home, ["domain", "add", "other.example", `migration.old.host=${h.old.host}`, `migration.old.imapPort=${h.old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=master", "migration.old.auth.user=admin", `migration.old.auth.passwordFile=${join(h.home, "wrong.pw")}`]);
+  await runCliOk(h.home, ["domain", "enable", "other.example"]);
+  d = await startDaemon(h.home);
+}, 120_000);
+
+afterAll(async () => {
+  if (d?.proc.exitCode === null) await d.stop();
+  await h.stop();
+});
+
+describe("daemon", () => {
+  test("a user's own login on the new server migrates their mail; the daemon's own logins do not loop", async () => {
+    const U = "alice@example.com";
+    await userLogin(h.target, U);
+    await done(U);
+    expectSameMail(await digestMailbox(h.old, U), await digestMailbox(h.target, U));
+    await Bun.sleep(1500);
+    expect((await accountState(h.home, U)).runs).toBe(1);
+    const s = await d.status();
+    expect(s.ignored.some((i: any) => i.user === U && i.reason.startsWith("master-user login (auth_user admin)"))).toBe(true);
+  });
+
+  test("continuous on: new mail on the old server arrives with the next login; off: later logins do nothing", async () => {
+    const U = "alice@example.com";
+    await seed(h.old, U, [], [{ folder: "INBOX", raw: makeMessage(100) }, { folder: "Work", raw: makeMessage(101) }]);
+    await userLogin(h.target, U);
+    await done(U, 2);
+    expectSameMail(await digestMailbox(h.old, U), await digestMailbox(h.target, U));
+
+    await runCliOk(h.home, ["domain", "set", "example.com", "migration.continuous=false"]); // picked up without restart
+    await waitFor(() => d.output().includes('"msg":"settings reloaded"'), 5000, "reload");
+    await seed(h.old, U, [], [{ folder: "INBOX", raw: makeMessage(102) }]);
+    await userLogin(h.target, U);
+    await waitFor(async () => (await d.status()).ignored.some((i: any) => i.user === U && i.reason === "already migrated; continuous migration is off"), 5000, "ignored login");
+    expect((await accountState(h.home, U)).runs).toBe(2);
+    await runCliOk(h.home, ["domain", "set", "example.com", "migration.continuous=true"]);
+    await waitFor(() => d.output().split('"msg":"settings reloaded"').length > 2, 5000, "second reload");
+  });
+
+  test("rotation by rename: lines Dovecot still writes to the old file, then to the reopened one", async () => {
+    renameSync(h.target.logPath, `${h.target.logPath}.1`);
+    await userLogin(h.target, "bob@example.com"); // Dovecot still writes to dovecot.log.1
+    await done("bob@example.com");
+    doveadm(h.target, ["log", "reopen"]);
+    await waitFor(async () => Bun.file(h.target.logPath).exists(), 5000, "reopened log");
+    await userLogin(h.target, "grace@example.com");
+    await done("grace@example.com");
+  });
+
+  test("rotation by copytruncate", async () => {
+    copyFileSync(h.target.logPath, `${h.target.logPath}.2`);
+    truncateSync(h.target.logPath, 0);
+    await userLogin(h.target, "heidi@example.com");
+    await done("heidi@example.com");
+  });
+
+  test("a line written in two pieces counts once", async () => {
+    appendFileSync(jsonl, '{"time":"2026-11-24T05:00:00Z","user":"erin@exa');
+    await Bun.sleep(1200); // several polls see the partial line
+    appendFileSync(jsonl, 'mple.com","service":"imap","ip":"192.0.2.1"}\n');
+    await done("erin@example.com");
+    await Bun.sleep(1000);
+    expect((await accountState(h.home, "erin@example.com")).runs).toBe(1);
+  });
+
+  test("restart: logins while it was down are processed, earlier ones are not replayed", async () => {
+    expect(await d.stop()).toBe(0);
+    const aliceRuns = (await accountState(h.home, "alice@example.com")).runs;
+    await userLogin(h.target, "frank@example.com");
+    d = await startDaemon(h.home);
+    await done("frank@example.com");
+    await Bun.sleep(1500);
+    // continuous is on: a replayed alice login would have run her migration again
+    expect((await accountState(h.home, "alice@example.com")).runs).toBe(aliceRuns);
+  });
+
+  test("kill -9 in the middle of a migration, restart: the job resumes and ends exact", async () => {
+    const U = "carol@example.com";
+    await userLogin(h.target, U);
+    await waitFor(async () => ((await d.status()).jobs.find((j: any) => j.user === U)?.progress?.messagesDone ?? 0) > 200, 30_000, "carol's migration under way");
+    await d.kill9();
+    d = await startDaemon(h.home);
+    await done(U);
+    const target = await digestMailbox(h.target, U);
+    expect(countAll(target)).toBe(4000);
+    expectSameMail(await digestMailbox(h.old, U), target);
+  });
+
+  test("SIGTERM during a migration: exit 0 within 10 s at a safe point; after restart the job finishes exact", async () => {
+    const U = "judy@example.com";
+    await userLogin(h.target, U);
+    await waitFor(async () => ((await d.status()).jobs.find((j: any) => j.user === U)?.progress?.messagesDone ?? 0) > 200, 30_000, "judy's migration under way");
+    const t0 = Date.now();
+    expect(await d.stop()).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    const queue = JSON.parse(await Bun.file(join(h.home, "state", "queue.json")).text());
+    expect(queue.jobs.find((j: any) => j.user === U)?.state).toBe("queued");
+    expect((await accountState(h.home, U)).lastRun.status).not.toBe("done");
+    d = await startDaemon(h.home);
+    await done(U);
+    const target = await digestMailbox(h.target, U);
+    expect(countAll(target)).toBe(4000);
+    expectSameMail(await digestMailbox(h.old, U), target);
+  });
+
+  test("old server down, then up: retried with backoff until it works", async () => {
+    const U = "dave@example.com";
+    const dead = await freePort();
+    await runCliOk(h.home, ["domain", "set", "example.com", `migration.old.imapPort=${dead}`]);
+    await waitFor(async () => (await d.status()) && d.output().split('"msg":"settings reloaded"').length > 1, 5000, "reload");
+    await Bun.sleep(300);
+    await userLogin(h.target, U);
+    await waitFor(async () => (await d.status()).jobs.some((j: any) => j.user === U && j.state === "waiting" && j.attempts >= 1 && /cannot connect|ECONNREFUSED/.test(j.lastError)), 15_000, "dave waiting to retry");
+    await runCliOk(h.home, ["domain", "set", "example.com", `migration.old.imapPort=${h.old.port}`]);
+    await done(U);
+    expectSameMail(await digestMailbox(h.old, U), await digestMailbox(h.target, U));
+  });
+
+  test("wrong credentials fail fast with the reason; other users are unaffected", async () => {
+    await Promise.all([userLogin(h.target, IVAN), userLogin(h.target, "mallory@example.com")]);
+    await waitFor(async () => (await d.status()).failed.some((f: any) => f.user === IVAN), 15_000, "ivan failed");
+    const f = (await d.status()).failed.find((x: any) => x.user === IVAN);
+    expect(f.attempts).toBe(0);
+    expect(f.lastError).toMatch(/^login refused for ivan@other\.example/);
+    await done("mallory@example.com");
+    expect(d.output()).not.toContain("not-the-master-password");
+  });
+
+  test("control socket: pause a domain, queue by hand, resume; retry a failed job", async () => {
+    const U = "kate@example.com";
+    await d.post("/pause", { domain: "example.com" });
+    await d.post("/migrate", { user: U });
+    await Bun.sleep(1500);
+    expect((await d.status()).jobs.find((j: any) => j.user === U)?.state).toBe("queued");
+    await d.post("/resume", { domain: "example.com" });
+    await done(U);
+    // the failed job comes back when retried (and fails again: the password is still wrong)
+    const before = (await accountState(h.home, IVAN))?.runs ?? 0;
+    expect((await d.post("/retry", { user: IVAN })).retried).toBe(1);
+    await waitFor(async () => ((await accountState(h.home, IVAN))?.runs ?? 0) > before, 10_000, "ivan retried");
+  });
+
+  test("status: live from the daemon, from the files when it is not running", async () => {
+    const live = await runCli(h.home, ["status", "--json"]);
+    expect(JSON.parse(live.stdout)).toMatchObject({ daemon: "running", counts: { failed: 1 } });
+    const one = await runCli(h.home, ["status", "alice@example.com"]);
+    expect(one.stdout).toMatch(/last run: done/);
+    expect(one.stdout).toMatch(/INBOX → INBOX: \d+ messages/);
+    expect(await d.stop()).toBe(0);
+    const off = await runCli(h.home, ["status"]);
+    expect(off.stdout).toStartWith("the daemon is not running: live status is unavailable");
+    expect(off.stdout).toContain("failed   ivan@other.example");
+  });
+});
