@@ -59,7 +59,7 @@ export async function startControl(daemon: Daemon): Promise<{ stop(): void; path
             case "/pause":
             case "/resume":
               await daemon.setPaused(url.pathname === "/pause", b.domain?.toLowerCase());
-              return json({ paused: daemon.store.data.paused });
+              return json({ paused: daemon.store.paused });
           }
         }
         return json({ error: `no such endpoint: ${req.method} ${url.pathname}` }, 404);

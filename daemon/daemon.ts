@@ -99,8 +99,9 @@ export class Daemon {
     this.config = loadConfig(this.home);
     this.store = await QueueStore.open(this.home);
     // jobs that were running when the last process died resume from their saved state
-    for (const j of this.store.jobs) if (j.state === "running") j.state = "queued";
-    await this.store.save();
+    const interrupted = this.store.jobs.filter((j) => j.state === "running");
+    for (const j of interrupted) j.state = "queued";
+    await this.store.saveJobs(interrupted);
     await this.applyConfig();
     this.configWatcher = watch(homePaths(this.home).config, { ignoreInitial: true, persistent: false, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
     this.configWatcher.on("all", () => void this.reload("config.json changed"));
@@ -134,10 +135,10 @@ export class Daemon {
     for (const [path, source] of wanted) {
       if (this.tails.has(path)) continue;
       const tail = new LogTail(path, parserFor(source), {
-        load: () => this.store.data.logs[path],
+        load: () => this.store.logs[path],
         save: async (pos) => {
-          this.store.data.logs[path] = pos;
-          await this.store.save();
+          this.store.logs[path] = pos;
+          await this.store.saveMeta();
         },
         onEvents: (events) => this.onLogins(events),
         warn: (msg, extra) => this.log.warn({ msg, ...extra }),
@@ -163,7 +164,7 @@ export class Daemon {
 
   async onLogins(events: LoginEvent[]): Promise<void> {
     const now = Date.now();
-    let changed = false;
+    const changed = new Set<Job>();
     for (const e of events) {
       this.eventsSeen++;
       const running = this.running.has(e.user);
@@ -179,10 +180,10 @@ export class Daemon {
       const continuous = d.continuous && !(running && e.authUser === undefined);
       const r = enqueue(this.store.jobs, { user: e.user, domain: d.domain, oldServer: d.oldServer, reason: "login", now, continuous });
       this.log.info({ msg: r === "queued" ? "login queued" : "login merged", user: e.user, service: e.service, result: r });
-      changed = true;
+      changed.add(this.store.jobs.find((j) => j.user === e.user)!);
     }
-    if (changed) {
-      await this.store.save();
+    if (changed.size) {
+      await this.store.saveJobs(changed);
       this.schedule();
     }
   }
@@ -195,34 +196,33 @@ export class Daemon {
     if (!d) throw new Error(`domain ${domain} is not configured`);
     const o = d.migration.old;
     const r = enqueue(this.store.jobs, { user: u, domain, oldServer: `${o.host}:${o.imapPort ?? defaultImapPort(o.imapTls)}`, reason, now: Date.now(), continuous: true });
-    await this.store.save();
+    await this.store.saveJob(this.store.jobs.find((j) => j.user === u)!);
     this.schedule();
     return r;
   }
 
   /** Moves a failed job (or all) back into the queue, and ends any backoff wait. */
   async retry(user?: string): Promise<number> {
-    let n = 0;
-    const keep = [];
-    for (const f of this.store.data.failed) {
-      if (user && f.user !== user) {
-        keep.push(f);
-        continue;
-      }
+    const touched = new Set<Job>();
+    for (const f of [...this.store.failed]) {
+      if (user && f.user !== user) continue;
       const { failedAt: _f, ...job } = f;
-      if (!this.store.jobs.some((j) => j.user === job.user)) this.store.jobs.push({ ...job, state: "queued", attempts: 0, notBefore: undefined, reason: "retry", priority: 1 });
-      n++;
+      if (!this.store.jobs.some((j) => j.user === job.user)) {
+        const back: Job = { ...job, state: "queued", attempts: 0, notBefore: undefined, reason: "retry", priority: 1 };
+        this.store.jobs.push(back);
+        touched.add(back);
+      }
+      await this.store.dropFailed(f.user);
     }
-    this.store.data.failed = keep;
     for (const j of this.store.jobs) {
       if ((!user || j.user === user) && j.state === "waiting") {
         j.notBefore = undefined;
-        n++;
+        touched.add(j);
       }
     }
-    await this.store.save();
+    await this.store.saveJobs(touched);
     this.schedule();
-    return n;
+    return touched.size;
   }
 
   async retryFailed(): Promise<void> {
@@ -236,24 +236,24 @@ export class Daemon {
       this.log.info({ msg: "sweep skipped: outside quiet hours", quietHours: this.config.schedules.quietHours });
       return;
     }
-    let n = 0;
+    const touched = new Set<Job>();
     for (const f of readdirSync(homePaths(this.home).accounts).filter((x) => x.endsWith(".json"))) {
       const user = decodeURIComponent(f.slice(0, -5));
       const d = decideLogin({ user, service: "sweep" }, this.config, undefined, false);
       if (!d.enqueue) continue;
       enqueue(this.store.jobs, { user, domain: d.domain, oldServer: d.oldServer, reason: "sweep", now: Date.now(), continuous: false });
-      n++;
+      touched.add(this.store.jobs.find((j) => j.user === user)!);
     }
-    await this.store.save();
-    this.log.info({ msg: "sweep queued", accounts: n });
+    await this.store.saveJobs(touched);
+    this.log.info({ msg: "sweep queued", accounts: touched.size });
     this.schedule();
   }
 
   async setPaused(paused: boolean, domain?: string): Promise<void> {
-    const p = this.store.data.paused;
+    const p = this.store.paused;
     if (domain) p.domains = paused ? [...new Set([...p.domains, domain])] : p.domains.filter((d) => d !== domain);
     else p.all = paused;
-    await this.store.save();
+    await this.store.saveMeta();
     this.log.info({ msg: paused ? "paused" : "resumed", domain: domain ?? "all" });
     this.schedule();
   }
@@ -263,7 +263,7 @@ export class Daemon {
     if (this.stopping) return;
     const limits = { total: this.config.workers.total, perOldServer: this.config.workers.perOldServer };
     for (;;) {
-      const job = pickNext(this.store.jobs, Date.now(), limits, this.store.data.paused);
+      const job = pickNext(this.store.jobs, Date.now(), limits, this.store.paused);
       if (!job) return;
       job.state = "running";
       const abort = new AbortController();
@@ -290,7 +290,7 @@ export class Daemon {
   }
 
   private async runJob(job: Job, signal: AbortSignal): Promise<void> {
-    await this.store.save();
+    await this.store.saveJob(job);
     this.progress.set(job.user, { messagesDone: 0, messagesTotal: 0, bytesDone: 0, bytesTotal: 0, startedAt: Date.now() });
     this.log.info({ msg: "migration started", user: job.user, reason: job.reason, attempt: job.attempts + 1 });
     let status: "done" | "partial" | "failed";
@@ -312,32 +312,30 @@ export class Daemon {
     }
     if (signal.aborted) {
       job.state = "queued"; // shutdown: resumes on the next start, not counted as an attempt
-      await this.store.save();
+      await this.store.saveJob(job);
       return;
     }
     const cfg = { maxAttempts: this.config.workers.maxAttempts, baseMs: this.config.workers.retryBaseSec * 1000, maxMs: this.config.workers.retryMaxSec * 1000 };
     const outcome = afterRun(job, { status, transient, error }, Date.now(), cfg);
-    const jobs = this.store.jobs;
-    const remove = () => jobs.splice(jobs.indexOf(job), 1);
     switch (outcome.kind) {
       case "done":
-        remove();
+        await this.store.dropJob(job);
         break;
       case "again":
         Object.assign(job, { state: "queued", again: undefined, attempts: 0, notBefore: undefined });
+        await this.store.saveJob(job);
         break;
       case "retry":
         Object.assign(job, { state: "waiting", attempts: outcome.attempts, notBefore: outcome.notBefore, lastError: outcome.error });
+        await this.store.saveJob(job);
         this.log.warn({ msg: "migration will be retried", user: job.user, attempt: outcome.attempts, inSeconds: Math.round((outcome.notBefore - Date.now()) / 1000), error: outcome.error });
         break;
       case "failed":
-        remove();
-        this.store.data.failed = this.store.data.failed.filter((f) => f.user !== job.user);
-        this.store.data.failed.push({ ...job, state: "queued", lastError: outcome.error, failedAt: Date.now() });
+        await this.store.dropJob(job);
+        await this.store.addFailed({ ...job, state: "queued", lastError: outcome.error, failedAt: Date.now() });
         this.log.error({ msg: "migration failed", user: job.user, error: outcome.error });
         break;
     }
-    await this.store.save();
   }
 
   /** Stops taking jobs, stops running ones at a safe point, persists. */
@@ -351,7 +349,7 @@ export class Daemon {
     for (const t of this.tails.values()) await t.stop();
     for (const r of this.running.values()) r.abort.abort();
     await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), Bun.sleep(8000)]);
-    await this.store.save();
+    await this.store.flush();
     this.log.info({ msg: "stopped" });
   }
 
@@ -369,15 +367,15 @@ export class Daemon {
     return {
       pid: process.pid,
       startedAt: new Date(this.startedAt).toISOString(),
-      paused: this.store.data.paused,
+      paused: this.store.paused,
       counts: {
         queued: jobs.filter((j) => j.state === "queued").length,
         running: jobs.filter((j) => j.state === "running").length,
         waiting: jobs.filter((j) => j.state === "waiting").length,
-        failed: this.store.data.failed.length,
+        failed: this.store.failed.length,
       },
       jobs,
-      failed: this.store.data.failed,
+      failed: this.store.failed,
       ignored: this.ignored.slice(-50),
       logs: [...this.tails.entries()].map(([path, t]) => ({ path, ...t.position() })),
       eventsSeen: this.eventsSeen,

@@ -128,8 +128,8 @@ describe("daemon", () => {
     const t0 = Date.now();
     expect(await d.stop()).toBe(0);
     expect(Date.now() - t0).toBeLessThan(10_000);
-    const queue = JSON.parse(await Bun.file(join(h.home, "state", "queue.json")).text());
-    expect(queue.jobs.find((j: any) => j.user === U)?.state).toBe("queued");
+    const job = JSON.parse(await Bun.file(join(h.home, "state", "queue", `${U}.json`)).text());
+    expect(job.state).toBe("queued");
     expect((await accountState(h.home, U)).lastRun.status).not.toBe("done");
     d = await startDaemon(h.home);
     await done(U);

@@ -18,21 +18,23 @@ export async function askDaemon(home: string, path: string): Promise<any | undef
   }
 }
 
+function jsonFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith(".json"));
+  } catch {
+    return [];
+  }
+}
+
+function readAll(dir: string, only?: string): any[] {
+  return (only ? [accountFileName(only)] : jsonFiles(dir)).map((f) => readJsonFile(join(dir, f))).filter(Boolean);
+}
+
+/** What the state files say (the daemon's queue and failed jobs, the accounts' last runs). */
 function offlineStatus(home: string, user?: string): any {
   const paths = homePaths(home);
-  const queue = (readJsonFile(join(paths.state, "queue.json")) as any) ?? { jobs: [], failed: [] };
-  const files = user ? [accountFileName(user)] : (() => {
-    try {
-      return readdirSync(paths.accounts).filter((f) => f.endsWith(".json"));
-    } catch {
-      return [];
-    }
-  })();
-  const accounts = files
-    .map((f) => readJsonFile(join(paths.accounts, f)) as any)
-    .filter(Boolean)
-    .map((a) => ({ user: a.user, runs: a.runs ?? 0, lastRun: a.lastRun ?? null }));
-  return { daemon: null, jobs: queue.jobs ?? [], failed: queue.failed ?? [], accounts };
+  const accounts = readAll(paths.accounts, user).map((a) => ({ user: a.user, runs: a.runs ?? 0, lastRun: a.lastRun ?? null }));
+  return { daemon: null, jobs: readAll(join(paths.state, "queue"), user), failed: readAll(join(paths.state, "failed"), user), accounts };
 }
 
 function formatLive(s: any): string {

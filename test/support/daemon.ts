@@ -1,4 +1,5 @@
 // A real `automigrate daemon` process for tests, and its control socket.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
 import { BUN, CLI } from "./harness.ts";
@@ -71,8 +72,15 @@ export async function userLogin(server: Dovecot, user: string, password = "user-
   await c.logout();
 }
 
-/** The account's state file as the daemon left it. */
+/**
+ * The account's state file as the daemon left it. One open and read (readFileSync): the
+ * daemon replaces the file by rename, and a read must not mix two versions.
+ */
 export async function accountState(home: string, user: string): Promise<any> {
-  const f = Bun.file(join(home, "state", "accounts", `${user}.json`));
-  return (await f.exists()) ? f.json() : undefined;
+  try {
+    return JSON.parse(readFileSync(join(home, "state", "accounts", `${user}.json`), "utf8"));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
 }
