@@ -4,6 +4,7 @@
 //   POST /migrate   {"user"}      queue a migration now
 //   POST /retry     {"user"?}     retry a failed job (or all), end a backoff wait
 //   POST /pause     {"domain"?}   pause everything or one domain; /resume likewise
+//   POST /sweep                   queue an incremental pass over every known account now
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { homePaths } from "../src/home.ts";
@@ -56,6 +57,8 @@ export async function startControl(daemon: Daemon): Promise<{ stop(): void; path
               return json({ result: await daemon.request(b.user, "manual") });
             case "/retry":
               return json({ retried: await daemon.retry(b.user?.toLowerCase()) });
+            case "/sweep":
+              return json({ queued: await daemon.sweep(true) });
             case "/pause":
             case "/resume":
               await daemon.setPaused(url.pathname === "/pause", b.domain?.toLowerCase());

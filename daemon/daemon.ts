@@ -230,11 +230,11 @@ export class Daemon {
     this.log.info({ msg: "scheduled retry of failed jobs", jobs: n });
   }
 
-  /** An incremental pass over every known account of a migrating domain. */
-  async sweep(): Promise<void> {
-    if (!insideQuietHours(this.config.schedules.quietHours, new Date())) {
+  /** An incremental pass over every known account of a migrating domain. Returns how many were queued. */
+  async sweep(now = false): Promise<number> {
+    if (!now && !insideQuietHours(this.config.schedules.quietHours, new Date())) {
       this.log.info({ msg: "sweep skipped: outside quiet hours", quietHours: this.config.schedules.quietHours });
-      return;
+      return 0;
     }
     const touched = new Set<Job>();
     for (const f of readdirSync(homePaths(this.home).accounts).filter((x) => x.endsWith(".json"))) {
@@ -247,6 +247,7 @@ export class Daemon {
     await this.store.saveJobs(touched);
     this.log.info({ msg: "sweep queued", accounts: touched.size });
     this.schedule();
+    return touched.size;
   }
 
   async setPaused(paused: boolean, domain?: string): Promise<void> {

@@ -1,6 +1,7 @@
 // Makes a checkout runnable with only node and npm: installs the npm dependencies (Bun
 // among them) when missing or out of date, and builds dist/cli.js (one bundled file with
-// precompiled bytecode: start-up ~60 ms instead of ~140 ms) when src/ is newer than it.
+// precompiled bytecode: start-up ~60 ms instead of ~140 ms) when any of its sources
+// (src/, daemon/, tui/) is newer than it.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { execFileSync, execSync } from "node:child_process";
 import { join, dirname } from "node:path";
@@ -19,6 +20,7 @@ if (!existsSync(bun) || mtime(lock) > mtime(stamp)) {
 
 function newest(dir) {
   let t = 0;
+  if (!existsSync(dir)) return t;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
@@ -27,6 +29,7 @@ function newest(dir) {
 }
 
 const bundle = join(root, "dist", "cli.js");
-if (mtime(bundle) < Math.max(newest(join(root, "src")), mtime(stamp))) {
+const sources = ["src", "daemon", "tui"].map((d) => newest(join(root, d)));
+if (mtime(bundle) < Math.max(...sources, mtime(stamp))) {
   execFileSync(bun, ["build", "src/cli.ts", "--target=bun", "--format=cjs", "--bytecode", "--outdir", "dist"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 }
