@@ -8,14 +8,16 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
-import { DEFAULT_CLASS, domainProblems } from "../src/config/rules.ts";
+import { Vault } from "../src/accounts/vault.ts";
+import { migratableUser } from "../src/config/rules.ts";
 import type { Config } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
 import { errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
 import { defaultImapPort } from "../src/imap/connect.ts";
 import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-event.ts";
-import { isTransient, migrateUser, splitUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
+import { splitUser } from "../src/address.ts";
+import { isTransient, migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
 import { afterRun, enqueue, pickNext, type Job, type JobReason } from "../src/queue/policy.ts";
 import { accountFileName } from "../src/store/account-state.ts";
 import { readJsonFile } from "../src/store/json-file.ts";
@@ -43,23 +45,12 @@ export type Decision = { enqueue: true; domain: string; oldServer: string; conti
 /** Whether a login should queue a migration, and if not, why (shown in status). Pure. */
 export function decideLogin(e: LoginEvent, config: Config, lastStatus: string | undefined, running: boolean): Decision {
   if (isMasterLogin(e)) return { enqueue: false, reason: `master-user login (auth_user ${e.authUser}): automigrate's own or an admin's session` };
-  let domain: string;
-  try {
-    domain = splitUser(e.user).domain;
-  } catch {
-    return { enqueue: false, reason: "not a user@domain address" };
-  }
-  const d = config.domains[domain];
-  if (!d) return { enqueue: false, reason: `domain ${domain} is not configured` };
-  if (!d.migration.enabled) return { enqueue: false, reason: `migration is disabled for ${domain}` };
-  const problems = domainProblems(domain, d);
-  if (problems.length) return { enqueue: false, reason: problems[0]! };
-  const cls = d.migration.accountClass;
-  const klass = cls === DEFAULT_CLASS ? d.accountDefaults : d.classes[cls];
-  if (!klass?.autoMigration) return { enqueue: false, reason: `class "${cls}" of ${domain} has automatic migration off` };
+  const m = migratableUser(config, e.user);
+  if (!m.ok) return { enqueue: false, reason: m.reason };
+  const d = config.domains[m.domain]!;
   if (!d.migration.continuous && lastStatus === "done" && !running) return { enqueue: false, reason: "already migrated; continuous migration is off" };
   const o = d.migration.old;
-  return { enqueue: true, domain, oldServer: `${o.host}:${o.imapPort ?? defaultImapPort(o.imapTls)}`, continuous: d.migration.continuous };
+  return { enqueue: true, domain: m.domain, oldServer: `${o.host}:${o.imapPort ?? defaultImapPort(o.imapTls)}`, continuous: d.migration.continuous };
 }
 
 /** Whether `now` is inside "HH:MM-HH:MM" (which may wrap midnight). */
@@ -84,6 +75,7 @@ export class Daemon {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private tails = new Map<string, LogTail>();
   private crons: ScheduledTask[] = [];
+  private readonly vault: Vault;
   private configWatcher?: FSWatcher;
   private ticker?: ReturnType<typeof setInterval>;
   private stopping = false;
@@ -93,7 +85,9 @@ export class Daemon {
   constructor(
     readonly home: string,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.vault = new Vault(home);
+  }
 
   async start(): Promise<void> {
     this.config = loadConfig(this.home);
@@ -319,9 +313,15 @@ export class Daemon {
     const cfg = { maxAttempts: this.config.workers.maxAttempts, baseMs: this.config.workers.retryBaseSec * 1000, maxMs: this.config.workers.retryMaxSec * 1000 };
     const outcome = afterRun(job, { status, transient, error }, Date.now(), cfg);
     switch (outcome.kind) {
-      case "done":
+      case "done": {
         await this.store.dropJob(job);
+        // a captured password is kept only while later passes may need it
+        const d = this.config.domains[job.domain];
+        if (status === "done" && d && !d.migration.continuous && d.migration.old.auth?.mode !== "master" && this.vault.remove(job.user)) {
+          this.log.info({ msg: "captured password wiped: migration complete, continuous migration off", user: job.user });
+        }
         break;
+      }
       case "again":
         Object.assign(job, { state: "queued", again: undefined, attempts: 0, notBefore: undefined });
         await this.store.saveJob(job);

@@ -2,6 +2,7 @@
 // The `automigrate` command (DESIGN.md "CLI contract"). Exit codes: 0 ok, 1 failed,
 // 2 bad usage or input, 3 migration partial (some messages skipped or folders failed).
 import { Command, CommanderError } from "commander";
+import { addAccountCommands } from "./cli/account-commands.ts";
 import { addClassCommands } from "./cli/class-commands.ts";
 import { EXIT } from "./cli/common.ts";
 import { addConfigCommands } from "./cli/config-commands.ts";
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   addMigrateCommands(program);
   addTestConnectionCommand(program);
   addDaemonCommands(program);
+  addAccountCommands(program);
   // every subcommand reports usage errors through main() instead of exiting itself
   const override = (c: Command) => {
     c.exitOverride();

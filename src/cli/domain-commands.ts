@@ -1,5 +1,6 @@
 // automigrate domain list|add|show|set|enable|disable|remove
 import type { Command } from "commander";
+import { Vault } from "../accounts/vault.ts";
 import { applyAssignments, parseAssignment } from "../config/dotted.ts";
 import { domainProblems, refuseChange } from "../config/rules.ts";
 import { domainSchema } from "../config/schema.ts";
@@ -95,13 +96,14 @@ Examples:
 
   domain
     .command("disable")
-    .description("disable automatic migration (nothing already migrated is touched)")
+    .description("disable automatic migration (nothing already migrated is touched; captured passwords are wiped)")
     .argument("<domain>")
     .addHelpText("after", "\nExample:\n  automigrate domain disable example.com")
     .action((name: string, _o, cmd: Command) => {
       const d = normalizeDomain(name);
       changeDomain(homeOf(cmd), d, (s) => ({ ...s, migration: { ...s.migration, enabled: false } }));
-      out(`${d}: ${status(false)}`);
+      const wiped = new Vault(homeOf(cmd)).removeDomain(d);
+      out(`${d}: ${status(false)}${wiped ? ` (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)` : ""}`);
     });
 
   domain

@@ -1,5 +1,6 @@
 // Cross-field rules of the settings that a schema alone cannot say. Pure functions, used by
 // the CLI, the TUI and the loader alike, so every door refuses the same things the same way.
+import { splitUser } from "../address.ts";
 import type { Config, DomainSettings } from "./schema.ts";
 
 export const ENABLE_REFUSED = "Domain migration couldn't be enabled!";
@@ -54,4 +55,23 @@ export function migratableDomains(config: Config): string[] {
     .filter(([name, d]) => d.migration.enabled && domainProblems(name, d).length === 0)
     .map(([name]) => name)
     .sort();
+}
+
+/** Whether a user's account may be migrated (and created) automatically, with which class; else why not. */
+export function migratableUser(config: Config, user: string): { ok: true; domain: string; className: string; quota?: string } | { ok: false; reason: string } {
+  let domain: string;
+  try {
+    domain = splitUser(user).domain;
+  } catch {
+    return { ok: false, reason: "not a user@domain address" };
+  }
+  const d = config.domains[domain];
+  if (!d) return { ok: false, reason: `domain ${domain} is not configured` };
+  if (!d.migration.enabled) return { ok: false, reason: `migration is disabled for ${domain}` };
+  const problems = domainProblems(domain, d);
+  if (problems.length) return { ok: false, reason: problems[0]! };
+  const className = d.migration.accountClass;
+  const klass = className === DEFAULT_CLASS ? d.accountDefaults : d.classes[className];
+  if (!klass?.autoMigration) return { ok: false, reason: `class "${className}" of ${domain} has automatic migration off` };
+  return { ok: true, domain, className, quota: klass.quota };
 }

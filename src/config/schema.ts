@@ -122,7 +122,20 @@ export const configSchema = z.strictObject({
         }),
     )
     .default([]),
-  provisioning: z.strictObject({ driver: z.enum(["none", "passwd-file", "command"]).default("none") }).default({ driver: "none" }),
+  provisioning: z
+    .strictObject({
+      /** none: accounts exist already; passwd-file: Dovecot passwd-file; command: your program. */
+      driver: z.enum(["none", "passwd-file", "command"], { error: (i) => `${JSON.stringify(i.input)} is not a provisioning driver (none, passwd-file, command)` }).default("none"),
+      passwdFile: z.string().min(1).optional(),
+      /** argv of the command driver (JSON on stdin: user, domain, class, tier, passwordHash). */
+      command: z.array(z.string().min(1)).min(1).optional(),
+      timeoutSec: z.number().int().positive().default(30),
+    })
+    .superRefine((v, ctx) => {
+      if (v.driver === "passwd-file" && !v.passwdFile) ctx.addIssue({ code: "custom", path: ["passwdFile"], message: "the passwd-file driver needs provisioning.passwdFile (the new server's passwd-file)" });
+      if (v.driver === "command" && !v.command) ctx.addIssue({ code: "custom", path: ["command"], message: 'the command driver needs provisioning.command, e.g. ["/usr/local/bin/create-account"]' });
+    })
+    .default({ driver: "none", timeoutSec: 30 }),
   license: z.strictObject({ premiumSeats: z.number().int().min(0).default(0) }).default({ premiumSeats: 0 }),
   workers: z
     .strictObject({

@@ -24,8 +24,13 @@ export function defaultImapPort(tls: TlsMode): number {
   return tls === "implicit" ? 993 : 143;
 }
 
+/** Where captured or imported passwords come from (the vault). */
+export interface SecretSource {
+  password(user: string): string | undefined;
+}
+
 /** Credentials to act as `user` on a server whose auth settings are `auth`. */
-export function credentialsFor(auth: ServerAuth | undefined, user: string, settingsKey: string): Credentials {
+export function credentialsFor(auth: ServerAuth | undefined, user: string, settingsKey: string, secrets?: SecretSource): Credentials {
   if (!auth) {
     throw new AutomigrateError(`no credentials configured for ${settingsKey}`, {
       user,
@@ -33,10 +38,14 @@ export function credentialsFor(auth: ServerAuth | undefined, user: string, setti
     }, { exitCode: 2 });
   }
   if (auth.mode !== "master") {
-    throw new AutomigrateError(`${settingsKey}.mode=${auth.mode} needs the credential vault, which this version does not have yet`, {
-      user,
-      hint: `use ${settingsKey}.mode=master`,
-    }, { exitCode: 2 });
+    const pass = secrets?.password(user);
+    if (!pass) {
+      throw new AutomigrateError(`no ${auth.mode === "captured" ? "captured" : "imported"} password for ${user}`, {
+        user,
+        hint: auth.mode === "captured" ? "it is captured at the user's first login on the new server" : "import it with automigrate import-users <file.csv> (user;password)",
+      });
+    }
+    return { user, pass };
   }
   const pass = readPasswordFile(auth.passwordFile, settingsKey);
   return auth.method === "authzid" ? { user: auth.user, pass, authzid: user } : { user: `${user}${auth.separator}${auth.user}`, pass };
@@ -78,11 +87,13 @@ export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { t
   } catch (e) {
     const err = e as Error & { code?: string; authenticationFailed?: boolean; responseText?: string };
     if (err.authenticationFailed || /auth/i.test(err.code ?? "")) {
+      // The old server refusing is final (wrong credentials). The new server refusing may
+      // be an account that is not visible there yet (just provisioned): worth a retry.
       throw new AutomigrateError(`login refused for ${who}${err.responseText ? `: ${err.responseText}` : ""}`, {
         server,
         user: who,
         hint: "check the master user and its password file, and that the user exists there",
-      }, { cause: e });
+      }, { cause: e, transient: endpoint.role === "new" });
     }
     throw new AutomigrateError(`cannot connect: ${err.message}${err.code ? ` (${err.code})` : ""}`, {
       server,

@@ -1,11 +1,13 @@
 // One user's migration: plan folders, create them on the new server, copy folders in
 // parallel (one old + one new connection per worker), and report.
 import type { ImapFlow } from "imapflow";
+import { splitUser } from "../address.ts";
 import type { Config, DomainSettings } from "../config/schema.ts";
 import { AutomigrateError, errorText, inputError } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import { ImapAppender } from "../imap/appender.ts";
-import { closeImap, credentialsFor, defaultImapPort, openImap, type Credentials, type Endpoint } from "../imap/connect.ts";
+import { closeImap, credentialsFor, defaultImapPort, openImap, type Credentials, type Endpoint, type SecretSource } from "../imap/connect.ts";
+import { Vault } from "../accounts/vault.ts";
 import { AccountStateStore, lockAccount } from "../store/account-state.ts";
 import { crashPoint } from "../crash-points.ts";
 import { DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
@@ -48,14 +50,8 @@ export interface Sides {
   domain: DomainSettings;
 }
 
-export function splitUser(user: string): { local: string; domain: string } {
-  const at = user.lastIndexOf("@");
-  if (at <= 0 || at === user.length - 1) throw inputError(`"${user}" is not a user address (user@domain)`);
-  return { local: user.slice(0, at), domain: user.slice(at + 1).toLowerCase() };
-}
-
 /** Endpoints and credentials for a user, from the settings; every gap is an actionable error. */
-export function resolveSides(config: Config, user: string): Sides {
+export function resolveSides(config: Config, user: string, secrets?: SecretSource): Sides {
   const { domain } = splitUser(user);
   const d = config.domains[domain];
   if (!d) throw inputError(`domain ${domain} is not configured`, { user, hint: `automigrate domain add ${domain}` });
@@ -67,7 +63,7 @@ export function resolveSides(config: Config, user: string): Sides {
   return {
     domain: d,
     old: { role: "old", host: o.host, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify },
-    oldCreds: credentialsFor(o.auth, user, `domains.${domain}.migration.old.auth`),
+    oldCreds: credentialsFor(o.auth, user, `domains.${domain}.migration.old.auth`, secrets),
     target: { role: "new", host: t.host, port: t.port ?? defaultImapPort(t.tls), tls: t.tls, tlsVerify: t.tlsVerify },
     targetCreds: credentialsFor(t.auth, user, "target.auth"),
   };
@@ -106,7 +102,8 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
   const started = Date.now();
   const user = opts.user.toLowerCase();
   const report: MigrationReport = { user, status: "failed", folders: 0, messages: 0, bytes: 0, skipped: [], renamed: [], errors: [], durationMs: 0 };
-  const sides = resolveSides(opts.config, user);
+  const vault = new Vault(opts.home);
+  const sides = resolveSides(opts.config, user, { password: (u) => vault.get(u) });
   const unlock = lockAccount(opts.home, user);
   try {
     const state = await AccountStateStore.open(opts.home, user);

@@ -37,6 +37,10 @@ export const accountStateSchema = z.object({
   version: z.literal(1).default(1),
   user: z.string(),
   folders: z.record(z.string(), folderStateSchema).default({}),
+  /** The account automigrate created on the new server (first login or import). */
+  account: z
+    .object({ className: z.string(), tier: z.enum(["premium", "basic"]), createdAt: z.string(), via: z.enum(["first-login", "import"]) })
+    .optional(),
   /** Completed runs (any status): how often this account was migrated. */
   runs: z.number().int().nonnegative().default(0),
   lastRun: z

@@ -1,7 +1,7 @@
 // A lowdb adapter that survives crashes and power loss: write a temp file, fsync it,
 // rename it over the target, fsync the directory. Files 0600, directories 0700.
 // A file that is not valid JSON is an error naming the file; it is never replaced.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, unlinkSync } from "node:fs";
+import { closeSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, unlinkSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { Low, type Adapter } from "lowdb";
 import type { z } from "zod";
@@ -29,13 +29,19 @@ export function readJsonFile(path: string): unknown | null {
   }
 }
 
-export function writeJsonFileAtomic(path: string, data: unknown): void {
+/**
+ * Writes a file so that a reader sees the old or the new content, never a mix, and a crash
+ * or power loss leaves one of them: temp file, fsync, rename, fsync of the directory.
+ */
+export function writeFileAtomic(path: string, content: string | Buffer, opts: { mode?: number; owner?: { uid: number; gid: number } } = {}): void {
   const dir = dirname(path);
   ensureDir(dir);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(tmp, "w", 0o600);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const fd = openSync(tmp, "w", opts.mode ?? 0o600);
   try {
-    writeSync(fd, JSON.stringify(data, null, 2) + "\n");
+    writeSync(fd, typeof content === "string" ? Buffer.from(content) : content);
+    if (opts.mode !== undefined) fchmodSync(fd, opts.mode);
+    if (opts.owner) fchownSync(fd, opts.owner.uid, opts.owner.gid);
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
@@ -52,6 +58,10 @@ export function writeJsonFileAtomic(path: string, data: unknown): void {
   } finally {
     closeSync(dfd);
   }
+}
+
+export function writeJsonFileAtomic(path: string, data: unknown): void {
+  writeFileAtomic(path, JSON.stringify(data, null, 2) + "\n");
 }
 
 /** lowdb adapter: validated on read (zod), durable on write. */

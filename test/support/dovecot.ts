@@ -34,6 +34,8 @@ export interface DovecotOptions {
   listen?: string;
   /** disable_plaintext_auth (default no): refuse PLAIN/LOGIN on insecure connections. */
   disablePlaintextAuth?: boolean;
+  /** A checkpassword program, as a second passdb after the passwd-file (first-login account creation). */
+  checkpassword?: string;
 }
 
 export interface Dovecot {
@@ -41,6 +43,8 @@ export interface Dovecot {
   port: number;
   smtpPort?: number;
   dir: string;
+  /** The passwd-file passdb (where a provisioner adds accounts). */
+  passwdPath: string;
   logPath: string;
   separator: "/" | ".";
   master: DovecotUser;
@@ -167,6 +171,7 @@ submission_relay_port = 9
 ` : ""}
 auth_mechanisms = plain login
 auth_master_user_separator = *
+auth_verbose = yes
 login_log_format_elements = user=<%u> method=%m rip=%r lip=%l mpid=%e %c session=<%{session}> orig_user=<%{orig_user}> auth_user=<%{auth_user}>
 mail_location = maildir:${mailRoot}/%d/%n
 mail_uid = ${uid}
@@ -187,6 +192,7 @@ passdb {
   driver = passwd-file
   args = username_format=%u ${passwdPath}
 }
+${opts.checkpassword ? `passdb {\n  driver = checkpassword\n  args = ${opts.checkpassword}\n}\n# Bun reserves more address space than Dovecot's default 256 MB vsz_limit allows;\n# the helper reads automigrate's 0600 settings and state, so auth runs as their owner\nservice auth {\n  vsz_limit = 2G\n${IS_ROOT ? "  user = root\n" : ""}}\n` : ""}
 userdb {
   driver = static
   args = uid=${uid} gid=${gid} home=${mailRoot}/%d/%n
@@ -225,6 +231,7 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
     port,
     smtpPort,
     dir,
+    passwdPath,
     logPath,
     separator,
     master,

@@ -1,0 +1,108 @@
+// A user who does not exist on the new server logs in there with their OLD password:
+// verify it on the old IMAP server, create the account (class; premium within the licence),
+// keep the password in the vault when the domain's credentials are "captured", and ask the
+// daemon to migrate at once. Used by the checkpassword helper and by import-users.
+import { migratableUser } from "../config/rules.ts";
+import type { Config } from "../config/schema.ts";
+import { AutomigrateError, errorText } from "../errors.ts";
+import { closeImap, defaultImapPort, openImap } from "../imap/connect.ts";
+import { AccountStateStore } from "../store/account-state.ts";
+import { acquireLock } from "../store/lock-file.ts";
+import { homePaths } from "../home.ts";
+import { join } from "node:path";
+import { assignTier, releaseSeat, type Tier } from "./license.ts";
+import { provisionerFor } from "./provision.ts";
+import { Vault } from "./vault.ts";
+
+export type FirstLogin =
+  | { outcome: "accept"; tier: Tier; className: string }
+  /** Wrong password, unknown domain, class without automatic migration...: an auth failure. */
+  | { outcome: "reject"; reason: string }
+  /** Old server unreachable and the like: try again later. */
+  | { outcome: "tempfail"; reason: string };
+
+/** Creates the account (provisioner, tier, record) and captures the password if configured. */
+export async function createAccount(home: string, config: Config, user: string, password: string | undefined, via: "first-login" | "import"): Promise<{ tier: Tier; className: string }> {
+  const m = migratableUser(config, user);
+  if (!m.ok) throw new AutomigrateError(m.reason, { user }, { exitCode: 2 });
+  const d = config.domains[m.domain]!;
+  const provisioner = provisionerFor(config);
+  // one creation per user at a time; a second concurrent first login waits and finds it done
+  const release = acquireLock(join(homePaths(home).accounts, `${user}.create.lock`), { waitMs: 20_000, what: `creating ${user}` });
+  try {
+    const state = await AccountStateStore.open(home, user);
+    if (state.data.account) return { tier: state.data.account.tier, className: state.data.account.className };
+    if (provisioner.exists(user)) throw new AutomigrateError(`an account ${user} exists already on the new server`, { user, hint: "its own password database decides its logins" });
+    const tier = assignTier(home, user, d.migration.premiumByLicense, config.license.premiumSeats);
+    try {
+      await provisioner.create({ user, domain: m.domain, className: m.className, quota: m.quota, tier, password });
+    } catch (e) {
+      if (tier === "premium") releaseSeat(home, user);
+      throw e;
+    }
+    const mode = d.migration.old.auth?.mode;
+    if (password && (mode === "captured" || mode === "csv")) new Vault(home).put(user, password);
+    await state.update((s) => {
+      s.account = { className: m.className, tier, createdAt: new Date().toISOString(), via };
+    });
+    return { tier, className: m.className };
+  } finally {
+    release();
+  }
+}
+
+/** Asks a running daemon to migrate the user now; without one, its Login log line will do. */
+export async function requestMigration(home: string, user: string): Promise<boolean> {
+  try {
+    const r = await fetch("http://automigrate/migrate", { method: "POST", body: JSON.stringify({ user }), unix: homePaths(home).controlSocket, signal: AbortSignal.timeout(2000) } as RequestInit);
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Dovecot's lookup for a master-user login (the master already authenticated): the user
+ * exists if automigrate created the account — this also covers the moment before Dovecot
+ * re-reads a passwd-file that was just written.
+ */
+export async function masterLookup(home: string, config: Config, user: string): Promise<FirstLogin> {
+  const u = user.toLowerCase();
+  const state = await AccountStateStore.open(home, u);
+  if (state.data.account) return { outcome: "accept", tier: state.data.account.tier, className: state.data.account.className };
+  if (provisionerFor(config).exists(u)) return { outcome: "accept", tier: "basic", className: "(existing)" };
+  return { outcome: "reject", reason: "master-user login for an account automigrate did not create" };
+}
+
+export async function firstLogin(home: string, config: Config, user: string, password: string): Promise<FirstLogin> {
+  const u = user.toLowerCase();
+  const m = migratableUser(config, u);
+  if (!m.ok) return { outcome: "reject", reason: m.reason };
+  const provisioner = provisionerFor(config);
+  if (provisioner.exists(u)) {
+    // Created moments ago and the new server has not re-read its passwd-file yet: check the
+    // hash we wrote, as Dovecot would. Never the old server: the account is the new one's.
+    const ok = await provisioner.verify(u, password);
+    const state = await AccountStateStore.open(home, u);
+    if (ok && state.data.account) return { outcome: "accept", tier: state.data.account.tier, className: state.data.account.className };
+    return { outcome: "reject", reason: ok === false ? "wrong password for an existing account" : "the account exists on the new server: its own password database decides" };
+  }
+  const o = config.domains[m.domain]!.migration.old;
+  try {
+    const client = await openImap({ role: "old", host: o.host!, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify }, { user: u, pass: password }, { timeoutMs: 10_000 });
+    await closeImap(client);
+  } catch (e) {
+    const transient = e instanceof AutomigrateError ? e.transient : true;
+    const reason = e instanceof AutomigrateError ? e.message : errorText(e);
+    return transient ? { outcome: "tempfail", reason: `old server: ${reason}` } : { outcome: "reject", reason: `old server: ${reason}` };
+  }
+  try {
+    // No request to the daemon from here: Dovecot is still waiting for this answer, and a
+    // migration starting now would race it. The Login line Dovecot writes right after it
+    // accepts is what the daemon migrates on: this very login, not a later one.
+    const created = await createAccount(home, config, u, password, "first-login");
+    return { outcome: "accept", ...created };
+  } catch (e) {
+    return { outcome: "tempfail", reason: `account not created: ${e instanceof AutomigrateError ? e.message : errorText(e)}` };
+  }
+}

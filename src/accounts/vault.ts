@@ -1,0 +1,93 @@
+// Captured credentials: one AES-256-GCM record per user (fresh 96-bit nonce each, the user
+// as additional data, so a record cannot be moved to another user), key file 0600 created
+// on first use. Records live in vault/ next to the key; nothing here is ever logged.
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { closeSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { AutomigrateError } from "../errors.ts";
+import { homePaths } from "../home.ts";
+import { accountFileName } from "../store/account-state.ts";
+import { ensureDir, readJsonFile, writeJsonFileAtomic } from "../store/json-file.ts";
+
+interface VaultRecord {
+  v: 1;
+  nonce: string;
+  ct: string;
+  tag: string;
+}
+
+export class Vault {
+  private readonly dir: string;
+  private keyCache?: Buffer;
+
+  constructor(home: string) {
+    this.dir = homePaths(home).vault;
+  }
+
+  private key(): Buffer {
+    if (this.keyCache) return this.keyCache;
+    ensureDir(this.dir);
+    const path = join(this.dir, "key");
+    try {
+      const fd = openSync(path, "wx", 0o600);
+      writeSync(fd, randomBytes(32));
+      closeSync(fd);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const key = readFileSync(path);
+    if (key.length !== 32) throw new AutomigrateError(`the vault key is damaged (${key.length} bytes, expected 32)`, { file: path, hint: "restore it from a backup; without it captured passwords cannot be read" });
+    this.keyCache = key;
+    return key;
+  }
+
+  private file(user: string): string {
+    return join(this.dir, accountFileName(user));
+  }
+
+  put(user: string, secret: string): void {
+    const nonce = randomBytes(12);
+    const c = createCipheriv("aes-256-gcm", this.key(), nonce);
+    c.setAAD(Buffer.from(user.toLowerCase()));
+    const ct = Buffer.concat([c.update(secret, "utf8"), c.final()]);
+    const rec: VaultRecord = { v: 1, nonce: nonce.toString("base64"), ct: ct.toString("base64"), tag: c.getAuthTag().toString("base64") };
+    writeJsonFileAtomic(this.file(user), rec);
+  }
+
+  get(user: string): string | undefined {
+    const path = this.file(user);
+    const rec = readJsonFile(path) as VaultRecord | null;
+    if (!rec) return undefined;
+    try {
+      const d = createDecipheriv("aes-256-gcm", this.key(), Buffer.from(rec.nonce, "base64"));
+      d.setAAD(Buffer.from(user.toLowerCase()));
+      d.setAuthTag(Buffer.from(rec.tag, "base64"));
+      return Buffer.concat([d.update(Buffer.from(rec.ct, "base64")), d.final()]).toString("utf8");
+    } catch {
+      throw new AutomigrateError(`the vault record for ${user} cannot be decrypted (wrong key or tampered)`, { user, file: path, hint: "the user's next login captures the password again" });
+    }
+  }
+
+  remove(user: string): boolean {
+    try {
+      unlinkSync(this.file(user));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Wipes every record of a domain (when its migration is disabled). */
+  removeDomain(domain: string): number {
+    let n = 0;
+    try {
+      for (const f of readdirSync(this.dir)) {
+        if (f !== "key" && decodeURIComponent(f).endsWith(`@${domain}.json`)) {
+          unlinkSync(join(this.dir, f));
+          n++;
+        }
+      }
+    } catch {}
+    return n;
+  }
+}

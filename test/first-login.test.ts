@@ -1,0 +1,182 @@
+// First-login account creation end to end: the new Dovecot's passdb is its passwd-file,
+// then automigrate's checkpassword helper. A user known only to the old server logs in to
+// the NEW server with the OLD password: the account appears and the daemon migrates it.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expectSameMail } from "./support/compare.ts";
+import { accountState, startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
+import { freePort, startDovecot, type Dovecot } from "./support/dovecot.ts";
+import { BUN, CLI, runCli, runCliOk } from "./support/harness.ts";
+import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
+
+const N = 20;
+const pw = (u: string) => `old-pw-${u.split("@")[0]}-Zq9`;
+const newbies = Array.from({ length: N }, (_, i) => `crowd${i}@example.com`);
+const OLD_USERS = ["newbie@example.com", "wrongpw@example.com", "downtime@example.com", "intern@interns.example", "imp1@example.com", ...newbies];
+
+let root: string;
+let home: string;
+let old: Dovecot;
+let target: Dovecot;
+let d: DaemonProc;
+
+function passwdHas(user: string): boolean {
+  return readFileSync(target.passwdPath, "utf8").split("\n").some((l) => l.startsWith(`${user}:`));
+}
+
+async function loginFails(user: string, password: string): Promise<string> {
+  try {
+    await userLogin(target, user, password);
+  } catch (e) {
+    return (e as { responseText?: string }).responseText ?? (e as Error).message;
+  }
+  throw new Error(`login of ${user} unexpectedly succeeded`);
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "automigrate-firstlogin-"));
+  chmodSync(root, 0o755);
+  home = join(root, "home");
+  const helper = join(root, "automigrate-checkpassword");
+  writeFileSync(helper, `#!/bin/sh\nexec ${BUN} ${CLI} --home ${home} checkpassword "$@"\n`, { mode: 0o755 });
+  old = await startDovecot({ label: "old", users: OLD_USERS.map((user) => ({ user, password: pw(user) })) });
+  target = await startDovecot({ label: "new", users: [], checkpassword: helper });
+  await seed(old, "newbie@example.com", [{ path: "Projects" }], Array.from({ length: 8 }, (_, i) => ({ folder: i % 2 ? "INBOX" : "Projects", raw: makeMessage(i) })));
+  writeFileSync(join(root, "new.pw"), target.master.password, { mode: 0o600 });
+  await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", "target.auth.user=admin", `target.auth.passwordFile=${join(root, "new.pw")}`, "provisioning.driver=passwd-file", `provisioning.passwdFile=${target.passwdPath}`, "license.premiumSeats=5", `logins.0.path=${target.logPath}`]);
+  for (const dom of ["example.com", "interns.example"]) {
+    await runCliOk(home, ["domain", "add", dom, `migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=captured", "migration.premiumByLicense=true"]);
+  }
+  await runCliOk(home, ["class", "add", "example.com", "staff", "quota=2G"]);
+  await runCliOk(home, ["domain", "set", "example.com", "migration.accountClass=staff"]);
+  await runCliOk(home, ["class", "set", "interns.example", "domain-default", "autoMigration=false"]);
+  await runCliOk(home, ["domain", "enable", "example.com"]);
+  await runCliOk(home, ["domain", "enable", "interns.example"]);
+  d = await startDaemon(home);
+}, 120_000);
+
+afterAll(async () => {
+  if (d?.proc.exitCode === null) await d.stop();
+  await Promise.all([old?.stop(), target?.stop()]);
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("first login on the new server", () => {
+  test("the old password creates the account (class, premium seat), the daemon migrates the mail", async () => {
+    const U = "newbie@example.com";
+    expect(passwdHas(U)).toBe(false);
+    await userLogin(target, U, pw(U));
+    const line = readFileSync(target.passwdPath, "utf8").split("\n").find((l) => l.startsWith(`${U}:`))!;
+    expect(line).toMatch(/^newbie@example\.com:\{ARGON2ID\}\$argon2id\$/);
+    expect(line).toContain("userdb_quota_rule=*:storage=2G userdb_automigrate_class=staff userdb_automigrate_tier=premium");
+    expect(line).not.toContain(pw(U));
+    await waitFor(async () => (await accountState(home, U))?.lastRun?.status === "done", 20_000, "newbie migrated").catch((e) => {
+      throw new Error(`${(e as Error).message}\ndaemon:\n${d.output()}`);
+    });
+    expect((await accountState(home, U)).account).toMatchObject({ className: "staff", tier: "premium", via: "first-login" });
+    expectSameMail(await digestMailbox(old, U), await digestMailbox(target, U));
+    // continuous migration is off and the migration is complete: the captured password is gone
+    await waitFor(() => !existsSync(join(home, "vault", `${U}.json`)), 5000, "vault record wiped");
+  });
+
+  test("the next login goes through the passwd-file, not the helper (the old server is not asked)", async () => {
+    const U = "newbie@example.com";
+    await runCliOk(home, ["domain", "set", "example.com", `migration.old.imapPort=${await freePort()}`]);
+    try {
+      await userLogin(target, U, pw(U));
+    } finally {
+      await runCliOk(home, ["domain", "set", "example.com", `migration.old.imapPort=${old.port}`]);
+    }
+  });
+
+  test("a master-user login is only a lookup: known accounts pass, others fail, the master password is never used", async () => {
+    const { connectAs } = await import("./support/mail.ts");
+    const c = await connectAs(target, "newbie@example.com"); // created by automigrate
+    await c.logout();
+    const err = await connectAs(target, "crowd0@example.com").then(
+      () => "accepted",
+      (e) => (e as { responseText?: string }).responseText ?? String(e),
+    );
+    expect(err).toMatch(/Authorization failed/);
+    expect(await accountState(home, "crowd0@example.com")).toBeUndefined();
+    expect(readFileSync(target.logPath, "utf8")).toContain("crowd0@example.com: refused: master-user login for an account automigrate did not create");
+  });
+
+  test("a wrong password: auth failure, no account, nothing stored", async () => {
+    const U = "wrongpw@example.com";
+    expect(await loginFails(U, "not-the-old-password")).toMatch(/AUTHENTICATIONFAILED|Authentication failed/);
+    expect(passwdHas(U)).toBe(false);
+    expect(await accountState(home, U)).toBeUndefined();
+    expect(existsSync(join(home, "vault", `${U}.json`))).toBe(false);
+  });
+
+  test("old server down: a temporary failure, no account", async () => {
+    const U = "downtime@example.com";
+    await runCliOk(home, ["domain", "set", "example.com", `migration.old.imapPort=${await freePort()}`]);
+    try {
+      expect(await loginFails(U, pw(U))).toMatch(/UNAVAILABLE|Temporary/i);
+    } finally {
+      await runCliOk(home, ["domain", "set", "example.com", `migration.old.imapPort=${old.port}`]);
+    }
+    expect(passwdHas(U)).toBe(false);
+    const log = readFileSync(target.logPath, "utf8");
+    expect(log).toMatch(/downtime@example\.com: temporary failure: old server: cannot connect: .*ECONNREFUSED/);
+    expect(log).toContain("Connection closed (auth service reported temporary failure): user=<downtime@example.com>");
+  });
+
+  test("a class without automatic migration: login refused, no account", async () => {
+    const U = "intern@interns.example";
+    await loginFails(U, pw(U));
+    expect(passwdHas(U)).toBe(false);
+    expect(readFileSync(target.logPath, "utf8")).toContain(`${U}: refused: class "domain-default" of interns.example has automatic migration off`);
+  });
+
+  test(`${N} concurrent first logins with 4 seats left: exactly 4 premium`, async () => {
+    const before = JSON.parse((await runCli(home, ["license", "--json"])).stdout);
+    expect(before).toEqual({ seats: 5, used: 1, available: 4 });
+    await Promise.all(newbies.map((u) => userLogin(target, u, pw(u))));
+    const tiers = newbies.map((u) => /userdb_automigrate_tier=(\w+)/.exec(readFileSync(target.passwdPath, "utf8").split("\n").find((l) => l.startsWith(`${u}:`))!)![1]);
+    expect(tiers.filter((t) => t === "premium").length).toBe(4);
+    expect(tiers.filter((t) => t === "basic").length).toBe(N - 4);
+    expect(JSON.parse((await runCli(home, ["license", "--json"])).stdout)).toEqual({ seats: 5, used: 5, available: 0 });
+    // every account exactly once in the passwd-file
+    const names = readFileSync(target.passwdPath, "utf8").split("\n").filter(Boolean).map((l) => l.split(":")[0]);
+    expect(names.length).toBe(new Set(names).size);
+  });
+
+  test("import-users: a per-line report of what was created, queued or refused and why", async () => {
+    const csv = join(root, "users.csv");
+    writeFileSync(csv, ["# staff", "imp1@example.com;Imported-pw-1", "stranger@nowhere.example;x", "imp2@example.com", "intern2@interns.example;y", ""].join("\n"));
+    const r = await runCli(home, ["import-users", csv, "--json"]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { line: 2, user: "imp1@example.com", result: "created", tier: "basic" },
+      { line: 3, user: "stranger@nowhere.example", result: "refused", reason: "domain nowhere.example is not configured" },
+      { line: 4, user: "imp2@example.com", result: "refused", reason: "a line without a password needs the domain's old-server credentials in master mode" },
+      { line: 5, user: "intern2@interns.example", result: "refused", reason: 'class "domain-default" of interns.example has automatic migration off' },
+    ]);
+    expect(passwdHas("imp1@example.com")).toBe(true);
+    await userLogin(target, "imp1@example.com", "Imported-pw-1");
+  });
+
+  test("passwords appear nowhere: logs, state, status, JSON, and files in clear", async () => {
+    await d.stop();
+    const secrets = [...OLD_USERS.map(pw), "not-the-old-password", "Imported-pw-1", target.master.password];
+    const texts: [string, string][] = [
+      ["daemon output", d.output()],
+      ["dovecot log", readFileSync(target.logPath, "utf8")],
+      ["status", (await runCli(home, ["status", "--json"])).stdout],
+    ];
+    const walk = (dir: string) => {
+      for (const f of readdirSync(dir)) {
+        const p = join(dir, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else texts.push([p, readFileSync(p, "latin1")]);
+      }
+    };
+    walk(home);
+    for (const [where, text] of texts) for (const s of secrets) expect({ where, leaks: text.includes(s) }).toEqual({ where, leaks: false });
+  });
+});
