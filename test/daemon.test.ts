@@ -20,6 +20,21 @@ let h: Harness;
 let d: DaemonProc;
 let jsonl: string;
 
+/** A user's login starts a big migration; resolves once 200 messages are across. */
+async function bigMigrationUnderWay(user: string): Promise<void> {
+  await userLogin(h.target, user);
+  await waitFor(async () => ((await d.status()).jobs.find((j: any) => j.user === user)?.progress?.messagesDone ?? 0) > 200, 30_000, `${user}'s migration under way`);
+}
+
+/** After an interrupted run: restart the daemon, wait, and expect all 4,000 messages exactly once. */
+async function restartAndExpectExact(user: string): Promise<void> {
+  d = await startDaemon(h.home);
+  await done(user);
+  const target = await digestMailbox(h.target, user);
+  expect(countAll(target)).toBe(4000);
+  expectSameMail(await digestMailbox(h.old, user), target);
+}
+
 const done = (user: string, runs = 1) => waitFor(async () => ((await accountState(h.home, user))?.runs ?? 0) >= runs && (await accountState(h.home, user))?.lastRun?.status === "done", 30_000, `${user} migrated (${runs} runs)`);
 
 beforeAll(async () => {
@@ -111,31 +126,21 @@ describe("daemon", () => {
 
   test("kill -9 in the middle of a migration, restart: the job resumes and ends exact", async () => {
     const U = "carol@example.com";
-    await userLogin(h.target, U);
-    await waitFor(async () => ((await d.status()).jobs.find((j: any) => j.user === U)?.progress?.messagesDone ?? 0) > 200, 30_000, "carol's migration under way");
+    await bigMigrationUnderWay(U);
     await d.kill9();
-    d = await startDaemon(h.home);
-    await done(U);
-    const target = await digestMailbox(h.target, U);
-    expect(countAll(target)).toBe(4000);
-    expectSameMail(await digestMailbox(h.old, U), target);
+    await restartAndExpectExact(U);
   });
 
   test("SIGTERM during a migration: exit 0 within 10 s at a safe point; after restart the job finishes exact", async () => {
     const U = "judy@example.com";
-    await userLogin(h.target, U);
-    await waitFor(async () => ((await d.status()).jobs.find((j: any) => j.user === U)?.progress?.messagesDone ?? 0) > 200, 30_000, "judy's migration under way");
+    await bigMigrationUnderWay(U);
     const t0 = Date.now();
     expect(await d.stop()).toBe(0);
     expect(Date.now() - t0).toBeLessThan(10_000);
     const job = JSON.parse(await Bun.file(join(h.home, "state", "queue", `${U}.json`)).text());
     expect(job.state).toBe("queued");
     expect((await accountState(h.home, U)).lastRun.status).not.toBe("done");
-    d = await startDaemon(h.home);
-    await done(U);
-    const target = await digestMailbox(h.target, U);
-    expect(countAll(target)).toBe(4000);
-    expectSameMail(await digestMailbox(h.old, U), target);
+    await restartAndExpectExact(U);
   });
 
   test("old server down, then up: retried with backoff until it works", async () => {
