@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, copyFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
 import { generateMaildir } from "../bench/mailgen.ts";
 import { countAll, expectSameMail } from "./support/compare.ts";
 import { accountState, startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
