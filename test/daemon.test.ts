@@ -179,6 +179,25 @@ describe("daemon", () => {
     await waitFor(async () => ((await accountState(h.home, IVAN))?.runs ?? 0) > before, 10_000, "ivan retried");
   });
 
+  test("schedules: failed jobs are retried and known accounts swept by cron, with no request", async () => {
+    const ivanRuns = (await accountState(h.home, IVAN))?.runs ?? 0;
+    const aliceRuns = (await accountState(h.home, "alice@example.com")).runs;
+    // node-cron takes a seconds field: every second, so the test need not wait a minute
+    await runCliOk(h.home, ["config", "set", "schedules.retryFailed=* * * * * *", "schedules.sweep=* * * * * *"]);
+    await waitFor(async () => ((await accountState(h.home, IVAN))?.runs ?? 0) > ivanRuns, 15_000, "cron retry of the failed job");
+    await waitFor(async () => (await accountState(h.home, "alice@example.com")).runs > aliceRuns, 15_000, "cron sweep of a known account");
+    expect(d.output()).toContain('"msg":"scheduled retry of failed jobs"');
+    expect(d.output()).toContain('"msg":"sweep queued"');
+    await runCliOk(h.home, ["config", "set", "schedules={}"]);
+    await waitFor(() => d.output().split('"msg":"settings reloaded"').length > 2, 5000, "schedules off");
+    await waitFor(async () => (await d.status()).counts.running === 0, 15_000, "sweep drained");
+  });
+
+  test("SIGHUP reloads the settings", async () => {
+    d.proc.kill("SIGHUP");
+    await waitFor(() => d.output().includes('"msg":"settings reloaded","why":"SIGHUP"'), 5000, "reload on SIGHUP");
+  });
+
   test("status: live from the daemon, from the files when it is not running", async () => {
     const live = await runCli(h.home, ["status", "--json"]);
     expect(JSON.parse(live.stdout)).toMatchObject({ daemon: "running", counts: { failed: 1 } });
