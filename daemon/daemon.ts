@@ -72,6 +72,8 @@ export class Daemon {
   readonly startedAt = Date.now();
   readonly progress = new Map<string, Progress>();
   readonly ignored: Ignored[] = [];
+  /** Recently finished runs, newest last, for the console's queue screen. */
+  readonly recent: { user: string; domain: string; state: string; finishedAt: string; messages: number; lastError?: string }[] = [];
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private tails = new Map<string, LogTail>();
   private crons: ScheduledTask[] = [];
@@ -296,6 +298,8 @@ export class Daemon {
       status = r.status;
       transient = r.errors.some((e) => e.transient);
       error = r.errors[0]?.message;
+      this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, lastError: error });
+      if (this.recent.length > IGNORED_KEPT) this.recent.shift();
       this.log.info({ msg: "migration finished", user: job.user, status, messages: r.messages, bytes: r.bytes, skipped: r.skipped.length, durationMs: r.durationMs, error });
     } catch (e) {
       status = "failed";
@@ -378,6 +382,7 @@ export class Daemon {
       jobs,
       failed: this.store.failed,
       ignored: this.ignored.slice(-50),
+      recent: this.recent.slice(-50),
       logs: [...this.tails.entries()].map(([path, t]) => ({ path, ...t.position() })),
       eventsSeen: this.eventsSeen,
     };

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Makes sure the real servers the tests need are installed: Dovecot's IMAP server
 # (dovecot-imapd) and SMTP submission service (dovecot-submissiond, a real SMTP peer for
-# test-connection), script(1) for the terminal tests and, with --with-mbsync, isync for the
+# test-connection), script(1) and tmux for the terminal tests and, with --with-mbsync, isync for the
 # benchmarks. Installs them as root on Debian/Ubuntu;
 # otherwise says exactly what to install.
 set -eu
@@ -9,6 +9,7 @@ need=""
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need="dovecot-imapd"
 [ -x /usr/lib/dovecot/submission ] || need="$need dovecot-submissiond"
 command -v script >/dev/null 2>&1 || need="$need bsdutils"
+command -v tmux >/dev/null 2>&1 || need="$need tmux"
 if [ "${1:-}" = "--with-mbsync" ]; then
   command -v mbsync >/dev/null 2>&1 || need="$need isync"
 fi

@@ -8,6 +8,7 @@ import { AutomigrateError, errorText } from "../errors.ts";
 import { closeImap, defaultImapPort, openImap } from "../imap/connect.ts";
 import { AccountStateStore } from "../store/account-state.ts";
 import { acquireLock } from "../store/lock-file.ts";
+import { daemonPost } from "../control-client.ts";
 import { homePaths } from "../home.ts";
 import { join } from "node:path";
 import { assignTier, releaseSeat, type Tier } from "./license.ts";
@@ -53,12 +54,7 @@ export async function createAccount(home: string, config: Config, user: string, 
 
 /** Asks a running daemon to migrate the user now; without one, its Login log line will do. */
 export async function requestMigration(home: string, user: string): Promise<boolean> {
-  try {
-    const r = await fetch("http://automigrate/migrate", { method: "POST", body: JSON.stringify({ user }), unix: homePaths(home).controlSocket, signal: AbortSignal.timeout(2000) } as RequestInit);
-    return r.ok;
-  } catch {
-    return false;
-  }
+  return (await daemonPost(home, "/migrate", { user }, 2000)) !== undefined;
 }
 
 /**

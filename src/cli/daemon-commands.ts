@@ -2,21 +2,13 @@
 import type { Command } from "commander";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { daemonGet } from "../control-client.ts";
 import { homePaths } from "../home.ts";
 import { accountFileName } from "../store/account-state.ts";
 import { readJsonFile } from "../store/json-file.ts";
 import { formatBytes } from "../migrate/report.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
 
-/** GET from the daemon's control socket; undefined when no daemon answers. */
-export async function askDaemon(home: string, path: string): Promise<any | undefined> {
-  try {
-    const r = await fetch(`http://automigrate${path}`, { unix: homePaths(home).controlSocket, signal: AbortSignal.timeout(3000) } as RequestInit);
-    return await r.json();
-  } catch {
-    return undefined;
-  }
-}
 
 function jsonFiles(dir: string): string[] {
   try {
@@ -62,6 +54,15 @@ export function addDaemonCommands(program: Command): void {
     });
 
   program
+    .command("tui")
+    .description("the full-screen admin console: domains, settings, classes, the live migration queue")
+    .addHelpText("after", "\nExample:\n  automigrate --home /var/lib/automigrate tui\n\nKeys are shown at the bottom of every screen; ? for help, q to quit. Works at 80x24 without a mouse.")
+    .action(async (_o, cmd: Command) => {
+      const { runTui } = await import("../../tui/app.ts");
+      process.exitCode = await runTui(homeOf(cmd));
+    });
+
+  program
     .command("status")
     .description("the queue and accounts: live from the daemon, or from the state files when it is not running")
     .argument("[user@domain]", "one account in detail")
@@ -70,7 +71,7 @@ export function addDaemonCommands(program: Command): void {
     .action(async (user: string | undefined, o: { json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
       const u = user?.toLowerCase();
-      const live = await askDaemon(home, u ? `/accounts/${encodeURIComponent(u)}` : "/status");
+      const live = await daemonGet(home, u ? `/accounts/${encodeURIComponent(u)}` : "/status");
       if (o.json) return json(live ? { daemon: "running", ...live } : { ...offlineStatus(home, u), daemon: "not running" });
       if (!live) {
         const s = offlineStatus(home, u);

@@ -1,0 +1,33 @@
+// A real terminal for console tests: tmux at 80x24, send-keys to type, capture-pane to read.
+import { spawnSync } from "node:child_process";
+import { waitFor } from "./daemon.ts";
+
+export interface Term {
+  keys(...keys: string[]): void;
+  screen(): string;
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<string>;
+  kill(): void;
+}
+
+export function startTerm(command: string, name = `am${process.pid}${Math.floor(Math.random() * 1e6)}`): Term {
+  const tmux = (...args: string[]) => spawnSync("tmux", args, { encoding: "utf8" });
+  // NCURSES_NO_UTF8_ACS: line drawing as Unicode, readable in capture-pane
+  const r = tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24", `NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 ${command}; sleep 30`);
+  if (r.status !== 0) throw new Error(`tmux: ${r.stderr}`);
+  const term: Term = {
+    keys: (...keys) => void tmux("send-keys", "-t", name, ...keys),
+    screen: () => tmux("capture-pane", "-p", "-t", name).stdout,
+    waitFor: async (text, timeoutMs = 10_000) => {
+      let last = "";
+      await waitFor(() => {
+        last = term.screen();
+        return typeof text === "string" ? last.includes(text) : text.test(last);
+      }, timeoutMs, `${text} on screen`).catch((e) => {
+        throw new Error(`${(e as Error).message}\n--- screen ---\n${last}`);
+      });
+      return last;
+    },
+    kill: () => void tmux("kill-session", "-t", name),
+  };
+  return term;
+}

@@ -1,0 +1,161 @@
+// The console in a real terminal (tmux, 80x24) against a real daemon and real Dovecots.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { generateMaildir } from "../bench/mailgen.ts";
+import { startDaemon, userLogin, type DaemonProc } from "./support/daemon.ts";
+import { BUN, CLI, runCliOk, startHarness, type Harness } from "./support/harness.ts";
+import { makeMessage, seed } from "./support/mail.ts";
+import { startTerm, type Term } from "./support/tmux.ts";
+
+const CAROL = "carol@example.com";
+const IVAN = "ivan@other.example";
+let h: Harness;
+let d: DaemonProc;
+let t: Term;
+const cfg = () => JSON.parse(readFileSync(join(h.home, "config.json"), "utf8"));
+
+beforeAll(async () => {
+  h = await startHarness({ users: ["alice@example.com", CAROL, IVAN] });
+  await seed(h.old, "alice@example.com", [], [{ folder: "INBOX", raw: makeMessage(1) }]);
+  generateMaildir(h.old.maildir(CAROL), { folders: ["INBOX"], messages: 4000, size: () => 6000 }, process.getuid?.() === 0 ? { uid: 8, gid: 8 } : undefined);
+  const old = [`migration.old.host=${h.old.host}`, `migration.old.imapPort=${h.old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=master", "migration.old.auth.user=admin"];
+  writeFileSync(join(h.home, "wrong.pw"), "wrong\n");
+  await runCliOk(h.home, ["config", "set", `logins.0.path=${h.target.logPath}`, "workers.retryBaseSec=1"]);
+  await runCliOk(h.home, ["domain", "enable", "example.com"]);
+  await runCliOk(h.home, ["domain", "add", "zeta.example", ...old, `migration.old.auth.passwordFile=${join(h.home, "old-master.pw")}`]);
+  await runCliOk(h.home, ["domain", "add", "ldap.example", ...old, `migration.old.auth.passwordFile=${join(h.home, "old-master.pw")}`, "ldap.sync=true"]);
+  await runCliOk(h.home, ["domain", "add", "other.example", ...old, `migration.old.auth.passwordFile=${join(h.home, "wrong.pw")}`]);
+  await runCliOk(h.home, ["domain", "enable", "other.example"]);
+  d = await startDaemon(h.home);
+  t = startTerm(`${BUN} ${CLI} --home ${h.home} tui`);
+  await t.waitFor("automigrate — Domains — daemon running");
+}, 120_000);
+
+afterAll(async () => {
+  t?.kill();
+  if (d?.proc.exitCode === null) await d.stop();
+  await h.stop();
+});
+
+describe("console", () => {
+  test("domains in alphabetical order with their status, and a key-help bar", async () => {
+    const s = await t.waitFor("zeta.example");
+    const rows = s.split("\n").filter((l) => /Migration (En|Dis)abled/.test(l));
+    expect(rows.map((r) => r.replace(/[│|]/g, "").trim().split(/\s+/).slice(0, 3).join(" "))).toEqual([
+      "example.com Migration Enabled",
+      "ldap.example Migration Disabled",
+      "other.example Migration Enabled",
+      "zeta.example Migration Disabled",
+    ]);
+    expect(s).toContain("Enter configure  e enable/disable  c classes  / filter  Tab queue");
+  });
+
+  test("a search filter narrows the list; an empty one shows all again", async () => {
+    t.keys("/");
+    await t.waitFor("Filter domains");
+    t.keys("zeta", "Enter");
+    const s = await t.waitFor("(filter: zeta)");
+    expect(s).not.toContain("ldap.example");
+    t.keys("/");
+    await t.waitFor("Filter domains");
+    t.keys("Enter");
+    await t.waitFor("ldap.example");
+  });
+
+  test("enable/disable on a key changes the settings file", async () => {
+    t.keys("e");
+    await t.waitFor("example.com: Migration Disabled");
+    expect(cfg().domains["example.com"].migration.enabled).toBe(false);
+    t.keys("e");
+    await t.waitFor("example.com: Migration Enabled");
+    expect(cfg().domains["example.com"].migration.enabled).toBe(true);
+  });
+
+  test("an LDAP-synced domain is refused with the text and the reason; nothing changes", async () => {
+    t.keys("Down", "e");
+    const s = await t.waitFor("Domain migration couldn't be enabled!");
+    expect(s).toContain("reason: LDAP synchronisation is on for ldap.example");
+    expect(cfg().domains["ldap.example"].migration.enabled).toBe(false);
+    t.keys("Up");
+  });
+
+  test("configure: an invalid port is shown inline and nothing is saved; a valid change saves", async () => {
+    const before = cfg().domains["example.com"].migration.old.imapPort;
+    t.keys("Enter");
+    await t.waitFor("Configure example.com");
+    t.keys("Down", "Down", "Down", "Enter");
+    await t.waitFor("migration.old.imapPort (now:");
+    t.keys("70000", "Enter");
+    await t.waitFor("migration.old.imapPort: 70000 is not a port (1-65535) — not changed");
+    t.keys("s");
+    await t.waitFor("nothing was saved");
+    expect(cfg().domains["example.com"].migration.old.imapPort).toBe(before);
+    // migration.continuous is the 14th field: toggle it and save
+    for (let i = 0; i < 10; i++) t.keys("Down");
+    t.keys("Enter");
+    await t.waitFor(/migration\.continuous\s+true/);
+    t.keys("s");
+    await t.waitFor("example.com: saved");
+    expect(cfg().domains["example.com"].migration.continuous).toBe(true);
+    expect(cfg().domains["example.com"].migration.old.imapPort).toBe(before);
+  });
+
+  test("account classes: the automatic-migration checkbox", async () => {
+    t.keys("c");
+    await t.waitFor("[x] enable automatic migration   domain-default");
+    t.keys("Space");
+    await t.waitFor("[ ] enable automatic migration   domain-default");
+    expect(cfg().domains["example.com"].accountDefaults.autoMigration).toBe(false);
+    t.keys("Space");
+    await t.waitFor("[x] enable automatic migration   domain-default");
+    expect(cfg().domains["example.com"].accountDefaults.autoMigration).toBe(true);
+    t.keys("Escape");
+    await t.waitFor("automigrate — Domains");
+  });
+
+  test("the queue live from the daemon: a user runs with progress, then is done", async () => {
+    t.keys("Tab");
+    await t.waitFor("Migration queue");
+    await userLogin(h.target, CAROL);
+    await t.waitFor(/carol@example\.com\s+running\s+\[#*\.*\] \d+\/4000/, 20_000);
+    await t.waitFor(/carol@example\.com\s+done\s+4000 messages/, 30_000);
+  });
+
+  test("a failed user is shown with the reason and can be retried; details on Enter", async () => {
+    await userLogin(h.target, IVAN);
+    await t.waitFor(/ivan@other\.example\s+failed\s+login refused/, 20_000);
+    t.keys("f");
+    await t.waitFor("Filter by domain");
+    t.keys("ivan", "Enter");
+    await t.waitFor("filter: ivan");
+    t.keys("r");
+    await t.waitFor("ivan@other.example: retried");
+    t.keys("f");
+    await t.waitFor("Filter by domain");
+    t.keys("carol", "Enter");
+    await t.waitFor("filter: carol");
+    t.keys("Enter");
+    const s = await t.waitFor("last run: done");
+    expect(s).toMatch(/INBOX: 4000 messages, up to UID 4000/);
+    t.keys("Escape");
+    await t.waitFor("Migration queue");
+  });
+
+  test("without the daemon it says live status is unavailable; ? shows help; q quits", async () => {
+    await d.stop();
+    await t.waitFor("daemon not running: live status is unavailable", 10_000);
+    t.keys("?");
+    await t.waitFor("Queue: m migrate now, r retry, p pause/resume, f filter, Enter details");
+    // typed like a person: Escape then q in one burst is Alt-q to a terminal
+    t.keys("Escape");
+    await t.waitFor(/automigrate — Queue/);
+    await Bun.sleep(200);
+    t.keys("Escape");
+    await t.waitFor("automigrate — Domains");
+    await Bun.sleep(200);
+    t.keys("q");
+    await Bun.sleep(800);
+    expect(t.screen()).not.toContain("automigrate —");
+  });
+});

@@ -1,0 +1,383 @@
+// `automigrate tui`: the admin console. Edits settings through src/config (the CLI's zod
+// rules and settings rules), reads live status from the daemon's control socket, never IMAP.
+import blessed from "blessed";
+import { classNames } from "../src/config/rules.ts";
+import { applyAssignments, getPath, parseAssignment } from "../src/config/dotted.ts";
+import { domainSchema, type DomainSettings } from "../src/config/schema.ts";
+import { loadConfig } from "../src/config/store.ts";
+import { changeDomain } from "../src/cli/common.ts";
+import { domainProblems } from "../src/config/rules.ts";
+import { daemonGet, daemonPost } from "../src/control-client.ts";
+import { AutomigrateError, errorText } from "../src/errors.ts";
+import { domainRow, jobRow, matchesFilter, type JobView } from "./format.ts";
+
+interface View {
+  title: string;
+  help: string;
+  el: blessed.Widgets.BlessedElement;
+  refresh?: () => void | Promise<void>;
+  keys?: Record<string, () => void | Promise<void>>;
+}
+
+/** Settings the Configure screen edits: dotted key, kind, choices. */
+const FIELDS: { key: string; kind: "bool" | "enum" | "class" | "text"; choices?: string[] }[] = [
+  { key: "migration.enabled", kind: "bool" },
+  { key: "migration.accountClass", kind: "class" },
+  { key: "migration.old.host", kind: "text" },
+  { key: "migration.old.imapPort", kind: "text" },
+  { key: "migration.old.imapTls", kind: "enum", choices: ["none", "starttls", "implicit"] },
+  { key: "migration.old.tlsVerify", kind: "bool" },
+  { key: "migration.old.smtpHost", kind: "text" },
+  { key: "migration.old.smtpPort", kind: "text" },
+  { key: "migration.old.auth.mode", kind: "enum", choices: ["master", "captured", "csv"] },
+  { key: "migration.old.auth.user", kind: "text" },
+  { key: "migration.old.auth.passwordFile", kind: "text" },
+  { key: "migration.old.auth.method", kind: "enum", choices: ["authzid", "separator"] },
+  { key: "migration.premiumByLicense", kind: "bool" },
+  { key: "migration.continuous", kind: "bool" },
+  { key: "migration.pim.mode", kind: "enum", choices: ["none", "command"] },
+  { key: "migration.pim.command", kind: "text" },
+  { key: "migration.folders.separatorReplacement", kind: "text" },
+  { key: "migration.folders.exclude", kind: "text" },
+  { key: "ldap.sync", kind: "bool" },
+];
+
+function show(v: unknown): string {
+  if (v === undefined) return "(not set)";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+export async function runTui(home: string): Promise<number> {
+  const screen = blessed.screen({ smartCSR: true, fullUnicode: true, title: "automigrate", autoPadding: true });
+  const header = blessed.box({ parent: screen, top: 0, left: 0, height: 1, width: "100%", style: { inverse: true } });
+  const body = blessed.box({ parent: screen, top: 1, left: 0, width: "100%", height: "100%-5" });
+  const message = blessed.box({ parent: screen, bottom: 1, left: 0, height: 3, width: "100%", tags: false });
+  const helpBar = blessed.box({ parent: screen, bottom: 0, left: 0, height: 1, width: "100%", style: { inverse: true } });
+  const stack: View[] = [];
+  let daemonUp = false;
+  let busy = false; // a prompt is open: keys belong to it
+
+  const say = (text: string, error = false) => {
+    message.style.fg = error ? "red" : "green";
+    message.setContent(text);
+    screen.render();
+  };
+  const top = () => stack[stack.length - 1]!;
+  const draw = () => {
+    header.setContent(` automigrate — ${top().title} — daemon ${daemonUp ? "running" : "not running: live status is unavailable"}`);
+    helpBar.setContent(` ${top().help}  ? help  q quit`);
+    screen.render();
+  };
+  const push = (v: View) => {
+    if (stack.length) top().el.hide();
+    stack.push(v);
+    body.append(v.el);
+    v.el.focus();
+    say("");
+    void Promise.resolve(v.refresh?.()).then(draw);
+  };
+  const pop = () => {
+    if (stack.length <= 1) return;
+    const v = stack.pop()!;
+    v.el.destroy();
+    top().el.show();
+    top().el.focus();
+    void Promise.resolve(top().refresh?.()).then(draw);
+  };
+  const prompt = (label: string, value: string): Promise<string | undefined> =>
+    new Promise((resolve) => {
+      busy = true;
+      const p = blessed.prompt({ parent: screen, top: "center", left: "center", width: "80%", height: 8, border: "line", label: " input " });
+      p.input(label, value, (_err, v) => {
+        p.destroy();
+        busy = false;
+        top().el.focus();
+        screen.render();
+        resolve(v === null || v === undefined ? undefined : String(v));
+      });
+    });
+  const list = (label: string) =>
+    blessed.list({ width: "100%", height: "100%", border: "line", label: ` ${label} `, keys: true, vi: false, style: { selected: { inverse: true } }, tags: false });
+
+  // ---------- Domains ----------
+  const domainsView = (): View => {
+    const el = list("Domains");
+    let filter = "";
+    let names: string[] = [];
+    const refresh = () => {
+      const c = loadConfig(home);
+      names = Object.keys(c.domains).sort().filter((n) => n.includes(filter));
+      el.setItems(names.map((n) => domainRow(n, c.domains[n]!.migration.enabled, domainProblems(n, c.domains[n]!)[0])) as never);
+      el.setLabel(` Domains${filter ? ` (filter: ${filter})` : ""} `);
+    };
+    const selected = () => names[(el as unknown as { selected: number }).selected];
+    return {
+      title: "Domains",
+      help: "↑↓ select  Enter configure  e enable/disable  c classes  / filter  Tab queue",
+      el,
+      refresh,
+      keys: {
+        "/": async () => {
+          filter = (await prompt(`Filter domains (now: ${filter || "none"}; empty: all):`, "")) ?? filter;
+          refresh();
+          el.select(0); // a new filter starts at the top (setItems keeps the old selection)
+          draw();
+        },
+        e: () => {
+          const d = selected();
+          if (!d) return;
+          try {
+            const enabled = !loadConfig(home).domains[d]!.migration.enabled;
+            changeDomain(home, d, (s) => ({ ...s, migration: { ...s.migration, enabled } }));
+            say(`${d}: ${enabled ? "Migration Enabled" : "Migration Disabled"}`);
+          } catch (err) {
+            say(err instanceof AutomigrateError ? err.message : errorText(err), true);
+          }
+          refresh();
+          draw();
+        },
+        enter: () => {
+          const d = selected();
+          if (d) push(configureView(d));
+        },
+        c: () => {
+          const d = selected();
+          if (d) push(classesView(d));
+        },
+        tab: () => push(queueView()),
+      },
+    };
+  };
+
+  // ---------- Configure ----------
+  const configureView = (domain: string): View => {
+    const el = list(`Configure ${domain}`);
+    let draft: DomainSettings = structuredClone(loadConfig(home).domains[domain]!);
+    let error = "";
+    const render = () => {
+      el.setItems(FIELDS.map((f) => `${f.key.padEnd(40)} ${show(getPath(draft, f.key.split(".")))}`) as never);
+      say(error || "Enter edit  s save  Esc cancel  t test connection", Boolean(error));
+    };
+    const assign = (key: string, raw: string) => {
+      try {
+        draft = applyAssignments(domainSchema, draft, [parseAssignment(`${key}=${raw}`)]); // the CLI's zod rules
+        error = "";
+      } catch (e) {
+        error = `${e instanceof AutomigrateError ? e.message : errorText(e)} — not changed`;
+      }
+      render();
+    };
+    return {
+      title: `Configure ${domain}`,
+      help: "↑↓ select  Enter edit  s save  Esc cancel  t test connection",
+      el,
+      refresh: render,
+      keys: {
+        enter: async () => {
+          const f = FIELDS[(el as unknown as { selected: number }).selected]!;
+          const cur = getPath(draft, f.key.split("."));
+          if (f.kind === "bool") return assign(f.key, String(!cur));
+          if (f.kind === "enum" || f.kind === "class") {
+            const choices = f.kind === "class" ? classNames(draft) : f.choices!;
+            return assign(f.key, choices[(choices.indexOf(String(cur)) + 1) % choices.length]!);
+          }
+          const now = cur === undefined ? "not set" : typeof cur === "string" ? cur : JSON.stringify(cur);
+          const v = await prompt(`${f.key} (now: ${now}; empty keeps it):`, "");
+          if (v) assign(f.key, v);
+        },
+        s: () => {
+          if (error) return say(`${error}\nfix it or press Esc to cancel: nothing was saved`, true);
+          try {
+            changeDomain(home, domain, () => draft);
+            pop();
+            say(`${domain}: saved`);
+          } catch (e) {
+            say(`${e instanceof AutomigrateError ? e.message : errorText(e)}\nnothing was saved`, true);
+          }
+        },
+        escape: () => {
+          pop();
+          say(`${domain}: changes discarded`);
+        },
+        t: async () => {
+          say("testing the connections ...");
+          const { testConnection } = await import("../src/diagnose/test-connection.ts");
+          const r = await testConnection(loadConfig(home), domain, { timeoutMs: 5000 });
+          say(r.checks.map((c) => `${c.status === "pass" ? "ok" : c.status.toUpperCase()} ${c.name}: ${c.detail}`).join("\n"), !r.ok);
+        },
+      },
+    };
+  };
+
+  // ---------- Classes ----------
+  const classesView = (domain: string): View => {
+    const el = list(`Account classes of ${domain}`);
+    let rows: string[] = [];
+    const refresh = () => {
+      const d = loadConfig(home).domains[domain]!;
+      rows = classNames(d);
+      el.setItems(rows.map((n) => {
+        const k = n === "domain-default" ? d.accountDefaults : d.classes[n]!;
+        return `[${k.autoMigration ? "x" : " "}] enable automatic migration   ${n}${d.migration.accountClass === n ? "  (new accounts)" : ""}${k.quota ? `  quota ${k.quota}` : ""}`;
+      }) as never);
+    };
+    return {
+      title: `Classes of ${domain}`,
+      help: "↑↓ select  Space toggle automatic migration  Esc back",
+      el,
+      refresh,
+      keys: {
+        space: () => {
+          const n = rows[(el as unknown as { selected: number }).selected]!;
+          try {
+            changeDomain(home, domain, (d) => {
+              const k = n === "domain-default" ? d.accountDefaults : d.classes[n]!;
+              k.autoMigration = !k.autoMigration;
+              return d;
+            });
+          } catch (e) {
+            say(errorText(e), true);
+          }
+          refresh();
+          draw();
+        },
+        escape: pop,
+      },
+    };
+  };
+
+  // ---------- Queue ----------
+  const queueView = (): View => {
+    const el = list("Migration queue");
+    let filter = "";
+    let jobs: JobView[] = [];
+    const refresh = async () => {
+      const s = await daemonGet(home, "/status", 1500);
+      daemonUp = Boolean(s);
+      if (!s) {
+        el.setLabel(" Migration queue ");
+        el.setItems(["(the daemon is not running: live status is unavailable; settings can still be edited)"] as never);
+        jobs = [];
+        return;
+      }
+      jobs = [...s.jobs, ...s.failed.map((f: JobView) => ({ ...f, state: "failed" })), ...s.recent.filter((r: JobView) => !s.jobs.some((j: JobView) => j.user === r.user))].filter((j: JobView) => matchesFilter(j, filter));
+      const width = Number(screen.width) - 4;
+      const head = `${s.paused.all ? "PAUSED  " : ""}queued ${s.counts.queued}  running ${s.counts.running}  waiting ${s.counts.waiting}  failed ${s.counts.failed}${filter ? `  filter: ${filter}` : ""}`;
+      el.setLabel(` Migration queue — ${head} `);
+      el.setItems((jobs.length ? jobs.map((j) => jobRow(j, width)) : ["(no jobs)"]) as never);
+    };
+    const selected = () => jobs[(el as unknown as { selected: number }).selected];
+    const act = async (what: string, p: Promise<unknown>) => {
+      const r = await p;
+      say(r === undefined ? "the daemon is not running" : what, r === undefined);
+      await refresh();
+      draw();
+    };
+    return {
+      title: "Queue",
+      help: "↑↓ select  Enter details  m migrate now  r retry  p pause/resume  f filter  Esc back",
+      el,
+      refresh,
+      keys: {
+        m: async () => {
+          const u = await prompt("Migrate now (user@domain):", "");
+          if (u) await act(`${u}: queued`, daemonPost(home, "/migrate", { user: u }));
+        },
+        r: async () => {
+          const j = selected();
+          if (j) await act(`${j.user}: retried`, daemonPost(home, "/retry", { user: j.user }));
+        },
+        p: async () => {
+          const s = await daemonGet(home, "/status", 1500);
+          if (!s) return say("the daemon is not running", true);
+          await act(s.paused.all ? "resumed" : "paused", daemonPost(home, s.paused.all ? "/resume" : "/pause", {}));
+        },
+        f: async () => {
+          filter = (await prompt(`Filter by domain, state or user (now: ${filter || "none"}; empty: all):`, "")) ?? filter;
+          await refresh();
+          el.select(0);
+          draw();
+        },
+        enter: () => {
+          const j = selected();
+          if (j) push(accountView(j.user));
+        },
+        escape: pop,
+      },
+    };
+  };
+
+  // ---------- Account detail ----------
+  const accountView = (user: string): View => {
+    const el = blessed.box({ width: "100%", height: "100%", border: "line", label: ` ${user} `, scrollable: true, keys: true, alwaysScroll: true });
+    const refresh = async () => {
+      const a = await daemonGet(home, `/accounts/${encodeURIComponent(user)}`, 1500);
+      if (!a) return void el.setContent("the daemon is not running: live status is unavailable");
+      const lines: string[] = [];
+      const p = a.job?.progress;
+      lines.push(`job: ${a.job ? a.job.state : a.failed ? `failed: ${a.failed.lastError}` : "none"}${p ? `  ${p.messagesDone}/${p.messagesTotal} messages in "${p.folder ?? ""}"` : ""}`);
+      const st = a.state;
+      if (st?.account) lines.push(`account: class ${st.account.className}, ${st.account.tier}, created ${st.account.createdAt} (${st.account.via})`);
+      if (st?.lastRun) lines.push(`last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages${st.lastRun.error ? ` — ${st.lastRun.error}` : ""}`);
+      lines.push("", "folders:");
+      for (const [name, f] of Object.entries<any>(st?.folders ?? {})) {
+        lines.push(`  ${name}${f.target !== name ? ` → ${f.target} (renamed)` : ""}: ${f.messages} messages, up to UID ${f.lastUid}`);
+        for (const s of f.skipped) lines.push(`    skipped UID ${s.uid}: ${s.reason}`);
+      }
+      if (a.ignored.length) lines.push("", "recent logins not acted on:", ...a.ignored.slice(-5).map((i: any) => `  ${i.at} ${i.reason}`));
+      el.setContent(lines.join("\n"));
+    };
+    return { title: user, help: "Esc back", el, refresh, keys: { escape: pop } };
+  };
+
+  const helpBox = blessed.box({ parent: screen, top: "center", left: "center", width: "100%-2", height: 11, border: "line", label: " help ", hidden: true, content: [
+    "Domains: Enter configure, e enable/disable, c classes, / filter, Tab queue",
+    "Configure: Enter edits (booleans toggle, choices cycle), s save, Esc cancel,",
+    "  t test connection; an invalid value is refused with the reason",
+    "Classes: Space toggles \"enable automatic migration\"",
+    "Queue: m migrate now, r retry, p pause/resume, f filter, Enter details",
+    "Esc goes back, q quits, any key closes this help.",
+  ].join("\n") });
+
+  return new Promise<number>((resolve) => {
+    const quit = () => {
+      clearInterval(timer);
+      screen.destroy();
+      resolve(0);
+    };
+    screen.on("keypress", async (_ch, key) => {
+      if (busy || !key) return;
+      if (key.full === "C-c") return quit();
+      if (!helpBox.hidden) {
+        helpBox.hide();
+        return draw();
+      }
+      if (key.full === "?") {
+        helpBox.show();
+        helpBox.setFront();
+        return screen.render();
+      }
+      if (key.full === "q") return quit();
+      // blessed reports Enter twice (as "return", then "enter"): act on "enter" only
+      const handler = top().keys?.[key.full];
+      if (handler) {
+        try {
+          await handler();
+        } catch (e) {
+          say(errorText(e), true);
+        }
+        screen.render();
+      }
+    });
+    screen.on("resize", () => {
+      void Promise.resolve(top().refresh?.()).then(draw);
+    });
+    const timer = setInterval(async () => {
+      if (busy) return;
+      daemonUp = Boolean(await daemonGet(home, "/status", 1000));
+      if (top().title === "Queue" || !top().title.startsWith("Configure")) await top().refresh?.();
+      draw();
+    }, 1000);
+    push(domainsView());
+  });
+}

@@ -1,0 +1,43 @@
+// Text the console shows, as pure functions (tested without a terminal).
+import { formatBytes } from "../src/migrate/report.ts";
+
+export function bar(done: number, total: number, width = 12): string {
+  const frac = total > 0 ? Math.min(1, done / total) : 0;
+  const fill = Math.round(frac * width);
+  return `[${"#".repeat(fill)}${".".repeat(width - fill)}]`;
+}
+
+export interface JobView {
+  user: string;
+  domain: string;
+  state: string;
+  attempts?: number;
+  lastError?: string;
+  notBefore?: number;
+  /** Finished runs: messages copied. */
+  messages?: number;
+  progress?: { messagesDone: number; messagesTotal: number; bytesDone: number; bytesTotal: number; rateMsgPerSec: number; etaSec: number | null; folder?: string };
+}
+
+/** One queue row, fitted to `width` columns. */
+export function jobRow(j: JobView, width: number, now = Date.now()): string {
+  const p = j.progress;
+  const state = j.state === "waiting" ? `retry ${j.attempts ?? 0}` : j.state;
+  let detail = "";
+  if (p) detail = `${bar(p.messagesDone, p.messagesTotal)} ${p.messagesDone}/${p.messagesTotal} ${formatBytes(p.bytesDone)} ${p.rateMsgPerSec}/s${p.etaSec !== null ? ` ETA ${p.etaSec}s` : ""}`;
+  else if (j.state === "waiting" && j.notBefore) detail = `in ${Math.max(0, Math.round((j.notBefore - now) / 1000))}s: ${j.lastError ?? ""}`;
+  else if (j.messages !== undefined) detail = `${j.messages} messages${j.lastError ? ` — ${j.lastError}` : ""}`;
+  else if (j.lastError) detail = j.lastError;
+  const line = `${j.user.padEnd(28).slice(0, 28)} ${state.padEnd(8)} ${detail.replace(/\s+/g, " ")}`;
+  return line.length > width ? `${line.slice(0, width - 1)}…` : line;
+}
+
+export function matchesFilter(j: { user: string; domain: string; state: string }, filter: string): boolean {
+  if (!filter) return true;
+  const f = filter.toLowerCase();
+  return j.domain.includes(f) || j.state === f || j.user.includes(f);
+}
+
+export function domainRow(name: string, enabled: boolean, problem?: string): string {
+  return `${name.padEnd(34)} ${enabled ? "Migration Enabled " : "Migration Disabled"}${problem ? `  ! ${problem}` : ""}`;
+}
