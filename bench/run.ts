@@ -5,7 +5,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDovecot, type Dovecot } from "../test/support/dovecot.ts";
+import { startDovecot, type Dovecot } from "../lab/dovecot.ts";
 import { connectAs } from "../test/support/mail.ts";
 import { generateMaildir, type MailboxSpec } from "./mailgen.ts";
 

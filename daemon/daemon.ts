@@ -72,6 +72,8 @@ export class Daemon {
   readonly startedAt = Date.now();
   readonly progress = new Map<string, Progress>();
   readonly ignored: Ignored[] = [];
+  /** The daemon's recent log lines per user, for the console's account screen. */
+  private readonly userLines = new Map<string, string[]>();
   /** Recently finished runs, newest last, for the console's queue screen. */
   readonly recent: { user: string; domain: string; state: string; finishedAt: string; messages: number; lastError?: string }[] = [];
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
@@ -89,6 +91,23 @@ export class Daemon {
     readonly log: Logger,
   ) {
     this.vault = new Vault(home);
+  }
+
+  /** Logs an event about one user, and keeps its last lines for the console. */
+  private logUser(level: "info" | "warn" | "error", user: string, fields: Record<string, unknown> & { msg: string }): void {
+    this.log[level]({ ...fields, user });
+    const extra = Object.entries(fields)
+      .filter(([k, v]) => k !== "msg" && v !== undefined)
+      .map(([k, v]) => `${k}=${typeof v === "string" ? v.split("\n")[0] : JSON.stringify(v)}`)
+      .join(" ");
+    const lines = this.userLines.get(user) ?? [];
+    lines.push(`${new Date().toISOString()} ${level} ${fields.msg}${extra ? ` ${extra}` : ""}`);
+    if (lines.length > 20) lines.shift();
+    this.userLines.set(user, lines);
+  }
+
+  linesOf(user: string): string[] {
+    return this.userLines.get(user) ?? [];
   }
 
   async start(): Promise<void> {
@@ -175,7 +194,7 @@ export class Daemon {
       // the user's job runs is then merged without another pass.
       const continuous = d.continuous && !(running && e.authUser === undefined);
       const r = enqueue(this.store.jobs, { user: e.user, domain: d.domain, oldServer: d.oldServer, reason: "login", now, continuous });
-      this.log.info({ msg: r === "queued" ? "login queued" : "login merged", user: e.user, service: e.service, result: r });
+      this.logUser("info", e.user, { msg: r === "queued" ? "login queued" : "login merged", service: e.service, result: r });
       changed.add(this.store.jobs.find((j) => j.user === e.user)!);
     }
     if (changed.size) {
@@ -289,7 +308,7 @@ export class Daemon {
   private async runJob(job: Job, signal: AbortSignal): Promise<void> {
     await this.store.saveJob(job);
     this.progress.set(job.user, { messagesDone: 0, messagesTotal: 0, bytesDone: 0, bytesTotal: 0, startedAt: Date.now() });
-    this.log.info({ msg: "migration started", user: job.user, reason: job.reason, attempt: job.attempts + 1 });
+    this.logUser("info", job.user, { msg: "migration started", reason: job.reason, attempt: job.attempts + 1 });
     let status: "done" | "partial" | "failed";
     let transient: boolean;
     let error: string | undefined;
@@ -300,12 +319,12 @@ export class Daemon {
       error = r.errors[0]?.message;
       this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, lastError: error });
       if (this.recent.length > IGNORED_KEPT) this.recent.shift();
-      this.log.info({ msg: "migration finished", user: job.user, status, messages: r.messages, bytes: r.bytes, skipped: r.skipped.length, durationMs: r.durationMs, error });
+      this.logUser("info", job.user, { msg: "migration finished", status, messages: r.messages, bytes: r.bytes, skipped: r.skipped.length, durationMs: r.durationMs, error });
     } catch (e) {
       status = "failed";
       transient = isTransient(e);
       error = errorText(e);
-      this.log.warn({ msg: "migration could not run", user: job.user, error });
+      this.logUser("warn", job.user, { msg: "migration could not run", error });
     } finally {
       this.progress.delete(job.user);
     }
@@ -333,12 +352,12 @@ export class Daemon {
       case "retry":
         Object.assign(job, { state: "waiting", attempts: outcome.attempts, notBefore: outcome.notBefore, lastError: outcome.error });
         await this.store.saveJob(job);
-        this.log.warn({ msg: "migration will be retried", user: job.user, attempt: outcome.attempts, inSeconds: Math.round((outcome.notBefore - Date.now()) / 1000), error: outcome.error });
+        this.logUser("warn", job.user, { msg: "migration will be retried", attempt: outcome.attempts, inSeconds: Math.round((outcome.notBefore - Date.now()) / 1000), error: outcome.error });
         break;
       case "failed":
         await this.store.dropJob(job);
         await this.store.addFailed({ ...job, state: "queued", lastError: outcome.error, failedAt: Date.now() });
-        this.log.error({ msg: "migration failed", user: job.user, error: outcome.error });
+        this.logUser("error", job.user, { msg: "migration failed", error: outcome.error });
         break;
     }
   }

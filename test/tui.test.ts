@@ -1,5 +1,6 @@
 // The console in a real terminal (tmux, 80x24) against a real daemon and real Dovecots.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateMaildir } from "../bench/mailgen.ts";
@@ -101,6 +102,20 @@ describe("console", () => {
     expect(cfg().domains["example.com"].migration.old.imapPort).toBe(before);
   });
 
+  test("configure: Test connection shows each check's result", async () => {
+    t.keys("Enter");
+    await t.waitFor("Configure example.com");
+    t.keys("t");
+    const s = await t.waitFor(/ok   new-imap: greeting/);
+    expect(s).toMatch(/ok   old-imap: greeting "Dovecot \(Debian\) ready\."/);
+    expect(s).toMatch(/FAIL old-smtp: /); // this old server has no SMTP
+    expect(s).toContain("SKIP old-imap-login: no user to log in as");
+    t.keys("Escape"); // closes the results
+    await Bun.sleep(300);
+    t.keys("Escape"); // leaves the form
+    await t.waitFor("automigrate — Domains");
+  });
+
   test("account classes: the automatic-migration checkbox", async () => {
     t.keys("c");
     await t.waitFor("[x] enable automatic migration   domain-default");
@@ -122,6 +137,27 @@ describe("console", () => {
     await t.waitFor(/carol@example\.com\s+done\s+4000 messages/, 30_000);
   });
 
+  test("queue actions: migrate now by hand, pause and resume", async () => {
+    t.keys("p");
+    await t.waitFor("Migration queue — PAUSED");
+    t.keys("m");
+    await t.waitFor("Migrate now (user@domain)");
+    t.keys("alice@example.com", "Enter");
+    await t.waitFor("alice@example.com: queued");
+    await t.waitFor(/alice@example\.com\s+queued/);
+    await Bun.sleep(1500);
+    expect(t.screen()).toMatch(/alice@example\.com\s+queued/); // paused: it waits
+    t.keys("p");
+    await t.waitFor(/alice@example\.com\s+done\s+1 message\b/, 20_000);
+  });
+
+  test("a resized terminal is redrawn", async () => {
+    spawnSync("tmux", ["resize-window", "-t", t.name, "-x", "100", "-y", "30"]);
+    await t.waitFor(/Migration queue[^\n]{60,}┐/);
+    spawnSync("tmux", ["resize-window", "-t", t.name, "-x", "80", "-y", "24"]);
+    await t.waitFor("Migration queue");
+  });
+
   test("a failed user is shown with the reason and can be retried; details on Enter", async () => {
     await userLogin(h.target, IVAN);
     await t.waitFor(/ivan@other\.example\s+failed\s+login refused/, 20_000);
@@ -138,6 +174,8 @@ describe("console", () => {
     t.keys("Enter");
     const s = await t.waitFor("last run: done");
     expect(s).toMatch(/INBOX: 4000 messages, up to UID 4000/);
+    expect(s).toContain("recent log lines:");
+    expect(s).toMatch(/info migration finished status=done messages=4000/);
     t.keys("Escape");
     await t.waitFor("Migration queue");
   });

@@ -203,7 +203,8 @@ export async function runTui(home: string): Promise<number> {
           say("testing the connections ...");
           const { testConnection } = await import("../src/diagnose/test-connection.ts");
           const r = await testConnection(loadConfig(home), domain, { timeoutMs: 5000 });
-          say(r.checks.map((c) => `${c.status === "pass" ? "ok" : c.status.toUpperCase()} ${c.name}: ${c.detail}`).join("\n"), !r.ok);
+          say(r.ok ? "all reachable" : "problems found", !r.ok);
+          overlay(` test connection: ${domain} `, r.checks.map((c) => `${c.status === "pass" ? "ok  " : c.status.toUpperCase().padEnd(4)} ${c.name}: ${c.detail}${c.hint && c.status !== "pass" ? `\n     hint: ${c.hint}` : ""}`).join("\n"));
         },
       },
     };
@@ -325,19 +326,29 @@ export async function runTui(home: string): Promise<number> {
         for (const s of f.skipped) lines.push(`    skipped UID ${s.uid}: ${s.reason}`);
       }
       if (a.ignored.length) lines.push("", "recent logins not acted on:", ...a.ignored.slice(-5).map((i: any) => `  ${i.at} ${i.reason}`));
+      if (a.log?.length) lines.push("", "recent log lines:", ...a.log.slice(-8).map((l: string) => `  ${l}`));
       el.setContent(lines.join("\n"));
     };
     return { title: user, help: "Esc back", el, refresh, keys: { escape: pop } };
   };
 
-  const helpBox = blessed.box({ parent: screen, top: "center", left: "center", width: "100%-2", height: 11, border: "line", label: " help ", hidden: true, content: [
+  // help and results: one overlay, closed by any key
+  const overlayBox = blessed.box({ parent: screen, top: "center", left: "center", width: "100%-2", height: "80%", border: "line", hidden: true, tags: false });
+  const overlay = (label: string, text: string) => {
+    overlayBox.setLabel(label);
+    overlayBox.setContent(text);
+    overlayBox.show();
+    overlayBox.setFront();
+    screen.render();
+  };
+  const HELP = [
     "Domains: Enter configure, e enable/disable, c classes, / filter, Tab queue",
     "Configure: Enter edits (booleans toggle, choices cycle), s save, Esc cancel,",
     "  t test connection; an invalid value is refused with the reason",
     "Classes: Space toggles \"enable automatic migration\"",
     "Queue: m migrate now, r retry, p pause/resume, f filter, Enter details",
     "Esc goes back, q quits, any key closes this help.",
-  ].join("\n") });
+  ].join("\n");
 
   return new Promise<number>((resolve) => {
     const quit = () => {
@@ -348,15 +359,11 @@ export async function runTui(home: string): Promise<number> {
     screen.on("keypress", async (_ch, key) => {
       if (busy || !key) return;
       if (key.full === "C-c") return quit();
-      if (!helpBox.hidden) {
-        helpBox.hide();
+      if (!overlayBox.hidden) {
+        overlayBox.hide();
         return draw();
       }
-      if (key.full === "?") {
-        helpBox.show();
-        helpBox.setFront();
-        return screen.render();
-      }
+      if (key.full === "?") return overlay(" help ", HELP);
       if (key.full === "q") return quit();
       // blessed reports Enter twice (as "return", then "enter"): act on "enter" only
       const handler = top().keys?.[key.full];

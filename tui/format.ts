@@ -26,7 +26,7 @@ export function jobRow(j: JobView, width: number, now = Date.now()): string {
   let detail = "";
   if (p) detail = `${bar(p.messagesDone, p.messagesTotal)} ${p.messagesDone}/${p.messagesTotal} ${formatBytes(p.bytesDone)} ${p.rateMsgPerSec}/s${p.etaSec !== null ? ` ETA ${p.etaSec}s` : ""}`;
   else if (j.state === "waiting" && j.notBefore) detail = `in ${Math.max(0, Math.round((j.notBefore - now) / 1000))}s: ${j.lastError ?? ""}`;
-  else if (j.messages !== undefined) detail = `${j.messages} messages${j.lastError ? ` — ${j.lastError}` : ""}`;
+  else if (j.messages !== undefined) detail = `${j.messages} message${j.messages === 1 ? "" : "s"}${j.lastError ? ` — ${j.lastError}` : ""}`;
   else if (j.lastError) detail = j.lastError;
   const line = `${j.user.padEnd(28).slice(0, 28)} ${state.padEnd(8)} ${detail.replace(/\s+/g, " ")}`;
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;

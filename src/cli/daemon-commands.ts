@@ -63,6 +63,15 @@ export function addDaemonCommands(program: Command): void {
     });
 
   program
+    .command("demo")
+    .description("a self-contained tour: local old and new Dovecot, generated users, the daemon, the console; cleans up on quit")
+    .addHelpText("after", "\nExample:\n  npm start -- demo\n\nNeeds Dovecot (apt-get install -y dovecot-imapd). Users log in every 3 seconds; press Tab for the queue, q to quit.")
+    .action(async () => {
+      const { runDemo } = await import("../../tui/demo.ts");
+      process.exitCode = await runDemo();
+    });
+
+  program
     .command("status")
     .description("the queue and accounts: live from the daemon, or from the state files when it is not running")
     .argument("[user@domain]", "one account in detail")

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { waitFor } from "./daemon.ts";
 
 export interface Term {
+  name: string;
   keys(...keys: string[]): void;
   screen(): string;
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<string>;
@@ -15,6 +16,7 @@ export function startTerm(command: string, name = `am${process.pid}${Math.floor(
   const r = tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24", `NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 ${command}; sleep 30`);
   if (r.status !== 0) throw new Error(`tmux: ${r.stderr}`);
   const term: Term = {
+    name,
     keys: (...keys) => void tmux("send-keys", "-t", name, ...keys),
     screen: () => tmux("capture-pane", "-p", "-t", name).stdout,
     waitFor: async (text, timeoutMs = 10_000) => {

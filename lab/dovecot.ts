@@ -1,0 +1,262 @@
+// Real Dovecot instances for integration tests, benchmarks and `automigrate demo`: each on its own free
+// 127.0.0.1 port with its own base_dir, log, maildirs and passwd-file, a master user
+// ("user*admin" and SASL PLAIN authzid), and either "/" or "." as hierarchy separator.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface DovecotUser {
+  user: string;
+  password: string;
+}
+
+export interface DovecotOptions {
+  /** Hierarchy separator of the personal namespace. "." puts every folder under "INBOX." like Courier/Cyrus. */
+  separator?: "/" | ".";
+  users?: DovecotUser[];
+  masterUser?: DovecotUser;
+  /** Refuse messages larger than this (Dovecot quota_max_mail_size, e.g. "100k"). */
+  maxMailSize?: string;
+  /**
+   * Special-use roles (RFC 6154) the server advertises: true for Sent/Drafts/Trash/Junk/Archive,
+   * or a map of folder name → flag (e.g. { "Sent Items": "\\Sent" }), false for none.
+   */
+  specialUse?: boolean | Record<string, string>;
+  label?: string;
+  /** Also run Dovecot's SMTP submission service (banner + EHLO), on `smtpPort`. */
+  smtp?: boolean;
+  /**
+   * Loopback address to listen on (default 127.0.0.1). Dovecot treats a client on the same
+   * address as secure; listening on 127.0.0.2 makes a 127.0.0.1 client an insecure one.
+   */
+  listen?: string;
+  /** disable_plaintext_auth (default no): refuse PLAIN/LOGIN on insecure connections. */
+  disablePlaintextAuth?: boolean;
+  /** A checkpassword program, as a second passdb after the passwd-file (first-login account creation). */
+  checkpassword?: string;
+}
+
+export interface Dovecot {
+  host: string;
+  port: number;
+  smtpPort?: number;
+  dir: string;
+  /** The passwd-file passdb (where a provisioner adds accounts). */
+  passwdPath: string;
+  logPath: string;
+  separator: "/" | ".";
+  master: DovecotUser;
+  /** Directory of one user's maildir. */
+  maildir(user: string): string;
+  addUser(user: DovecotUser): void;
+  stop(): Promise<void>;
+}
+
+const IS_ROOT = process.getuid?.() === 0;
+const MAIL_UID = 8; // Debian's "mail" user; imap processes must not run as root
+const MAIL_GID = 8;
+
+export function dovecotBinary(): string | undefined {
+  const r = spawnSync("sh", ["-c", "command -v dovecot || ls /usr/sbin/dovecot"], { encoding: "utf8" });
+  const path = r.stdout.trim().split("\n")[0];
+  return path || undefined;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const hashes = new Map<string, string>();
+
+/** SHA512-CRYPT via doveadm; one hash per distinct password (200 users need not cost 200 runs). */
+function hashPassword(password: string): string {
+  const known = hashes.get(password);
+  if (known) return known;
+  const r = spawnSync("doveadm", ["pw", "-s", "SHA512-CRYPT", "-p", password], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`doveadm pw failed: ${r.stderr}`);
+  hashes.set(password, r.stdout.trim());
+  return r.stdout.trim();
+}
+
+const STANDARD_ROLES: Record<string, string> = { Sent: "\\Sent", Drafts: "\\Drafts", Trash: "\\Trash", Junk: "\\Junk", Archive: "\\Archive" };
+
+function namespaceBlock(separator: "/" | ".", specialUse: boolean | Record<string, string>): string {
+  const prefix = separator === "." ? "INBOX." : "";
+  const roles = specialUse === true ? STANDARD_ROLES : specialUse === false ? {} : specialUse;
+  const blocks = Object.entries(roles)
+    .map(([name, flag]) => `  mailbox "${name}" {\n    special_use = ${flag}\n  }\n`)
+    .join("");
+  return `namespace inbox {
+  inbox = yes
+  separator = ${separator}
+  prefix = ${prefix}
+${blocks}}
+`;
+}
+
+async function waitForGreeting(host: string, port: number, logPath: string, proc: ChildProcess, expect: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) break;
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host, port });
+      s.setTimeout(1000);
+      s.once("data", (d) => {
+        s.destroy();
+        resolve(d.toString().startsWith(expect));
+      });
+      s.once("error", () => resolve(false));
+      s.once("timeout", () => {
+        s.destroy();
+        resolve(false);
+      });
+    });
+    if (ok) return;
+    await Bun.sleep(50);
+  }
+  let log = "";
+  try {
+    log = readFileSync(logPath, "utf8").slice(-2000);
+  } catch {}
+  proc.kill("SIGKILL");
+  throw new Error(`Dovecot did not answer on ${host}:${port} (exit ${proc.exitCode}). Log tail:\n${log}`);
+}
+
+export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> {
+  const separator = opts.separator ?? "/";
+  const master = opts.masterUser ?? { user: "admin", password: "master-secret" };
+  const dir = mkdtempSync(join(tmpdir(), `automigrate-dovecot-${opts.label ?? "x"}-`));
+  // Dovecot's unprivileged auth/login processes must be able to read the instance files.
+  chmodSync(dir, 0o755);
+  const mailRoot = join(dir, "mail");
+  mkdirSync(mailRoot, { mode: 0o755 });
+  if (IS_ROOT) chownSync(mailRoot, MAIL_UID, MAIL_GID);
+  const passwdPath = join(dir, "passwd");
+  const mastersPath = join(dir, "masters");
+  writeFileSync(passwdPath, "", { mode: 0o644 });
+  writeFileSync(mastersPath, `${master.user}:${hashPassword(master.password)}\n`, { mode: 0o644 });
+  const logPath = join(dir, "dovecot.log");
+  const port = await freePort();
+  const smtpPort = opts.smtp ? await freePort() : undefined;
+  const listen = opts.listen ?? "127.0.0.1";
+  const me = spawnSync("id", ["-un"], { encoding: "utf8" }).stdout.trim();
+  const uid = IS_ROOT ? MAIL_UID : process.getuid!();
+  const gid = IS_ROOT ? MAIL_GID : process.getgid!();
+  // listescape: names may hold the other separator ("Q1/Q2" on ".", "v1.2" on "/"), as on Courier or Cyrus
+  const plugins = ["listescape", opts.maxMailSize ? "quota" : ""].filter(Boolean);
+  const conf = `# generated by automigrate's test fixture
+base_dir = ${dir}/run
+instance_name = automigrate-${port}
+state_dir = ${dir}/state
+log_path = ${logPath}
+info_log_path = ${logPath}
+protocols = imap${smtpPort ? " submission" : ""}
+listen = ${listen}
+ssl = no
+disable_plaintext_auth = ${opts.disablePlaintextAuth ? "yes" : "no"}
+hostname = ${opts.label ?? "dovecot"}.automigrate.test
+${smtpPort ? `submission_relay_host = ${listen}
+submission_relay_port = 9
+` : ""}
+auth_mechanisms = plain login
+auth_master_user_separator = *
+auth_verbose = yes
+login_log_format_elements = user=<%u> method=%m rip=%r lip=%l mpid=%e %c session=<%{session}> orig_user=<%{orig_user}> auth_user=<%{auth_user}>
+mail_location = maildir:${mailRoot}/%d/%n
+mail_uid = ${uid}
+mail_gid = ${gid}
+first_valid_uid = ${Math.min(uid, MAIL_UID)}
+${IS_ROOT ? "" : `default_login_user = ${me}\ndefault_internal_user = ${me}\n`}mail_plugins = $mail_plugins ${plugins.join(" ")}
+protocol imap {
+  mail_max_userip_connections = 100
+}
+${opts.maxMailSize ? `plugin {\n  quota = maildir:User quota\n  quota_max_mail_size = ${opts.maxMailSize}\n}\n` : ""}
+passdb {
+  driver = passwd-file
+  args = ${mastersPath}
+  master = yes
+  result_success = continue
+}
+passdb {
+  driver = passwd-file
+  args = username_format=%u ${passwdPath}
+}
+${opts.checkpassword ? `passdb {\n  driver = checkpassword\n  args = ${opts.checkpassword}\n}\n# Bun reserves more address space than Dovecot's default 256 MB vsz_limit allows;\n# the helper reads automigrate's 0600 settings and state, so auth runs as their owner\nservice auth {\n  vsz_limit = 2G\n${IS_ROOT ? "  user = root\n" : ""}}\n` : ""}
+userdb {
+  driver = static
+  args = uid=${uid} gid=${gid} home=${mailRoot}/%d/%n
+}
+service imap-login {
+  inet_listener imap {
+    address = ${listen}
+    port = ${port}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+${smtpPort ? `service submission-login {\n  inet_listener submission {\n    address = ${listen}\n    port = ${smtpPort}\n  }\n}\n` : ""}service stats {
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+${namespaceBlock(separator, opts.specialUse ?? true)}`;
+  const confPath = join(dir, "dovecot.conf");
+  writeFileSync(confPath, conf, { mode: 0o644 });
+  mkdirSync(join(dir, "state"), { mode: 0o755 });
+
+  const proc = spawn(dovecotBinary() ?? "dovecot", ["-F", "-c", confPath], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  proc.stderr?.on("data", (d) => (stderr += d.toString()));
+  try {
+    await waitForGreeting(listen, port, logPath, proc, "* OK");
+    if (smtpPort) await waitForGreeting(listen, smtpPort, logPath, proc, "220");
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${stderr}`);
+  }
+
+  const instance: Dovecot = {
+    host: listen,
+    port,
+    smtpPort,
+    dir,
+    passwdPath,
+    logPath,
+    separator,
+    master,
+    maildir: (user) => {
+      const [local, domain] = user.split("@");
+      return join(mailRoot, domain ?? "", local ?? "");
+    },
+    addUser: (u) => appendFileSync(passwdPath, `${u.user}:${hashPassword(u.password)}\n`),
+    stop: async () => {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once("exit", r));
+        proc.kill("SIGTERM");
+        await Promise.race([exited, Bun.sleep(5000)]);
+        if (proc.exitCode === null) proc.kill("SIGKILL");
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  appendFileSync(passwdPath, (opts.users ?? []).map((u) => `${u.user}:${hashPassword(u.password)}\n`).join(""));
+  return instance;
+}
+
+/** Runs doveadm against one test instance (e.g. to change a folder's UIDVALIDITY). */
+export function doveadm(server: Dovecot, args: string[]): string {
+  const r = spawnSync("doveadm", ["-c", join(server.dir, "dovecot.conf"), ...args], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`doveadm ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}

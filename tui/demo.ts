@@ -1,0 +1,115 @@
+// `automigrate demo`: a self-contained tour. Starts an old (Courier-like, "." separator) and
+// a new Dovecot on loopback with generated users and awkward folders, the daemon tailing
+// the new server's log, and the console; simulated users log in every few seconds so the
+// queue fills and drains. Quitting the console stops everything and removes the files.
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ImapFlow } from "imapflow";
+import { dovecotBinary, startDovecot, type Dovecot } from "../lab/dovecot.ts";
+import { applyAssignments, parseAssignment } from "../src/config/dotted.ts";
+import { configSchema, domainSchema } from "../src/config/schema.ts";
+import { updateConfig } from "../src/config/store.ts";
+import { daemonGet } from "../src/control-client.ts";
+import { runTui } from "./app.ts";
+
+const DOMAIN = "demo.example";
+const USERS = ["ada", "ben", "cleo", "dan", "eve", "fay"].map((n) => `${n}@${DOMAIN}`);
+const PASSWORD = "demo-password";
+const FOLDERS = ["INBOX.Q1/Q2 Reports", "INBOX.Sent Items", "INBOX.Projects", "INBOX.Projects.Alpha", "INBOX.Déjà vu"];
+
+function message(i: number, user: string): string {
+  const body = `Hello ${user.split("@")[0]},\r\n\r\n${"This is generated demo mail. ".repeat(20 + (i % 40))}\r\n`;
+  return `From: Colleague ${i} <c${i}@old.example>\r\nTo: ${user}\r\nSubject: Demo message ${i}\r\nMessage-ID: <demo${i}.${user}>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\n${body}`;
+}
+
+async function asUser(server: Dovecot, user: string, password?: string): Promise<ImapFlow> {
+  const auth = password ? { user, pass: password } : { user: server.master.user, pass: server.master.password, authzid: user, loginMethod: "AUTH=PLAIN" };
+  const c = new ImapFlow({ host: server.host, port: server.port, secure: false, logger: false, auth } as ConstructorParameters<typeof ImapFlow>[0]);
+  c.on("error", () => {});
+  await c.connect();
+  return c;
+}
+
+async function seedOld(old: Dovecot, user: string, count: number): Promise<void> {
+  const c = await asUser(old, user);
+  try {
+    for (const f of FOLDERS) await c.mailboxCreate(f);
+    const targets = ["INBOX", ...FOLDERS.filter((f) => f !== "INBOX.Projects")];
+    for (let i = 0; i < count; i++) await c.append(targets[i % targets.length]!, message(i, user), i % 3 ? ["\\Seen"] : ["$Label1"], new Date(Date.UTC(2024, 0, 1 + (i % 300))));
+  } finally {
+    await c.logout().catch(() => {});
+  }
+}
+
+export async function runDemo(): Promise<number> {
+  if (!dovecotBinary()) {
+    process.stderr.write("automigrate demo needs Dovecot: apt-get install -y dovecot-imapd   (as root, Debian/Ubuntu)\n");
+    return 2;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "automigrate-demo-"));
+  chmodSync(dir, 0o755);
+  const home = join(dir, "home");
+  const users = USERS.map((user) => ({ user, password: PASSWORD }));
+  let old: Dovecot | undefined;
+  let target: Dovecot | undefined;
+  let daemon: ChildProcess | undefined;
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  const cleanup = async () => {
+    clearInterval(ticker);
+    if (daemon && daemon.exitCode === null) {
+      const exited = new Promise((r) => daemon!.once("exit", r));
+      daemon.kill("SIGTERM");
+      await Promise.race([exited, Bun.sleep(10_000)]);
+    }
+    await Promise.all([old?.stop(), target?.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    process.stderr.write("automigrate demo: starting an old and a new Dovecot on 127.0.0.1 ...\n");
+    [old, target] = await Promise.all([
+      startDovecot({ label: "demo-old", separator: ".", specialUse: { "Sent Items": "\\Sent" }, users }),
+      startDovecot({ label: "demo-new", users }),
+    ]);
+    process.stderr.write("automigrate demo: generating mailboxes ...\n");
+    await Promise.all(USERS.map((u, i) => seedOld(old!, u, 40 + i * 60)));
+    writeFileSync(join(dir, "old.pw"), old.master.password + "\n", { mode: 0o600 });
+    writeFileSync(join(dir, "new.pw"), target.master.password + "\n", { mode: 0o600 });
+    const o = old;
+    const t = target;
+    updateConfig(home, (c) => {
+      const globals = applyAssignments(configSchema, c, [
+        `target.host=${t.host}`, `target.port=${t.port}`, "target.tls=none", "target.auth.mode=master", `target.auth.user=${t.master.user}`, `target.auth.passwordFile=${join(dir, "new.pw")}`,
+        `logins.0.path=${t.logPath}`, "logins.0.format=dovecot", "workers.total=2", "workers.perOldServer=2",
+      ].map(parseAssignment));
+      globals.domains[DOMAIN] = applyAssignments(domainSchema, {}, [
+        "migration.enabled=true", "migration.continuous=true", `migration.old.host=${o.host}`, `migration.old.imapPort=${o.port}`, "migration.old.imapTls=none",
+        "migration.old.auth.mode=master", `migration.old.auth.user=${o.master.user}`, `migration.old.auth.passwordFile=${join(dir, "old.pw")}`, "migration.old.auth.method=separator",
+      ].map(parseAssignment));
+      return globals;
+    });
+    daemon = spawn(process.execPath, [...process.execArgv, process.argv[1]!, "--home", home, "daemon"], { stdio: ["ignore", "ignore", "ignore"] });
+    for (let i = 0; i < 100 && !(await daemonGet(home, "/status", 500)); i++) await Bun.sleep(100);
+    // simulated users: a real IMAP login on the new server every few seconds, and now and
+    // then new mail on the old one for the continuous passes to pick up
+    let n = 0;
+    ticker = setInterval(() => {
+      const user = USERS[n % USERS.length]!;
+      n++;
+      void (async () => {
+        if (n > USERS.length && n % 2 === 0) {
+          const c = await asUser(o, user);
+          await c.append("INBOX", message(1000 + n, user), [], new Date());
+          await c.logout();
+        }
+        const c = await asUser(t, user, PASSWORD);
+        await c.logout();
+      })().catch(() => {});
+    }, 3000);
+    return await runTui(home);
+  } finally {
+    await cleanup();
+    process.stderr.write(`automigrate demo: stopped the servers and the daemon, and removed:\n${dir}\n`);
+  }
+}
