@@ -262,7 +262,7 @@ export async function runTui(home: string): Promise<number> {
         return;
       }
       jobs = [...s.jobs, ...s.failed.map((f: JobView) => ({ ...f, state: "failed" })), ...s.recent.filter((r: JobView) => !s.jobs.some((j: JobView) => j.user === r.user))].filter((j: JobView) => matchesFilter(j, filter));
-      const width = Number(screen.width) - 4;
+      const width = Number(screen.width) - 2; // inside the list border
       const head = `${s.paused.all ? "PAUSED  " : ""}queued ${s.counts.queued}  running ${s.counts.running}  waiting ${s.counts.waiting}  failed ${s.counts.failed}${filter ? `  filter: ${filter}` : ""}`;
       el.setLabel(` Migration queue — ${head} `);
       el.setItems((jobs.length ? jobs.map((j) => jobRow(j, width)) : ["(no jobs)"]) as never);

@@ -1,7 +1,7 @@
 // Text the console shows, as pure functions (tested without a terminal).
 import { formatBytes } from "../src/migrate/report.ts";
 
-export function bar(done: number, total: number, width = 12): string {
+export function bar(done: number, total: number, width = 10): string {
   const frac = total > 0 ? Math.min(1, done / total) : 0;
   const fill = Math.round(frac * width);
   return `[${"#".repeat(fill)}${".".repeat(width - fill)}]`;
@@ -28,7 +28,8 @@ export function jobRow(j: JobView, width: number, now = Date.now()): string {
   else if (j.state === "waiting" && j.notBefore) detail = `in ${Math.max(0, Math.round((j.notBefore - now) / 1000))}s: ${j.lastError ?? ""}`;
   else if (j.messages !== undefined) detail = `${j.messages} message${j.messages === 1 ? "" : "s"}${j.lastError ? ` — ${j.lastError}` : ""}`;
   else if (j.lastError) detail = j.lastError;
-  const line = `${j.user.padEnd(28).slice(0, 28)} ${state.padEnd(8)} ${detail.replace(/\s+/g, " ")}`;
+  // 80 columns hold: user 24, state 8, bar 12, "2600/8000 22.6 MB 994/s ETA 5s"
+  const line = `${j.user.padEnd(24).slice(0, 24)} ${state.padEnd(8)} ${detail.replace(/\s+/g, " ")}`;
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;
 }
 

@@ -40,6 +40,9 @@ Dovecot (after the passwd-file passdb of existing accounts):
     args = /usr/local/bin/automigrate-checkpassword     # exec automigrate --home ... checkpassword "$@"
   }
 
+Example: by hand, as Dovecot calls it (the password goes on fd 3):
+  printf 'alice@example.com\\0old-password\\0' | automigrate checkpassword /bin/true 3<&0
+
 Exit status (the checkpassword protocol): 1 wrong credentials or not migratable, 111 temporary
 failure (old server unreachable), otherwise the reply program's. The password comes on fd 3
 only and is never logged, stored in clear, or passed on.`,

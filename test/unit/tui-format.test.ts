@@ -10,11 +10,11 @@ describe("console text", () => {
   });
   test("a running job shows progress, rate and ETA; rows fit the width", () => {
     const row = jobRow({ user: "alice@example.com", domain: "example.com", state: "running", progress: { messagesDone: 50, messagesTotal: 200, bytesDone: 2048, bytesTotal: 9000, rateMsgPerSec: 25, etaSec: 6, folder: "INBOX" } }, 200);
-    expect(row).toBe("alice@example.com            running  [###.........] 50/200 2.0 KB 25/s ETA 6s");
+    expect(row).toBe("alice@example.com        running  [###.......] 50/200 2.0 KB 25/s ETA 6s");
     expect(jobRow({ user: "a@x.y", domain: "x.y", state: "queued", lastError: "x".repeat(300) }, 80)).toHaveLength(80);
   });
   test("a job waiting to retry says when and why", () => {
-    expect(jobRow({ user: "b@x.y", domain: "x.y", state: "waiting", attempts: 2, notBefore: 31_000, lastError: "cannot connect" }, 120, 1000)).toBe("b@x.y                        retry 2  in 30s: cannot connect");
+    expect(jobRow({ user: "b@x.y", domain: "x.y", state: "waiting", attempts: 2, notBefore: 31_000, lastError: "cannot connect" }, 120, 1000)).toBe("b@x.y                    retry 2  in 30s: cannot connect");
   });
   test("filters by domain, state or user", () => {
     const j = { user: "a@one.example", domain: "one.example", state: "failed" };
@@ -29,5 +29,5 @@ describe("console text", () => {
 });
 
 test("a finished run shows what it copied", () => {
-  expect(jobRow({ user: "c@x.y", domain: "x.y", state: "done", messages: 12 }, 120)).toBe("c@x.y                        done     12 messages");
+  expect(jobRow({ user: "c@x.y", domain: "x.y", state: "done", messages: 12 }, 120)).toBe("c@x.y                    done     12 messages");
 });
