@@ -5,7 +5,7 @@ import { classNames } from "../src/config/rules.ts";
 import { applyAssignments, getPath, parseAssignment } from "../src/config/dotted.ts";
 import { domainSchema, type DomainSettings } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
-import { changeDomain } from "../src/cli/common.ts";
+import { changeDomain } from "../src/config/change.ts";
 import { domainProblems } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";

@@ -6,7 +6,8 @@ import { classNames, DEFAULT_CLASS } from "../config/rules.ts";
 import { accountClassSchema, type DomainSettings } from "../config/schema.ts";
 import { loadConfig } from "../config/store.ts";
 import { inputError } from "../errors.ts";
-import { changeDomain, homeOf, json, normalizeDomain, out, requireDomain } from "./common.ts";
+import { homeOf, json, out } from "./common.ts";
+import { changeDomain, normalizeDomain, requireDomain } from "../config/change.ts";
 
 function className(name: string): string {
   if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(name)) throw inputError(`"${name}" is not a class name (letters, digits, - and _)`);

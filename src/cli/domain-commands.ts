@@ -6,7 +6,8 @@ import { domainProblems, refuseChange } from "../config/rules.ts";
 import { domainSchema } from "../config/schema.ts";
 import { loadConfig, updateConfig } from "../config/store.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
-import { changeDomain, homeOf, json, normalizeDomain, out, redact, requireDomain } from "./common.ts";
+import { homeOf, json, out, redact } from "./common.ts";
+import { changeDomain, normalizeDomain, requireDomain } from "../config/change.ts";
 
 const status = (enabled: boolean) => (enabled ? "Migration Enabled" : "Migration Disabled");
 

@@ -1,7 +1,8 @@
 // automigrate test-connection <domain> [--user u@d] [--json]
 import type { Command } from "commander";
 import { loadConfig } from "../config/store.ts";
-import { EXIT, homeOf, json, out, requireDomain } from "./common.ts";
+import { EXIT, homeOf, json, out } from "./common.ts";
+import { requireDomain } from "../config/change.ts";
 
 export function addTestConnectionCommand(program: Command): void {
   program
