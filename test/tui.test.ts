@@ -92,8 +92,8 @@ describe("console", () => {
     t.keys("s");
     await t.waitFor("nothing was saved");
     expect(cfg().domains["example.com"].migration.old.imapPort).toBe(before);
-    // migration.continuous is the 14th field: toggle it and save
-    for (let i = 0; i < 10; i++) t.keys("Down");
+    // migration.continuous is the 15th field (index 14, from imapPort at 3): toggle it and save
+    for (let i = 0; i < 11; i++) t.keys("Down");
     t.keys("Enter");
     await t.waitFor(/migration\.continuous\s+true/);
     t.keys("s");
@@ -134,6 +134,11 @@ describe("console", () => {
     await t.waitFor("Migration queue");
     await userLogin(h.target, CAROL);
     await t.waitFor(/carol@example\.com\s+running\s+\[#*\.*\] \d+\/4000/, 20_000);
+    // the account's detail while it runs: a bar for messages and one for bytes
+    t.keys("Enter");
+    const detail = await t.waitFor(/messages \[#*\.*\] \d+\/4000/, 10_000);
+    expect(detail).toMatch(/bytes {4}\[#*\.*\] [\d.]+ [KM]?B\/[\d.]+ MB {2}\d+ msg\/s/);
+    t.keys("Escape");
     await t.waitFor(/carol@example\.com\s+done\s+4000 messages/, 30_000);
   });
 

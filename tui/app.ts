@@ -9,7 +9,8 @@ import { changeDomain } from "../src/config/change.ts";
 import { domainProblems } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
-import { domainRow, jobRow, matchesFilter, type JobView } from "./format.ts";
+import { formatBytes } from "../src/migrate/report.ts";
+import { bar, domainRow, jobRow, matchesFilter, type JobView } from "./format.ts";
 
 interface View {
   title: string;
@@ -33,13 +34,18 @@ const FIELDS: { key: string; kind: "bool" | "enum" | "class" | "text"; choices?:
   { key: "migration.old.auth.user", kind: "text" },
   { key: "migration.old.auth.passwordFile", kind: "text" },
   { key: "migration.old.auth.method", kind: "enum", choices: ["authzid", "separator"] },
+  { key: "migration.old.auth.separator", kind: "text" },
   { key: "migration.premiumByLicense", kind: "bool" },
   { key: "migration.continuous", kind: "bool" },
   { key: "migration.pim.mode", kind: "enum", choices: ["none", "command"] },
   { key: "migration.pim.command", kind: "text" },
+  { key: "migration.pim.timeoutSec", kind: "text" },
   { key: "migration.folders.separatorReplacement", kind: "text" },
   { key: "migration.folders.exclude", kind: "text" },
+  { key: "migration.folders.rename", kind: "text" },
+  { key: "migration.parallelFolders", kind: "text" },
   { key: "ldap.sync", kind: "bool" },
+  { key: "ldap.authCreate", kind: "bool" },
 ];
 
 function show(v: unknown): string {
@@ -316,7 +322,11 @@ export async function runTui(home: string): Promise<number> {
       if (!a) return void el.setContent("the daemon is not running: live status is unavailable");
       const lines: string[] = [];
       const p = a.job?.progress;
-      lines.push(`job: ${a.job ? a.job.state : a.failed ? `failed: ${a.failed.lastError}` : "none"}${p ? `  ${p.messagesDone}/${p.messagesTotal} messages in "${p.folder ?? ""}"` : ""}`);
+      lines.push(`job: ${a.job ? a.job.state : a.failed ? `failed: ${a.failed.lastError}` : "none"}${p?.folder ? ` in "${p.folder}"` : ""}`);
+      if (p) {
+        lines.push(`  messages ${bar(p.messagesDone, p.messagesTotal, 30)} ${p.messagesDone}/${p.messagesTotal}`);
+        lines.push(`  bytes    ${bar(p.bytesDone, p.bytesTotal, 30)} ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}  ${p.rateMsgPerSec} msg/s${p.etaSec !== null ? `, ETA ${p.etaSec}s` : ""}`);
+      }
       const st = a.state;
       if (st?.account) lines.push(`account: class ${st.account.className}, ${st.account.tier}, created ${st.account.createdAt} (${st.account.via})`);
       if (st?.lastRun) lines.push(`last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages${st.lastRun.error ? ` — ${st.lastRun.error}` : ""}`);
