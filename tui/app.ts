@@ -40,6 +40,7 @@ const FIELDS: { key: string; kind: "bool" | "enum" | "class" | "text"; choices?:
   { key: "migration.pim.mode", kind: "enum", choices: ["none", "command"] },
   { key: "migration.pim.command", kind: "text" },
   { key: "migration.pim.timeoutSec", kind: "text" },
+  { key: "migration.pim.everyPass", kind: "bool" },
   { key: "migration.folders.separatorReplacement", kind: "text" },
   { key: "migration.folders.exclude", kind: "text" },
   { key: "migration.folders.rename", kind: "text" },
@@ -330,6 +331,7 @@ export async function runTui(home: string): Promise<number> {
       const st = a.state;
       if (st?.account) lines.push(`account: class ${st.account.className}, ${st.account.tier}, created ${st.account.createdAt} (${st.account.via})`);
       if (st?.lastRun) lines.push(`last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages${st.lastRun.error ? ` — ${st.lastRun.error}` : ""}`);
+      if (st?.pim) lines.push(`external application: ${st.pim.status} at ${st.pim.at} (exit ${st.pim.exitCode ?? "none"})${st.pim.stderrTail ? ` — ${st.pim.stderrTail.split("\n").pop()}` : ""}`);
       lines.push("", "folders:");
       for (const [name, f] of Object.entries<any>(st?.folders ?? {})) {
         lines.push(`  ${name}${f.target !== name ? ` → ${f.target} (renamed)` : ""}: ${f.messages} messages, up to UID ${f.lastUid}`);

@@ -25,7 +25,7 @@ function readAll(dir: string, only?: string): any[] {
 /** What the state files say (the daemon's queue and failed jobs, the accounts' last runs). */
 function offlineStatus(home: string, user?: string): any {
   const paths = homePaths(home);
-  const accounts = readAll(paths.accounts, user).map((a) => ({ user: a.user, runs: a.runs ?? 0, lastRun: a.lastRun ?? null }));
+  const accounts = readAll(paths.accounts, user).map((a) => ({ user: a.user, runs: a.runs ?? 0, lastRun: a.lastRun ?? null, pim: a.pim ?? null }));
   return { daemon: null, jobs: readAll(join(paths.state, "queue"), user), failed: readAll(join(paths.state, "failed"), user), accounts };
 }
 
@@ -87,13 +87,17 @@ export function addDaemonCommands(program: Command): void {
         out("the daemon is not running: live status is unavailable; from the state files:");
         for (const j of s.jobs) out(`  ${j.state.padEnd(8)} ${j.user}${j.lastError ? `  ${j.lastError}` : ""}`);
         for (const f of s.failed) out(`  failed   ${f.user}  ${f.lastError}`);
-        for (const a of s.accounts) out(`  account  ${a.user}  ${a.lastRun ? `${a.lastRun.status} at ${a.lastRun.finishedAt}, ${a.lastRun.messages} messages` : "never migrated"}`);
+        for (const a of s.accounts) {
+          out(`  account  ${a.user}  ${a.lastRun ? `${a.lastRun.status} at ${a.lastRun.finishedAt}, ${a.lastRun.messages} messages` : "never migrated"}`);
+          if (a.pim) out(`           external application: ${a.pim.status} at ${a.pim.at} (exit ${a.pim.exitCode ?? "none"})`);
+        }
         return;
       }
       if (u) {
         out(`${u}: ${live.job ? `${live.job.state}${live.job.progress ? `, ${live.job.progress.messagesDone}/${live.job.progress.messagesTotal} messages` : ""}` : live.failed ? `failed: ${live.failed.lastError}` : "no job"}`);
         const st = live.state;
         if (st?.lastRun) out(`  last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages${st.lastRun.error ? `, ${st.lastRun.error}` : ""}`);
+        if (st?.pim) out(`  external application: ${st.pim.status} at ${st.pim.at} (exit ${st.pim.exitCode ?? "none"})${st.pim.stderrTail ? `: ${st.pim.stderrTail.replace(/\n/g, " | ")}` : ""}`);
         for (const [folder, f] of Object.entries<any>(st?.folders ?? {})) out(`  ${folder} → ${f.target}: ${f.messages} messages, up to UID ${f.lastUid}${f.skipped.length ? `, ${f.skipped.length} skipped` : ""}`);
         for (const i of live.ignored) out(`  login ignored at ${i.at}: ${i.reason}`);
         return;

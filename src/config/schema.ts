@@ -83,13 +83,20 @@ const migrationSchema = z.strictObject({
   old: oldServerSchema.default(() => oldServerSchema.parse({})),
   premiumByLicense: z.boolean().default(false),
   continuous: z.boolean().default(false),
+  /** The external application run per user after the mail (PIM data: events, contacts, ...). */
   pim: z
     .strictObject({
-      mode: z.enum(["none", "command"]).default("none"),
-      command: z.string().optional(),
+      mode: z.enum(["none", "command"], { error: (i) => `${JSON.stringify(i.input)} is not a mode (none, command)` }).default("none"),
+      /** argv; {user}, {domain} and {localpart} are replaced. */
+      command: z.array(z.string().min(1)).min(1).optional(),
       timeoutSec: z.number().int().positive().default(600),
+      /** Run again on every continuous pass, not only until it has succeeded once. */
+      everyPass: z.boolean().default(false),
     })
-    .default(() => ({ mode: "none" as const, timeoutSec: 600 })),
+    .superRefine((v, ctx) => {
+      if (v.mode === "command" && !v.command) ctx.addIssue({ code: "custom", path: ["command"], message: 'mode command needs migration.pim.command, e.g. ["/usr/local/bin/migrate-pim","{user}"]' });
+    })
+    .default(() => ({ mode: "none" as const, timeoutSec: 600, everyPass: false })),
   folders: folderOptionsSchema.default(() => folderOptionsSchema.parse({})),
   /** Folders copied in parallel for one user (one old and one new connection each). */
   parallelFolders: z.number().int().min(1).max(8).default(2),

@@ -8,6 +8,7 @@ import { homePaths } from "../home.ts";
 import { ImapAppender } from "../imap/appender.ts";
 import { closeImap, credentialsFor, defaultImapPort, openImap, type Credentials, type Endpoint, type SecretSource } from "../imap/connect.ts";
 import { Vault } from "../accounts/vault.ts";
+import { pimRun, runPim, type PimResult } from "../hooks/pim.ts";
 import { AccountStateStore, lockAccount } from "../store/account-state.ts";
 import { crashPoint } from "../crash-points.ts";
 import { DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
@@ -27,6 +28,8 @@ export interface MigrationReport {
   renamed: Rename[];
   /** `transient`: worth retrying later (server down, connection dropped, stopped by shutdown). */
   errors: { folder?: string; message: string; transient?: boolean }[];
+  /** The external (PIM) application, when it ran in this run. */
+  pim?: PimResult;
   durationMs: number;
 }
 
@@ -94,6 +97,28 @@ async function listFolders(client: ImapFlow, withStatus = false): Promise<{ fold
   return { folders, status };
 }
 
+/**
+ * The domain's external application, after the mail: until it has succeeded once, or on
+ * every pass with migration.pim.everyPass. Its failure makes the run partial (and, being
+ * transient, retried by the daemon); it never stops or undoes the mail.
+ */
+async function runExternalApplication(opts: MigrateOptions, state: AccountStateStore, vault: Vault, report: MigrationReport): Promise<void> {
+  const run = pimRun(opts.home, opts.config, report.user, state.data.account);
+  if (!run || report.status === "failed" || opts.signal?.aborted) return;
+  const d = opts.config.domains[splitUser(report.user).domain]!;
+  if (!d.migration.pim.everyPass && state.data.pim?.status === "done") return;
+  const password = d.migration.old.auth?.mode === "master" ? undefined : vault.get(report.user);
+  const r = await runPim(run, password);
+  report.pim = r;
+  await state.update((s) => {
+    s.pim = { status: r.status, at: new Date().toISOString(), exitCode: r.exitCode, durationMs: r.durationMs, stderrTail: r.stderrTail };
+  });
+  if (r.status === "failed") {
+    report.errors.push({ message: `the external application failed (exit ${r.exitCode ?? "none"}): ${r.stderrTail ?? ""}`.trim(), transient: true });
+    report.status = "partial";
+  }
+}
+
 export function isTransient(e: unknown): boolean {
   return e instanceof AutomigrateError ? e.transient : true;
 }
@@ -117,6 +142,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
       const failedFolders = new Set(report.errors.map((e) => e.folder));
       report.folders = work.filter((f) => !failedFolders.has(f.old)).length;
       report.status = report.errors.length === 0 && report.skipped.length === 0 ? "done" : report.folders > 0 || work.length === 0 ? "partial" : "failed";
+      await runExternalApplication(opts, state, vault, report);
     } catch (e) {
       report.errors.push({ message: errorText(e), transient: isTransient(e) });
       report.status = "failed";

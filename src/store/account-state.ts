@@ -41,6 +41,10 @@ export const accountStateSchema = z.object({
   account: z
     .object({ className: z.string(), tier: z.enum(["premium", "basic"]), createdAt: z.string(), via: z.enum(["first-login", "import"]) })
     .optional(),
+  /** The external (PIM) application's last run for this account. */
+  pim: z
+    .object({ status: z.enum(["done", "failed"]), at: z.string(), exitCode: z.number().nullable(), durationMs: z.number(), stderrTail: z.string().optional() })
+    .optional(),
   /** Completed runs (any status): how often this account was migrated. */
   runs: z.number().int().nonnegative().default(0),
   lastRun: z

@@ -1,0 +1,93 @@
+// The external application run per user after the mail (events, contacts, tasks, notes...).
+// Contract:
+//   argv      migration.pim.command with {user}, {domain}, {localpart} replaced
+//   env       AUTOMIGRATE_USER, _DOMAIN, _LOCALPART, _OLD_HOST, _OLD_IMAP_PORT,
+//             _OLD_SMTP_HOST, _OLD_SMTP_PORT, _CLASS, _TIER, _HOME (the working directory),
+//             PATH; never a password
+//   stdin     the user's password and a newline when one is known (captured or imported),
+//             otherwise nothing
+//   cwd       a directory of its own per user (0700) under the home directory
+//   timeout   migration.pim.timeoutSec, then the whole process group is killed
+//   result    exit 0 = done; anything else = failed, with the last lines of stderr
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { splitUser } from "../address.ts";
+import type { Config } from "../config/schema.ts";
+import { defaultImapPort } from "../imap/connect.ts";
+import { homePaths } from "../home.ts";
+import { accountFileName } from "../store/account-state.ts";
+import { ensureDir } from "../store/json-file.ts";
+
+export interface PimResult {
+  status: "done" | "failed";
+  exitCode: number | null;
+  durationMs: number;
+  /** The last lines of stderr (failed runs). */
+  stderrTail?: string;
+}
+
+export interface PimRun {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  timeoutMs: number;
+}
+
+/** What would be run for `user` (pure but for the working directory's path). */
+export function pimRun(home: string, config: Config, user: string, account?: { className: string; tier: string }): PimRun | undefined {
+  const { local, domain } = splitUser(user);
+  const d = config.domains[domain];
+  const pim = d?.migration.pim;
+  if (!d || !pim || pim.mode !== "command" || !pim.command) return undefined;
+  const fill = (a: string) => a.replaceAll("{user}", user).replaceAll("{domain}", domain).replaceAll("{localpart}", local);
+  const o = d.migration.old;
+  const cwd = join(homePaths(home).state, "pim", accountFileName(user).replace(/\.json$/, ""));
+  return {
+    argv: pim.command.map(fill),
+    cwd,
+    timeoutMs: pim.timeoutSec * 1000,
+    env: {
+      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      AUTOMIGRATE_USER: user,
+      AUTOMIGRATE_DOMAIN: domain,
+      AUTOMIGRATE_LOCALPART: local,
+      AUTOMIGRATE_OLD_HOST: o.host ?? "",
+      AUTOMIGRATE_OLD_IMAP_PORT: String(o.imapPort ?? defaultImapPort(o.imapTls)),
+      AUTOMIGRATE_OLD_SMTP_HOST: o.smtpHost ?? o.host ?? "",
+      AUTOMIGRATE_OLD_SMTP_PORT: String(o.smtpPort),
+      AUTOMIGRATE_CLASS: account?.className ?? d.migration.accountClass,
+      AUTOMIGRATE_TIER: account?.tier ?? "",
+      AUTOMIGRATE_HOME: cwd,
+    },
+  };
+}
+
+const TAIL_BYTES = 4096;
+
+export function runPim(run: PimRun, password: string | undefined): Promise<PimResult> {
+  ensureDir(run.cwd);
+  const started = Date.now();
+  return new Promise((resolve) => {
+    let stderr = "";
+    let timedOut = false;
+    const child = spawn(run.argv[0]!, run.argv.slice(1), { cwd: run.cwd, env: run.env, stdio: ["pipe", "ignore", "pipe"], detached: true });
+    const finish = (exitCode: number | null, extra?: string) => {
+      clearTimeout(timer);
+      const tail = [...stderr.trim().split("\n").slice(-5), ...(extra ? [extra] : [])].filter(Boolean).join("\n");
+      resolve({ status: exitCode === 0 && !timedOut ? "done" : "failed", exitCode, durationMs: Date.now() - started, stderrTail: exitCode === 0 && !timedOut ? undefined : tail });
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, "SIGKILL"); // the whole process group, children included
+      } catch {}
+    }, run.timeoutMs);
+    child.stderr!.on("data", (d: Buffer) => {
+      stderr = (stderr + d.toString("utf8")).slice(-TAIL_BYTES);
+    });
+    child.stdin!.on("error", () => {}); // a program that does not read stdin
+    child.stdin!.end(password !== undefined ? `${password}\n` : "");
+    child.on("error", (e) => finish(null, `could not start ${run.argv[0]}: ${e.message}`));
+    child.on("close", (code) => finish(code, timedOut ? `killed after ${run.timeoutMs / 1000}s (timeout)` : undefined));
+  });
+}
