@@ -80,6 +80,9 @@ describe('"." (Courier-like, INBOX. prefix, listescape) → "/": a "/" inside a 
       "INBOX.Archives": "Archive",
     };
     expectSameMail(await digestMailbox(h.old, U), await digestMailbox(h.target, U), (f) => map[f] ?? `unmapped:${f}`);
+    // a rerun with nothing new reports the same folders and renames
+    const again = await migrateJson(h.home, U);
+    expect(again.report).toMatchObject({ status: "done", messages: 0, folders: report.folders, renamed: report.renamed });
   });
 
   test("old role folders landed in the target folders that carry the same role", async () => {

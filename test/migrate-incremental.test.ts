@@ -1,6 +1,6 @@
 // Incremental runs, UIDVALIDITY changes, refused messages and bad credentials.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { countAll, expectSameMail } from "./support/compare.ts";
 import { doveadm } from "./support/dovecot.ts";
@@ -21,8 +21,12 @@ describe("incremental migration", () => {
     await seed(h.old, U, [{ path: "Work" }], Array.from({ length: 30 }, (_, i) => ({ folder: i % 2 ? "INBOX" : "Work", raw: makeMessage(i) })));
     const first = await migrateJson(h.home, U);
     expect(first.report).toMatchObject({ status: "done", messages: 30 });
+    const logins = () => readFileSync(h.target.logPath, "utf8").split("\n").filter((l) => l.includes(`Login: user=<${U}>`)).length;
+    const before = logins();
     const again = await migrateJson(h.home, U);
-    expect(again.report).toMatchObject({ status: "done", messages: 0, bytes: 0 });
+    expect(again.report).toMatchObject({ status: "done", messages: 0, bytes: 0, folders: 2 });
+    // nothing new: one LIST-STATUS on the old server, not even a login on the new one
+    expect(logins()).toBe(before);
 
     await seed(h.old, U, [{ path: "Later" }], [
       { folder: "INBOX", raw: makeMessage(100) },

@@ -13,7 +13,7 @@ import { AccountStateStore, lockAccount } from "../store/account-state.ts";
 import { crashPoint } from "../crash-points.ts";
 import { DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
 import { copyFolder, type CopyContext, type ProgressEvent, type SkippedMessage } from "./copy-folder.ts";
-import { planFolders, type FolderPlan, type Layout, type ListedFolder, type PlannedFolder, type Rename } from "./folder-plan.ts";
+import { globMatch, planFolders, type FolderPlan, type Layout, type ListedFolder, type PlannedFolder, type Rename } from "./folder-plan.ts";
 
 export type MigrationStatus = "done" | "partial" | "failed";
 
@@ -132,10 +132,43 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
   const unlock = lockAccount(opts.home, user);
   try {
     const state = await AccountStateStore.open(opts.home, user);
+    const finish = async (): Promise<MigrationReport> => {
+      report.durationMs = Date.now() - started;
+      await state.update((s) => {
+        s.runs += 1;
+        s.lastRun = {
+          status: report.status,
+          finishedAt: new Date().toISOString(),
+          messages: report.messages,
+          bytes: report.bytes,
+          error: report.errors[0]?.message,
+        };
+      });
+      return report;
+    };
     try {
-      const { plan, status } = await prepareFolders(sides, user, report);
+      const old = await openImap(sides.old, sides.oldCreds);
+      const oldList = await listFolders(old, true).catch(async (e) => {
+        await closeImap(old);
+        throw e;
+      });
+      const unchanged = nothingNew(oldList, state, sides.domain.migration.folders.exclude);
+      if (unchanged !== undefined) {
+        // a rerun with nothing new: one LIST-STATUS on the old server, no new-server login
+        await closeImap(old);
+        report.folders = unchanged;
+        report.renamed = state.data.renamed;
+        report.status = "done";
+        opts.onProgress?.({ type: "plan", folders: 0 });
+        await runExternalApplication(opts, state, vault, report);
+        return finish();
+      }
+      const { plan, status } = await prepareFolders(sides, user, report, old, oldList);
+      await state.update((s) => {
+        s.renamed = plan.renamed;
+      });
       const work = plan.folders.filter((f) => f.selectable && !report.errors.some((e) => e.folder === f.old));
-      // folders with nothing new are not even opened: a no-op rerun is one LIST-STATUS
+      // folders with nothing new are not even opened
       const toCopy = work.filter((f) => !upToDate(state.folder(f.old), status.get(f.old)));
       opts.onProgress?.({ type: "plan", folders: toCopy.length });
       await runWorkers(opts, sides, state, toCopy, report);
@@ -147,30 +180,41 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
       report.errors.push({ message: errorText(e), transient: isTransient(e) });
       report.status = "failed";
     }
-    report.durationMs = Date.now() - started;
-    await state.update((s) => {
-      s.runs += 1;
-      s.lastRun = {
-        status: report.status,
-        finishedAt: new Date().toISOString(),
-        messages: report.messages,
-        bytes: report.bytes,
-        error: report.errors[0]?.message,
-      };
-    });
-    return report;
+    return await finish();
   } finally {
     unlock();
   }
 }
 
-/** Lists both servers, plans the mapping, creates and subscribes target folders. */
-async function prepareFolders(sides: Sides, user: string, report: MigrationReport): Promise<{ plan: FolderPlan; status: Map<string, FolderStatus> }> {
-  let old: ImapFlow | undefined;
+/**
+ * The number of old folders when every one of them is up to date (same UIDVALIDITY,
+ * nothing above the watermark, nothing in flight or skipped); undefined when anything may
+ * need copying, including a folder never seen before. Pure.
+ */
+export function nothingNew(oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> }, state: AccountStateStore, exclude: string[]): number | undefined {
+  if (Object.keys(state.data.folders).length === 0) return undefined;
+  let n = 0;
+  for (const f of oldList.folders) {
+    if (f.flags.some((x) => /^\\(noselect|nonexistent)$/i.test(x))) continue;
+    if (exclude.some((p) => globMatch(p, f.path))) continue;
+    if (!upToDate(state.folder(f.path), oldList.status.get(f.path))) return undefined;
+    n++;
+  }
+  return n;
+}
+
+/** Lists the new server, plans the mapping, creates and subscribes target folders. */
+async function prepareFolders(
+  sides: Sides,
+  user: string,
+  report: MigrationReport,
+  old: ImapFlow,
+  oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> },
+): Promise<{ plan: FolderPlan; status: Map<string, FolderStatus> }> {
   let target: ImapFlow | undefined;
   try {
-    [old, target] = await Promise.all([openImap(sides.old, sides.oldCreds), openImap(sides.target, sides.targetCreds)]);
-    const [oldList, targetList] = await Promise.all([listFolders(old, true), listFolders(target)]);
+    target = await openImap(sides.target, sides.targetCreds);
+    const targetList = await listFolders(target);
     const plan = planFolders(oldList.folders, layoutOf(old), layoutOf(target), targetList.folders, sides.domain.migration.folders);
     report.renamed = plan.renamed;
     const existing = new Set(targetList.folders.map((f) => f.path));

@@ -37,6 +37,8 @@ export const accountStateSchema = z.object({
   version: z.literal(1).default(1),
   user: z.string(),
   folders: z.record(z.string(), folderStateSchema).default({}),
+  /** Folder renames of the last full planning, reported again by runs that had nothing to copy. */
+  renamed: z.array(z.object({ from: z.string(), to: z.string(), reason: z.enum(["separator", "special-use", "rename-rule", "collision"]) })).default([]),
   /** The account automigrate created on the new server (first login or import). */
   account: z
     .object({ className: z.string(), tier: z.enum(["premium", "basic"]), createdAt: z.string(), via: z.enum(["first-login", "import"]) })
