@@ -43,12 +43,13 @@ export interface Ignored {
 export type Decision = { enqueue: true; domain: string; oldServer: string; continuous: boolean } | { enqueue: false; reason: string };
 
 /** Whether a login should queue a migration, and if not, why (shown in status). Pure. */
-export function decideLogin(e: LoginEvent, config: Config, lastStatus: string | undefined, running: boolean): Decision {
+/** `lastStatus` is asked only when it matters (it reads the account's state file). */
+export function decideLogin(e: LoginEvent, config: Config, lastStatus: () => string | undefined, running: boolean): Decision {
   if (isMasterLogin(e)) return { enqueue: false, reason: `master-user login (auth_user ${e.authUser}): automigrate's own or an admin's session` };
   const m = migratableUser(config, e.user);
   if (!m.ok) return { enqueue: false, reason: m.reason };
   const d = config.domains[m.domain]!;
-  if (!d.migration.continuous && lastStatus === "done" && !running) return { enqueue: false, reason: "already migrated; continuous migration is off" };
+  if (!d.migration.continuous && !running && lastStatus() === "done") return { enqueue: false, reason: "already migrated; continuous migration is off" };
   const o = d.migration.old;
   return { enqueue: true, domain: m.domain, oldServer: `${o.host}:${o.imapPort ?? defaultImapPort(o.imapTls)}`, continuous: d.migration.continuous };
 }
@@ -183,7 +184,7 @@ export class Daemon {
     for (const e of events) {
       this.eventsSeen++;
       const running = this.running.has(e.user);
-      const d = decideLogin(e, this.config, this.lastStatusOf(e.user), running);
+      const d = decideLogin(e, this.config, () => this.lastStatusOf(e.user), running);
       if (!d.enqueue) {
         this.ignored.push({ at: new Date().toISOString(), user: e.user, reason: d.reason });
         if (this.ignored.length > IGNORED_KEPT) this.ignored.shift();
@@ -254,7 +255,7 @@ export class Daemon {
     const touched = new Set<Job>();
     for (const f of readdirSync(homePaths(this.home).accounts).filter((x) => x.endsWith(".json"))) {
       const user = decodeURIComponent(f.slice(0, -5));
-      const d = decideLogin({ user, service: "sweep" }, this.config, undefined, false);
+      const d = decideLogin({ user, service: "sweep" }, this.config, () => undefined, false);
       if (!d.enqueue) continue;
       enqueue(this.store.jobs, { user, domain: d.domain, oldServer: d.oldServer, reason: "sweep", now: Date.now(), continuous: false });
       touched.add(this.store.jobs.find((j) => j.user === user)!);

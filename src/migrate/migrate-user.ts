@@ -189,7 +189,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
 /**
  * The number of old folders when every one of them is up to date (same UIDVALIDITY,
  * nothing above the watermark, nothing in flight or skipped); undefined when anything may
- * need copying, including a folder never seen before. Pure.
+ * need copying, including a folder never seen before. No I/O: it reads the state in memory.
  */
 export function nothingNew(oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> }, state: AccountStateStore, exclude: string[]): number | undefined {
   if (Object.keys(state.data.folders).length === 0) return undefined;

@@ -17,19 +17,19 @@ const login = (user: string, authUser?: string) => ({ user, service: "imap", aut
 
 describe("decideLogin", () => {
   test("a user's own login on a migrating domain queues, keyed by the old server", () => {
-    expect(decideLogin(login("a@example.com", "a@example.com"), config, undefined, false)).toEqual({ enqueue: true, domain: "example.com", oldServer: "old.example.com:993", continuous: true });
+    expect(decideLogin(login("a@example.com", "a@example.com"), config, () => undefined, false)).toEqual({ enqueue: true, domain: "example.com", oldServer: "old.example.com:993", continuous: true });
   });
   test("ignored, each with its reason", () => {
-    expect(decideLogin(login("a@example.com", "admin"), config, undefined, false)).toMatchObject({ enqueue: false, reason: expect.stringContaining("master-user login") });
-    expect(decideLogin(login("a@nowhere.example"), config, undefined, false)).toEqual({ enqueue: false, reason: "domain nowhere.example is not configured" });
-    expect(decideLogin(login("a@off.example"), config, undefined, false)).toEqual({ enqueue: false, reason: "migration is disabled for off.example" });
-    expect(decideLogin(login("a@interns.example"), config, undefined, false)).toEqual({ enqueue: false, reason: 'class "interns" of interns.example has automatic migration off' });
-    expect(decideLogin(login("a@once.example"), config, "done", false)).toEqual({ enqueue: false, reason: "already migrated; continuous migration is off" });
-    expect(decideLogin(login("no-at-sign"), config, undefined, false)).toEqual({ enqueue: false, reason: "not a user@domain address" });
+    expect(decideLogin(login("a@example.com", "admin"), config, () => undefined, false)).toMatchObject({ enqueue: false, reason: expect.stringContaining("master-user login") });
+    expect(decideLogin(login("a@nowhere.example"), config, () => undefined, false)).toEqual({ enqueue: false, reason: "domain nowhere.example is not configured" });
+    expect(decideLogin(login("a@off.example"), config, () => undefined, false)).toEqual({ enqueue: false, reason: "migration is disabled for off.example" });
+    expect(decideLogin(login("a@interns.example"), config, () => undefined, false)).toEqual({ enqueue: false, reason: 'class "interns" of interns.example has automatic migration off' });
+    expect(decideLogin(login("a@once.example"), config, () => "done", false)).toEqual({ enqueue: false, reason: "already migrated; continuous migration is off" });
+    expect(decideLogin(login("no-at-sign"), config, () => undefined, false)).toEqual({ enqueue: false, reason: "not a user@domain address" });
   });
   test("continuous off still migrates until a run is complete", () => {
-    expect(decideLogin(login("a@once.example"), config, "partial", false)).toMatchObject({ enqueue: true });
-    expect(decideLogin(login("a@once.example"), config, undefined, false)).toMatchObject({ enqueue: true });
+    expect(decideLogin(login("a@once.example"), config, () => "partial", false)).toMatchObject({ enqueue: true });
+    expect(decideLogin(login("a@once.example"), config, () => undefined, false)).toMatchObject({ enqueue: true });
   });
 });
 
@@ -46,4 +46,17 @@ describe("insideQuietHours", () => {
     expect(insideQuietHours("01:30-04:00", at(1, 29))).toBe(false);
     expect(insideQuietHours(undefined, at(12))).toBe(true);
   });
+});
+
+test("the account's last status is read only when the decision needs it", () => {
+  let reads = 0;
+  const status = () => {
+    reads++;
+    return "done";
+  };
+  decideLogin(login("a@example.com", "admin"), config, status, false); // master login: no read
+  decideLogin(login("a@example.com"), config, status, false); // continuous on: no read
+  expect(reads).toBe(0);
+  decideLogin(login("a@once.example"), config, status, false);
+  expect(reads).toBe(1);
 });
