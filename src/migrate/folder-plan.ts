@@ -63,6 +63,20 @@ function hasFlag(f: ListedFolder, flag: string): boolean {
   return f.flags.some((x) => x.toLowerCase() === flag.toLowerCase());
 }
 
+/** A folder of the personal namespace (INBOX, or under the namespace prefix). */
+export function inPersonalNamespace(path: string, layout: Layout): boolean {
+  return isInbox(path) || !layout.prefix || path.toUpperCase().startsWith(layout.prefix.toUpperCase());
+}
+
+export function isExcluded(path: string, patterns: string[]): boolean {
+  return patterns.some((p) => globMatch(p, path));
+}
+
+/** An old folder whose messages are copied: selectable, personal, not excluded. */
+export function copiedFromOld(f: ListedFolder, layout: Layout, exclude: string[]): boolean {
+  return !hasFlag(f, "\\NonExistent") && !hasFlag(f, "\\Noselect") && inPersonalNamespace(f.path, layout) && !isExcluded(f.path, exclude);
+}
+
 /** Glob with "*" (any run of characters) and "?" (one character), matched on the whole old path. */
 export function globMatch(pattern: string, path: string): boolean {
   const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "i");
@@ -122,9 +136,8 @@ export function planFolders(
     }
   }
 
-  const inNamespace = (p: string) => isInbox(p) || !oldLayout.prefix || p.toUpperCase().startsWith(oldLayout.prefix.toUpperCase());
   const sorted = [...oldFolders]
-    .filter((f) => !hasFlag(f, "\\NonExistent") && inNamespace(f.path))
+    .filter((f) => !hasFlag(f, "\\NonExistent") && inPersonalNamespace(f.path, oldLayout))
     .sort((a, b) => (isInbox(a.path) ? -1 : isInbox(b.path) ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
   // A role goes to one old folder only: the server-declared one first, then top-level name guesses.
@@ -142,7 +155,7 @@ export function planFolders(
   }
   const drafts: Draft[] = [];
   for (const f of sorted) {
-    if (options.exclude.some((p) => globMatch(p, f.path))) {
+    if (isExcluded(f.path, options.exclude)) {
       excluded.push(f.path);
       continue;
     }

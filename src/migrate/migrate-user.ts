@@ -13,7 +13,7 @@ import { AccountStateStore, lockAccount } from "../store/account-state.ts";
 import { crashPoint } from "../crash-points.ts";
 import { DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
 import { copyFolder, type CopyContext, type ProgressEvent, type SkippedMessage } from "./copy-folder.ts";
-import { globMatch, planFolders, type FolderPlan, type Layout, type ListedFolder, type PlannedFolder, type Rename } from "./folder-plan.ts";
+import { copiedFromOld, planFolders, type FolderPlan, type Layout, type ListedFolder, type PlannedFolder, type Rename } from "./folder-plan.ts";
 
 export type MigrationStatus = "done" | "partial" | "failed";
 
@@ -152,7 +152,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
         await closeImap(old);
         throw e;
       });
-      const unchanged = nothingNew(oldList, state, sides.domain.migration.folders.exclude);
+      const unchanged = nothingNew(oldList, layoutOf(old), state, sides.domain.migration.folders.exclude);
       if (unchanged !== undefined) {
         // a rerun with nothing new: one LIST-STATUS on the old server, no new-server login
         await closeImap(old);
@@ -163,7 +163,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
         await runExternalApplication(opts, state, vault, report);
         return finish();
       }
-      const { plan, status } = await prepareFolders(sides, user, report, old, oldList);
+      const { plan, status } = await prepareFolders(sides, user, report, old, oldList).finally(() => closeImap(old));
       await state.update((s) => {
         s.renamed = plan.renamed;
       });
@@ -191,19 +191,18 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
  * nothing above the watermark, nothing in flight or skipped); undefined when anything may
  * need copying, including a folder never seen before. No I/O: it reads the state in memory.
  */
-export function nothingNew(oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> }, state: AccountStateStore, exclude: string[]): number | undefined {
+export function nothingNew(oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> }, layout: Layout, state: AccountStateStore, exclude: string[]): number | undefined {
   if (Object.keys(state.data.folders).length === 0) return undefined;
   let n = 0;
   for (const f of oldList.folders) {
-    if (f.flags.some((x) => /^\\(noselect|nonexistent)$/i.test(x))) continue;
-    if (exclude.some((p) => globMatch(p, f.path))) continue;
+    if (!copiedFromOld(f, layout, exclude)) continue;
     if (!upToDate(state.folder(f.path), oldList.status.get(f.path))) return undefined;
     n++;
   }
   return n;
 }
 
-/** Lists the new server, plans the mapping, creates and subscribes target folders. */
+/** Lists the new server, plans the mapping, creates and subscribes target folders. `old` stays the caller's to close. */
 async function prepareFolders(
   sides: Sides,
   user: string,
@@ -237,7 +236,6 @@ async function prepareFolders(
     if (e instanceof AutomigrateError) throw e;
     throw new AutomigrateError(errorText(e), { user }, { cause: e });
   } finally {
-    await closeImap(old);
     await closeImap(target);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { globMatch, logicalSegments, planFolders, type ListedFolder } from "../../src/migrate/folder-plan.ts";
+import { copiedFromOld, globMatch, logicalSegments, planFolders, type ListedFolder } from "../../src/migrate/folder-plan.ts";
 
 const SLASH = { prefix: "", delimiter: "/" };
 const DOT = { prefix: "INBOX.", delimiter: "." };
@@ -91,5 +91,19 @@ describe("planFolders: rules", () => {
     expect(globMatch("Spam", "Spam/Old")).toBe(false);
     expect(globMatch("a?c", "abc")).toBe(true);
     expect(globMatch("a.c", "abc")).toBe(false);
+  });
+});
+
+describe("copiedFromOld", () => {
+  test("selectable, personal, not excluded: the same folders the planner copies", () => {
+    const shared = { prefix: "INBOX.", delimiter: "." };
+    expect(copiedFromOld(f("INBOX"), shared, [])).toBe(true);
+    expect(copiedFromOld(f("INBOX.Work"), shared, [])).toBe(true);
+    expect(copiedFromOld(f("shared.team.Inbox"), shared, [])).toBe(false);
+    expect(copiedFromOld(f("INBOX.Spam"), shared, ["INBOX.Spam*"])).toBe(false);
+    expect(copiedFromOld(f("INBOX.P", { flags: ["\\Noselect"] }), shared, [])).toBe(false);
+    expect(copiedFromOld(f("INBOX.Gone", { flags: ["\\NonExistent"] }), shared, [])).toBe(false);
+    const plan = planFolders([f("INBOX"), f("INBOX.Work"), f("shared.team.Inbox"), f("INBOX.Spam")], shared, SLASH, [], { ...opts, exclude: ["INBOX.Spam*"] });
+    expect(plan.folders.filter((x) => x.selectable).map((x) => x.old)).toEqual(["INBOX", "INBOX.Work"]);
   });
 });
