@@ -5,7 +5,7 @@ import { classNames } from "../src/config/rules.ts";
 import { applyAssignments, getPath, parseAssignment } from "../src/config/dotted.ts";
 import { domainSchema, type DomainSettings } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
-import { changeDomain } from "../src/config/change.ts";
+import { changeDomain, setMigrationEnabled } from "../src/config/change.ts";
 import { domainProblems } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
@@ -14,6 +14,8 @@ import { bar, domainRow, jobRow, matchesFilter, type JobView } from "./format.ts
 
 interface View {
   title: string;
+  /** The view asks the daemon itself on refresh (and sets daemonUp): no second request. */
+  live?: boolean;
   help: string;
   el: blessed.Widgets.BlessedElement;
   refresh?: () => void | Promise<void>;
@@ -135,7 +137,7 @@ export async function runTui(home: string): Promise<number> {
           if (!d) return;
           try {
             const enabled = !loadConfig(home).domains[d]!.migration.enabled;
-            changeDomain(home, d, (s) => ({ ...s, migration: { ...s.migration, enabled } }));
+            setMigrationEnabled(home, d, enabled);
             say(`${d}: ${enabled ? "Migration Enabled" : "Migration Disabled"}`);
           } catch (err) {
             say(err instanceof AutomigrateError ? err.message : errorText(err), true);
@@ -283,6 +285,7 @@ export async function runTui(home: string): Promise<number> {
     };
     return {
       title: "Queue",
+      live: true,
       help: "↑↓ select  Enter details  m migrate now  r retry  p pause/resume  f filter  Esc back",
       el,
       refresh,
@@ -320,6 +323,7 @@ export async function runTui(home: string): Promise<number> {
     const el = blessed.box({ width: "100%", height: "100%", border: "line", label: ` ${user} `, scrollable: true, keys: true, alwaysScroll: true });
     const refresh = async () => {
       const a = await daemonGet(home, `/accounts/${encodeURIComponent(user)}`, 1500);
+      daemonUp = Boolean(a);
       if (!a) return void el.setContent("the daemon is not running: live status is unavailable");
       const lines: string[] = [];
       const p = a.job?.progress;
@@ -341,7 +345,7 @@ export async function runTui(home: string): Promise<number> {
       if (a.log?.length) lines.push("", "recent log lines:", ...a.log.slice(-8).map((l: string) => `  ${l}`));
       el.setContent(lines.join("\n"));
     };
-    return { title: user, help: "Esc back", el, refresh, keys: { escape: pop } };
+    return { title: user, live: true, help: "Esc back", el, refresh, keys: { escape: pop } };
   };
 
   // help and results: one overlay, closed by any key
@@ -393,8 +397,10 @@ export async function runTui(home: string): Promise<number> {
     });
     const timer = setInterval(async () => {
       if (busy) return;
-      daemonUp = Boolean(await daemonGet(home, "/status", 1000));
-      if (top().title === "Queue" || !top().title.startsWith("Configure")) await top().refresh?.();
+      const v = top();
+      if (!v.live) daemonUp = Boolean(await daemonGet(home, "/status", 1000));
+      // a form being edited is not refreshed under the admin's hands
+      if (!v.title.startsWith("Configure")) await v.refresh?.();
       draw();
     }, 1000);
     push(domainsView());

@@ -7,16 +7,10 @@ import { domainSchema } from "../config/schema.ts";
 import { loadConfig, updateConfig } from "../config/store.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
 import { homeOf, json, out, redact } from "./common.ts";
-import { changeDomain, normalizeDomain, requireDomain } from "../config/change.ts";
+import { changeDomain, normalizeDomain, requireDomain, setMigrationEnabled } from "../config/change.ts";
 
 const status = (enabled: boolean) => (enabled ? "Migration Enabled" : "Migration Disabled");
 
-/** Turns a domain's automatic migration on or off, through the settings rules. */
-function setEnabled(home: string, name: string, enabled: boolean): string {
-  const d = normalizeDomain(name);
-  changeDomain(home, d, (s) => ({ ...s, migration: { ...s.migration, enabled } }));
-  return d;
-}
 
 export function addDomainCommands(program: Command): void {
   const domain = program.command("domain").description("domains and their automatic-migration settings");
@@ -97,7 +91,7 @@ Examples:
     .argument("<domain>")
     .addHelpText("after", "\nExample:\n  automigrate domain enable example.com\n\nRefused (exit 1, nothing changed) with \"Domain migration couldn't be enabled!\" and the reasons when\nLDAP synchronisation is on or the old server or its credentials are not set.")
     .action((name: string, _o, cmd: Command) => {
-      out(`${setEnabled(homeOf(cmd), name, true)}: ${status(true)}`);
+      out(`${setMigrationEnabled(homeOf(cmd), name, true)}: ${status(true)}`);
     });
 
   domain
@@ -106,7 +100,7 @@ Examples:
     .argument("<domain>")
     .addHelpText("after", "\nExample:\n  automigrate domain disable example.com")
     .action((name: string, _o, cmd: Command) => {
-      const d = setEnabled(homeOf(cmd), name, false);
+      const d = setMigrationEnabled(homeOf(cmd), name, false);
       const wiped = new Vault(homeOf(cmd)).removeDomain(d);
       out(`${d}: ${status(false)}${wiped ? ` (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)` : ""}`);
     });

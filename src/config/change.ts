@@ -39,3 +39,10 @@ export function changeDomain(home: string, name: string, change: (d: DomainSetti
   });
   return result;
 }
+
+/** Turns a domain's automatic migration on or off, through the rules; returns the domain's name. */
+export function setMigrationEnabled(home: string, name: string, enabled: boolean): string {
+  const d = normalizeDomain(name);
+  changeDomain(home, d, (s) => ({ ...s, migration: { ...s.migration, enabled } }));
+  return d;
+}
