@@ -4,7 +4,6 @@
 //   - retries transient failures with backoff; failed jobs stay visible until retried;
 //   - node-cron schedules (retry failed, sweep), hot-reloads config.json (watch + SIGHUP);
 //   - SIGTERM: stop taking jobs, stop running ones at a safe point, persist, exit 0.
-import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
@@ -19,9 +18,11 @@ import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-e
 import { splitUser } from "../src/address.ts";
 import { isTransient, migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
 import { afterRun, enqueue, pickNext, type Job, type JobReason } from "../src/queue/policy.ts";
-import { accountFileName } from "../src/store/account-state.ts";
+import { accountFileName, knownAccountUsers } from "../src/store/account-state.ts";
 import { readJsonFile } from "../src/store/json-file.ts";
+import { LocalAccounts } from "../src/routing/local-accounts.ts";
 import { LogTail } from "./log-tail.ts";
+import { RoutingSocket } from "./routing-socket.ts";
 import type { Logger } from "./logger.ts";
 import { QueueStore } from "./queue-store.ts";
 
@@ -80,6 +81,10 @@ export class Daemon {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private tails = new Map<string, LogTail>();
   private crons: ScheduledTask[] = [];
+  private routing?: RoutingSocket;
+  private routingKey?: string;
+  /** Accounts on the new server, for mail routing: a user with a job logged in there. */
+  readonly localAccounts: LocalAccounts;
   private readonly vault: Vault;
   private configWatcher?: FSWatcher;
   private ticker?: ReturnType<typeof setInterval>;
@@ -92,6 +97,11 @@ export class Daemon {
     readonly log: Logger,
   ) {
     this.vault = new Vault(home);
+    this.localAccounts = new LocalAccounts(
+      home,
+      () => this.config,
+      (u) => this.store.jobs.some((j) => j.user === u),
+    );
   }
 
   /** Logs an event about one user, and keeps its last lines for the console. */
@@ -162,11 +172,30 @@ export class Daemon {
       this.tails.set(path, tail);
       await tail.start();
     }
+    await this.applyRouting();
     for (const c of this.crons) await c.destroy();
     this.crons = [];
     const s = this.config.schedules;
     if (s.retryFailed) this.crons.push(cronSchedule(s.retryFailed, () => void this.retryFailed(), { name: "retryFailed", noOverlap: true }));
     if (s.sweep) this.crons.push(cronSchedule(s.sweep, () => void this.sweep(), { name: "sweep", noOverlap: true }));
+  }
+
+  /** Starts, moves or stops the Postfix socketmap server as routing.socket says. */
+  private async applyRouting(): Promise<void> {
+    const r = this.config.routing;
+    const key = r.socket ? JSON.stringify([r.socket, r.socketMode, r.socketGroup]) : undefined;
+    if (this.routing && this.routingKey === key) return;
+    await this.routing?.close();
+    this.routing = undefined;
+    this.routingKey = undefined;
+    if (!r.socket) return;
+    try {
+      this.routing = await RoutingSocket.listen(r.socket, r, () => this.config, this.localAccounts, this.log);
+      this.routingKey = key;
+      this.log.info({ msg: "routing: answering Postfix socketmap lookups", socket: r.socket, table: `socketmap:unix:${r.socket}:transport`, localTransport: r.localTransport ?? "(not set: lookups for local accounts are deferred)" });
+    } catch (e) {
+      this.log.error({ msg: "routing socket not started", socket: r.socket, error: errorText(e), fix: "check routing.socket (its directory must exist) and routing.socketGroup" });
+    }
   }
 
   private lastStatusOf(user: string): string | undefined {
@@ -253,8 +282,7 @@ export class Daemon {
       return 0;
     }
     const touched = new Set<Job>();
-    for (const f of readdirSync(homePaths(this.home).accounts).filter((x) => x.endsWith(".json"))) {
-      const user = decodeURIComponent(f.slice(0, -5));
+    for (const user of knownAccountUsers(this.home)) {
       const d = decideLogin({ user, service: "sweep" }, this.config, () => undefined, false);
       if (!d.enqueue) continue;
       enqueue(this.store.jobs, { user, domain: d.domain, oldServer: d.oldServer, reason: "sweep", now: Date.now(), continuous: false });
@@ -372,6 +400,7 @@ export class Daemon {
     await this.configWatcher?.close();
     for (const c of this.crons) await c.destroy();
     for (const t of this.tails.values()) await t.stop();
+    await this.routing?.close();
     for (const r of this.running.values()) r.abort.abort();
     await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), Bun.sleep(8000)]);
     await this.store.flush();
@@ -405,6 +434,7 @@ export class Daemon {
       recent: this.recent.slice(-50),
       logs: [...this.tails.entries()].map(([path, t]) => ({ path, ...t.position() })),
       eventsSeen: this.eventsSeen,
+      routing: this.routing ? { socket: this.routing.path, lookups: this.routing.lookups } : null,
     };
   }
 }

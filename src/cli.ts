@@ -9,6 +9,7 @@ import { addConfigCommands } from "./cli/config-commands.ts";
 import { addDaemonCommands } from "./cli/daemon-commands.ts";
 import { addDomainCommands } from "./cli/domain-commands.ts";
 import { addMigrateCommands } from "./cli/migrate-commands.ts";
+import { addRoutingCommands } from "./cli/routing-commands.ts";
 import { addTestConnectionCommand } from "./cli/test-connection-command.ts";
 import { AutomigrateError, errorText } from "./errors.ts";
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   addTestConnectionCommand(program);
   addDaemonCommands(program);
   addAccountCommands(program);
+  addRoutingCommands(program);
   // every subcommand reports usage errors through main() instead of exiting itself
   const override = (c: Command) => {
     c.exitOverride();

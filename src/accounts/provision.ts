@@ -25,6 +25,8 @@ export interface NewAccount {
 
 export interface Provisioner {
   exists(user: string): boolean;
+  /** The accounts this driver can list (passwd-file); [] when it cannot tell. */
+  users(): string[];
   create(a: NewAccount): Promise<void>;
   /**
    * For an account that exists: does the password match what the new server stores?
@@ -57,6 +59,10 @@ class PasswdFile implements Provisioner {
 
   exists(user: string): boolean {
     return this.entry(user) !== undefined;
+  }
+
+  users(): string[] {
+    return passwdLines(this.path).map((l) => l.slice(0, l.indexOf(":")).toLowerCase());
   }
 
   /** Checks the {ARGON2ID} hash this driver wrote; other schemes are left to Dovecot. */
@@ -98,6 +104,10 @@ class CommandDriver implements Provisioner {
     return false; // the command decides; it refuses a duplicate with a non-zero exit
   }
 
+  users(): string[] {
+    return [];
+  }
+
   async verify(): Promise<undefined> {
     return undefined;
   }
@@ -116,6 +126,9 @@ class CommandDriver implements Provisioner {
 class NoProvisioning implements Provisioner {
   exists(): boolean {
     return false;
+  }
+  users(): string[] {
+    return [];
   }
   async verify(): Promise<undefined> {
     return undefined;

@@ -112,6 +112,23 @@ export const domainSchema = z.strictObject({
 });
 export type DomainSettings = z.infer<typeof domainSchema>;
 
+/** Coexistence mail routing (Postfix transport lookups): created accounts → local, others → the old server. */
+export const routingSchema = z.strictObject({
+  /** Where the daemon answers Postfix socketmap lookups (unset: no socket), e.g. /run/automigrate/routing.sock. */
+  socket: z.string().startsWith("/", "must be an absolute path").optional(),
+  /** The socket's mode, octal, e.g. "0660" (Postfix's trivial-rewrite must be able to connect). */
+  socketMode: z.string().regex(/^0?[0-7]{3}$/, 'is not an octal file mode like "0660"').default("0660"),
+  /** Group that owns the socket, e.g. "postfix". */
+  socketGroup: z.string().min(1).optional(),
+  /** Postfix transport for accounts that exist on the new server, e.g. "lmtp:unix:private/dovecot-lmtp". */
+  localTransport: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+:\S*$/, 'is not a Postfix transport like "lmtp:unix:private/dovecot-lmtp" (transport:nexthop)')
+    .optional(),
+  /** Postfix's recipient_delimiter: "alice+news@d" is routed like "alice@d". "" for none. */
+  recipientDelimiter: z.string().max(8).default("+"),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
   target: targetSchema.default(() => targetSchema.parse({})),
@@ -167,6 +184,7 @@ export const configSchema = z.strictObject({
         .optional(),
     })
     .default({}),
+  routing: routingSchema.default(() => routingSchema.parse({})),
   domains: z.record(z.string(), domainSchema).default({}),
 });
 export type Config = z.infer<typeof configSchema>;

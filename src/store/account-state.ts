@@ -3,6 +3,7 @@
 // (UIDVALIDITY + highest migrated UID), the batch in flight (for crash recovery),
 // skipped messages and totals. Also a per-user run lock: two migrations of one user at
 // the same time would copy messages twice.
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Low } from "lowdb";
 import { z } from "zod";
@@ -64,6 +65,18 @@ export type AccountState = z.infer<typeof accountStateSchema>;
 export function accountFileName(user: string): string {
   const u = user.toLowerCase();
   return /^[a-z0-9@._+-]+$/.test(u) ? `${u}.json` : `${encodeURIComponent(u)}.json`;
+}
+
+/** Every user with a state document (the inverse of accountFileName). */
+export function knownAccountUsers(home: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(homePaths(home).accounts);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+  return names.filter((x) => x.endsWith(".json")).map((f) => decodeURIComponent(f.slice(0, -5)));
 }
 
 export class AccountStateStore {

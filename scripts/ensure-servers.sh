@@ -1,0 +1,34 @@
+#!/bin/sh
+# Makes sure the real servers and tools the tests need are installed: Dovecot's IMAP server
+# (dovecot-imapd) and SMTP submission service (dovecot-submissiond, a real SMTP peer for
+# test-connection), Postfix's postmap (routing tables), OpenLDAP's slapd and ldap-utils (LDAP
+# account creation), Radicale (the CardDAV/CalDAV example), script(1) and tmux for the
+# terminal tests and, with --with-mbsync, isync for the benchmarks. Installs them as root on
+# Debian/Ubuntu; otherwise says exactly what to install. No service is started or configured:
+# the tests run their own instances.
+set -eu
+need=""
+command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need="dovecot-imapd"
+[ -x /usr/lib/dovecot/submission ] || need="$need dovecot-submissiond"
+[ -x /usr/sbin/postmap ] || need="$need postfix"
+[ -x /usr/sbin/slapd ] || need="$need slapd"
+command -v ldapadd >/dev/null 2>&1 || need="$need ldap-utils"
+command -v radicale >/dev/null 2>&1 || need="$need radicale"
+command -v script >/dev/null 2>&1 || need="$need bsdutils"
+command -v tmux >/dev/null 2>&1 || need="$need tmux"
+if [ "${1:-}" = "--with-mbsync" ]; then
+  command -v mbsync >/dev/null 2>&1 || need="$need isync"
+fi
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "automigrate: installing $need (apt-get) ..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # Postfix and slapd unconfigured: only their programs are used
+  printf '%s\n' "postfix postfix/main_mailer_type select No configuration" "slapd slapd/no_configuration boolean true" | debconf-set-selections
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends $need >/dev/null
+  exit 0
+fi
+echo "automigrate: the tests need: $need" >&2
+echo "  install it as root:  apt-get install -y $need   (Debian/Ubuntu)" >&2
+exit 1
