@@ -2,10 +2,10 @@
 # Makes sure the real servers and tools the tests need are installed: Dovecot's IMAP server
 # (dovecot-imapd) and SMTP submission service (dovecot-submissiond, a real SMTP peer for
 # test-connection), Postfix's postmap (routing tables), OpenLDAP's slapd and ldap-utils (LDAP
-# account creation), Radicale (the CardDAV/CalDAV example), script(1) and tmux for the
-# terminal tests and, with --with-mbsync, isync for the benchmarks. Installs them as root on
-# Debian/Ubuntu; otherwise says exactly what to install. No service is started or configured:
-# the tests run their own instances.
+# account creation; openssl for its test certificates), Radicale (the CardDAV/CalDAV example),
+# script(1) and tmux for the terminal tests and, with --with-mbsync, isync for the benchmarks.
+# Installs them as root on Debian/Ubuntu; otherwise says exactly what to install. No service
+# is started or configured: the tests run their own instances.
 set -eu
 need=""
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need="dovecot-imapd"
@@ -14,6 +14,7 @@ command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need="dovecot-
 [ -x /usr/sbin/slapd ] || need="$need slapd"
 command -v ldapadd >/dev/null 2>&1 || need="$need ldap-utils"
 command -v radicale >/dev/null 2>&1 || need="$need radicale"
+command -v openssl >/dev/null 2>&1 || need="$need openssl"
 command -v script >/dev/null 2>&1 || need="$need bsdutils"
 command -v tmux >/dev/null 2>&1 || need="$need tmux"
 if [ "${1:-}" = "--with-mbsync" ]; then

@@ -49,6 +49,15 @@ const FIELDS: { key: string; kind: "bool" | "enum" | "class" | "text"; choices?:
   { key: "migration.parallelFolders", kind: "text" },
   { key: "ldap.sync", kind: "bool" },
   { key: "ldap.authCreate", kind: "bool" },
+  { key: "ldap.url", kind: "text" },
+  { key: "ldap.startTls", kind: "bool" },
+  { key: "ldap.tlsVerify", kind: "bool" },
+  { key: "ldap.caFile", kind: "text" },
+  { key: "ldap.bindDn", kind: "text" },
+  { key: "ldap.bindPasswordFile", kind: "text" },
+  { key: "ldap.baseDn", kind: "text" },
+  { key: "ldap.filter", kind: "text" },
+  { key: "ldap.timeoutSec", kind: "text" },
 ];
 
 function show(v: unknown): string {

@@ -1,8 +1,10 @@
-// A user who does not exist on the new server logs in there with their OLD password:
-// verify it on the old IMAP server, create the account (class; premium within the licence),
-// keep the password in the vault when the domain's credentials are "captured", and ask the
-// daemon to migrate at once. Used by the checkpassword helper and by import-users.
-import { migratableUser } from "../config/rules.ts";
+// A user who does not exist on the new server logs in there: the password is checked on the
+// old IMAP server (their OLD password) or, with ldap.authCreate, in the domain's LDAP
+// directory; then the account is created (class; premium within the licence), the password
+// kept in the vault when the domain's credentials are "captured", and the Login line Dovecot
+// writes next makes the daemon migrate the mail (when the domain migrates). Used by the
+// checkpassword helper and by import-users.
+import { creatableUser } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError, errorText } from "../errors.ts";
 import { closeImap, defaultImapPort, openImap } from "../imap/connect.ts";
@@ -11,6 +13,7 @@ import { acquireLock } from "../store/lock-file.ts";
 import { daemonPost } from "../control-client.ts";
 import { homePaths } from "../home.ts";
 import { join } from "node:path";
+import { ldapCheck } from "./ldap-auth.ts";
 import { assignTier, releaseSeat, type Tier } from "./license.ts";
 import { provisionerFor } from "./provision.ts";
 import { Vault } from "./vault.ts";
@@ -24,7 +27,7 @@ export type FirstLogin =
 
 /** Creates the account (provisioner, tier, record) and captures the password if configured. */
 export async function createAccount(home: string, config: Config, user: string, password: string | undefined, via: "first-login" | "import"): Promise<{ tier: Tier; className: string }> {
-  const m = migratableUser(config, user);
+  const m = creatableUser(config, user);
   if (!m.ok) throw new AutomigrateError(m.reason, { user }, { exitCode: 2 });
   const d = config.domains[m.domain]!;
   const provisioner = provisionerFor(config);
@@ -70,9 +73,23 @@ export async function masterLookup(home: string, config: Config, user: string): 
   return { outcome: "reject", reason: "master-user login for an account automigrate did not create" };
 }
 
+/** The password checked by logging in to the old IMAP server as the user. */
+async function oldServerCheck(config: Config, domain: string, user: string, password: string): Promise<{ outcome: "accept" } | Exclude<FirstLogin, { outcome: "accept" }>> {
+  const o = config.domains[domain]!.migration.old;
+  try {
+    const client = await openImap({ role: "old", host: o.host!, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify }, { user, pass: password }, { timeoutMs: 10_000 });
+    await closeImap(client);
+    return { outcome: "accept" };
+  } catch (e) {
+    const transient = e instanceof AutomigrateError ? e.transient : true;
+    const reason = e instanceof AutomigrateError ? e.message : errorText(e);
+    return transient ? { outcome: "tempfail", reason: `old server: ${reason}` } : { outcome: "reject", reason: `old server: ${reason}` };
+  }
+}
+
 export async function firstLogin(home: string, config: Config, user: string, password: string): Promise<FirstLogin> {
   const u = user.toLowerCase();
-  const m = migratableUser(config, u);
+  const m = creatableUser(config, u);
   if (!m.ok) return { outcome: "reject", reason: m.reason };
   const provisioner = provisionerFor(config);
   if (provisioner.exists(u)) {
@@ -83,15 +100,8 @@ export async function firstLogin(home: string, config: Config, user: string, pas
     if (ok && state.data.account) return { outcome: "accept", tier: state.data.account.tier, className: state.data.account.className };
     return { outcome: "reject", reason: ok === false ? "wrong password for an existing account" : "the account exists on the new server: its own password database decides" };
   }
-  const o = config.domains[m.domain]!.migration.old;
-  try {
-    const client = await openImap({ role: "old", host: o.host!, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify }, { user: u, pass: password }, { timeoutMs: 10_000 });
-    await closeImap(client);
-  } catch (e) {
-    const transient = e instanceof AutomigrateError ? e.transient : true;
-    const reason = e instanceof AutomigrateError ? e.message : errorText(e);
-    return transient ? { outcome: "tempfail", reason: `old server: ${reason}` } : { outcome: "reject", reason: `old server: ${reason}` };
-  }
+  const checked = m.check === "ldap" ? await ldapCheck(config.domains[m.domain]!.ldap, u, password) : await oldServerCheck(config, m.domain, u, password);
+  if (checked.outcome !== "accept") return checked;
   try {
     // No request to the daemon from here: Dovecot is still waiting for this answer, and a
     // migration starting now would race it. The Login line Dovecot writes right after it

@@ -28,7 +28,7 @@ function readFd3(): { user: string; password: string } | undefined {
 export function addAccountCommands(program: Command): void {
   program
     .command("checkpassword")
-    .description("Dovecot checkpassword helper: first login with the OLD password creates the account and queues its migration")
+    .description("Dovecot checkpassword helper: a first login checked on the OLD server (or in LDAP, ldap.authCreate) creates the account and queues its migration")
     .argument("<reply-program>", "what Dovecot passes (checkpassword-reply), run on success")
     .argument("[args...]")
     .addHelpText(
@@ -43,8 +43,9 @@ Dovecot (after the passwd-file passdb of existing accounts):
 Example: by hand, as Dovecot calls it (the password goes on fd 3):
   printf 'alice@example.com\\0old-password\\0' | automigrate checkpassword /bin/true 3<&0
 
-Exit status (the checkpassword protocol): 1 wrong credentials or not migratable, 111 temporary
-failure (old server unreachable), otherwise the reply program's. The password comes on fd 3
+Exit status (the checkpassword protocol): 1 wrong credentials, no LDAP entry or not creatable,
+111 temporary failure (old server or LDAP unreachable, TLS refused), otherwise the reply
+program's. The password comes on fd 3
 only and is never logged, stored in clear, or passed on.`,
     )
     .action(async (reply: string, args: string[], _o, cmd: Command) => {

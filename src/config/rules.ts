@@ -75,3 +75,30 @@ export function migratableUser(config: Config, user: string): { ok: true; domain
   if (!klass?.autoMigration) return { ok: false, reason: `class "${className}" of ${domain} has automatic migration off` };
   return { ok: true, domain, className, quota: klass.quota };
 }
+
+/**
+ * Whether a first login may create the user's account, how it is checked, and whether its
+ * mail is then migrated. A domain with ldap.authCreate creates accounts from LDAP (migrating
+ * them too when its migration is on); otherwise the user must be migratable and the
+ * password is checked on the old server.
+ */
+export function creatableUser(
+  config: Config,
+  user: string,
+): { ok: true; domain: string; className: string; quota?: string; check: "ldap" | "old-server"; migrate: boolean } | { ok: false; reason: string } {
+  const m = migratableUser(config, user);
+  if (m.ok) return { ...m, check: config.domains[m.domain]!.ldap.authCreate ? "ldap" : "old-server", migrate: true };
+  let domain: string;
+  try {
+    domain = splitUser(user).domain;
+  } catch {
+    return m;
+  }
+  const d = config.domains[domain];
+  if (!d?.ldap.authCreate) return m;
+  const problem = domainProblems(domain, d).find((p) => !p.startsWith(ENABLE_REFUSED));
+  if (problem) return { ok: false, reason: problem };
+  const className = d.migration.accountClass;
+  const klass = className === DEFAULT_CLASS ? d.accountDefaults : d.classes[className];
+  return { ok: true, domain, className, quota: klass?.quota, check: "ldap", migrate: false };
+}

@@ -102,13 +102,45 @@ const migrationSchema = z.strictObject({
   parallelFolders: z.number().int().min(1).max(8).default(2),
 });
 
+/**
+ * LDAP per domain. sync: accounts are managed by LDAP synchronisation (migration cannot be
+ * enabled). authCreate: a first login is checked against LDAP (search, then bind as the
+ * entry) and creates the account.
+ */
+export const ldapSchema = z
+  .strictObject({
+    sync: z.boolean().default(false),
+    authCreate: z.boolean().default(false),
+    /** ldap://host[:port] or ldaps://host[:port]. */
+    url: z.string().regex(/^ldaps?:\/\/[^/\s]+\/?$/i, 'is not an LDAP URL like "ldaps://ldap.example.com" or "ldap://ldap.example.com:389"').optional(),
+    /** Upgrade an ldap:// connection with StartTLS before anything is sent. */
+    startTls: z.boolean().default(false),
+    /** Check the server's certificate (ldaps and StartTLS). */
+    tlsVerify: z.boolean().default(true),
+    /** PEM file of the CA that signed the LDAP server's certificate (else the system's CAs). */
+    caFile: z.string().min(1).optional(),
+    /** DN for the search, e.g. "cn=automigrate,ou=services,dc=example,dc=com"; unset: anonymous search. */
+    bindDn: z.string().min(1).optional(),
+    bindPasswordFile: z.string().min(1).optional(),
+    baseDn: z.string().min(1).optional(),
+    /** {user} (user@domain), {localpart} and {domain} are replaced, escaped (RFC 4515). */
+    filter: z.string().min(1).default("(&(objectClass=inetOrgPerson)(mail={user}))"),
+    timeoutSec: z.number().positive().max(120).default(10),
+  })
+  .superRefine((v, ctx) => {
+    if (v.authCreate && !v.url) ctx.addIssue({ code: "custom", path: ["url"], message: 'authCreate needs the LDAP server: ldap.url=ldaps://ldap.example.com' });
+    if (v.authCreate && !v.baseDn) ctx.addIssue({ code: "custom", path: ["baseDn"], message: 'authCreate needs where to search: ldap.baseDn="ou=people,dc=example,dc=com"' });
+    if (v.bindDn && !v.bindPasswordFile) ctx.addIssue({ code: "custom", path: ["bindPasswordFile"], message: "a bindDn needs its password in a file: ldap.bindPasswordFile=/etc/automigrate/ldap.pw" });
+    if (v.startTls && v.url?.toLowerCase().startsWith("ldaps:")) ctx.addIssue({ code: "custom", path: ["startTls"], message: "ldaps:// is TLS from the start; StartTLS is for ldap:// URLs" });
+    if (!/\{(user|localpart)\}/.test(v.filter)) ctx.addIssue({ code: "custom", path: ["filter"], message: 'must contain {user} or {localpart}, e.g. "(mail={user})" or "(uid={localpart})"' });
+  });
+export type LdapSettings = z.infer<typeof ldapSchema>;
+
 export const domainSchema = z.strictObject({
   migration: migrationSchema.default(() => migrationSchema.parse({})),
   accountDefaults: accountClassSchema.default(() => accountClassSchema.parse({})),
   classes: z.record(z.string(), accountClassSchema).default({}),
-  ldap: z
-    .strictObject({ sync: z.boolean().default(false), authCreate: z.boolean().default(false) })
-    .default(() => ({ sync: false, authCreate: false })),
+  ldap: ldapSchema.default(() => ldapSchema.parse({})),
 });
 export type DomainSettings = z.infer<typeof domainSchema>;
 

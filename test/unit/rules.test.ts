@@ -9,7 +9,7 @@ describe("settings rules", () => {
     expect(refuseChange("example.com", ready, { ...ready, migration: { ...ready.migration, enabled: true } })).toBeUndefined();
   });
   test("enabling an LDAP-synced domain is refused with the headline and the reason", () => {
-    const synced = { ...ready, ldap: { sync: true, authCreate: false } };
+    const synced = { ...ready, ldap: { ...ready.ldap, sync: true } };
     const r = refuseChange("example.com", synced, { ...synced, migration: { ...synced.migration, enabled: true } });
     expect(r?.headline).toBe("Domain migration couldn't be enabled!");
     expect(r?.reasons[0]).toContain("LDAP synchronisation is on for example.com");
@@ -23,11 +23,11 @@ describe("settings rules", () => {
   });
   test("turning LDAP sync on for a migrating domain is refused likewise", () => {
     const on = { ...ready, migration: { ...ready.migration, enabled: true } };
-    const r = refuseChange("example.com", on, { ...on, ldap: { sync: true, authCreate: false } });
+    const r = refuseChange("example.com", on, { ...on, ldap: { ...ready.ldap, sync: true } });
     expect(r?.headline).toBe(LDAP_SYNC_REFUSED);
   });
   test("a hand-edited domain with both on is a problem and is not migratable", () => {
-    const both = { ...ready, migration: { ...ready.migration, enabled: true }, ldap: { sync: true, authCreate: false } };
+    const both = { ...ready, migration: { ...ready.migration, enabled: true }, ldap: { ...ready.ldap, sync: true } };
     expect(domainProblems("a.example", both)[0]).toStartWith(ENABLE_REFUSED);
     const config = configSchema.parse({ domains: { "a.example": both, "b.example": { ...ready, migration: { ...ready.migration, enabled: true } } } });
     expect(migratableDomains(config)).toEqual(["b.example"]);
