@@ -2,13 +2,13 @@
 // then automigrate's checkpassword helper. A user known only to the old server logs in to
 // the NEW server with the OLD password: the account appears and the daemon migrates it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expectSameMail } from "./support/compare.ts";
 import { accountState, startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
-import { freePort, startDovecot, type Dovecot } from "./support/dovecot.ts";
-import { BUN, CLI, runCli, runCliOk } from "./support/harness.ts";
+import { freePort, type Dovecot } from "./support/dovecot.ts";
+import { loginFails as loginFailsOn, startFirstLoginLab, type FirstLoginLab } from "./support/first-login-lab.ts";
+import { runCli, runCliOk } from "./support/harness.ts";
 import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
 
 const N = 20;
@@ -22,30 +22,14 @@ let old: Dovecot;
 let target: Dovecot;
 let d: DaemonProc;
 
-function passwdHas(user: string): boolean {
-  return readFileSync(target.passwdPath, "utf8").split("\n").some((l) => l.startsWith(`${user}:`));
-}
-
-async function loginFails(user: string, password: string): Promise<string> {
-  try {
-    await userLogin(target, user, password);
-  } catch (e) {
-    return (e as { responseText?: string }).responseText ?? (e as Error).message;
-  }
-  throw new Error(`login of ${user} unexpectedly succeeded`);
-}
+let lab: FirstLoginLab;
+const passwdHas = (user: string) => lab.passwdLine(user) !== undefined;
+const loginFails = (user: string, password: string) => loginFailsOn(target, user, password);
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), "automigrate-firstlogin-"));
-  chmodSync(root, 0o755);
-  home = join(root, "home");
-  const helper = join(root, "automigrate-checkpassword");
-  writeFileSync(helper, `#!/bin/sh\nexec ${BUN} ${CLI} --home ${home} checkpassword "$@"\n`, { mode: 0o755 });
-  old = await startDovecot({ label: "old", users: OLD_USERS.map((user) => ({ user, password: pw(user) })) });
-  target = await startDovecot({ label: "new", users: [], checkpassword: helper });
+  lab = await startFirstLoginLab("firstlogin", OLD_USERS.map((user) => ({ user, password: pw(user) })), ["license.premiumSeats=5"]);
+  ({ root, home, old, target } = lab);
   await seed(old, "newbie@example.com", [{ path: "Projects" }], Array.from({ length: 8 }, (_, i) => ({ folder: i % 2 ? "INBOX" : "Projects", raw: makeMessage(i) })));
-  writeFileSync(join(root, "new.pw"), target.master.password, { mode: 0o600 });
-  await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", "target.auth.user=admin", `target.auth.passwordFile=${join(root, "new.pw")}`, "provisioning.driver=passwd-file", `provisioning.passwdFile=${target.passwdPath}`, "license.premiumSeats=5", `logins.0.path=${target.logPath}`]);
   for (const dom of ["example.com", "interns.example"]) {
     await runCliOk(home, ["domain", "add", dom, `migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=captured", "migration.premiumByLicense=true"]);
   }
@@ -59,8 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (d?.proc.exitCode === null) await d.stop();
-  await Promise.all([old?.stop(), target?.stop()]);
-  rmSync(root, { recursive: true, force: true });
+  await lab?.stop();
 });
 
 describe("first login on the new server", () => {

@@ -2,12 +2,12 @@
 // passwd-file then automigrate's checkpassword helper; a real OpenLDAP (slapd) decides who
 // may log in. The domain also migrates, so the daemon then pulls the user's mail.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expectSameMail } from "./support/compare.ts";
 import { accountState, startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
-import { startDovecot, type Dovecot } from "./support/dovecot.ts";
+import type { Dovecot } from "./support/dovecot.ts";
+import { loginFails as loginFailsOn, startFirstLoginLab, type FirstLoginLab } from "./support/first-login-lab.ts";
 import { BUN, CLI, runCli, runCliOk } from "./support/harness.ts";
 import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
 import { PEOPLE, startSlapd, type Slapd } from "./support/slapd.ts";
@@ -31,16 +31,9 @@ let target: Dovecot;
 let ldap: Slapd;
 let d: DaemonProc;
 
-const passwdLine = (user: string) => readFileSync(target.passwdPath, "utf8").split("\n").find((l) => l.startsWith(`${user}:`));
-
-async function loginFails(user: string, password: string): Promise<string> {
-  try {
-    await userLogin(target, user, password);
-  } catch (e) {
-    return (e as { responseText?: string }).responseText ?? (e as Error).message;
-  }
-  throw new Error(`login of ${user} unexpectedly succeeded`);
-}
+let lab: FirstLoginLab;
+const passwdLine = (user: string) => lab.passwdLine(user);
+const loginFails = (user: string, password: string) => loginFailsOn(target, user, password);
 
 /** The helper as Dovecot runs it: user\0password\0 on fd 3. */
 function helper(user: string, password: string): { code: number; stderr: string } {
@@ -49,18 +42,11 @@ function helper(user: string, password: string): { code: number; stderr: string 
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), "automigrate-ldap-"));
-  chmodSync(root, 0o755);
-  home = join(root, "home");
-  const wrapper = join(root, "automigrate-checkpassword");
-  writeFileSync(wrapper, `#!/bin/sh\nexec ${BUN} ${CLI} --home ${home} checkpassword "$@"\n`, { mode: 0o755 });
   ldap = await startSlapd(PEOPLE_IN_LDAP);
-  old = await startDovecot({ label: "old", users: ["ann@example.com", "bob@example.com"].map((user) => ({ user, password: "old-pw" })) });
-  target = await startDovecot({ label: "new", users: [], checkpassword: wrapper });
+  lab = await startFirstLoginLab("ldap", ["ann@example.com", "bob@example.com"].map((user) => ({ user, password: "old-pw" })), ["license.premiumSeats=1"]);
+  ({ root, home, old, target } = lab);
   await seed(old, "ann@example.com", [{ path: "Projects" }], Array.from({ length: 6 }, (_, i) => ({ folder: i % 2 ? "INBOX" : "Projects", raw: makeMessage(i) })));
-  writeFileSync(join(root, "new.pw"), target.master.password, { mode: 0o600 });
   writeFileSync(join(root, "old.pw"), old.master.password, { mode: 0o600 });
-  await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", "target.auth.user=admin", `target.auth.passwordFile=${join(root, "new.pw")}`, "provisioning.driver=passwd-file", `provisioning.passwdFile=${target.passwdPath}`, "license.premiumSeats=1", `logins.0.path=${target.logPath}`]);
   const directory = [`ldap.bindDn=${ldap.bindDn}`, `ldap.bindPasswordFile=${ldap.bindPasswordFile}`, `ldap.baseDn=${PEOPLE}`];
   // migrates, and creates accounts from LDAP (plain ldap:// here; TLS on staff.example)
   await runCliOk(home, ["domain", "add", "example.com", `migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=master", "migration.old.auth.user=admin", `migration.old.auth.passwordFile=${join(root, "old.pw")}`, "migration.old.auth.method=separator", "migration.premiumByLicense=true", "ldap.authCreate=true", `ldap.url=${ldap.url}`, ...directory]);
@@ -72,8 +58,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (d?.proc.exitCode === null) await d.stop();
-  await Promise.all([old?.stop(), target?.stop(), ldap?.destroy()]);
-  rmSync(root, { recursive: true, force: true });
+  await Promise.all([lab?.stop(), ldap?.destroy()]);
 });
 
 describe("account creation from LDAP authentication (real slapd)", () => {

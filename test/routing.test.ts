@@ -3,17 +3,19 @@
 // user's first login on the new server creates the account, and `routing export` writes a
 // table that `postmap -q ... texthash:<file>` reads.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
-import { startDovecot, type Dovecot } from "./support/dovecot.ts";
-import { BUN, CLI, runCli, runCliOk } from "./support/harness.ts";
+import type { Dovecot } from "./support/dovecot.ts";
+import { startFirstLoginLab, type FirstLoginLab } from "./support/first-login-lab.ts";
+import { runCli, runCliOk } from "./support/harness.ts";
 
 const LOCAL = "lmtp:unix:private/dovecot-lmtp";
 const pw = (u: string) => `old-pw-${u.split("@")[0]}-Rt4`;
 const OLD_USERS = ["ann@example.com", "bob@example.com"];
 
+let lab: FirstLoginLab;
 let root: string;
 let home: string;
 let sock: string;
@@ -30,18 +32,11 @@ function postmap(key: string, table: string): { code: number; out: string; err: 
 const viaSocket = (key: string) => postmap(key, `socketmap:unix:${sock}:transport`);
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), "automigrate-routing-"));
-  chmodSync(root, 0o755);
-  home = join(root, "home");
-  sock = join(root, "routing.sock");
+  sock = join(tmpdir(), `automigrate-routing-${process.pid}.sock`);
+  lab = await startFirstLoginLab("routing", OLD_USERS.map((user) => ({ user, password: pw(user) })), [`routing.socket=${sock}`, `routing.localTransport=${LOCAL}`]);
+  ({ root, home, old, target } = lab);
   mkdirSync(join(root, "postfix"));
   writeFileSync(join(root, "postfix", "main.cf"), "");
-  const helper = join(root, "automigrate-checkpassword");
-  writeFileSync(helper, `#!/bin/sh\nexec ${BUN} ${CLI} --home ${home} checkpassword "$@"\n`, { mode: 0o755 });
-  old = await startDovecot({ label: "old", users: OLD_USERS.map((user) => ({ user, password: pw(user) })) });
-  target = await startDovecot({ label: "new", users: [], checkpassword: helper });
-  writeFileSync(join(root, "new.pw"), target.master.password, { mode: 0o600 });
-  await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", "target.auth.user=admin", `target.auth.passwordFile=${join(root, "new.pw")}`, "provisioning.driver=passwd-file", `provisioning.passwdFile=${target.passwdPath}`, `logins.0.path=${target.logPath}`, `routing.socket=${sock}`, `routing.localTransport=${LOCAL}`]);
   await runCliOk(home, ["domain", "add", "example.com", `migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=captured", "migration.old.smtpHost=127.0.0.1", "migration.old.smtpPort=2525"]);
   await runCliOk(home, ["domain", "enable", "example.com"]);
   // a domain automigrate knows but does not migrate
@@ -51,8 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (d?.proc.exitCode === null) await d.stop();
-  await Promise.all([old?.stop(), target?.stop()]);
-  rmSync(root, { recursive: true, force: true });
+  await lab?.stop();
 });
 
 describe("Postfix socketmap served by the daemon", () => {
@@ -117,6 +111,7 @@ describe("Postfix socketmap served by the daemon", () => {
     const s = await d.status();
     expect(s.routing.socket).toBe(sock);
     expect(s.routing.lookups).toBeGreaterThanOrEqual(8);
+    expect((await runCli(home, ["status"])).stdout).toContain(`mail routing: socketmap:unix:${sock}:transport, `);
   });
 });
 

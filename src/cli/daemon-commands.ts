@@ -32,6 +32,7 @@ function offlineStatus(home: string, user?: string): any {
 function formatLive(s: any): string {
   const lines = [`daemon pid ${s.pid}, up since ${s.startedAt}${s.paused.all ? ", PAUSED" : ""}${s.paused.domains.length ? `, paused domains: ${s.paused.domains.join(" ")}` : ""}`];
   lines.push(`queued ${s.counts.queued}, running ${s.counts.running}, waiting to retry ${s.counts.waiting}, failed ${s.counts.failed}`);
+  if (s.routing) lines.push(`mail routing: socketmap:unix:${s.routing.socket}:transport, ${s.routing.lookups} lookups`);
   for (const j of s.jobs) {
     const p = j.progress;
     const prog = p ? `  ${p.messagesDone}/${p.messagesTotal} msgs, ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}, ${p.rateMsgPerSec} msg/s${p.etaSec !== null ? `, ETA ${p.etaSec}s` : ""}${p.folder ? `, in "${p.folder}"` : ""}` : "";
