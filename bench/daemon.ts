@@ -13,6 +13,7 @@ const USERS = 200;
 /** Logins per second: a busy morning for a mid-size organisation. */
 const RATE = 10;
 const KNOWN = 10_000;
+const LOOKUPS = 20_000;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -40,7 +41,9 @@ try {
   const log = join(h.home, "logins.jsonl");
   writeFileSync(log, "");
   const cli = (args: string[]) => spawnSync(AUTOMIGRATE, ["--home", h.home, ...args], { encoding: "utf8" });
-  cli(["config", "set", `logins.0.path=${log}`, "logins.0.format=jsonl", "workers.total=8", "workers.perOldServer=8"]);
+  const routingSocket = join(h.home, "routing.sock");
+  cli(["config", "set", `logins.0.path=${log}`, "logins.0.format=jsonl", "workers.total=8", "workers.perOldServer=8", `routing.socket=${routingSocket}`, "routing.localTransport=lmtp:unix:private/dovecot-lmtp"]);
+  cli(["domain", "set", "example.com", "migration.old.smtpHost=127.0.0.1"]);
   cli(["domain", "enable", "example.com"]);
 
   // 10,000 known accounts, as the daemon keeps them: one small document each
@@ -88,6 +91,32 @@ try {
   const lat = users.map((u) => started.get(u)! - written.get(u)!);
   const detect = users.map((u) => queuedAt.get(u)! - written.get(u)!);
 
+  // mail routing: Postfix's own client (postmap, one connection) asks the daemon's socketmap
+  // for LOOKUPS addresses, half of them accounts on the new server and half users not yet
+  // there (each of those reads its state file); the same addresses against the exported
+  // file (texthash:, read into memory by Postfix) are the reference
+  const pf = join(h.home, "postfix");
+  mkdirSync(pf);
+  writeFileSync(join(pf, "main.cf"), "");
+  const keys = Array.from({ length: LOOKUPS }, (_, i) => (i % 2 ? `known${i % KNOWN}@example.com` : `absent${i}@example.com`)).join("\n") + "\n";
+  const postmap = (table: string, expected: number) => {
+    const t = performance.now();
+    const r = spawnSync("postmap", ["-c", pf, "-q", "-", table], { input: keys, encoding: "utf8", maxBuffer: 64 << 20 });
+    const ms = performance.now() - t;
+    const answered = r.stdout.split("\n").filter(Boolean).length;
+    if (answered !== expected) throw new Error(`postmap ${table}: ${answered} answers, expected ${expected}: ${r.stderr}`);
+    return ms;
+  };
+  const socketMs = postmap(`socketmap:unix:${routingSocket}:transport`, LOOKUPS);
+  const exportFile = join(h.home, "transport");
+  const te = performance.now();
+  cli(["routing", "export", "--output", exportFile]);
+  const exportMs = performance.now() - te;
+  const exportLines = readFileSync(exportFile, "utf8").split("\n").filter((l) => l && !l.startsWith("#")).length;
+  // postmap -q looks up exact keys: the absent users are not found there (Postfix's transport
+  // lookup would fall back to the domain's line)
+  const fileMs = postmap(`texthash:${exportFile}`, LOOKUPS / 2);
+
   // a sweep over the 10,000 known accounts, paused so that it only queues
   await control(h.home, "/pause", {});
   const t0 = performance.now();
@@ -124,6 +153,9 @@ try {
     `| sweep over ${KNOWN.toLocaleString("en")} known accounts: queued | ${queued.toLocaleString("en")} jobs in ${(sweepMs / 1000).toFixed(1)} s | |`,
     `| queue documents after the sweep | ${files.length.toLocaleString("en")} files, ${Math.min(...sizes)}–${Math.max(...sizes)} bytes each | one per job |`,
     `| queue files rewritten when the daemon stops with ${files.length.toLocaleString("en")} jobs queued, ${runningAtStop} of them running | ${changedOnStop} | only the running jobs' |`,
+    `| mail routing: ${LOOKUPS.toLocaleString("en")} lookups by \`postmap -q -\` against the daemon's socketmap (half local accounts, half users not yet migrated) | ${(socketMs / 1000).toFixed(2)} s = ${Math.round(LOOKUPS / (socketMs / 1000)).toLocaleString("en")} lookups/s | |`,
+    `| the same lookups against the exported file (\`texthash:\`, loaded into Postfix's memory), same run | ${(fileMs / 1000).toFixed(2)} s; socketmap / file = ${(socketMs / fileMs).toFixed(2)} | |`,
+    `| \`routing export\` over ${KNOWN.toLocaleString("en")} known accounts | ${exportLines.toLocaleString("en")} lines in ${(exportMs / 1000).toFixed(2)} s (incl. process start) | |`,
     "",
     "Account state is one document per account (`state/accounts/<user>.json`) and the queue one per job (`state/queue/<user>.json`): a change to one account or job writes one small file, fsynced and renamed into place.",
     "",
