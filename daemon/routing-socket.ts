@@ -3,7 +3,7 @@
 // sends one netstring request at a time; each is answered at once from the live settings and
 // account states, so an account created a moment ago is routed locally on its next lookup.
 import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import type { Config } from "../src/config/schema.ts";
 import { errorText } from "../src/errors.ts";
 import { routeAddress } from "../src/routing/transport-map.ts";
@@ -23,8 +23,22 @@ function groupId(name: string): number {
   return Number(line.split(":")[2]);
 }
 
+/** Whether something accepts connections on the Unix socket `path`. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(path);
+    const done = (v: boolean) => {
+      c.destroy();
+      resolve(v);
+    };
+    c.once("connect", () => done(true));
+    c.once("error", () => done(false));
+    c.setTimeout(1000, () => done(false));
+  });
+}
+
 /** Removes a socket a killed daemon left behind; refuses to remove anything else. */
-function clearStale(path: string): void {
+async function clearStale(path: string): Promise<void> {
   let st;
   try {
     st = lstatSync(path);
@@ -32,27 +46,31 @@ function clearStale(path: string): void {
     return;
   }
   if (!st.isSocket()) throw new Error(`routing.socket ${path} exists and is not a socket: choose another path or remove it`);
+  if (await answers(path)) throw new Error(`another process answers on routing.socket ${path} (another automigrate daemon?)`);
   unlinkSync(path);
 }
 
 export class RoutingSocket {
-  lookups = 0;
-
   private constructor(
     readonly path: string,
     private readonly server: Server,
     private readonly sockets: Set<Socket>,
+    private readonly stats: { lookups: number },
   ) {}
 
+  get lookups(): number {
+    return this.stats.lookups;
+  }
+
   static async listen(path: string, settings: Config["routing"], config: () => Config, local: LocalAccounts, log: Logger): Promise<RoutingSocket> {
-    clearStale(path);
+    await clearStale(path);
     const sockets = new Set<Socket>();
-    let self: RoutingSocket | undefined;
+    const stats = { lookups: 0 };
     const answer = (request: string): Buffer => {
       const r = splitRequest(request);
       if (!r) return reply({ kind: "perm", why: `malformed request "${request.slice(0, 100)}" (expected "<name> <key>")` });
       if (r.name !== TABLE_NAME) return reply({ kind: "perm", why: `unknown table "${r.name}": use socketmap:unix:${path}:${TABLE_NAME}` });
-      if (self) self.lookups++;
+      stats.lookups++;
       try {
         const a = routeAddress(config(), r.key, (u) => local.has(u));
         log.debug({ msg: "routing lookup", key: r.key, answer: a.kind, transport: a.kind === "found" ? a.transport : undefined, why: a.why });
@@ -98,8 +116,7 @@ export class RoutingSocket {
       server.close();
       throw e;
     }
-    self = new RoutingSocket(path, server, sockets);
-    return self;
+    return new RoutingSocket(path, server, sockets, stats);
   }
 
   async close(): Promise<void> {

@@ -165,7 +165,20 @@ describe("routing export and lookup", () => {
   });
 });
 
-describe("daemon shutdown", () => {
+describe("daemon restart and shutdown", () => {
+  test("after kill -9 the socket a restarted daemon finds is replaced; a second daemon does not steal it", async () => {
+    await d.kill9();
+    expect(statSync(sock).isSocket()).toBe(true); // left behind
+    d = await startDaemon(home);
+    await waitFor(() => viaSocket("ann@example.com").out === LOCAL, 5000, "the restarted daemon's answer");
+    const other = join(root, "home-other");
+    await runCliOk(other, ["config", "set", `routing.socket=${sock}`]);
+    const second = await startDaemon(other);
+    await waitFor(() => second.output().includes("another process answers on routing.socket"), 5000, "the second daemon's refusal");
+    expect(await second.stop()).toBe(0);
+    expect(viaSocket("ann@example.com")).toMatchObject({ code: 0, out: LOCAL });
+  });
+
   test("SIGTERM removes the socket", async () => {
     expect(existsSync(sock)).toBe(true);
     expect(await d.stop()).toBe(0);
