@@ -3,7 +3,7 @@
 // user's first login on the new server creates the account, and `routing export` writes a
 // table that `postmap -q ... texthash:<file>` reads.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
@@ -67,6 +67,12 @@ describe("Postfix socketmap served by the daemon", () => {
     expect(viaSocket("bob@example.com")).toMatchObject({ code: 0, out: "smtp:[127.0.0.1]:2525" });
   });
 
+  test("an account the admin put in the new server's passwd-file is local too, from the next lookup", () => {
+    expect(viaSocket("pat@example.com").out).toBe("smtp:[127.0.0.1]:2525");
+    appendFileSync(target.passwdPath, "pat@example.com:{PLAIN}pat-pw::::::\n");
+    expect(viaSocket("pat@example.com")).toMatchObject({ code: 0, out: LOCAL });
+  });
+
   test("anything else is not found: other domains, domains that do not migrate, bare domains", () => {
     for (const key of ["carol@elsewhere.org", "bob@quiet.example", "example.com"]) {
       const r = viaSocket(key);
@@ -120,10 +126,11 @@ describe("routing export and lookup", () => {
     const file = join(root, "transport");
     const r = await runCli(home, ["routing", "export", "--format", "postfix", "--output", file]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("wrote 2 routing entries");
+    expect(r.stderr).toContain("wrote 3 routing entries"); // ann, pat, and the domain
     expect(statSync(file).mode & 0o777).toBe(0o644);
     const table = `texthash:${file}`;
     expect(postmap("ann@example.com", table)).toMatchObject({ code: 0, out: LOCAL });
+    expect(postmap("pat@example.com", table)).toMatchObject({ code: 0, out: LOCAL });
     // transport(5) falls back from user@domain to the domain for users not listed
     expect(postmap("bob@example.com", table).code).toBe(1);
     expect(postmap("example.com", table)).toMatchObject({ code: 0, out: "smtp:[127.0.0.1]:2525" });

@@ -3,6 +3,7 @@
 // daemon saw it log in to the new server), or one in the provisioner's own list. Read from
 // the state files on every miss, so an account created by the checkpassword helper (another
 // process) is routed locally from its next lookup on; a user once local stays local.
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { provisionerFor } from "../accounts/provision.ts";
 import type { Config } from "../config/schema.ts";
@@ -19,6 +20,8 @@ export function onNewServer(state: unknown): boolean {
 
 export class LocalAccounts {
   private readonly known = new Set<string>();
+  /** The provisioner's passwd-file users, re-read when the file changes (size or mtime). */
+  private passwd?: { stamp: string; users: Set<string> };
 
   constructor(
     private readonly home: string,
@@ -30,9 +33,22 @@ export class LocalAccounts {
   has(user: string): boolean {
     const u = user.toLowerCase();
     if (this.known.has(u)) return true;
-    const local = this.alsoLocal(u) || onNewServer(readJsonFile(join(homePaths(this.home).accounts, accountFileName(u)))) || provisionerFor(this.config()).exists(u);
+    const local = this.alsoLocal(u) || onNewServer(readJsonFile(join(homePaths(this.home).accounts, accountFileName(u)))) || this.provisioned(u);
     if (local) this.known.add(u);
     return local;
+  }
+
+  private provisioned(user: string): boolean {
+    const config = this.config();
+    const file = config.provisioning.driver === "passwd-file" ? config.provisioning.passwdFile : undefined;
+    if (!file) return provisionerFor(config).exists(user);
+    let stamp = "absent";
+    try {
+      const st = statSync(file);
+      stamp = `${file}:${st.size}:${st.mtimeMs}`;
+    } catch {}
+    if (this.passwd?.stamp !== stamp) this.passwd = { stamp, users: new Set(provisionerFor(config).users()) };
+    return this.passwd.users.has(user);
   }
 
   /** Every local account (for `routing export`). */
