@@ -148,8 +148,9 @@ describe("routing export and lookup", () => {
     const r = await runCli(other, ["routing", "export"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("routing.localTransport is not set: 1 account(s) on the new server left out");
-    expect(r.stderr).toContain("example.com: no old SMTP host (migration.old.smtpHost)");
     expect(r.stdout).toContain("# automigrate coexistence routing");
+    // no migration.old.smtpHost: the old IMAP host, port 25
+    expect(r.stdout).toContain("\nexample.com smtp:[127.0.0.1]:25\n");
     expect(r.stdout).not.toContain("dave@example.com ");
     // the socketmap would defer dave's mail rather than guess
     const l = await runCli(other, ["routing", "lookup", "dave@example.com", "--json"]);

@@ -11,6 +11,11 @@ export function classNames(d: DomainSettings): string[] {
   return [DEFAULT_CLASS, ...Object.keys(d.classes).sort()];
 }
 
+/** The old server's SMTP host: migration.old.smtpHost, else the IMAP host. */
+export function oldSmtpHost(d: DomainSettings): string | undefined {
+  return d.migration.old.smtpHost ?? d.migration.old.host;
+}
+
 /** Why migration cannot be enabled for this domain; empty when it can. */
 export function enableBlockers(name: string, d: DomainSettings): string[] {
   const out: string[] = [];

@@ -1,6 +1,7 @@
 // `automigrate test-connection <domain>`: can automigrate reach and use the old IMAP server,
 // the old SMTP host and the new server with the settings as they stand? Each check is named,
 // passes or fails with what was seen, and says what to do when it fails.
+import { oldSmtpHost } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError, errorText } from "../errors.ts";
 import { ImapAppender } from "../imap/appender.ts";
@@ -91,7 +92,7 @@ export async function testConnection(config: Config, domain: string, opts: { use
   } else {
     const old: Endpoint = { role: "old", host: o.host, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify };
     checks.push(...(await imapChecks("old", old, o.auth, `${oldKey}.auth`, `migration.old.imapTls`, opts.user, timeoutMs)));
-    const smtpHost = o.smtpHost ?? o.host;
+    const smtpHost = oldSmtpHost(d)!; // o.host is set here
     const server = `${smtpHost}:${o.smtpPort}`;
     try {
       const p = await probeSmtp(smtpHost, o.smtpPort, { tlsVerify: o.tlsVerify, timeoutMs });

@@ -12,6 +12,7 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { splitUser } from "../address.ts";
+import { oldSmtpHost } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 import { defaultImapPort } from "../imap/connect.ts";
 import { homePaths } from "../home.ts";
@@ -53,7 +54,7 @@ export function pimRun(home: string, config: Config, user: string, account?: { c
       AUTOMIGRATE_LOCALPART: local,
       AUTOMIGRATE_OLD_HOST: o.host ?? "",
       AUTOMIGRATE_OLD_IMAP_PORT: String(o.imapPort ?? defaultImapPort(o.imapTls)),
-      AUTOMIGRATE_OLD_SMTP_HOST: o.smtpHost ?? o.host ?? "",
+      AUTOMIGRATE_OLD_SMTP_HOST: oldSmtpHost(d) ?? "",
       AUTOMIGRATE_OLD_SMTP_PORT: String(o.smtpPort),
       AUTOMIGRATE_CLASS: account?.className ?? d.migration.accountClass,
       AUTOMIGRATE_TIER: account?.tier ?? "",

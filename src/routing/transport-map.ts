@@ -1,8 +1,9 @@
 // Coexistence mail routing, as a Postfix transport table (transport(5)). While a domain
 // migrates, mail for an account that exists on the new server is delivered locally and mail
-// for everyone else still goes to the old server's SMTP host. Pure: who exists is asked
-// through `isLocal`, so the socketmap server, `routing export` and `routing lookup` give
-// the same answers.
+// for everyone else still goes to the old server's SMTP host (migration.old.smtpHost, else
+// its IMAP host, as everywhere). Pure: who exists is asked through `isLocal`, so the
+// socketmap server, `routing export` and `routing lookup` give the same answers.
+import { oldSmtpHost } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 
 export type RouteAnswer =
@@ -41,9 +42,9 @@ export function routeAddress(config: Config, key: string, isLocal: (user: string
     return { kind: "found", transport: local, why: `${user} exists on the new server` };
   }
   if (!d.migration.enabled) return { kind: "notfound", why: `automatic migration is off for ${domainName}: Postfix's own routing applies` };
-  const o = d.migration.old;
-  if (!o.smtpHost) return { kind: "notfound", why: `${domainName} has no old SMTP host (domain set ${domainName} migration.old.smtpHost=...)` };
-  return { kind: "found", transport: oldServerTransport(o.smtpHost, o.smtpPort), why: `${user} is not on the new server yet: the old server keeps receiving its mail` };
+  const smtp = oldSmtpHost(d);
+  if (!smtp) return { kind: "notfound", why: `${domainName} has no old SMTP host (domain set ${domainName} migration.old.smtpHost=...)` };
+  return { kind: "found", transport: oldServerTransport(smtp, d.migration.old.smtpPort), why: `${user} is not on the new server yet: the old server keeps receiving its mail` };
 }
 
 export interface TableProblem {
@@ -69,13 +70,14 @@ export function transportTable(config: Config, localUsers: Iterable<string>): { 
   }
   if (leftOut) problems.push({ domain: "*", problem: `routing.localTransport is not set: ${leftOut} account(s) on the new server left out (automigrate config set routing.localTransport=lmtp:unix:private/dovecot-lmtp)` });
   for (const name of Object.keys(config.domains).sort()) {
-    const m = config.domains[name]!.migration;
-    if (!m.enabled) continue;
-    if (!m.old.smtpHost) {
-      problems.push({ domain: name, problem: `no old SMTP host (migration.old.smtpHost): its users not yet migrated are not routed` });
+    const d = config.domains[name]!;
+    if (!d.migration.enabled) continue;
+    const smtp = oldSmtpHost(d);
+    if (!smtp) {
+      problems.push({ domain: name, problem: `no old SMTP host (migration.old.smtpHost or .host): its users not yet migrated are not routed` });
       continue;
     }
-    domains.push(`${name} ${oldServerTransport(m.old.smtpHost, m.old.smtpPort)}`);
+    domains.push(`${name} ${oldServerTransport(smtp, d.migration.old.smtpPort)}`);
   }
   return { lines: [...users, ...domains], problems };
 }

@@ -8,7 +8,8 @@ const config = configSchema.parse({
   routing: { localTransport: "lmtp:unix:private/dovecot-lmtp" },
   domains: {
     "example.com": { migration: { enabled: true, old: { host: "old.example.com", smtpHost: "mx.old.example.com", smtpPort: 2525 } } },
-    "nosmtp.example": { migration: { enabled: true, old: { host: "old.example.com" } } },
+    "imaponly.example": { migration: { enabled: true, old: { host: "old.example.com" } } },
+    "nohost.example": { migration: { enabled: true } },
     "off.example": { migration: { enabled: false, old: { host: "old.example.com", smtpHost: "mx.old.example.com" } } },
   },
 });
@@ -21,7 +22,8 @@ describe("routeAddress", () => {
       expect(routeAddress(config, key, isLocal)).toMatchObject({ kind: "found", transport: "lmtp:unix:private/dovecot-lmtp" });
     }
   });
-  test("a user of a migrating domain not yet there → the old SMTP host, bracketed (no MX lookup)", () => {
+  test("a user of a migrating domain not yet there → the old SMTP host (else its IMAP host), bracketed (no MX lookup)", () => {
+    expect(routeAddress(config, "bob@imaponly.example", isLocal)).toMatchObject({ kind: "found", transport: "smtp:[old.example.com]:25" });
     expect(routeAddress(config, "bob@example.com", isLocal)).toMatchObject({ kind: "found", transport: "smtp:[mx.old.example.com]:2525" });
     expect(routeAddress(config, "bob+x@example.com", isLocal)).toMatchObject({ kind: "found", transport: "smtp:[mx.old.example.com]:2525" });
   });
@@ -30,7 +32,7 @@ describe("routeAddress", () => {
     expect(routeAddress(config, "example.com", isLocal)).toEqual({ kind: "notfound", why: "not a user address" });
     expect(routeAddress(config, "@example.com", isLocal).kind).toBe("notfound");
     expect(routeAddress(config, "bob@off.example", isLocal).why).toContain("automatic migration is off for off.example");
-    expect(routeAddress(config, "bob@nosmtp.example", isLocal).why).toContain("domain set nosmtp.example migration.old.smtpHost=");
+    expect(routeAddress(config, "bob@nohost.example", isLocal).why).toContain("domain set nohost.example migration.old.smtpHost=");
   });
   test("a local account keeps local delivery when its domain's migration is off", () => {
     expect(routeAddress(config, "zed@off.example", isLocal)).toMatchObject({ kind: "found", transport: "lmtp:unix:private/dovecot-lmtp" });
@@ -54,8 +56,8 @@ describe("routeAddress", () => {
 describe("transportTable", () => {
   test("accounts of known domains, then migrating domains with an old SMTP host; problems named", () => {
     const t = transportTable(config, ["ann@example.com", "Ann@example.com", "x@unknown.org", "zed@off.example"]);
-    expect(t.lines).toEqual(["ann@example.com lmtp:unix:private/dovecot-lmtp", "zed@off.example lmtp:unix:private/dovecot-lmtp", "example.com smtp:[mx.old.example.com]:2525"]);
-    expect(t.problems).toEqual([{ domain: "nosmtp.example", problem: "no old SMTP host (migration.old.smtpHost): its users not yet migrated are not routed" }]);
+    expect(t.lines).toEqual(["ann@example.com lmtp:unix:private/dovecot-lmtp", "zed@off.example lmtp:unix:private/dovecot-lmtp", "example.com smtp:[mx.old.example.com]:2525", "imaponly.example smtp:[old.example.com]:25"]);
+    expect(t.problems).toEqual([{ domain: "nohost.example", problem: "no old SMTP host (migration.old.smtpHost or .host): its users not yet migrated are not routed" }]);
   });
 });
 
