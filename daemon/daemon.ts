@@ -400,10 +400,11 @@ export class Daemon {
     await this.configWatcher?.close();
     for (const c of this.crons) await c.destroy();
     for (const t of this.tails.values()) await t.stop();
-    await this.routing?.close();
     for (const r of this.running.values()) r.abort.abort();
     await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), Bun.sleep(8000)]);
     await this.store.flush();
+    // routing answers until the very end: Postfix defers mail while nothing answers
+    await this.routing?.close();
     this.log.info({ msg: "stopped" });
   }
 
