@@ -2,7 +2,7 @@
 // (accountDefaults) and named classes.
 import type { Command } from "commander";
 import { applyAssignments, parseAssignment } from "../config/dotted.ts";
-import { classNames, DEFAULT_CLASS } from "../config/rules.ts";
+import { classNames, classOf, DEFAULT_CLASS } from "../config/rules.ts";
 import { accountClassSchema, type DomainSettings } from "../config/schema.ts";
 import { loadConfig } from "../config/store.ts";
 import { inputError } from "../errors.ts";
@@ -34,7 +34,7 @@ export function addClassCommands(program: Command): void {
       const name = requireDomain(c, domain);
       const d = c.domains[name]!;
       const rows = classNames(d).map((n) => {
-        const k = n === DEFAULT_CLASS ? d.accountDefaults : d.classes[n]!;
+        const k = classOf(d, n)!;
         return { name: n, autoMigration: k.autoMigration, quota: k.quota ?? null, services: k.services ?? null, usedForNewAccounts: d.migration.accountClass === n };
       });
       if (o.json) return json(rows);

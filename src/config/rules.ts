@@ -11,6 +11,11 @@ export function classNames(d: DomainSettings): string[] {
   return [DEFAULT_CLASS, ...Object.keys(d.classes).sort()];
 }
 
+/** A class of the domain by name ("domain-default" is accountDefaults). */
+export function classOf(d: DomainSettings, name: string): DomainSettings["accountDefaults"] | undefined {
+  return name === DEFAULT_CLASS ? d.accountDefaults : d.classes[name];
+}
+
 /** The old server's SMTP host: migration.old.smtpHost, else the IMAP host. */
 export function oldSmtpHost(d: DomainSettings): string | undefined {
   return d.migration.old.smtpHost ?? d.migration.old.host;
@@ -76,7 +81,7 @@ export function migratableUser(config: Config, user: string): { ok: true; domain
   const problems = domainProblems(domain, d);
   if (problems.length) return { ok: false, reason: problems[0]! };
   const className = d.migration.accountClass;
-  const klass = className === DEFAULT_CLASS ? d.accountDefaults : d.classes[className];
+  const klass = classOf(d, className);
   if (!klass?.autoMigration) return { ok: false, reason: `class "${className}" of ${domain} has automatic migration off` };
   return { ok: true, domain, className, quota: klass.quota };
 }
@@ -104,6 +109,5 @@ export function creatableUser(
   const problem = domainProblems(domain, d).find((p) => !p.startsWith(ENABLE_REFUSED));
   if (problem) return { ok: false, reason: problem };
   const className = d.migration.accountClass;
-  const klass = className === DEFAULT_CLASS ? d.accountDefaults : d.classes[className];
-  return { ok: true, domain, className, quota: klass?.quota, check: "ldap", migrate: false };
+  return { ok: true, domain, className, quota: classOf(d, className)?.quota, check: "ldap", migrate: false };
 }
