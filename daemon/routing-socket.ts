@@ -92,6 +92,7 @@ export class RoutingSocket {
           if ("incomplete" in p) return;
           if ("error" in p) {
             log.warn({ msg: "routing socket: bad request, connection closed", error: p.error });
+            sock.removeAllListeners("data");
             sock.end(reply({ kind: "perm", why: p.error }));
             return;
           }

@@ -106,6 +106,17 @@ describe("Postfix socketmap served by the daemon", () => {
     conn.end();
   });
 
+  test("garbage on a connection gets one PERM answer and the connection is closed", async () => {
+    const got: string[] = [];
+    let closed = false;
+    const conn = await Bun.connect({ unix: sock, socket: { data: (_s, b) => void got.push(Buffer.from(b).toString()), close: () => void (closed = true) } });
+    conn.write("HELO there, this is not a netstring\r\n12:transport a@b,");
+    await waitFor(() => closed, 3000, "the connection closed");
+    expect(got.join("")).toMatch(/^\d+:PERM bad netstring length "HELO there, "?,$/);
+    // the server goes on answering others
+    expect(viaSocket("ann@example.com")).toMatchObject({ code: 0, out: LOCAL });
+  });
+
   test("a wrong table name is refused with the right one named", () => {
     const r = postmap("ann@example.com", `socketmap:unix:${sock}:virtual`);
     expect(r.code).not.toBe(0);

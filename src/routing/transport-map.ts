@@ -19,9 +19,8 @@ export function oldServerTransport(host: string, port: number): string {
 
 /** "alice+news" → "alice" for the delimiter characters of Postfix's recipient_delimiter. */
 export function withoutExtension(localpart: string, delimiters: string): string {
-  if (!delimiters) return localpart;
-  const i = [...localpart].findIndex((c) => delimiters.includes(c));
-  return i > 0 ? localpart.slice(0, i) : localpart;
+  for (let i = 1; i < localpart.length; i++) if (delimiters.includes(localpart[i]!)) return localpart.slice(0, i);
+  return localpart;
 }
 
 /**

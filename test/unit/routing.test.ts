@@ -47,6 +47,7 @@ describe("routeAddress", () => {
     expect(withoutExtension("+ann", "+")).toBe("+ann");
     expect(withoutExtension("ann-x+y", "-+")).toBe("ann");
     expect(withoutExtension("ann+x", "")).toBe("ann+x");
+    expect(withoutExtension("😀ann+x", "+")).toBe("😀ann"); // not counted in code points
   });
   test("a bracketed host is not bracketed twice", () => {
     expect(oldServerTransport("[192.0.2.1]", 25)).toBe("smtp:[192.0.2.1]:25");
