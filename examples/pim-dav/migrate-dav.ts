@@ -13,7 +13,8 @@
 // - Each collection is created on the new server if missing (same name, display name,
 //   description, colour, component set), then every item is copied byte for byte with
 //   If-None-Match: * — an item already there is left alone, so a rerun (a later login with
-//   migration.pim.everyPass) copies only what is new. Changed items are not updated.
+//   migration.pim.everyPass) fetches and copies only what is new. Changed items are not
+//   updated.
 // - Exit 0 when everything was copied; 1 when an item or a collection failed (each failure
 //   on stderr: which collection, which item, which server, the HTTP status); 2 bad usage.
 import { parseArgs } from "node:util";
@@ -130,12 +131,25 @@ async function ensureCollection(dav: Dav, c: Collection, url: URL): Promise<"cre
   return "created";
 }
 
+/** The item names (last path segments, as sent) in a collection. */
+async function itemNames(dav: Dav, collection: URL): Promise<Map<string, URL>> {
+  const names = new Map<string, URL>();
+  for (const e of await dav.propfind(collection, 1, "<d:getetag/>")) {
+    const url = new URL(e.href, collection);
+    if (url.pathname !== collection.pathname) names.set(url.pathname.split("/").pop()!, url);
+  }
+  return names;
+}
+
 async function copyItems(from: Dav, to: Dav, c: Collection, target: URL): Promise<{ copied: number; present: number; failed: string[] }> {
-  const items = (await from.propfind(c.url, 1, "<d:getetag/><d:getcontenttype/><d:resourcetype/>")).filter((e) => new URL(e.href, c.url).pathname !== c.url.pathname);
   const res = { copied: 0, present: 0, failed: [] as string[] };
-  for (const item of items) {
-    const src = new URL(item.href, c.url);
-    const name = src.pathname.split("/").pop()!;
+  // names already on the new server are not fetched again (a later pass reads only what is new)
+  const there = await itemNames(to, target);
+  for (const [name, src] of await itemNames(from, c.url)) {
+    if (there.has(name)) {
+      res.present++;
+      continue;
+    }
     const get = await from.request("GET", src);
     if (get.status !== 200) {
       res.failed.push(`${c.kind} ${c.name}, item ${decodeURIComponent(name)}: old server answered GET with ${get.status} ${get.statusText}`);
