@@ -20,8 +20,8 @@ export function onNewServer(state: unknown): boolean {
 
 export class LocalAccounts {
   private readonly known = new Set<string>();
-  /** The provisioner's passwd-file users, re-read when the file changes (size or mtime). */
-  private passwd?: { stamp: string; users: Set<string> };
+  /** The provisioner's own list (a passwd-file's users), re-read when the file changes. */
+  private provisioned?: { stamp: string; users: Set<string> };
 
   constructor(
     private readonly home: string,
@@ -33,27 +33,29 @@ export class LocalAccounts {
   has(user: string): boolean {
     const u = user.toLowerCase();
     if (this.known.has(u)) return true;
-    const local = this.alsoLocal(u) || onNewServer(readJsonFile(join(homePaths(this.home).accounts, accountFileName(u)))) || this.provisioned(u);
+    const local = this.alsoLocal(u) || onNewServer(readJsonFile(join(homePaths(this.home).accounts, accountFileName(u)))) || this.provisionedUsers().has(u);
     if (local) this.known.add(u);
     return local;
   }
 
-  private provisioned(user: string): boolean {
+  private provisionedUsers(): Set<string> {
     const config = this.config();
-    const file = config.provisioning.driver === "passwd-file" ? config.provisioning.passwdFile : undefined;
-    if (!file) return provisionerFor(config).exists(user);
-    let stamp = "absent";
-    try {
-      const st = statSync(file);
-      stamp = `${file}:${st.size}:${st.mtimeMs}`;
-    } catch {}
-    if (this.passwd?.stamp !== stamp) this.passwd = { stamp, users: new Set(provisionerFor(config).users()) };
-    return this.passwd.users.has(user);
+    const p = config.provisioning;
+    let stamp: string = p.driver;
+    if (p.driver === "passwd-file") {
+      try {
+        const st = statSync(p.passwdFile!);
+        stamp = `${p.passwdFile}:${st.size}:${st.mtimeMs}`;
+      } catch {
+        stamp = `${p.passwdFile}:absent`;
+      }
+    }
+    if (this.provisioned?.stamp !== stamp) this.provisioned = { stamp, users: new Set(provisionerFor(config).users()) };
+    return this.provisioned.users;
   }
 
   /** Every local account (for `routing export`). */
   all(): string[] {
-    const fromState = knownAccountUsers(this.home).filter((u) => this.has(u));
-    return [...new Set([...fromState, ...provisionerFor(this.config()).users()])];
+    return [...new Set([...knownAccountUsers(this.home).filter((u) => this.has(u)), ...this.provisionedUsers()])];
   }
 }
