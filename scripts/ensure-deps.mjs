@@ -1,7 +1,7 @@
 // Makes a checkout runnable with only node and npm: installs the npm dependencies (Bun
-// among them) when missing or out of date, and builds dist/cli.js (one bundled file with
-// precompiled bytecode: start-up ~60 ms instead of ~140 ms) when any of its sources
-// (src/, daemon/, tui/, lab/) is newer than it.
+// among them) when missing or out of date, and builds dist/cli.js (scripts/build.ts: one
+// bundle with precompiled bytecode that holds every command, the console included) when any
+// of its sources (bin/, src/, daemon/, tui/, lab/, scripts/) is newer than it.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { execFileSync, execSync } from "node:child_process";
 import { join, dirname } from "node:path";
@@ -29,7 +29,7 @@ function newest(dir) {
 }
 
 const bundle = join(root, "dist", "cli.js");
-const sources = ["src", "daemon", "tui", "lab"].map((d) => newest(join(root, d)));
+const sources = ["bin", "src", "daemon", "tui", "lab", "scripts"].map((d) => newest(join(root, d)));
 if (mtime(bundle) < Math.max(...sources, mtime(stamp))) {
-  execFileSync(bun, ["build", "src/cli.ts", "--target=bun", "--format=cjs", "--bytecode", "--outdir", "dist"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync(bun, ["scripts/build.ts"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 }

@@ -1,15 +1,31 @@
-// `automigrate demo` in a real terminal: servers, daemon and console come up, simulated
-// logins drain through the queue, and quitting removes everything it started.
-import { expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+// The README's run command as a newcomer types it, on a clean clone: `npm start -- demo`
+// installs the dependencies, builds the bundle and starts it (bin/automigrate); servers,
+// daemon and console come up at 80x24, simulated logins drain through the queue, and
+// quitting removes everything it started.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { BUN, CLI } from "./support/harness.ts";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT } from "./support/harness.ts";
 import { startTerm } from "./support/tmux.ts";
 
-test("demo: users are migrated before your eyes; q stops and cleans up", async () => {
-  const t = startTerm(`${BUN} ${CLI} demo; echo DEMO-EXIT $?`);
+let clone: string;
+
+beforeAll(() => {
+  clone = join(mkdtempSync(join(tmpdir(), "automigrate-clone-")), "automigrate");
+  const r = spawnSync("git", ["clone", "-q", ROOT, clone], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`git clone: ${r.stderr}`);
+});
+
+afterAll(() => rmSync(join(clone, ".."), { recursive: true, force: true }));
+
+test("demo from a clean clone: npm start -- demo builds, shows the console at 80x24, users are migrated; q stops and cleans up", async () => {
+  expect(existsSync(join(clone, "dist"))).toBe(false);
+  const t = startTerm(`cd ${clone} && npm start --silent -- demo; echo DEMO-EXIT $?`);
   try {
-    await t.waitFor(/demo\.example\s+Migration Enabled/, 60_000);
+    await t.waitFor(/demo\.example\s+Migration Enabled/, 240_000);
+    expect(existsSync(join(clone, "dist", "cli.js"))).toBe(true);
     await Bun.sleep(300);
     t.keys("Tab");
     await t.waitFor(/@demo\.example\s+done\s+\d+ messages/, 60_000);
@@ -24,4 +40,18 @@ test("demo: users are migrated before your eyes; q stops and cleans up", async (
   } finally {
     t.kill();
   }
-}, 180_000);
+}, 400_000);
+
+test("console from the same clean clone: bin/automigrate tui starts from the bundle and quits cleanly", async () => {
+  const home = mkdtempSync(join(tmpdir(), "automigrate-home-"));
+  const t = startTerm(`${join(clone, "bin", "automigrate")} --home ${home} tui; echo TUI-EXIT $?`);
+  try {
+    await t.waitFor(/automigrate — Domains/, 60_000);
+    await t.waitFor("? help", 5_000);
+    t.keys("q");
+    await t.waitFor("TUI-EXIT 0", 10_000);
+  } finally {
+    t.kill();
+    rmSync(home, { recursive: true, force: true });
+  }
+}, 120_000);

@@ -8,7 +8,7 @@ import { expectSameMail } from "./support/compare.ts";
 import { accountState, startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
 import type { Dovecot } from "./support/dovecot.ts";
 import { loginFails as loginFailsOn, startFirstLoginLab, type FirstLoginLab } from "./support/first-login-lab.ts";
-import { BUN, CLI, runCli, runCliOk } from "./support/harness.ts";
+import { CLI, runCli, runCliOk } from "./support/harness.ts";
 import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
 import { PEOPLE, startSlapd, type Slapd } from "./support/slapd.ts";
 
@@ -37,7 +37,7 @@ const loginFails = (user: string, password: string) => loginFailsOn(target, user
 
 /** The helper as Dovecot runs it: user\0password\0 on fd 3. */
 function helper(user: string, password: string): { code: number; stderr: string } {
-  const r = Bun.spawnSync(["sh", "-c", `printf '%s\\0%s\\0' "$U" "$P" | "${BUN}" "${CLI}" --home "${home}" checkpassword /bin/true 3<&0`], { env: { ...process.env, U: user, P: password }, stderr: "pipe" });
+  const r = Bun.spawnSync(["sh", "-c", `printf '%s\\0%s\\0' "$U" "$P" | "${CLI}" --home "${home}" checkpassword /bin/true 3<&0`], { env: { ...process.env, U: user, P: password }, stderr: "pipe" });
   return { code: r.exitCode, stderr: r.stderr.toString() };
 }
 

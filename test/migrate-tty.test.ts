@@ -1,6 +1,6 @@
 // Without --json, on a real terminal (a pty from script(1)): a progress bar, then a summary.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { BUN, CLI, startHarness, type Harness } from "./support/harness.ts";
+import { CLI, startHarness, type Harness } from "./support/harness.ts";
 import { makeMessage, seed } from "./support/mail.ts";
 
 let h: Harness;
@@ -11,7 +11,7 @@ beforeAll(async () => {
 afterAll(() => h.stop());
 
 test("migrate on a TTY draws a progress bar and prints the summary", async () => {
-  const cmd = `${BUN} ${CLI} --home ${h.home} migrate alice@example.com`;
+  const cmd = `${CLI} --home ${h.home} migrate alice@example.com`;
   const proc = Bun.spawn(["script", "-qfec", cmd, "/dev/null"], { stdout: "pipe", stderr: "pipe" });
   const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   expect(code).toBe(0);
@@ -21,7 +21,7 @@ test("migrate on a TTY draws a progress bar and prints the summary", async () =>
 
 test("with output to a pipe there is no progress bar, only the summary", async () => {
   await seed(h.old, "alice@example.com", [], [{ folder: "INBOX", raw: makeMessage(999) }]);
-  const proc = Bun.spawn([BUN, CLI, "--home", h.home, "migrate", "alice@example.com"], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([CLI, "--home", h.home, "migrate", "alice@example.com"], { stdout: "pipe", stderr: "pipe" });
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   expect(err).toBe("");
   expect(out).toMatch(/^alice@example\.com: DONE — 1 message \(/);

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateMaildir } from "../bench/mailgen.ts";
 import { startDaemon, userLogin, type DaemonProc } from "./support/daemon.ts";
-import { BUN, CLI, runCliOk, startHarness, type Harness } from "./support/harness.ts";
+import { CLI, runCliOk, startHarness, type Harness } from "./support/harness.ts";
 import { makeMessage, seed } from "./support/mail.ts";
 import { startTerm, type Term } from "./support/tmux.ts";
 
@@ -29,7 +29,7 @@ beforeAll(async () => {
   await runCliOk(h.home, ["domain", "add", "other.example", ...old, `migration.old.auth.passwordFile=${join(h.home, "wrong.pw")}`]);
   await runCliOk(h.home, ["domain", "enable", "other.example"]);
   d = await startDaemon(h.home);
-  t = startTerm(`${BUN} ${CLI} --home ${h.home} tui`);
+  t = startTerm(`${CLI} --home ${h.home} tui`);
   await t.waitFor("automigrate — Domains — daemon running");
 }, 120_000);
 

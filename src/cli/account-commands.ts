@@ -4,7 +4,7 @@ import { readFileSync, readSync } from "node:fs";
 import type { Command } from "commander";
 import { loadConfig } from "../config/store.ts";
 import { errorText, inputError } from "../errors.ts";
-import { EXIT, homeOf, json, out } from "./common.ts";
+import { EXIT, err, homeOf, json, out } from "./common.ts";
 
 /** checkpassword's input on fd 3: user\0password\0timestamp\0 (at most 512 bytes). */
 function readFd3(): { user: string; password: string } | undefined {
@@ -51,7 +51,7 @@ only and is never logged, stored in clear, or passed on.`,
     .action(async (reply: string, args: string[], _o, cmd: Command) => {
       const input = readFd3();
       if (!input) {
-        process.stderr.write("automigrate checkpassword: no user/password on fd 3 (is this run by Dovecot?)\n");
+        err("automigrate checkpassword: no user/password on fd 3 (is this run by Dovecot?)");
         process.exitCode = 2;
         return;
       }
@@ -66,12 +66,12 @@ only and is never logged, stored in clear, or passed on.`,
         outcome = { outcome: "tempfail" as const, reason: errorText(e) };
       }
       if (outcome.outcome === "reject") {
-        process.stderr.write(`automigrate checkpassword: ${input.user}: refused: ${outcome.reason}\n`);
+        err(`automigrate checkpassword: ${input.user}: refused: ${outcome.reason}`);
         process.exitCode = 1;
         return;
       }
       if (outcome.outcome === "tempfail") {
-        process.stderr.write(`automigrate checkpassword: ${input.user}: temporary failure: ${outcome.reason}\n`);
+        err(`automigrate checkpassword: ${input.user}: temporary failure: ${outcome.reason}`);
         process.exitCode = 111;
         return;
       }

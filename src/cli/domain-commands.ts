@@ -6,7 +6,7 @@ import { domainProblems, refuseChange } from "../config/rules.ts";
 import { domainSchema } from "../config/schema.ts";
 import { loadConfig, updateConfig } from "../config/store.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
-import { homeOf, json, out, redact } from "./common.ts";
+import { err, homeOf, json, out, redact } from "./common.ts";
 import { changeDomain, normalizeDomain, requireDomain, setMigrationEnabled } from "../config/change.ts";
 
 const status = (enabled: boolean) => (enabled ? "Migration Enabled" : "Migration Disabled");
@@ -61,7 +61,7 @@ export function addDomainCommands(program: Command): void {
     .action((name: string, _o, cmd: Command) => {
       const c = loadConfig(homeOf(cmd));
       const d = requireDomain(c, name);
-      for (const p of domainProblems(d, c.domains[d]!)) process.stderr.write(`warning: ${p}\n`);
+      for (const p of domainProblems(d, c.domains[d]!)) err(`warning: ${p}`);
       json(redact(c.domains[d]));
     });
 

@@ -7,7 +7,7 @@ import { inputError } from "../errors.ts";
 import { LocalAccounts } from "../routing/local-accounts.ts";
 import { routeAddress, transportTable } from "../routing/transport-map.ts";
 import { writeFileAtomic } from "../store/json-file.ts";
-import { homeOf, json, out } from "./common.ts";
+import { err, homeOf, json, out } from "./common.ts";
 
 export function addRoutingCommands(program: Command): void {
   const routing = program
@@ -43,7 +43,7 @@ or from a file written by \`routing export\` (rerun it after accounts are create
       if (!opts.output) return out(text);
       // Postfix (an unprivileged user) reads it; it holds addresses, no secrets
       writeFileAtomic(resolve(opts.output), text, { mode: 0o644 });
-      process.stderr.write(`automigrate: wrote ${lines.length} routing entries to ${opts.output}\n`);
+      err(`automigrate: wrote ${lines.length} routing entries to ${opts.output}`);
     });
   routing
     .command("lookup")

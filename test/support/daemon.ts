@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
-import { BUN, CLI } from "./harness.ts";
+import { CLI } from "./harness.ts";
 import type { Dovecot } from "./dovecot.ts";
 
 export interface DaemonProc {
@@ -16,7 +16,7 @@ export interface DaemonProc {
 }
 
 export async function startDaemon(home: string): Promise<DaemonProc> {
-  const proc = Bun.spawn([BUN, CLI, "--home", home, "daemon"], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([CLI, "--home", home, "daemon"], { stdout: "pipe", stderr: "pipe" });
   let out = "";
   const pump = async (s: ReadableStream<Uint8Array>) => {
     const dec = new TextDecoder();

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { userLogin } from "./daemon.ts";
 import { startDovecot, type Dovecot } from "./dovecot.ts";
-import { BUN, CLI, runCliOk } from "./harness.ts";
+import { CLI, runCliOk } from "./harness.ts";
 
 export interface FirstLoginLab {
   /** 0755 temp directory (Dovecot's auth process reads the helper from it). */
@@ -25,7 +25,7 @@ export async function startFirstLoginLab(label: string, oldUsers: { user: string
   chmodSync(root, 0o755);
   const home = join(root, "home");
   const wrapper = join(root, "automigrate-checkpassword");
-  writeFileSync(wrapper, `#!/bin/sh\nexec ${BUN} ${CLI} --home ${home} checkpassword "$@"\n`, { mode: 0o755 });
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${CLI} --home ${home} checkpassword "$@"\n`, { mode: 0o755 });
   const [old, target] = await Promise.all([startDovecot({ label: "old", users: oldUsers }), startDovecot({ label: "new", users: [], checkpassword: wrapper })]);
   writeFileSync(join(root, "new.pw"), target.master.password, { mode: 0o600 });
   await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", "target.auth.user=admin", `target.auth.passwordFile=${join(root, "new.pw")}`, "provisioning.driver=passwd-file", `provisioning.passwdFile=${target.passwdPath}`, `logins.0.path=${target.logPath}`, ...config]);

@@ -7,7 +7,8 @@ import { startDovecot, type Dovecot, type DovecotOptions } from "./dovecot.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const BUN = process.execPath;
-export const CLI = join(ROOT, "src", "cli.ts");
+/** What users run (README): the launcher of the built bundle, rebuilt first if stale. */
+export const CLI = join(ROOT, "bin", "automigrate");
 
 export interface Harness {
   old: Dovecot;
@@ -25,7 +26,7 @@ export interface CliResult {
 }
 
 export function spawnCli(home: string, args: string[], env: Record<string, string> = {}) {
-  return Bun.spawn([BUN, CLI, "--home", home, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  return Bun.spawn([CLI, "--home", home, ...args], { stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
 }
 
 export async function runCli(home: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {

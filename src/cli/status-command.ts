@@ -1,4 +1,4 @@
-// automigrate daemon | status [user]
+// automigrate status [user]
 import type { Command } from "commander";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -44,34 +44,7 @@ function formatLive(s: any): string {
   return lines.join("\n");
 }
 
-export function addDaemonCommands(program: Command): void {
-  program
-    .command("daemon")
-    .description("run the headless daemon in the foreground: tails login logs, migrates on login (JSON logs to stdout)")
-    .addHelpText("after", "\nExample:\n  automigrate --home /var/lib/automigrate daemon\n\nSignals: SIGTERM/SIGINT stop at a safe point and exit 0; SIGHUP reloads config.json.")
-    .action(async (_o, cmd: Command) => {
-      const { runDaemon } = await import("../../daemon/main.ts");
-      process.exitCode = await runDaemon(homeOf(cmd));
-    });
-
-  program
-    .command("tui")
-    .description("the full-screen admin console: domains, settings, classes, the live migration queue")
-    .addHelpText("after", "\nExample:\n  automigrate --home /var/lib/automigrate tui\n\nKeys are shown at the bottom of every screen; ? for help, q to quit. Works at 80x24 without a mouse.")
-    .action(async (_o, cmd: Command) => {
-      const { runTui } = await import("../../tui/app.ts");
-      process.exitCode = await runTui(homeOf(cmd));
-    });
-
-  program
-    .command("demo")
-    .description("a self-contained tour: local old and new Dovecot, generated users, the daemon, the console; cleans up on quit")
-    .addHelpText("after", "\nExample:\n  npm start -- demo\n\nNeeds Dovecot (apt-get install -y dovecot-imapd). Users log in every 3 seconds; press Tab for the queue, q to quit.")
-    .action(async () => {
-      const { runDemo } = await import("../../tui/demo.ts");
-      process.exitCode = await runDemo();
-    });
-
+export function addStatusCommand(program: Command): void {
   program
     .command("status")
     .description("the queue and accounts: live from the daemon, or from the state files when it is not running")

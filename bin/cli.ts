@@ -2,16 +2,18 @@
 // The `automigrate` command (DESIGN.md "CLI contract"). Exit codes: 0 ok, 1 failed,
 // 2 bad usage or input, 3 migration partial (some messages skipped or folders failed).
 import { Command, CommanderError } from "commander";
-import { addAccountCommands } from "./cli/account-commands.ts";
-import { addClassCommands } from "./cli/class-commands.ts";
-import { EXIT } from "./cli/common.ts";
-import { addConfigCommands } from "./cli/config-commands.ts";
-import { addDaemonCommands } from "./cli/daemon-commands.ts";
-import { addDomainCommands } from "./cli/domain-commands.ts";
-import { addMigrateCommands } from "./cli/migrate-commands.ts";
-import { addRoutingCommands } from "./cli/routing-commands.ts";
-import { addTestConnectionCommand } from "./cli/test-connection-command.ts";
-import { AutomigrateError, errorText } from "./errors.ts";
+import { addAccountCommands } from "../src/cli/account-commands.ts";
+import { addClassCommands } from "../src/cli/class-commands.ts";
+import { EXIT, err } from "../src/cli/common.ts";
+import { addConfigCommands } from "../src/cli/config-commands.ts";
+import { addStatusCommand } from "../src/cli/status-command.ts";
+import { addProcessCommands } from "./process-commands.ts";
+import { addDomainCommands } from "../src/cli/domain-commands.ts";
+import { addMigrateCommands } from "../src/cli/migrate-commands.ts";
+import { addRoutingCommands } from "../src/cli/routing-commands.ts";
+import { addTestConnectionCommand } from "../src/cli/test-connection-command.ts";
+import { installBackstop } from "../src/backstop.ts";
+import { AutomigrateError, errorText } from "../src/errors.ts";
 
 export function buildProgram(): Command {
   const program = new Command("automigrate")
@@ -24,7 +26,8 @@ export function buildProgram(): Command {
   addClassCommands(program);
   addMigrateCommands(program);
   addTestConnectionCommand(program);
-  addDaemonCommands(program);
+  addStatusCommand(program);
+  addProcessCommands(program);
   addAccountCommands(program);
   addRoutingCommands(program);
   // every subcommand reports usage errors through main() instead of exiting itself
@@ -46,11 +49,16 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return EXIT.ok;
       return EXIT.usage;
     }
-    process.stderr.write(`automigrate: ${errorText(e)}\n`);
+    err(`automigrate: ${errorText(e)}`);
     return e instanceof AutomigrateError ? e.exitCode : EXIT.failed;
   }
 }
 
 if (import.meta.main) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  installBackstop();
+  // out() and err() write synchronously, so nothing is left to drain when the process exits
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    () => process.exit(1),
+  );
 }
