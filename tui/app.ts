@@ -10,7 +10,7 @@ import { domainProblems } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
 import { formatBytes } from "../src/migrate/report.ts";
-import { bar, domainRow, jobRow, matchesFilter, type JobView } from "./format.ts";
+import { bar, domainRow, jobRow, keyBar, matchesFilter, type JobView } from "./format.ts";
 
 interface View {
   title: string;
@@ -83,7 +83,7 @@ export async function runTui(home: string): Promise<number> {
   const top = () => stack[stack.length - 1]!;
   const draw = () => {
     header.setContent(` automigrate — ${top().title} — daemon ${daemonUp ? "running" : "not running: live status is unavailable"}`);
-    helpBar.setContent(` ${top().help}  ? help  q quit`);
+    helpBar.setContent(keyBar(top().help, Number(screen.width)));
     screen.render();
   };
   const push = (v: View) => {

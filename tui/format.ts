@@ -42,3 +42,14 @@ export function matchesFilter(j: { user: string; domain: string; state: string }
 export function domainRow(name: string, enabled: boolean, problem?: string): string {
   return `${name.padEnd(34)} ${enabled ? "Migration Enabled " : "Migration Disabled"}${problem ? `  ! ${problem}` : ""}`;
 }
+
+/**
+ * The key bar: the view's keys, cut with "…" where the terminal is too narrow, and
+ * "? help  q quit" always visible at the end (help lists every key).
+ */
+export function keyBar(viewKeys: string, width: number): string {
+  const always = "  ? help  q quit ";
+  const room = Math.max(0, width - always.length - 1);
+  const keys = viewKeys.length > room ? `${viewKeys.slice(0, Math.max(0, room - 1))}…` : viewKeys.padEnd(room);
+  return ` ${keys}${always}`;
+}

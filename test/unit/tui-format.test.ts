@@ -1,7 +1,16 @@
 import { describe, expect, test } from "bun:test";
-import { bar, domainRow, jobRow, matchesFilter } from "../../tui/format.ts";
+import { bar, domainRow, jobRow, keyBar, matchesFilter } from "../../tui/format.ts";
 
 describe("console text", () => {
+  test("the key bar keeps ? help and q quit visible at 80 columns and cuts the view's keys with …", () => {
+    const keys = "↑↓ select  Enter configure  e enable/disable  c classes  / filter  Tab queue";
+    const at80 = keyBar(keys, 80);
+    expect(at80).toHaveLength(80);
+    expect(at80.trimEnd().endsWith("? help  q quit")).toBe(true);
+    expect(at80).toContain("…");
+    expect(keyBar(keys, 120)).toContain(keys);
+    expect(keyBar(keys, 120)).not.toContain("…");
+  });
   test("progress bar", () => {
     expect(bar(0, 10, 10)).toBe("[..........]");
     expect(bar(5, 10, 10)).toBe("[#####.....]");
