@@ -131,7 +131,7 @@ export async function runTui(home: string): Promise<number> {
     const selected = () => names[(el as unknown as { selected: number }).selected];
     return {
       title: "Domains",
-      help: "↑↓ select  Enter configure  e enable/disable  c classes  / filter  Tab queue",
+      help: "Enter configure  e on/off  c classes  / filter  Tab queue",
       el,
       refresh,
       keys: {
@@ -187,7 +187,7 @@ export async function runTui(home: string): Promise<number> {
     };
     return {
       title: `Configure ${domain}`,
-      help: "↑↓ select  Enter edit  s save  Esc cancel  t test connection",
+      help: "Enter edit  s save  Esc cancel  t test connection",
       el,
       refresh: render,
       keys: {
@@ -242,7 +242,7 @@ export async function runTui(home: string): Promise<number> {
     };
     return {
       title: `Classes of ${domain}`,
-      help: "↑↓ select  Space toggle automatic migration  Esc back",
+      help: "Space toggle automatic migration  Esc back",
       el,
       refresh,
       keys: {
@@ -295,7 +295,7 @@ export async function runTui(home: string): Promise<number> {
     return {
       title: "Queue",
       live: true,
-      help: "↑↓ select  Enter details  m migrate now  r retry  p pause/resume  f filter  Esc back",
+      help: "Enter details  m migrate  r retry  p pause  f filter  Esc back",
       el,
       refresh,
       keys: {

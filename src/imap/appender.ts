@@ -9,6 +9,7 @@ import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { TlsMode } from "../config/schema.ts";
 import { crashPoint } from "../crash-points.ts";
 import { AutomigrateError } from "../errors.ts";
+import { ResponseBoundError, ResponseReader } from "./response-reader.ts";
 import { appendableFlags, encodeMailbox, imapDateTime, parseUidSet, quoted } from "./wire.ts";
 
 export interface AppendMessage {
@@ -46,9 +47,21 @@ interface Pending {
 
 const CRLF = Buffer.from("\r\n");
 
+/**
+ * Bounds on what the server may send (hostile or broken input must not grow memory): the
+ * appender only reads short answers (greeting, CAPABILITY, SELECT, APPEND), never mail.
+ */
+export const RESPONSE_LIMITS = { lineBytes: 64 * 1024, literalBytes: 64 * 1024, untagged: 10_000 } as const;
+
+/** Marks a promise as handled where it is made; whoever awaits it still sees the rejection. */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
 export class ImapAppender {
   private socket!: Socket | TLSSocket;
-  private buf: Buffer = Buffer.alloc(0);
+  private reader = new ResponseReader(RESPONSE_LIMITS);
   private pending = new Map<string, Pending>();
   private continuation: { resolve: () => void; reject: (e: Error) => void } | null = null;
   private untagged: string[] = [];
@@ -144,32 +157,18 @@ export class ImapAppender {
   }
 
   private onData(chunk: Buffer): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    for (;;) {
-      const line = this.takeResponse();
-      if (line === null) return;
-      this.dispatch(line);
+    if (this.closedError) return;
+    let responses: string[];
+    try {
+      responses = this.reader.push(chunk);
+    } catch (e) {
+      this.onClose(this.fail(e instanceof ResponseBoundError ? e.message : String(e)));
+      this.socket.destroy();
+      return;
     }
-  }
-
-  /** One complete response line, with any literals it carries inlined; null until complete. */
-  private takeResponse(): string | null {
-    let pos = 0;
-    let text = "";
-    for (;;) {
-      const nl = this.buf.indexOf(CRLF, pos);
-      if (nl < 0) return null;
-      const part = this.buf.subarray(pos, nl).toString("latin1");
-      const lit = /\{(\d+)\+?\}$/.exec(part);
-      if (!lit) {
-        text += part;
-        this.buf = this.buf.subarray(nl + 2);
-        return text;
-      }
-      const n = Number(lit[1]);
-      if (this.buf.length < nl + 2 + n) return null;
-      text += part + this.buf.subarray(nl + 2, nl + 2 + n).toString("latin1");
-      pos = nl + 2 + n;
+    for (const r of responses) {
+      if (this.closedError) return;
+      this.dispatch(r);
     }
   }
 
@@ -188,6 +187,11 @@ export class ImapAppender {
       return;
     }
     if (line.startsWith("* ")) {
+      if (this.untagged.length >= RESPONSE_LIMITS.untagged) {
+        this.onClose(this.fail(`the server sent more than ${RESPONSE_LIMITS.untagged} untagged responses to one command`));
+        this.socket.destroy();
+        return;
+      }
       this.untagged.push(line.slice(2));
       return;
     }
@@ -227,18 +231,25 @@ export class ImapAppender {
     }
   }
 
+  // Both promises below exist before the bytes that they answer are written; if the write
+  // fails (the server closed an idle connection), they reject with nobody awaiting them
+  // yet. handled() keeps that from being an unhandled rejection (which ends a Bun process).
   private expect(tag: string): Promise<TaggedResult> {
-    return new Promise((resolve, reject) => {
-      if (this.closedError) return reject(this.closedError);
-      this.pending.set(tag, { resolve, reject });
-    });
+    return handled(
+      new Promise((resolve, reject) => {
+        if (this.closedError) return reject(this.closedError);
+        this.pending.set(tag, { resolve, reject });
+      }),
+    );
   }
 
   private waitContinuation(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (this.closedError) return reject(this.closedError);
-      this.continuation = { resolve, reject };
-    });
+    return handled(
+      new Promise((resolve, reject) => {
+        if (this.closedError) return reject(this.closedError);
+        this.continuation = { resolve, reject };
+      }),
+    );
   }
 
   async command(text: string): Promise<TaggedResult> {
@@ -347,8 +358,10 @@ export class ImapAppender {
         const n = readSync(fd, buffers[i]!, 0, Math.min(CHUNK, size - sent), sent);
         if (n <= 0) throw this.fail(`spooled message ${path} is shorter than ${size} bytes`);
         sent += n;
-        flushed[i] = new Promise<void>((resolve, reject) =>
-          this.socket.write(buffers[i]!.subarray(0, n), (err) => (err ? reject(this.fail(`writing to the server failed: ${err.message}`, err)) : resolve())),
+        flushed[i] = handled(
+          new Promise<void>((resolve, reject) =>
+            this.socket.write(buffers[i]!.subarray(0, n), (err) => (err ? reject(this.fail(`writing to the server failed: ${err.message}`, err)) : resolve())),
+          ),
         );
       }
       await Promise.all(flushed);
@@ -397,8 +410,8 @@ export class ImapAppender {
     const text = r.text.replace(/\s*\([\d.+ ]+secs\)\.?$/, "");
     if (r.status !== "OK") return { ok: false, reason: `${r.code ? `[${r.code}] ` : ""}${text}`.trim() };
     const m = r.code ? /^APPENDUID (\d+) (\S+)$/i.exec(r.code) : null;
-    const uids = m ? parseUidSet(m[2]!) : [];
-    return { ok: true, uids: uids.length === count ? uids : [], uidValidity: m ? Number(m[1]) : undefined };
+    const uids = m ? parseUidSet(m[2]!, count) : undefined;
+    return { ok: true, uids: uids?.length === count ? uids : [], uidValidity: m ? Number(m[1]) : undefined };
   }
 
   /**

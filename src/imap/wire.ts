@@ -15,8 +15,9 @@ export function encodeMailbox(name: string): string {
   return quoted(encoded);
 }
 
+/** A quoted string. The refused value never appears in the error: it may be a password. */
 export function quoted(s: string): string {
-  if (/[\r\n\0]/.test(s)) throw new Error(`cannot quote a string with CR, LF or NUL: ${JSON.stringify(s)}`);
+  if (/[\r\n\0]/.test(s)) throw new Error(`cannot send a value holding CR, LF or NUL as an IMAP quoted string (${s.length} characters, not shown)`);
   return `"${s.replace(/(["\\])/g, "\\$1")}"`;
 }
 
@@ -34,14 +35,23 @@ export function appendableFlags(flags: Iterable<string>): string[] {
   return out;
 }
 
-/** Parses a uid-set as in APPENDUID ("4", "4:7", "4:7,9") into the list of UIDs. */
-export function parseUidSet(set: string): number[] {
+const MAX_UID = 4294967295;
+
+/**
+ * Parses a uid-set as in APPENDUID ("4", "4:7", "4:7,9") into the list of UIDs; undefined
+ * when it is malformed or names more than `limit` UIDs (a hostile "1:4294967295" must not
+ * allocate billions of numbers: the caller knows how many it appended).
+ */
+export function parseUidSet(set: string, limit: number): number[] | undefined {
   const out: number[] = [];
   for (const part of set.split(",")) {
-    const [a, b] = part.split(":").map(Number);
-    if (a === undefined || !Number.isFinite(a)) continue;
-    const end = b === undefined ? a : b;
-    const [lo, hi] = a <= end ? [a, end] : [end, a];
+    const m = /^(\d{1,10})(?::(\d{1,10}))?$/.exec(part);
+    if (!m) return undefined;
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (a < 1 || b < 1 || a > MAX_UID || b > MAX_UID) return undefined;
+    const [lo, hi] = a <= b ? [a, b] : [b, a];
+    if (out.length + (hi - lo + 1) > limit) return undefined;
     for (let u = lo; u <= hi; u++) out.push(u);
   }
   return out;
