@@ -8,19 +8,47 @@ export interface ErrorContext {
   hint?: string;
 }
 
+/**
+ * What went wrong, as a stable string that decisions and reports use (never the message
+ * text). `BUG` is an error automigrate did not expect: final, and logged with its stack.
+ */
+export type ErrorCode =
+  | "INPUT"
+  | "CONFIG"
+  | "CONNECT"
+  | "TLS"
+  | "LOGIN_REFUSED"
+  | "NO_MAILBOX"
+  | "LOCKED"
+  | "ENABLE_REFUSED"
+  | "QUOTA"
+  | "NO_SPACE"
+  | "PROTOCOL"
+  | "UNVERIFIED"
+  | "STOPPED"
+  | "SERVER"
+  | "BUG";
+
 export class AutomigrateError extends Error {
   readonly context: ErrorContext;
   /** Exit code for the CLI: 1 failed, 2 bad usage or input. */
   readonly exitCode: 1 | 2;
   /** Transient (server down, timeout) rather than permanent (bad password, bad config). */
   readonly transient: boolean;
+  readonly code: ErrorCode;
 
-  constructor(message: string, context: ErrorContext = {}, opts: { exitCode?: 1 | 2; transient?: boolean; cause?: unknown } = {}) {
+  constructor(message: string, context: ErrorContext = {}, opts: { exitCode?: 1 | 2; transient?: boolean; cause?: unknown; code?: ErrorCode } = {}) {
     super(message, { cause: opts.cause });
     this.name = "AutomigrateError";
     this.context = context;
     this.exitCode = opts.exitCode ?? 1;
     this.transient = opts.transient ?? false;
+    this.code = opts.code ?? (this.exitCode === 2 ? "INPUT" : this.transient ? "SERVER" : "CONFIG");
+  }
+
+  /** temporary: worth retrying later; final: needs the admin (or a fix) first. */
+  get failureClass(): "temporary" | "final" {
+    return this.transient ? "temporary" : "final";
   }
 
   /** One line (plus a hint line) for humans. */
@@ -39,6 +67,46 @@ export class AutomigrateError extends Error {
 /** Bad input from the admin: exit 2. */
 export function inputError(message: string, context: ErrorContext = {}): AutomigrateError {
   return new AutomigrateError(message, context, { exitCode: 2 });
+}
+
+/** Socket and imapflow error codes that mean "the connection went away": worth a retry. */
+export const CONNECTION_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+  "EAI_AGAIN",
+  "NoConnection",
+  "ETIMEOUT",
+  "CONNECT_TIMEOUT",
+  "GREETING_TIMEOUT",
+  "ClosedAfterConnectText",
+  "ClosedAfterConnectTLS",
+  "EConnectionClosed",
+]);
+
+/**
+ * Any error as one an admin (and the retry policy) can act on: ours keep their code; a
+ * dropped connection or a server's NO/BAD answer (imapflow) is a temporary server error;
+ * anything else is a bug: final, never retried as if a server were down.
+ */
+export function classify(err: unknown, context: ErrorContext = {}): AutomigrateError {
+  if (err instanceof AutomigrateError) return err;
+  const e = err as { code?: string; responseStatus?: string; message?: string };
+  if (e && typeof e === "object") {
+    if (e.code && CONNECTION_ERROR_CODES.has(e.code)) return new AutomigrateError(errorText(err), context, { transient: true, code: "CONNECT", cause: err });
+    if (e.code === "ENOSPC") return new AutomigrateError(errorText(err), { ...context, hint: "free disk space in the home directory" }, { transient: true, code: "NO_SPACE", cause: err });
+    if (e.responseStatus === "NO" || e.responseStatus === "BAD") return new AutomigrateError(errorText(err), context, { transient: true, code: "SERVER", cause: err });
+  }
+  return new AutomigrateError(`internal error (a bug in automigrate, please report it): ${errorText(err)}`, context, { code: "BUG", cause: err });
+}
+
+/** The code of any error: an error automigrate did not make itself is classified. */
+export function errorCode(err: unknown): ErrorCode {
+  return classify(err).code;
 }
 
 export function errorText(err: unknown): string {

@@ -3,7 +3,7 @@
 import { ImapFlow } from "imapflow";
 import type { ServerAuth, TlsMode } from "../config/schema.ts";
 import { readPasswordFile } from "../config/secrets.ts";
-import { AutomigrateError } from "../errors.ts";
+import { AutomigrateError, CONNECTION_ERROR_CODES } from "../errors.ts";
 
 export interface Endpoint {
   /** "old" or "new": which side, for messages. */
@@ -55,7 +55,6 @@ export function describeEndpoint(e: Endpoint): string {
   return `${e.host}:${e.port}`;
 }
 
-const TRANSIENT_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "NoConnection", "ETIMEOUT", "CONNECT_TIMEOUT", "GREETING_TIMEOUT"]);
 
 export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number } = {}): Promise<ImapFlow> {
   const client = new ImapFlow({
@@ -93,12 +92,12 @@ export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { t
         server,
         user: who,
         hint: "check the master user and its password file, and that the user exists there",
-      }, { cause: e, transient: endpoint.role === "new" });
+      }, { cause: e, transient: endpoint.role === "new", code: "LOGIN_REFUSED" });
     }
     throw new AutomigrateError(`cannot connect: ${err.message}${err.code ? ` (${err.code})` : ""}`, {
       server,
       hint: endpoint.tls === "none" ? "is the server up and listening on that port?" : "is the server up, and is the TLS mode right (none, starttls, implicit)?",
-    }, { transient: TRANSIENT_CODES.has(err.code ?? "") || !err.code, cause: e });
+    }, { transient: CONNECTION_ERROR_CODES.has(err.code ?? "") || !err.code, cause: e, code: /cert|tls|ssl/i.test(`${err.code ?? ""} ${err.message}`) ? "TLS" : "CONNECT" });
   }
   return client;
 }

@@ -8,7 +8,7 @@
 // A crash between 2 and 4 leaves an intent; the next run matches the intent's messages
 // against what the target got at or above that UIDNEXT (by fingerprint) and appends only
 // what is missing. A UIDVALIDITY change matches the whole folder the same way.
-import { closeSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { ImapFlow } from "imapflow";
 import { crashPoint } from "../crash-points.ts";
@@ -51,16 +51,28 @@ export interface FolderOutcome {
   skipped: SkippedMessage[];
 }
 
+export function newOutcome(pf: PlannedFolder): FolderOutcome {
+  return { folder: pf.old, target: pf.target, messages: 0, bytes: 0, skipped: [] };
+}
+
 const META_WINDOW = 5000;
 const SPOOL_CHUNK = 1024 * 1024;
 
-type Fetched = Map<number, AppendMessage & { size: number }>;
+type FetchedMessage = AppendMessage & { size: number };
+/** What a FETCH brought: messages with their bytes, and UIDs the server answered without a body. */
+interface Fetched {
+  messages: Map<number, FetchedMessage>;
+  noBody: number[];
+}
+const emptyFetched = (): Fetched => ({ messages: new Map(), noBody: [] });
 
-export async function copyFolder(ctx: CopyContext, pf: PlannedFolder): Promise<FolderOutcome> {
-  const outcome: FolderOutcome = { folder: pf.old, target: pf.target, messages: 0, bytes: 0, skipped: [] };
+/**
+ * Copies the folder's new messages. `outcome` is filled as batches commit, so a caller whose
+ * copy failed half-way still reports what landed.
+ */
+export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: FolderOutcome = newOutcome(pf)): Promise<FolderOutcome> {
   const box = await ctx.old.mailboxOpen(pf.old, { readOnly: true });
-  const uidValidity = Number(box.uidValidity);
-  const uidNext = Number(box.uidNext) || 0;
+  const { uidValidity, uidNext } = await oldFolderIds(ctx, pf.old, box);
 
   const known = ctx.state.folder(pf.old);
   const target = known?.target ?? pf.target;
@@ -82,6 +94,9 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder): Promise<F
       f.reconcile = true;
       f.pending = undefined;
       f.skipped = [];
+      // the counts describe the old UIDVALIDITY's messages: start again
+      f.messages = 0;
+      f.bytes = 0;
     });
   }
   const fs = () => ctx.state.folder(pf.old)!;
@@ -90,10 +105,19 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder): Promise<F
 
   /** Appends what is fetched, under a persisted intent, and commits the watermark. */
   const appendAndCommit = async (uids: number[], fetched: Fetched, intent?: PendingBatch) => {
-    const order = uids.filter((u) => fetched.has(u)); // a message expunged meanwhile is simply gone
-    const messages = order.map((u) => fetched.get(u)!);
-    const skipped: { uid: number; reason: string }[] = [];
+    const order = uids.filter((u) => fetched.messages.has(u));
+    const messages = order.map((u) => fetched.messages.get(u)!);
+    const skipped: { uid: number; reason: string }[] = fetched.noBody.map((uid) => ({
+      uid,
+      reason: "the old server answered FETCH without the message's body (rerun to retry; if it persists, check the message on the old server)",
+    }));
+    // A UID the server did not return at all was expunged meanwhile, unless it is still listed
+    const absent = uids.filter((u) => !fetched.messages.has(u) && !fetched.noBody.includes(u));
+    for (const uid of absent.length ? await stillListed(ctx.old, absent) : []) {
+      skipped.push({ uid, reason: "the old server did not return it in FETCH although it still lists it (rerun to retry)" });
+    }
     let copiedBytes = 0;
+    let refused = 0;
     if (messages.length) {
       if (!intent) {
         await ctx.state.updateFolder(pf.old, (f) => {
@@ -110,26 +134,56 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder): Promise<F
         const each = messages.length > 1 ? await ctx.appender.appendEach(target, messages) : [result];
         each.forEach((r, i) => {
           if (r.ok) copiedBytes += messages[i]!.size;
-          else skipped.push({ uid: order[i]!, reason: `the new server refused it: ${r.reason}` });
+          else {
+            refused++;
+            skipped.push({ uid: order[i]!, reason: `the new server refused it: ${r.reason}` });
+          }
         });
         result = { ok: true, uids: each.flatMap((r) => (r.ok ? r.uids : [])) };
       }
       if (result.ok && result.uids.length) targetUidNext = Math.max(targetUidNext, ...result.uids) + 1;
     }
-    const copied = messages.length - skipped.length;
+    const copied = messages.length - refused;
     const max = Math.max(0, ...uids);
     await ctx.state.updateFolder(pf.old, (f) => {
       f.lastUid = Math.max(f.lastUid, max);
       f.pending = undefined;
-      f.skipped = [...f.skipped.filter((s) => !uids.includes(s.uid)), ...skipped];
+      f.skipped = [...f.skipped.filter((x) => !uids.includes(x.uid)), ...skipped];
       f.messages += copied;
       f.bytes += copiedBytes;
     });
     crashPoint("committed");
     outcome.messages += copied;
     outcome.bytes += copiedBytes;
-    outcome.skipped.push(...skipped.map((s) => ({ folder: pf.old, ...s })));
+    outcome.skipped.push(...skipped.map((x) => ({ folder: pf.old, ...x })));
     ctx.onProgress?.({ type: "copied", folder: pf.old, messages: copied + skipped.length, bytes: copiedBytes });
+  };
+
+  /**
+   * Copies messages batch by batch, fetching batch n+1 while batch n is appended: memory
+   * is bounded by two batches whatever the number of messages (retries included).
+   */
+  const copyBatches = async (batches: Batch[]) => {
+    let next: Promise<Fetched> | undefined = batches[0] ? settled(fetchBatch(batches[0])) : undefined;
+    try {
+      for (let i = 0; i < batches.length; i++) {
+        const current = next!;
+        next = undefined;
+        const fetched = await current;
+        try {
+          if (ctx.signal?.aborted) {
+            throw new AutomigrateError("stopped at a safe point (shutdown)", { user: ctx.user, folder: pf.old }, { transient: true, code: "STOPPED" });
+          }
+          next = batches[i + 1] ? settled(fetchBatch(batches[i + 1]!)) : undefined;
+          await appendAndCommit(batches[i]!.uids, fetched);
+        } finally {
+          cleanupSpool(fetched);
+        }
+      }
+    } finally {
+      // a prefetch still running when the loop ends early: its spool files go too
+      next?.then(cleanupSpool, () => {});
+    }
   };
 
   // 1. A batch that was in flight when the last run died.
@@ -138,22 +192,39 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder): Promise<F
     const range = pending.targetUidValidity === targetUidValidity ? `${pending.targetUidNext}:*` : "1:*";
     const present = await presentOnTarget(ctx, target, pending.uids, range, pending.targetUidNext);
     const missing = pending.uids.filter((u) => !present.has(u));
-    await appendAndCommit(pending.uids, missing.length ? await fetchAll(ctx, missing) : new Map(), pending);
+    await appendAndCommit(pending.uids, missing.length ? await fetchAll(ctx, missing) : emptyFetched(), pending);
     // present ones count as migrated (they were, by the run that died)
     await ctx.state.updateFolder(pf.old, (f) => {
       f.messages += present.size;
     });
   }
 
-  // 2. Messages the target refused last time: the admin may have fixed the cause.
-  const retry = fs().skipped.map((s) => s.uid);
-  if (retry.length) await appendAndCommit(retry, await fetchAll(ctx, retry));
+  // 2. Messages skipped last time (refused by the new server, or not returned by the old
+  //    one): the cause may be gone. Through the same batched, spooled path as new mail.
+  const retry = fs().skipped.map((x) => x.uid);
+  if (retry.length) {
+    const metas = await sizesOf(ctx.old, retry);
+    const gone = retry.filter((u) => !metas.some((m) => m.uid === u));
+    if (gone.length) {
+      // expunged on the old server since: nothing left to copy
+      await ctx.state.updateFolder(pf.old, (f) => {
+        f.skipped = f.skipped.filter((x) => !gone.includes(x.uid));
+      });
+    }
+    await copyBatches(planBatches(metas, ctx.limits));
+  }
 
   // 3. After a UIDVALIDITY change or lost state: what is already there, by fingerprint.
   let present = new Set<number>();
-  if (fs().reconcile) present = await presentOnTarget(ctx, target, "all", "1:*", 1);
+  if (fs().reconcile) {
+    present = await presentOnTarget(ctx, target, "all", "1:*", 1);
+    // the old messages found on the target are the migrated ones so far
+    await ctx.state.updateFolder(pf.old, (f) => {
+      f.messages = present.size;
+    });
+  }
 
-  // 4. Everything new, window by window, fetching batch n+1 while batch n is appended.
+  // 4. Everything new, window by window.
   const windows = uidWindows(fs().lastUid + 1, uidNext, META_WINDOW);
   const plans: { lo: number; hi: number; batches: Batch[] }[] = [];
   let total = 0;
@@ -170,21 +241,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder): Promise<F
   ctx.onProgress?.({ type: "folder", folder: pf.old, target, messages: total, bytes: totalBytes });
 
   for (const { hi, batches } of plans) {
-    let next: Promise<Fetched> | undefined = batches[0] ? fetchBatch(batches[0]) : undefined;
-    for (let i = 0; i < batches.length; i++) {
-      const fetched = await next!;
-      if (ctx.signal?.aborted) {
-        cleanupSpool(fetched);
-        next?.then(cleanupSpool, () => {});
-        throw new AutomigrateError("stopped at a safe point (shutdown)", { user: ctx.user, folder: pf.old }, { transient: true });
-      }
-      next = batches[i + 1] ? fetchBatch(batches[i + 1]!) : undefined;
-      try {
-        await appendAndCommit(batches[i]!.uids, fetched);
-      } finally {
-        cleanupSpool(fetched);
-      }
-    }
+    await copyBatches(batches);
     if (hi > fs().lastUid) {
       await ctx.state.updateFolder(pf.old, (f) => {
         f.lastUid = Math.max(f.lastUid, hi);
@@ -196,28 +253,100 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder): Promise<F
       f.reconcile = false;
     });
   }
+  await checkAccounted(ctx, pf.old, fs());
   return outcome;
 }
 
-async function fetchAll(ctx: CopyContext, uids: number[]): Promise<Fetched> {
-  const all: Fetched = new Map();
+/** A promise whose rejection is handled where it is made (a prefetch nobody may await). */
+function settled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
+/**
+ * UIDVALIDITY and UIDNEXT of the EXAMINEd old folder. Not every server puts them in the
+ * EXAMINE answer (Courier sends no [UIDNEXT]): then STATUS, then the highest UID + 1.
+ * A missing UIDNEXT must never read as "nothing to copy".
+ */
+async function oldFolderIds(ctx: CopyContext, path: string, box: { uidValidity?: bigint | number; uidNext?: number; exists?: number }): Promise<{ uidValidity: number; uidNext: number }> {
+  const positive = (v: unknown) => (typeof v === "number" || typeof v === "bigint") && Number(v) > 0;
+  let uidValidity = positive(box.uidValidity) ? Number(box.uidValidity) : undefined;
+  let uidNext = positive(box.uidNext) ? Number(box.uidNext) : undefined;
+  if (uidNext === undefined || uidValidity === undefined) {
+    const st = (await ctx.old.status(path, { uidNext: true, uidValidity: true }).catch(() => undefined)) || undefined;
+    if (uidValidity === undefined && positive(st?.uidValidity)) uidValidity = Number(st!.uidValidity);
+    if (uidNext === undefined && positive(st?.uidNext)) uidNext = Number(st!.uidNext);
+  }
+  if (uidNext === undefined) {
+    // the highest UID now: sequence number * is the last message
+    const last = (box.exists ?? 0) > 0 ? await ctx.old.fetchOne("*", { uid: true }) : undefined;
+    uidNext = last ? last.uid + 1 : 1;
+    if ((box.exists ?? 0) > 0 && !last) {
+      throw new AutomigrateError("the old server gave no UIDNEXT and no highest UID for a folder that holds messages", { user: ctx.user, folder: path }, { code: "PROTOCOL" });
+    }
+  }
+  if (uidValidity === undefined) {
+    throw new AutomigrateError("the old server gave no UIDVALIDITY for the folder (RFC 3501 requires it): its UIDs cannot be trusted across runs", { user: ctx.user, folder: path }, { code: "PROTOCOL" });
+  }
+  return { uidValidity, uidNext };
+}
+
+/** UIDs of `uids` that the old folder still lists. */
+async function stillListed(old: ImapFlow, uids: number[]): Promise<number[]> {
+  const found = await old.search({ uid: formatUidSet(uids) }, { uid: true });
+  const set = new Set(Array.isArray(found) ? found : []);
+  return uids.filter((u) => set.has(u));
+}
+
+async function sizesOf(old: ImapFlow, uids: number[]): Promise<{ uid: number; size: number }[]> {
   const sizes: { uid: number; size: number }[] = [];
-  for await (const m of ctx.old.fetch(formatUidSet(uids), { uid: true, size: true }, { uid: true })) sizes.push({ uid: m.uid, size: m.size ?? 0 });
-  for (const b of planBatches(sizes, ctx.limits)) {
+  const wanted = new Set(uids);
+  for await (const m of old.fetch(formatUidSet(uids), { uid: true, size: true }, { uid: true })) if (wanted.has(m.uid)) sizes.push({ uid: m.uid, size: m.size ?? 0 });
+  return sizes;
+}
+
+/** Fetches (a crashed run's batch) through the batch plan: large messages are spooled. */
+async function fetchAll(ctx: CopyContext, uids: number[]): Promise<Fetched> {
+  const all = emptyFetched();
+  for (const b of planBatches(await sizesOf(ctx.old, uids), ctx.limits)) {
     const part = b.large ? await spoolLarge(ctx, b.uids[0]!) : await fetchSources(ctx.old, b.uids);
-    for (const [k, v] of part) all.set(k, v);
+    for (const [k, v] of part.messages) all.messages.set(k, v);
+    all.noBody.push(...part.noBody);
   }
   return all;
 }
 
 async function fetchSources(old: ImapFlow, uids: number[]): Promise<Fetched> {
-  const out: Fetched = new Map();
+  const out = emptyFetched();
+  const wanted = new Set(uids);
   for await (const m of old.fetch(formatUidSet(uids), { uid: true, flags: true, internalDate: true, source: true }, { uid: true })) {
-    if (!m.source) continue;
-    out.set(m.uid, { content: m.source, size: m.source.length, flags: m.flags ?? new Set(), internalDate: asDate(m.internalDate) });
+    if (!wanted.has(m.uid)) continue;
+    if (!m.source) {
+      out.noBody.push(m.uid);
+      continue;
+    }
+    out.messages.set(m.uid, { content: m.source, size: m.source.length, flags: m.flags ?? new Set(), internalDate: asDate(m.internalDate) });
     noteTransientBytes(m.source.length);
   }
   return out;
+}
+
+/**
+ * The invariant behind DONE: every message the old folder holds at or below the watermark
+ * was migrated or skipped with a reason. (Fewer is fine: the old server expunged some since.)
+ */
+async function checkAccounted(ctx: CopyContext, folder: string, f: { lastUid: number; messages: number; skipped: unknown[] }): Promise<void> {
+  if (f.lastUid === 0) return;
+  const found = await ctx.old.search({ uid: `1:${f.lastUid}` }, { uid: true });
+  const onOld = Array.isArray(found) ? found.length : 0;
+  const accounted = f.messages + f.skipped.length;
+  if (onOld > accounted) {
+    throw new AutomigrateError(
+      `not verified: the old folder holds ${onOld} messages up to UID ${f.lastUid}, but only ${f.messages} were migrated and ${f.skipped.length} skipped`,
+      { user: ctx.user, folder, hint: "rerun the migration; if the counts still differ, run automigrate verify and report the output" },
+      { code: "UNVERIFIED" },
+    );
+  }
 }
 
 function asDate(d: Date | string | undefined): Date {
@@ -232,6 +361,7 @@ async function spoolLarge(ctx: CopyContext, uid: number): Promise<Fetched> {
   let size = 0;
   let flags: Set<string> = new Set();
   let internalDate = new Date(0);
+  let complete = false;
   try {
     for (;;) {
       const r = await ctx.old.fetchOne(
@@ -250,17 +380,28 @@ async function spoolLarge(ctx: CopyContext, uid: number): Promise<Fetched> {
       noteTransientBytes(chunk.length);
       if (chunk.length < SPOOL_CHUNK) break;
     }
+    complete = true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOSPC") {
+      throw new AutomigrateError(`no space left to spool a large message (${size} bytes written so far) to ${path}`, {
+        user: ctx.user,
+        file: path,
+        hint: `free space on the file system of ${ctx.spoolDir} (a message is spooled whole: it needs at least its size free); the spool file was removed`,
+      }, { code: "NO_SPACE", transient: true, cause: e });
+    }
+    throw e;
   } finally {
     closeSync(fd);
+    if (!complete) rmSync(path, { force: true });
   }
-  const out: Fetched = new Map();
-  if (size > 0) out.set(uid, { content: { path, size }, size, flags, internalDate });
+  const out = emptyFetched();
+  if (size > 0) out.messages.set(uid, { content: { path, size }, size, flags, internalDate });
   else unlinkSync(path);
   return out;
 }
 
 function cleanupSpool(fetched: Fetched): void {
-  for (const m of fetched.values()) {
+  for (const m of fetched.messages.values()) {
     if (!Buffer.isBuffer(m.content)) {
       try {
         unlinkSync(m.content.path);

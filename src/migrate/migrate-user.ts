@@ -3,7 +3,7 @@
 import type { ImapFlow } from "imapflow";
 import { splitUser } from "../address.ts";
 import type { Config, DomainSettings } from "../config/schema.ts";
-import { AutomigrateError, errorText, inputError } from "../errors.ts";
+import { AutomigrateError, classify, errorText, inputError, type ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import { ImapAppender } from "../imap/appender.ts";
 import { closeImap, credentialsFor, defaultImapPort, openImap, type Credentials, type Endpoint, type SecretSource } from "../imap/connect.ts";
@@ -12,7 +12,7 @@ import { pimRun, runPim, type PimResult } from "../hooks/pim.ts";
 import { AccountStateStore, lockAccount } from "../store/account-state.ts";
 import { crashPoint } from "../crash-points.ts";
 import { DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
-import { copyFolder, type CopyContext, type ProgressEvent, type SkippedMessage } from "./copy-folder.ts";
+import { copyFolder, newOutcome, type CopyContext, type ProgressEvent, type SkippedMessage } from "./copy-folder.ts";
 import { copiedFromOld, planFolders, type FolderPlan, type Layout, type ListedFolder, type PlannedFolder, type Rename } from "./folder-plan.ts";
 
 export type MigrationStatus = "done" | "partial" | "failed";
@@ -27,7 +27,7 @@ export interface MigrationReport {
   skipped: SkippedMessage[];
   renamed: Rename[];
   /** `transient`: worth retrying later (server down, connection dropped, stopped by shutdown). */
-  errors: { folder?: string; message: string; transient?: boolean }[];
+  errors: { folder?: string; message: string; transient?: boolean; code?: ErrorCode }[];
   /** The external (PIM) application, when it ran in this run. */
   pim?: PimResult;
   durationMs: number;
@@ -120,7 +120,13 @@ async function runExternalApplication(opts: MigrateOptions, state: AccountStateS
 }
 
 export function isTransient(e: unknown): boolean {
-  return e instanceof AutomigrateError ? e.transient : true;
+  return classify(e).transient;
+}
+
+/** One entry of a report's errors, from any error (a bug keeps its stack for the daemon's log). */
+function reportError(e: unknown, folder?: string): MigrationReport["errors"][number] {
+  const c = classify(e);
+  return { ...(folder ? { folder } : {}), message: errorText(c), transient: c.transient, code: c.code };
 }
 
 export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport> {
@@ -152,6 +158,14 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
         await closeImap(old);
         throw e;
       });
+      if (!oldList.folders.some((f) => f.path.toUpperCase() === "INBOX")) {
+        await closeImap(old);
+        throw new AutomigrateError(`the old server lists no INBOX for ${sides.oldCreds.authzid ?? sides.oldCreds.user}: the account does not exist there, or its login there differs from ${user}`, {
+          user,
+          server: `old server ${sides.old.host}:${sides.old.port}`,
+          hint: "check the address; for servers whose logins are bare names set migration.old.login={localpart}",
+        }, { code: "NO_MAILBOX" });
+      }
       const unchanged = nothingNew(oldList, layoutOf(old), state, sides.domain.migration.folders.exclude);
       if (unchanged !== undefined) {
         // a rerun with nothing new: one LIST-STATUS on the old server, no new-server login
@@ -177,7 +191,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
       report.status = report.errors.length === 0 && report.skipped.length === 0 ? "done" : report.folders > 0 || work.length === 0 ? "partial" : "failed";
       await runExternalApplication(opts, state, vault, report);
     } catch (e) {
-      report.errors.push({ message: errorText(e), transient: isTransient(e) });
+      report.errors.push(reportError(e));
       report.status = "failed";
     }
     return await finish();
@@ -262,6 +276,7 @@ async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStat
     const conn: WorkerConnections = {};
     try {
       for (let f = queue.shift(); f && !opts.signal?.aborted; f = queue.shift()) {
+        const outcome = newOutcome(f);
         try {
           conn.old ??= await openImap(sides.old, sides.oldCreds);
           conn.appender ??= await ImapAppender.open({ ...sides.target, user: sides.targetCreds.user, pass: sides.targetCreds.pass, authzid: sides.targetCreds.authzid });
@@ -276,14 +291,16 @@ async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStat
             onProgress: opts.onProgress,
             signal: opts.signal,
           };
-          const r = await copyFolder(ctx, f);
-          report.messages += r.messages;
-          report.bytes += r.bytes;
-          report.skipped.push(...r.skipped);
+          await copyFolder(ctx, f, outcome);
         } catch (e) {
-          report.errors.push({ folder: f.old, message: errorText(e), transient: isTransient(e) });
+          report.errors.push(reportError(e, f.old));
           // the connections may be broken; the next folder starts on fresh ones
           await closeWorker(conn);
+        } finally {
+          // what landed counts, whether the folder finished or not
+          report.messages += outcome.messages;
+          report.bytes += outcome.bytes;
+          report.skipped.push(...outcome.skipped);
         }
       }
     } finally {

@@ -1,0 +1,120 @@
+// The engine against old servers that are not Dovecot, through the built CLI: a scripted
+// in-memory IMAP server (test/support/fake-imap.ts) on a real socket as the OLD server, a
+// real Dovecot as the NEW one. Each quirk ends exact, or as an explicit failure or partial
+// run with the reason: never DONE with loss.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fakeMessage, startFakeImap, type FakeImap, type Quirks } from "./support/fake-imap.ts";
+import { startDovecot, type Dovecot } from "./support/dovecot.ts";
+import { migrateJson, runCliOk } from "./support/harness.ts";
+import { digestMailbox } from "./support/mail.ts";
+
+const USER = "alice@example.com";
+let target: Dovecot;
+let old: FakeImap;
+let home: string;
+
+beforeAll(async () => {
+  target = await startDovecot({ label: "new", users: [{ user: USER, password: "user-pw" }] });
+});
+afterAll(async () => {
+  await target.stop();
+});
+
+async function setup(quirks: Quirks, messages: number, folders: string[] = ["INBOX"]): Promise<void> {
+  old = await startFakeImap({ quirks });
+  let n = 0;
+  for (const f of folders) for (let i = 0; i < messages; i++) old.add(f, fakeMessage(++n), i % 2 ? ["\\Seen", "$Label1"] : [], new Date(Date.UTC(2024, 0, 1 + n)));
+  home = mkdtempSync(join(tmpdir(), "automigrate-home-"));
+  const oldPw = join(home, "old.pw");
+  const newPw = join(home, "new.pw");
+  writeFileSync(oldPw, "secret\n", { mode: 0o600 });
+  writeFileSync(newPw, target.master.password + "\n", { mode: 0o600 });
+  await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", `target.auth.user=${target.master.user}`, `target.auth.passwordFile=${newPw}`]);
+  await runCliOk(home, ["domain", "add", "example.com"]);
+  await runCliOk(home, ["domain", "set", "example.com", `migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=master", "migration.old.auth.user=admin", `migration.old.auth.passwordFile=${oldPw}`, "migration.old.auth.method=separator"]);
+}
+
+beforeEach(() => {
+  // every test starts from an empty target mailbox
+  rmSync(target.maildir(USER), { recursive: true, force: true });
+});
+afterEach(async () => {
+  await old?.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+/** The old folder's messages as the target should hold them. */
+function expected(folder: string) {
+  return old.folders
+    .get(folder)!
+    .messages.map((m) => ({ sha256: createHash("sha256").update(m.body).digest("hex"), flags: [...m.flags].sort(), internalDate: m.internalDate.getTime(), size: m.body.length }))
+    .sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
+}
+
+describe("old servers that are not Dovecot", () => {
+  test("no [UIDNEXT] in EXAMINE (Courier): every message is copied, exactly; a rerun copies 0; new mail is copied", async () => {
+    await setup({ noUidNextInSelect: true }, 30, ["INBOX", "Archive"]);
+    const first = await migrateJson(home, USER);
+    expect(first.report.status).toBe("done");
+    expect(first.report.messages).toBe(60);
+    const got = await digestMailbox(target, USER);
+    expect(got.get("INBOX")).toEqual(expected("INBOX"));
+    expect(got.get("Archive")).toEqual(expected("Archive"));
+    const again = await migrateJson(home, USER);
+    expect(again.report).toMatchObject({ status: "done", messages: 0 });
+    old.add("INBOX", fakeMessage(1000));
+    const third = await migrateJson(home, USER);
+    expect(third.report).toMatchObject({ status: "done", messages: 1 });
+    expect((await digestMailbox(target, USER)).get("INBOX")).toEqual(expected("INBOX"));
+  }, 60_000);
+
+  test("no UIDNEXT from EXAMINE nor STATUS: the highest UID is used; nothing is lost", async () => {
+    await setup({ noUidNextInSelect: true, noUidNextInStatus: true }, 25);
+    const r = await migrateJson(home, USER);
+    expect(r.report).toMatchObject({ status: "done", messages: 25 });
+    expect((await digestMailbox(target, USER)).get("INBOX")).toEqual(expected("INBOX"));
+    expect((await migrateJson(home, USER)).report).toMatchObject({ status: "done", messages: 0 });
+  }, 60_000);
+
+  test("an identity without a mailbox (empty LIST) is a failure with the reason, never DONE", async () => {
+    await setup({ emptyList: true }, 3);
+    const r = await migrateJson(home, USER);
+    expect(r.code).toBe(1);
+    expect(r.report.status).toBe("failed");
+    expect(r.report.errors[0].code).toBe("NO_MAILBOX");
+    expect(r.report.errors[0].message).toContain("no INBOX");
+    expect(r.report.errors[0].message).toContain("migration.old.login");
+  }, 60_000);
+
+  test("a message FETCHed without its body is skipped with a reason (partial, exit 3), and copied once the server returns it", async () => {
+    await setup({ bodyless: new Set([4]) }, 10);
+    const r = await migrateJson(home, USER);
+    expect(r.code).toBe(3);
+    expect(r.report.status).toBe("partial");
+    expect(r.report.messages).toBe(9);
+    expect(r.report.skipped).toEqual([{ folder: "INBOX", uid: 4, reason: expect.stringContaining("without the message's body") }]);
+    expect((await digestMailbox(target, USER)).get("INBOX")!.length).toBe(9);
+    old.quirks.bodyless = undefined;
+    const again = await migrateJson(home, USER);
+    expect(again.report).toMatchObject({ status: "done", messages: 1, skipped: [] });
+    expect((await digestMailbox(target, USER)).get("INBOX")).toEqual(expected("INBOX"));
+  }, 60_000);
+
+  test("the connection dropped in the middle of a FETCH: the run fails as temporary with what landed counted; the rerun ends exact", async () => {
+    await setup({ dropDuringBodyFetch: 2 }, 300);
+    const r = await migrateJson(home, USER);
+    expect(r.report.status).not.toBe("done");
+    expect(r.report.errors.length).toBeGreaterThan(0);
+    expect(r.report.errors.every((e: { transient: boolean }) => e.transient)).toBe(true);
+    const landed = (await digestMailbox(target, USER)).get("INBOX")!.length;
+    expect(r.report.messages).toBe(landed);
+    const again = await migrateJson(home, USER);
+    expect(again.report.status).toBe("done");
+    expect(again.report.messages).toBe(300 - landed);
+    expect((await digestMailbox(target, USER)).get("INBOX")).toEqual(expected("INBOX"));
+  }, 60_000);
+});
