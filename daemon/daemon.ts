@@ -11,7 +11,7 @@ import { Vault } from "../src/accounts/vault.ts";
 import { migratableUser } from "../src/config/rules.ts";
 import type { Config } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
-import { errorText } from "../src/errors.ts";
+import { classify, errorCode, errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
 import { defaultImapPort } from "../src/imap/connect.ts";
 import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-event.ts";
@@ -117,6 +117,14 @@ export class Daemon {
     this.userLines.set(user, lines);
   }
 
+  /**
+   * Runs work nobody awaits (a timer, a watcher, a cron job) with its failure logged: a
+   * rejected promise must never end the process and every other migration with it.
+   */
+  background(what: string, work: () => Promise<unknown>): void {
+    work().catch((e) => this.log.error({ msg: `${what} failed`, error: errorText(e), code: errorCode(e), stack: e instanceof Error ? e.stack : undefined }));
+  }
+
   linesOf(user: string): string[] {
     return this.userLines.get(user) ?? [];
   }
@@ -130,7 +138,7 @@ export class Daemon {
     await this.store.saveJobs(interrupted);
     await this.applyConfig();
     this.configWatcher = watch(homePaths(this.home).config, { ignoreInitial: true, persistent: false, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
-    this.configWatcher.on("all", () => void this.reload("config.json changed"));
+    this.configWatcher.on("all", () => this.background("reloading config.json", () => this.reload("config.json changed")));
     this.ticker = setInterval(() => this.schedule(), 1000);
     this.log.info({ msg: "daemon started", home: this.home, pid: process.pid, logs: [...this.tails.keys()], queued: this.store.jobs.length });
     this.schedule();
@@ -176,8 +184,8 @@ export class Daemon {
     for (const c of this.crons) await c.destroy();
     this.crons = [];
     const s = this.config.schedules;
-    if (s.retryFailed) this.crons.push(cronSchedule(s.retryFailed, () => void this.retryFailed(), { name: "retryFailed", noOverlap: true }));
-    if (s.sweep) this.crons.push(cronSchedule(s.sweep, () => void this.sweep(), { name: "sweep", noOverlap: true }));
+    if (s.retryFailed) this.crons.push(cronSchedule(s.retryFailed, () => this.background("retrying failed jobs", () => this.retryFailed()), { name: "retryFailed", noOverlap: true }));
+    if (s.sweep) this.crons.push(cronSchedule(s.sweep, () => this.background("the sweep", () => this.sweep()), { name: "sweep", noOverlap: true }));
   }
 
   /** Starts, moves or stops the Postfix socketmap server as routing.socket says. */
@@ -312,10 +320,12 @@ export class Daemon {
       if (!job) return;
       job.state = "running";
       const abort = new AbortController();
-      const done = this.runJob(job, abort.signal).finally(() => {
-        this.running.delete(job.user);
-        this.schedule();
-      });
+      const done = this.runJob(job, abort.signal)
+        .catch((e) => this.jobBroke(job, e))
+        .finally(() => {
+          this.running.delete(job.user);
+          this.schedule();
+        });
       this.running.set(job.user, { abort, done });
     }
   }
@@ -332,6 +342,17 @@ export class Daemon {
       p.messagesDone += e.messages;
       p.bytesDone += e.bytes;
     }
+  }
+
+  /**
+   * A job whose own bookkeeping failed (its queue file could not be written, a bug): it is
+   * logged with the reason, kept in memory as waiting so a later tick retries it, and the
+   * daemon goes on with the others.
+   */
+  private jobBroke(job: Job, e: unknown): void {
+    const c = classify(e, { user: job.user });
+    this.logUser("error", job.user, { msg: "migration job broke", error: errorText(c), code: c.code, stack: c.code === "BUG" && e instanceof Error ? e.stack : undefined });
+    Object.assign(job, { state: "waiting", attempts: job.attempts + 1, notBefore: Date.now() + this.config.workers.retryBaseSec * 1000, lastError: errorText(c) });
   }
 
   private async runJob(job: Job, signal: AbortSignal): Promise<void> {

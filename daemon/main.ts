@@ -1,6 +1,7 @@
 // Process lifecycle of `automigrate daemon`: start, signals, exit codes.
 import { ensureDir } from "../src/store/json-file.ts";
 import { homePaths } from "../src/home.ts";
+import { setBackstopReporter } from "../src/backstop.ts";
 import { errorText } from "../src/errors.ts";
 import { startControl } from "./control.ts";
 import { Daemon } from "./daemon.ts";
@@ -8,6 +9,8 @@ import { createLogger } from "./logger.ts";
 
 export async function runDaemon(home: string): Promise<number> {
   const log = createLogger();
+  // an error nothing handled is a bug: logged with its stack and counted; the daemon goes on
+  setBackstopReporter((r) => log.error({ msg: "BUG: unhandled error, the daemon goes on", kind: r.kind, error: r.error, stack: r.stack }));
   ensureDir(homePaths(home).accounts);
   const daemon = new Daemon(home, log);
   let control: Awaited<ReturnType<typeof startControl>>;
@@ -34,6 +37,6 @@ export async function runDaemon(home: string): Promise<number> {
     };
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));
-    process.on("SIGHUP", () => void daemon.reload("SIGHUP"));
+    process.on("SIGHUP", () => daemon.background("reloading on SIGHUP", () => daemon.reload("SIGHUP")));
   });
 }

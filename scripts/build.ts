@@ -6,12 +6,14 @@
 // reads files next to its own sources. Both are rewritten here, in the bundle only:
 // the widgets become static requires, and the terminfo files are copied to
 // dist/blessed-usr and found next to the bundle at run time.
-import { cpSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { BunPlugin } from "bun";
 
 const root = join(import.meta.dir, "..");
-const out = join(root, "dist");
+const dist = join(root, "dist");
+// built aside and swapped in: a command running from the old bundle meanwhile is not broken
+const out = join(root, `.dist-build-${process.pid}`);
 
 const blessedForBundles: BunPlugin = {
   name: "blessed-for-bundles",
@@ -51,3 +53,9 @@ if (!result.success) {
   process.exit(1);
 }
 cpSync(join(root, "node_modules", "blessed", "usr"), join(out, "blessed-usr"), { recursive: true });
+const old = `${dist}.old-${process.pid}`;
+try {
+  renameSync(dist, old);
+} catch {}
+renameSync(out, dist);
+rmSync(old, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // `automigrate tui`: the admin console. Edits settings through src/config (the CLI's zod
 // rules and settings rules), reads live status from the daemon's control socket, never IMAP.
 import blessed from "blessed";
+import { setBackstopReporter } from "../src/backstop.ts";
 import { classNames } from "../src/config/rules.ts";
 import { applyAssignments, getPath, parseAssignment } from "../src/config/dotted.ts";
 import { domainSchema, type DomainSettings } from "../src/config/schema.ts";
@@ -80,11 +81,22 @@ export async function runTui(home: string): Promise<number> {
     message.setContent(text);
     screen.render();
   };
+  // an error nothing handled is shown, and the console goes on (the terminal stays usable)
+  setBackstopReporter((r) => say(`internal error (the console goes on): ${r.error}`, true));
   const top = () => stack[stack.length - 1]!;
   const draw = () => {
     header.setContent(` automigrate — ${top().title} — daemon ${daemonUp ? "running" : "not running: live status is unavailable"}`);
     helpBar.setContent(keyBar(top().help, Number(screen.width)));
     screen.render();
+  };
+  /** Refreshes the top view and redraws; a failed refresh is shown, never thrown away. */
+  const refreshThenDraw = () => {
+    Promise.resolve()
+      .then(() => top().refresh?.())
+      .then(draw, (e) => {
+        say(errorText(e), true);
+        draw();
+      });
   };
   const push = (v: View) => {
     if (stack.length) top().el.hide();
@@ -92,7 +104,7 @@ export async function runTui(home: string): Promise<number> {
     body.append(v.el);
     v.el.focus();
     say("");
-    void Promise.resolve(v.refresh?.()).then(draw);
+    refreshThenDraw();
   };
   const pop = () => {
     if (stack.length <= 1) return;
@@ -100,7 +112,7 @@ export async function runTui(home: string): Promise<number> {
     v.el.destroy();
     top().el.show();
     top().el.focus();
-    void Promise.resolve(top().refresh?.()).then(draw);
+    refreshThenDraw();
   };
   const prompt = (label: string, value: string): Promise<string | undefined> =>
     new Promise((resolve) => {
@@ -401,16 +413,16 @@ export async function runTui(home: string): Promise<number> {
         screen.render();
       }
     });
-    screen.on("resize", () => {
-      void Promise.resolve(top().refresh?.()).then(draw);
-    });
-    const timer = setInterval(async () => {
+    screen.on("resize", () => refreshThenDraw());
+    const timer = setInterval(() => {
       if (busy) return;
       const v = top();
-      if (!v.live) daemonUp = Boolean(await daemonGet(home, "/status", 1000));
       // a form being edited is not refreshed under the admin's hands
-      if (!v.title.startsWith("Configure")) await v.refresh?.();
-      draw();
+      const tick = async () => {
+        if (!v.live) daemonUp = Boolean(await daemonGet(home, "/status", 1000));
+        if (!v.title.startsWith("Configure")) await v.refresh?.();
+      };
+      tick().then(draw, (e) => say(errorText(e), true));
     }, 1000);
     push(domainsView());
   });

@@ -6,8 +6,8 @@
 // checkpassword helper and by import-users.
 import { creatableUser } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
-import { AutomigrateError, errorText } from "../errors.ts";
-import { closeImap, defaultImapPort, openImap } from "../imap/connect.ts";
+import { AutomigrateError, classify, errorText } from "../errors.ts";
+import { closeImap, defaultImapPort, loginName, openImap } from "../imap/connect.ts";
 import { AccountStateStore } from "../store/account-state.ts";
 import { acquireLock } from "../store/lock-file.ts";
 import { daemonPost } from "../control-client.ts";
@@ -77,11 +77,14 @@ export async function masterLookup(home: string, config: Config, user: string): 
 async function oldServerCheck(config: Config, domain: string, user: string, password: string): Promise<{ outcome: "accept" } | Exclude<FirstLogin, { outcome: "accept" }>> {
   const o = config.domains[domain]!.migration.old;
   try {
-    const client = await openImap({ role: "old", host: o.host!, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify }, { user, pass: password }, { timeoutMs: 10_000 });
+    const client = await openImap({ role: "old", host: o.host!, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify }, { user: loginName(o.login, user), pass: password }, { timeoutMs: 10_000 });
     await closeImap(client);
     return { outcome: "accept" };
   } catch (e) {
-    const transient = e instanceof AutomigrateError ? e.transient : true;
+    // only the old server refusing the password is "wrong password"; anything else
+    // (unreachable, certificate not trusted, a bug) is temporary: the user may retry
+    const c = classify(e);
+    const transient = c.code !== "LOGIN_REFUSED";
     const reason = e instanceof AutomigrateError ? e.message : errorText(e);
     return transient ? { outcome: "tempfail", reason: `old server: ${reason}` } : { outcome: "reject", reason: `old server: ${reason}` };
   }

@@ -3,6 +3,7 @@
 // bind as that entry with the password the user typed. Wrong password or no entry: an auth
 // failure. The directory unreachable, TLS refused, or our own search bind refused: a
 // temporary failure (the user is not at fault; Dovecot answers "try again later").
+import { tlsServername } from "../tls-name.ts";
 import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
 import { Client, Filter, InvalidCredentialsError } from "ldapts";
@@ -24,7 +25,7 @@ function tlsOptions(s: LdapSettings): ConnectionOptions {
   return {
     rejectUnauthorized: s.tlsVerify,
     ca: s.caFile ? readFileSync(s.caFile) : undefined,
-    servername: /^[\d.:]+$/.test(host) ? undefined : host,
+    servername: tlsServername(host),
   };
 }
 

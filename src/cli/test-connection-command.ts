@@ -1,5 +1,6 @@
 // automigrate test-connection <domain> [--user u@d] [--json]
 import type { Command } from "commander";
+import { Vault } from "../accounts/vault.ts";
 import { loadConfig } from "../config/store.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
 import { requireDomain } from "../config/change.ts";
@@ -14,10 +15,13 @@ export function addTestConnectionCommand(program: Command): void {
     .option("--json", "JSON: { domain, user, ok, checks: [{ name, status, server, detail, hint }] }")
     .addHelpText("after", "\nExamples:\n  automigrate test-connection example.com\n  automigrate test-connection example.com --user alice@example.com --json\n\nExit status: 0 when no check failed, 1 otherwise.")
     .action(async (domain: string, o: { user?: string; timeout: string; json?: boolean }, cmd: Command) => {
-      const config = loadConfig(homeOf(cmd));
+      const home = homeOf(cmd);
+      const config = loadConfig(home);
       const name = requireDomain(config, domain);
       const { testConnection, formatConnectionReport } = await import("../diagnose/test-connection.ts");
-      const report = await testConnection(config, name, { user: o.user?.toLowerCase(), timeoutMs: Math.max(1, Number(o.timeout) || 10) * 1000 });
+      // captured and imported passwords: the same vault migrate reads
+      const vault = new Vault(home);
+      const report = await testConnection(config, name, { user: o.user?.toLowerCase(), timeoutMs: Math.max(1, Number(o.timeout) || 10) * 1000, secrets: { password: (u) => vault.get(u) } });
       if (o.json) json(report);
       else out(formatConnectionReport(report));
       process.exitCode = report.ok ? EXIT.ok : EXIT.failed;

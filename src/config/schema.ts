@@ -43,12 +43,26 @@ export const serverAuth = z.discriminatedUnion("mode", [
 ]);
 export type ServerAuth = z.infer<typeof serverAuth>;
 
+/**
+ * The login name on a server for an address: {user} (the whole address), {localpart} or
+ * {domain}, e.g. "{localpart}" for a Cyrus or Courier whose logins are bare names.
+ */
+export const loginTemplate = z
+  .string()
+  .min(1, "must not be empty")
+  .max(200)
+  .refine((s) => /\{(user|localpart)\}/.test(s), "must contain {user} or {localpart} (e.g. {localpart} for bare login names)")
+  .refine((s) => !/[\s\x00-\x1f\x7f"\\]/.test(s), "must not contain spaces, quotes, backslashes or control characters")
+  .refine((s) => !/\{(?!user\}|localpart\}|domain\})[^}]*\}/.test(s), "knows only the placeholders {user}, {localpart} and {domain}");
+
 export const targetSchema = z.strictObject({
   host: hostname.default("127.0.0.1"),
   port: port.optional(),
   tls: tlsMode.default("starttls"),
   tlsVerify: z.boolean().default(true),
   auth: serverAuth.optional(),
+  /** The login name on the new server, when it is not the address. */
+  login: loginTemplate.default("{user}"),
 });
 
 export const oldServerSchema = z.strictObject({
@@ -59,6 +73,8 @@ export const oldServerSchema = z.strictObject({
   smtpPort: port.default(25),
   tlsVerify: z.boolean().default(true),
   auth: serverAuth.optional(),
+  /** The login name on the old server, when it is not the address. */
+  login: loginTemplate.default("{user}"),
 });
 
 export const folderOptionsSchema = z.strictObject({

@@ -5,7 +5,7 @@ import { oldSmtpHost } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError, errorText } from "../errors.ts";
 import { ImapAppender } from "../imap/appender.ts";
-import { closeImap, credentialsFor, defaultImapPort, openImap, type Endpoint } from "../imap/connect.ts";
+import { closeImap, credentialsFor, defaultImapPort, openImap, type Endpoint, type SecretSource } from "../imap/connect.ts";
 import type { ServerAuth } from "../config/schema.ts";
 import { probeSmtp } from "../routing/smtp-probe.ts";
 
@@ -36,7 +36,17 @@ function connectionHint(e: Endpoint, key: string): string {
   return e.tls === "none" ? err : `${err}; if the certificate is self-signed, set ${key}.tlsVerify=false for this server`;
 }
 
-async function imapChecks(prefix: "old" | "new", e: Endpoint, auth: ServerAuth | undefined, authKey: string, settingsKey: string, user: string | undefined, timeoutMs: number): Promise<Check[]> {
+interface LoginCheck {
+  auth: ServerAuth | undefined;
+  authKey: string;
+  /** The server's login template (migration.old.login, target.login). */
+  login: string;
+  loginKey: string;
+  secrets?: SecretSource;
+}
+
+async function imapChecks(prefix: "old" | "new", e: Endpoint, who: LoginCheck, settingsKey: string, user: string | undefined, timeoutMs: number): Promise<Check[]> {
+  const { auth, authKey } = who;
   const server = `${e.host}:${e.port}`;
   const checks: Check[] = [];
   let reachable = false;
@@ -68,11 +78,17 @@ async function imapChecks(prefix: "old" | "new", e: Endpoint, auth: ServerAuth |
     checks.push({ name, status: "skip", server, detail: "the server could not be reached" });
   } else {
     try {
-      const creds = credentialsFor(auth, user, authKey);
+      const creds = credentialsFor(auth, user, authKey, who.secrets, who.login);
       const client = await openImap(e, creds, { timeoutMs });
-      await closeImap(client);
-      const how = creds.authzid ? `as ${creds.user} acting for ${user} (SASL PLAIN authzid)` : `as ${creds.user}`;
-      checks.push({ name, status: "pass", server, detail: `logged in ${how}` });
+      // a server may let an admin act for an identity that has no mailbox (Cyrus): an
+      // empty LIST is not a working login
+      const folders = await client.list().finally(() => closeImap(client));
+      const how = creds.authzid ? `as ${creds.user} acting for ${creds.authzid} (SASL PLAIN authzid)` : `as ${creds.user}`;
+      if (!folders.some((f) => f.path.toUpperCase() === "INBOX")) {
+        checks.push({ name, status: "fail", server, detail: `logged in ${how}, but the server lists no INBOX there: no mailbox for this login`, hint: `check the address, and ${who.loginKey} (e.g. {localpart} for bare login names)` });
+      } else {
+        checks.push({ name, status: "pass", server, detail: `logged in ${how}; ${folders.length} folder${folders.length === 1 ? "" : "s"}` });
+      }
     } catch (err) {
       const hint = err instanceof AutomigrateError ? err.context.hint : undefined;
       checks.push({ name, status: "fail", server, detail: messageOf(err), hint: hint ?? `check ${authKey}` });
@@ -81,7 +97,7 @@ async function imapChecks(prefix: "old" | "new", e: Endpoint, auth: ServerAuth |
   return checks;
 }
 
-export async function testConnection(config: Config, domain: string, opts: { user?: string; timeoutMs?: number } = {}): Promise<ConnectionReport> {
+export async function testConnection(config: Config, domain: string, opts: { user?: string; timeoutMs?: number; secrets?: SecretSource } = {}): Promise<ConnectionReport> {
   const d = config.domains[domain]!;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const o = d.migration.old;
@@ -91,7 +107,7 @@ export async function testConnection(config: Config, domain: string, opts: { use
     checks.push({ name: "old-imap", status: "fail", server: "(not set)", detail: "no old server is set", hint: `automigrate domain set ${domain} migration.old.host=<host>` });
   } else {
     const old: Endpoint = { role: "old", host: o.host, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify };
-    checks.push(...(await imapChecks("old", old, o.auth, `${oldKey}.auth`, `migration.old.imapTls`, opts.user, timeoutMs)));
+    checks.push(...(await imapChecks("old", old, { auth: o.auth, authKey: `${oldKey}.auth`, login: o.login, loginKey: "migration.old.login", secrets: opts.secrets }, `migration.old.imapTls`, opts.user, timeoutMs)));
     const smtpHost = oldSmtpHost(d)!; // o.host is set here
     const server = `${smtpHost}:${o.smtpPort}`;
     try {
@@ -103,7 +119,7 @@ export async function testConnection(config: Config, domain: string, opts: { use
   }
   const t = config.target;
   const target: Endpoint = { role: "new", host: t.host, port: t.port ?? defaultImapPort(t.tls), tls: t.tls, tlsVerify: t.tlsVerify };
-  checks.push(...(await imapChecks("new", target, t.auth, "target.auth", "target.tls", opts.user, timeoutMs)));
+  checks.push(...(await imapChecks("new", target, { auth: t.auth, authKey: "target.auth", login: t.login, loginKey: "target.login" }, "target.tls", opts.user, timeoutMs)));
   return { domain, user: opts.user ?? null, ok: checks.every((c) => c.status !== "fail"), checks };
 }
 

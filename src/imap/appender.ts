@@ -9,6 +9,7 @@ import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { TlsMode } from "../config/schema.ts";
 import { crashPoint } from "../crash-points.ts";
 import { AutomigrateError } from "../errors.ts";
+import { tlsServername } from "../tls-name.ts";
 import { ResponseBoundError, ResponseReader } from "./response-reader.ts";
 import { appendableFlags, encodeMailbox, imapDateTime, parseUidSet, quoted } from "./wire.ts";
 
@@ -107,7 +108,7 @@ export class ImapAppender {
     const { host, port, tls, tlsVerify } = this.opts;
     const socket =
       tls === "implicit"
-        ? tlsConnect({ host, port, servername: host, rejectUnauthorized: tlsVerify })
+        ? tlsConnect({ host, port, servername: tlsServername(host), rejectUnauthorized: tlsVerify })
         : netConnect({ host, port });
     this.attach(socket);
     const greet = await new Promise<TaggedResult>((resolve, reject) => (this.greeting = { resolve, reject }));
@@ -125,7 +126,7 @@ export class ImapAppender {
       if (r.status !== "OK") throw this.fail(`STARTTLS failed: ${r.text}`);
       const plain = this.socket;
       plain.removeAllListeners("data");
-      const secure = tlsConnect({ socket: plain, servername: host, rejectUnauthorized: tlsVerify });
+      const secure = tlsConnect({ socket: plain, host, servername: tlsServername(host), rejectUnauthorized: tlsVerify });
       await new Promise<void>((resolve, reject) => {
         secure.once("secureConnect", resolve);
         secure.once("error", reject);

@@ -1,6 +1,7 @@
 // imapflow connections to the old and the new server: TLS modes, master identity
 // (user*master or SASL PLAIN authzid), timeouts, and a check of who we are logged in as.
 import { ImapFlow } from "imapflow";
+import { tlsServername } from "../tls-name.ts";
 import type { ServerAuth, TlsMode } from "../config/schema.ts";
 import { readPasswordFile } from "../config/secrets.ts";
 import { AutomigrateError, CONNECTION_ERROR_CODES } from "../errors.ts";
@@ -29,8 +30,19 @@ export interface SecretSource {
   password(user: string): string | undefined;
 }
 
-/** Credentials to act as `user` on a server whose auth settings are `auth`. */
-export function credentialsFor(auth: ServerAuth | undefined, user: string, settingsKey: string, secrets?: SecretSource): Credentials {
+/** The login name for an address on a server: its `login` template filled in. */
+export function loginName(template: string, user: string): string {
+  const at = user.lastIndexOf("@");
+  const localpart = at < 0 ? user : user.slice(0, at);
+  const domain = at < 0 ? "" : user.slice(at + 1);
+  return template.replaceAll("{user}", user).replaceAll("{localpart}", localpart).replaceAll("{domain}", domain);
+}
+
+/**
+ * Credentials to act as `user` on a server whose auth settings are `auth`; the server's
+ * login name for the user comes from its `login` template (the vault is keyed by address).
+ */
+export function credentialsFor(auth: ServerAuth | undefined, user: string, settingsKey: string, secrets?: SecretSource, login = "{user}"): Credentials {
   if (!auth) {
     throw new AutomigrateError(`no credentials configured for ${settingsKey}`, {
       user,
@@ -45,10 +57,11 @@ export function credentialsFor(auth: ServerAuth | undefined, user: string, setti
         hint: auth.mode === "captured" ? "it is captured at the user's first login on the new server" : "import it with automigrate import-users <file.csv> (user;password)",
       });
     }
-    return { user, pass };
+    return { user: loginName(login, user), pass };
   }
   const pass = readPasswordFile(auth.passwordFile, settingsKey);
-  return auth.method === "authzid" ? { user: auth.user, pass, authzid: user } : { user: `${user}${auth.separator}${auth.user}`, pass };
+  const as = loginName(login, user);
+  return auth.method === "authzid" ? { user: auth.user, pass, authzid: as } : { user: `${as}${auth.separator}${auth.user}`, pass };
 }
 
 export function describeEndpoint(e: Endpoint): string {
@@ -62,7 +75,7 @@ export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { t
     port: endpoint.port,
     secure: endpoint.tls === "implicit",
     doSTARTTLS: endpoint.tls === "starttls" ? true : endpoint.tls === "none" ? false : undefined,
-    tls: { rejectUnauthorized: endpoint.tlsVerify, servername: endpoint.host },
+    tls: { rejectUnauthorized: endpoint.tlsVerify, servername: tlsServername(endpoint.host) },
     auth: {
       user: creds.user,
       pass: creds.pass,

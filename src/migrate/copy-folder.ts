@@ -103,8 +103,12 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
 
   const fetchBatch = async (batch: Batch): Promise<Fetched> => (batch.large ? spoolLarge(ctx, batch.uids[0]!) : fetchSources(ctx.old, batch.uids));
 
-  /** Appends what is fetched, under a persisted intent, and commits the watermark. */
-  const appendAndCommit = async (uids: number[], fetched: Fetched, intent?: PendingBatch) => {
+  /**
+   * Appends what is fetched, under a persisted intent, and commits the watermark for `uids`.
+   * `asked`: the UIDs that were fetched (all of `uids`, except after a crash, where the ones
+   * already on the target are not fetched again).
+   */
+  const appendAndCommit = async (uids: number[], fetched: Fetched, intent?: PendingBatch, asked: number[] = uids) => {
     const order = uids.filter((u) => fetched.messages.has(u));
     const messages = order.map((u) => fetched.messages.get(u)!);
     const skipped: { uid: number; reason: string }[] = fetched.noBody.map((uid) => ({
@@ -112,7 +116,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
       reason: "the old server answered FETCH without the message's body (rerun to retry; if it persists, check the message on the old server)",
     }));
     // A UID the server did not return at all was expunged meanwhile, unless it is still listed
-    const absent = uids.filter((u) => !fetched.messages.has(u) && !fetched.noBody.includes(u));
+    const absent = asked.filter((u) => !fetched.messages.has(u) && !fetched.noBody.includes(u));
     for (const uid of absent.length ? await stillListed(ctx.old, absent) : []) {
       skipped.push({ uid, reason: "the old server did not return it in FETCH although it still lists it (rerun to retry)" });
     }
@@ -192,7 +196,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     const range = pending.targetUidValidity === targetUidValidity ? `${pending.targetUidNext}:*` : "1:*";
     const present = await presentOnTarget(ctx, target, pending.uids, range, pending.targetUidNext);
     const missing = pending.uids.filter((u) => !present.has(u));
-    await appendAndCommit(pending.uids, missing.length ? await fetchAll(ctx, missing) : emptyFetched(), pending);
+    await appendAndCommit(pending.uids, missing.length ? await fetchAll(ctx, missing) : emptyFetched(), pending, missing);
     // present ones count as migrated (they were, by the run that died)
     await ctx.state.updateFolder(pf.old, (f) => {
       f.messages += present.size;

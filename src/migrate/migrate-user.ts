@@ -66,9 +66,9 @@ export function resolveSides(config: Config, user: string, secrets?: SecretSourc
   return {
     domain: d,
     old: { role: "old", host: o.host, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify },
-    oldCreds: credentialsFor(o.auth, user, `domains.${domain}.migration.old.auth`, secrets),
+    oldCreds: credentialsFor(o.auth, user, `domains.${domain}.migration.old.auth`, secrets, o.login),
     target: { role: "new", host: t.host, port: t.port ?? defaultImapPort(t.tls), tls: t.tls, tlsVerify: t.tlsVerify },
-    targetCreds: credentialsFor(t.auth, user, "target.auth"),
+    targetCreds: credentialsFor(t.auth, user, "target.auth", undefined, t.login),
   };
 }
 

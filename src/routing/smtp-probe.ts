@@ -1,5 +1,6 @@
 // Reaches the old server's SMTP host as coexistence routing will: banner, EHLO, extensions.
 // Port 465 is implicit TLS (RFC 8314); any other port is plain, STARTTLS reported if offered.
+import { tlsServername } from "../tls-name.ts";
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 
@@ -11,7 +12,7 @@ export interface SmtpProbe {
 
 export async function probeSmtp(host: string, port: number, opts: { tlsVerify: boolean; timeoutMs: number; helo?: string }): Promise<SmtpProbe> {
   const implicit = port === 465;
-  const socket: Socket = implicit ? tlsConnect({ host, port, servername: host, rejectUnauthorized: opts.tlsVerify }) : netConnect({ host, port });
+  const socket: Socket = implicit ? tlsConnect({ host, port, servername: tlsServername(host), rejectUnauthorized: opts.tlsVerify }) : netConnect({ host, port });
   socket.setTimeout(opts.timeoutMs);
   let buf = "";
   let waiter: ((lines: string[]) => void) | null = null;

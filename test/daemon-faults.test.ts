@@ -1,0 +1,74 @@
+// The daemon as a process (the built entry) under faults that used to end it: an old
+// server that drops the connection in the middle of FETCH answers, and login lines that
+// are not what they should be. The daemon stays up, every job ends exact after retries.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { accountState, startDaemon, waitFor, type DaemonProc } from "./support/daemon.ts";
+import { startDovecot, type Dovecot } from "./support/dovecot.ts";
+import { fakeMessage, startFakeImap, type FakeImap } from "./support/fake-imap.ts";
+import { runCliOk } from "./support/harness.ts";
+import { digestMailbox } from "./support/mail.ts";
+
+const USERS = ["ann@example.com", "ben@example.com"];
+let target: Dovecot;
+let old: FakeImap;
+let home: string;
+let d: DaemonProc;
+let jsonl: string;
+
+beforeAll(async () => {
+  target = await startDovecot({ label: "new", users: USERS.map((user) => ({ user, password: "pw" })) });
+  // one mailbox served for every identity; the connection drops in the 2nd, 4th and 6th body FETCH
+  old = await startFakeImap({ quirks: { dropDuringBodyFetch: 2 } });
+  for (let i = 1; i <= 400; i++) old.add(i % 3 ? "INBOX" : "Archive", fakeMessage(i), i % 2 ? ["\\Seen"] : []);
+  home = mkdtempSync(join(tmpdir(), "automigrate-home-"));
+  writeFileSync(join(home, "old.pw"), "secret\n", { mode: 0o600 });
+  writeFileSync(join(home, "new.pw"), target.master.password + "\n", { mode: 0o600 });
+  jsonl = join(home, "logins.jsonl");
+  writeFileSync(jsonl, "");
+  await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", `target.auth.user=${target.master.user}`, `target.auth.passwordFile=${join(home, "new.pw")}`, `logins.0.path=${jsonl}`, "logins.0.format=jsonl", "workers.retryBaseSec=1", "workers.retryMaxSec=1"]);
+  await runCliOk(home, ["domain", "add", "example.com", `migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=master", "migration.old.auth.user=admin", `migration.old.auth.passwordFile=${join(home, "old.pw")}`, "migration.old.auth.method=separator"]);
+  await runCliOk(home, ["domain", "enable", "example.com"]);
+  d = await startDaemon(home);
+}, 60_000);
+
+afterAll(async () => {
+  if (d?.proc.exitCode === null) await d.stop();
+  await old.stop();
+  await target.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+const login = (user: string) => appendFileSync(jsonl, `${JSON.stringify({ time: new Date().toISOString(), user, service: "imap", ip: "192.0.2.1" })}\n`);
+
+test("dropped connections mid-FETCH and a hostile login line: the daemon stays up; every job ends exact after retries", async () => {
+  // a 300-character local part (longer than a file name may be) and garbage lines first
+  login(`${"x".repeat(300)}@example.com`);
+  appendFileSync(jsonl, "not json at all\n{\"user\": 123}\n");
+  login(USERS[0]!);
+  // the drops come again while the first user's job retries
+  await waitFor(async () => old.commands.filter((c) => /BODY\.PEEK\[\]/i.test(c)).length >= 3, 30_000, "body fetches");
+  old.quirks.dropDuringBodyFetch = old.commands.filter((c) => /BODY\.PEEK\[\]/i.test(c)).length + 2;
+  login(USERS[1]!);
+  for (const u of USERS) {
+    await waitFor(async () => (await accountState(home, u))?.lastRun?.status === "done", 60_000, `${u} done`);
+  }
+  expect(d.proc.exitCode).toBeNull();
+  const status = await d.status();
+  expect(status.pid).toBe(d.proc.pid);
+  const want = (folder: string) =>
+    old.folders
+      .get(folder)!
+      .messages.map((m) => createHash("sha256").update(m.body).digest("hex"))
+      .sort();
+  for (const u of USERS) {
+    const got = await digestMailbox(target, u);
+    expect(got.get("INBOX")!.map((m) => m.sha256).sort()).toEqual(want("INBOX"));
+    expect(got.get("Archive")!.map((m) => m.sha256).sort()).toEqual(want("Archive"));
+  }
+  // the first user's run did fail on a dropped connection before it ended exact
+  expect(d.output()).toMatch(/migration will be retried/);
+}, 120_000);
