@@ -8,7 +8,7 @@ import { creatableUser } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
 import { closeImap, defaultImapPort, loginName, openImap } from "../imap/connect.ts";
-import { AccountStateStore } from "../store/account-state.ts";
+import { AccountStateStore, accountFileName } from "../store/account-state.ts";
 import { acquireLock } from "../store/lock-file.ts";
 import { daemonPost } from "../control-client.ts";
 import { homePaths } from "../home.ts";
@@ -32,7 +32,7 @@ export async function createAccount(home: string, config: Config, user: string, 
   const d = config.domains[m.domain]!;
   const provisioner = provisionerFor(config);
   // one creation per user at a time; a second concurrent first login waits and finds it done
-  const release = acquireLock(join(homePaths(home).accounts, `${user}.create.lock`), { waitMs: 20_000, what: `creating ${user}` });
+  const release = acquireLock(join(homePaths(home).accounts, accountFileName(user).replace(/\.json$/, ".create.lock")), { waitMs: 20_000, what: `creating ${user}` });
   try {
     const state = await AccountStateStore.open(home, user);
     if (state.data.account) return { tier: state.data.account.tier, className: state.data.account.className };

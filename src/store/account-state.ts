@@ -3,12 +3,13 @@
 // (UIDVALIDITY + highest migrated UID), the batch in flight (for crash recovery),
 // skipped messages and totals. Also a per-user run lock: two migrations of one user at
 // the same time would copy messages twice.
+import { createHash } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Low } from "lowdb";
 import { z } from "zod";
 import { homePaths } from "../home.ts";
-import { ensureDir, openDocument } from "./json-file.ts";
+import { ensureDir, openDocument, readJsonFile } from "./json-file.ts";
 import { acquireLock } from "./lock-file.ts";
 
 export const pendingBatchSchema = z.object({
@@ -62,9 +63,19 @@ export const accountStateSchema = z.object({
 });
 export type AccountState = z.infer<typeof accountStateSchema>;
 
+/** Longest file name stem, well under the 255 bytes most file systems allow (".create.lock" etc. follow). */
+const MAX_STEM = 180;
+
+/**
+ * The one file name for a user's documents, locks and directories (state, queue, vault,
+ * PIM): the address itself where it is plain, percent-encoded otherwise (no "/" or ".."
+ * can escape the directory), and cut with a hash when too long for a file name.
+ */
 export function accountFileName(user: string): string {
   const u = user.toLowerCase();
-  return /^[a-z0-9@._+-]+$/.test(u) ? `${u}.json` : `${encodeURIComponent(u)}.json`;
+  const stem = /^[a-z0-9@._+-]+$/.test(u) && !u.startsWith(".") ? u : encodeURIComponent(u).replace(/^\./, "%2E");
+  if (stem.length <= MAX_STEM) return `${stem}.json`;
+  return `${stem.slice(0, MAX_STEM - 18)}~${createHash("sha256").update(u).digest("hex").slice(0, 16)}.json`;
 }
 
 /** Every user with a state document (the inverse of accountFileName). */
@@ -76,19 +87,30 @@ export function knownAccountUsers(home: string): string[] {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw e;
   }
-  return names.filter((x) => x.endsWith(".json")).map((f) => decodeURIComponent(f.slice(0, -5)));
+  return names
+    .filter((x) => x.endsWith(".json"))
+    .map((f) => {
+      if (!f.includes("~")) return decodeURIComponent(f.slice(0, -5));
+      // a hashed (long) name: the document says whose it is
+      const doc = readJsonFile(join(homePaths(home).accounts, f)) as { user?: string } | null;
+      return doc?.user ?? decodeURIComponent(f.slice(0, -5));
+    });
 }
 
 export class AccountStateStore {
   private chain: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly db: Low<AccountState>) {}
+  private constructor(
+    private readonly db: Low<AccountState>,
+    private readonly path: string,
+  ) {}
 
   static async open(home: string, user: string): Promise<AccountStateStore> {
     const dir = homePaths(home).accounts;
     ensureDir(dir);
-    const db = await openDocument(join(dir, accountFileName(user)), accountStateSchema, accountStateSchema.parse({ user }));
-    return new AccountStateStore(db);
+    const path = join(dir, accountFileName(user));
+    const db = await openDocument(path, accountStateSchema, accountStateSchema.parse({ user }));
+    return new AccountStateStore(db, path);
   }
 
   get data(): AccountState {
@@ -99,11 +121,21 @@ export class AccountStateStore {
     return this.db.data.folders[old];
   }
 
-  /** Applies a change and persists it durably; changes are serialised in call order. */
+  /**
+   * Applies a change and persists it durably; changes are serialised in call order. Every
+   * writer of the document (migration, account creation, PIM, another process) reads it
+   * afresh under the document's lock first, so no writer overwrites another's change.
+   */
   update(change: (s: AccountState) => void): Promise<void> {
     const run = this.chain.then(async () => {
-      change(this.db.data);
-      await this.db.write();
+      const release = acquireLock(this.path.replace(/\.json$/, ".doc.lock"), { waitMs: 10_000, what: `the state of ${this.db.data.user}`, context: { user: this.db.data.user } });
+      try {
+        await this.db.read();
+        change(this.db.data);
+        await this.db.write();
+      } finally {
+        release();
+      }
     });
     this.chain = run.catch(() => {});
     return run;
