@@ -53,7 +53,7 @@ export async function startControl(daemon: Daemon): Promise<{ stop(): void; path
           const b = await body(req);
           switch (url.pathname) {
             case "/migrate":
-              if (!b.user) return json({ error: "user is required" }, 400);
+              if (typeof b.user !== "string" || !b.user) return json({ error: "user is required: a string user@domain" }, 400);
               return json({ result: await daemon.request(b.user, "manual") });
             case "/retry":
               return json({ retried: await daemon.retry(b.user?.toLowerCase()) });

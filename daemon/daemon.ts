@@ -11,7 +11,7 @@ import { Vault } from "../src/accounts/vault.ts";
 import { migratableUser } from "../src/config/rules.ts";
 import type { Config } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
-import { classify, errorCode, errorText } from "../src/errors.ts";
+import { classify, errorCode, errorText, inputError } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
 import { defaultImapPort } from "../src/imap/connect.ts";
 import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-event.ts";
@@ -246,7 +246,7 @@ export class Daemon {
     const u = user.toLowerCase();
     const { domain } = splitUser(u);
     const d = this.config.domains[domain];
-    if (!d) throw new Error(`domain ${domain} is not configured`);
+    if (!d) throw inputError(`domain ${domain} is not configured`, { user: u, hint: `automigrate domain add ${domain}` });
     const o = d.migration.old;
     const r = enqueue(this.store.jobs, { user: u, domain, oldServer: `${o.host}:${o.imapPort ?? defaultImapPort(o.imapTls)}`, reason, now: Date.now(), continuous: true });
     await this.store.saveJob(this.store.jobs.find((j) => j.user === u)!);

@@ -72,8 +72,8 @@ export function migratableUser(config: Config, user: string): { ok: true; domain
   let domain: string;
   try {
     domain = splitUser(user).domain;
-  } catch {
-    return { ok: false, reason: "not a user@domain address" };
+  } catch (e) {
+    return { ok: false, reason: e instanceof Error ? e.message : "not a user@domain address" };
   }
   const d = config.domains[domain];
   if (!d) return { ok: false, reason: `domain ${domain} is not configured` };

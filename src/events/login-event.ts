@@ -13,7 +13,13 @@ export interface LoginEvent {
 
 export type LineParser = (line: string) => LoginEvent | undefined;
 
-const DOVECOT_LOGIN = /\b(imap|pop3|submission|managesieve)-login: (?:Info: )?Login: user=<([^>]*)>(.*)$/;
+// Anchored, whole line: an optional timestamp (Dovecot's log_timestamp, or syslog's with
+// host and "dovecot[pid]: "), then the login process's own "Login:" line. A failed login's
+// attempted name (which an attacker chooses) appears only inside other lines, never here.
+const TIMESTAMP = String.raw`(?:\w{3} +\d+ \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d[T ][\d:.]+(?:Z|[+-][\d:]+)?)`;
+const DOVECOT_LOGIN = new RegExp(
+  String.raw`^(?:${TIMESTAMP} )?(?:[A-Za-z0-9.-]+ dovecot(?:\[\d+\])?: )?(?:dovecot: )?(imap|pop3|submission|managesieve)-login: (?:Info: )?Login: user=<([^<>]*)>((?:, [A-Za-z_]+(?:=(?:<[^<>]*>|[^,<>\s]*))?)*)$`,
+);
 
 function field(rest: string, name: string): string | undefined {
   const m = new RegExp(`(?:^|[ ,])${name}=(?:<([^>]*)>|([^,\\s]*))`).exec(rest);

@@ -25,7 +25,7 @@ describe("decideLogin", () => {
     expect(decideLogin(login("a@off.example"), config, () => undefined, false)).toEqual({ enqueue: false, reason: "migration is disabled for off.example" });
     expect(decideLogin(login("a@interns.example"), config, () => undefined, false)).toEqual({ enqueue: false, reason: 'class "interns" of interns.example has automatic migration off' });
     expect(decideLogin(login("a@once.example"), config, () => "done", false)).toEqual({ enqueue: false, reason: "already migrated; continuous migration is off" });
-    expect(decideLogin(login("no-at-sign"), config, () => undefined, false)).toEqual({ enqueue: false, reason: "not a user@domain address" });
+    expect(decideLogin(login("no-at-sign"), config, () => undefined, false)).toEqual({ enqueue: false, reason: '"no-at-sign" is not a valid user address: it is not user@domain' });
   });
   test("continuous off still migrates until a run is complete", () => {
     expect(decideLogin(login("a@once.example"), config, () => "partial", false)).toMatchObject({ enqueue: true });

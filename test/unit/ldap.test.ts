@@ -9,8 +9,12 @@ describe("userFilter", () => {
     expect(userFilter("(&(uid={localpart})(o={domain}))", "ann@example.com")).toBe("(&(uid=ann)(o=example.com))");
   });
   test("filter syntax in a login name is escaped (RFC 4515), so it cannot widen the search", () => {
-    expect(userFilter("(mail={user})", "*)(uid=*@example.com")).toBe("(mail=\\2a\\29\\28uid=\\2a@example.com)");
-    expect(userFilter("(uid={localpart})", "a\\b*@example.com")).toBe("(uid=a\\5cb\\2a)");
+    // "*" is a valid address character (RFC 5322 atext): it reaches the filter escaped
+    expect(userFilter("(mail={user})", "a*b@example.com")).toBe("(mail=a\\2ab@example.com)");
+    expect(userFilter("(uid={localpart})", "ann*@example.com")).toBe("(uid=ann\\2a)");
+    // parentheses and backslashes are no address at all: refused before any filter is built
+    expect(() => userFilter("(mail={user})", "*)(uid=*@example.com")).toThrow(/not a valid user address/);
+    expect(() => userFilter("(uid={localpart})", "a\\b*@example.com")).toThrow(/not a valid user address/);
   });
 });
 

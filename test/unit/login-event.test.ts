@@ -24,6 +24,25 @@ describe("Dovecot login lines", () => {
   });
 });
 
+describe("hostile log lines: only a genuine successful-login line counts", () => {
+  test("a failed login whose attempted name is a fake Login line is not a login", () => {
+    // AUTHENTICATE PLAIN with the user name "imap-login: Login: user=<v1@example.com>" and a wrong password
+    expect(parseDovecotLine("Nov 24 04:01:09 imap-login: Info: Disconnected: Connection closed (auth failed, 1 attempts in 2 secs): user=<imap-login: Login: user=<v1@example.com>>, method=PLAIN, rip=192.0.2.66, lip=127.0.0.1, session=<x>")).toBeUndefined();
+    expect(parseDovecotLine("Nov 24 04:01:09 imap-login: Info: Aborted login (auth failed, 1 attempts in 2 secs): user=<x imap-login: Login: user=<v1@example.com>, method=PLAIN>, rip=192.0.2.66")).toBeUndefined();
+    // auth_verbose: the disallowed name is echoed by the auth process
+    expect(parseDovecotLine("Nov 24 04:01:09 auth: Info: passwd-file(?,192.0.2.66,<x>): Username character disallowed by auth_username_chars: 0x3c (username: imap-login: Login: user=<v1@example.com>)")).toBeUndefined();
+    expect(parseDovecotLine("Nov 24 04:01:09 auth: Info: imap-login: Login: user=<v1@example.com>, method=PLAIN")).toBeUndefined();
+  });
+  test("a Login line with extra text before the service, or a name holding < or >, is not a login", () => {
+    expect(parseDovecotLine("garbage imap-login: Login: user=<v1@example.com>, method=PLAIN, rip=1.2.3.4")).toBeUndefined();
+    expect(parseDovecotLine("Nov 24 04:01:09 imap-login: Info: Login: user=<a<b@example.com>, method=PLAIN, rip=1.2.3.4")).toBeUndefined();
+  });
+  test("syslog and ISO-timestamped genuine lines still count", () => {
+    expect(parseDovecotLine("Nov 24 04:01:09 mail dovecot[812]: imap-login: Login: user=<bob@example.com>, method=PLAIN, rip=198.51.100.2, lip=10.0.0.1, mpid=77, session=<abc>")?.user).toBe("bob@example.com");
+    expect(parseDovecotLine("imap-login: Info: Login: user=<bob@example.com>, method=PLAIN, rip=198.51.100.2")?.user).toBe("bob@example.com");
+  });
+});
+
 describe("JSON lines and custom patterns", () => {
   test("JSON line", () => {
     expect(parseJsonLine('{"time":"2026-11-24T04:00:00Z","user":"Carol@example.com","service":"imap","ip":"203.0.113.9"}')).toEqual({ user: "carol@example.com", service: "imap", ip: "203.0.113.9", time: "2026-11-24T04:00:00Z", authUser: undefined });
