@@ -66,7 +66,7 @@ describe("settings from the command line", () => {
 
   test("migrate: bad user, unknown domain, missing old server — exit 2 with the fix", async () => {
     let r = await runCli(home, ["migrate", "alice"]);
-    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('"alice" is not a user address')]);
+    expect([r.code, r.stderr]).toEqual([2, expect.stringContaining('"alice" is not a valid user address: it is not user@domain')]);
     r = await runCli(home, ["migrate", "alice@nosuch.example"]);
     expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("automigrate domain add nosuch.example")]);
     r = await runCli(home, ["migrate", "bob@zeta.example"]);
