@@ -118,3 +118,25 @@ describe("old servers that are not Dovecot", () => {
     expect((await digestMailbox(target, USER)).get("INBOX")).toEqual(expected("INBOX"));
   }, 60_000);
 });
+
+describe("migrate --json always prints one JSON object", () => {
+  test("while another run holds the user's lock, with a corrupt settings file, and with a bad address", async () => {
+    await setup({}, 2);
+    // a live process holds the lock: this test process itself
+    const { writeFileSync: write, mkdirSync } = await import("node:fs");
+    mkdirSync(join(home, "state", "accounts"), { recursive: true });
+    write(join(home, "state", "accounts", `${USER}.lock`), `${process.pid} test-holder`);
+    const locked = await migrateJson(home, USER);
+    expect(locked.code).toBe(1);
+    expect(locked.report).toMatchObject({ user: USER, status: "failed", messages: 0, errors: [{ code: "LOCKED", transient: true }] });
+    rmSync(join(home, "state", "accounts", `${USER}.lock`));
+    const bad = await migrateJson(home, "nobody");
+    expect(bad.code).toBe(2);
+    expect(bad.report).toMatchObject({ status: "failed", errors: [{ code: "INPUT" }] });
+    write(join(home, "config.json"), "{ not json");
+    const corrupt = await migrateJson(home, USER);
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.report.status).toBe("failed");
+    expect(corrupt.report.errors[0].message).toContain("config.json is corrupt");
+  }, 60_000);
+});

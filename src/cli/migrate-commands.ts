@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { domainProblems } from "../config/rules.ts";
 import { loadConfig } from "../config/store.ts";
-import { inputError } from "../errors.ts";
+import { classify, errorText, inputError } from "../errors.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
 
 export function addMigrateCommands(program: Command): void {
@@ -16,20 +16,34 @@ export function addMigrateCommands(program: Command): void {
       "\nExamples:\n  automigrate migrate alice@example.com\n  automigrate migrate alice@example.com --json\n\nExit status: 0 done, 1 failed, 2 bad usage, 3 partial (see skipped/errors; rerun to retry).",
     )
     .action(async (user: string, o: { json?: boolean }, cmd: Command) => {
-      const home = homeOf(cmd);
-      const config = loadConfig(home);
-      const domain = user.slice(user.lastIndexOf("@") + 1).toLowerCase();
-      const d = config.domains[domain];
-      const problems = d ? domainProblems(domain, d) : [];
-      if (problems.length) throw inputError(`${domain} cannot be migrated:\n${problems.map((p) => `  ${p}`).join("\n")}`, { user });
-      // imapflow is loaded only for commands that talk IMAP: settings commands start faster
-      const { migrateUser } = await import("../migrate/migrate-user.ts");
-      const { formatSummary, ProgressBar } = await import("../migrate/report.ts");
-      const bar = !o.json && process.stderr.isTTY ? new ProgressBar((s) => process.stderr.write(s)) : undefined;
-      const report = await migrateUser({ home, config, user, onProgress: bar ? (e) => bar.onEvent(e) : undefined });
-      bar?.clear();
-      if (o.json) json(report);
-      else out(formatSummary(report));
-      process.exitCode = report.status === "done" ? EXIT.ok : report.status === "partial" ? EXIT.partial : EXIT.failed;
+      if (!o.json) return migrateNow(cmd, user, false);
+      // --json: one JSON object whatever happens (locked, bad settings, disk full, a bug)
+      const started = Date.now();
+      try {
+        await migrateNow(cmd, user, true);
+      } catch (e) {
+        const c = classify(e, { user });
+        json({ user, status: "failed", folders: 0, messages: 0, bytes: 0, skipped: [], renamed: [], errors: [{ message: errorText(c), transient: c.transient, code: c.code }], durationMs: Date.now() - started });
+        process.exitCode = c.exitCode === 2 ? EXIT.usage : EXIT.failed;
+      }
     });
+}
+
+/** One migration in the foreground, its report on stdout (text, or JSON with `asJson`). */
+async function migrateNow(cmd: Command, user: string, asJson: boolean): Promise<void> {
+  const home = homeOf(cmd);
+  const config = loadConfig(home);
+  const domain = user.slice(user.lastIndexOf("@") + 1).toLowerCase();
+  const d = config.domains[domain];
+  const problems = d ? domainProblems(domain, d) : [];
+  if (problems.length) throw inputError(`${domain} cannot be migrated:\n${problems.map((p) => `  ${p}`).join("\n")}`, { user });
+  // imapflow is loaded only for commands that talk IMAP: settings commands start faster
+  const { migrateUser } = await import("../migrate/migrate-user.ts");
+  const { formatSummary, ProgressBar } = await import("../migrate/report.ts");
+  const bar = !asJson && process.stderr.isTTY ? new ProgressBar((s) => process.stderr.write(s)) : undefined;
+  const report = await migrateUser({ home, config, user, onProgress: bar ? (e) => bar.onEvent(e) : undefined });
+  bar?.clear();
+  if (asJson) json(report);
+  else out(formatSummary(report));
+  process.exitCode = report.status === "done" ? EXIT.ok : report.status === "partial" ? EXIT.partial : EXIT.failed;
 }
