@@ -23,6 +23,9 @@ import { readJsonFile } from "../src/store/json-file.ts";
 import { LocalAccounts } from "../src/routing/local-accounts.ts";
 import { LogTail } from "./log-tail.ts";
 import { RoutingSocket } from "./routing-socket.ts";
+import { AuthSocket, guardLimits } from "./auth-socket.ts";
+import { SocketSlot } from "./socket-slot.ts";
+import { FirstLoginGuard } from "../src/accounts/first-login-guard.ts";
 import type { Logger } from "./logger.ts";
 import { QueueStore } from "./queue-store.ts";
 
@@ -81,8 +84,10 @@ export class Daemon {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private tails = new Map<string, LogTail>();
   private crons: ScheduledTask[] = [];
-  private routing?: RoutingSocket;
-  private routingKey?: string;
+  private readonly routing = new SocketSlot<RoutingSocket>();
+  private readonly auth = new SocketSlot<AuthSocket>();
+  /** Rate limits of first-login checks: kept across reloads and socket moves. */
+  private readonly guard = new FirstLoginGuard({ failuresPerUser: 5, failuresPerAddress: 20, windowMs: 15 * 60_000 });
   /** Accounts on the new server, for mail routing: a user with a job logged in there. */
   readonly localAccounts: LocalAccounts;
   private readonly vault: Vault;
@@ -181,6 +186,7 @@ export class Daemon {
       await tail.start();
     }
     await this.applyRouting();
+    await this.applyFirstLogin();
     for (const c of this.crons) await c.destroy();
     this.crons = [];
     const s = this.config.schedules;
@@ -191,19 +197,30 @@ export class Daemon {
   /** Starts, moves or stops the Postfix socketmap server as routing.socket says. */
   private async applyRouting(): Promise<void> {
     const r = this.config.routing;
-    const key = r.socket ? JSON.stringify([r.socket, r.socketMode, r.socketGroup]) : undefined;
-    if (this.routing && this.routingKey === key) return;
-    await this.routing?.close();
-    this.routing = undefined;
-    this.routingKey = undefined;
-    if (!r.socket) return;
-    try {
-      this.routing = await RoutingSocket.listen(r.socket, r, () => this.config, this.localAccounts, this.log);
-      this.routingKey = key;
-      this.log.info({ msg: "routing: answering Postfix socketmap lookups", socket: r.socket, table: `socketmap:unix:${r.socket}:transport`, localTransport: r.localTransport ?? "(not set: lookups for local accounts are deferred)" });
-    } catch (e) {
-      this.log.error({ msg: "routing socket not started", socket: r.socket, error: errorText(e), fix: "check routing.socket (its directory must exist) and routing.socketGroup" });
-    }
+    await this.routing.apply(
+      r.socket ? JSON.stringify([r.socket, r.socketMode, r.socketGroup]) : undefined,
+      async () => {
+        const sock = await RoutingSocket.listen(r.socket!, r, () => this.config, this.localAccounts, this.log);
+        this.log.info({ msg: "routing: answering Postfix socketmap lookups", socket: r.socket, table: `socketmap:unix:${r.socket}:transport`, localTransport: r.localTransport ?? "(not set: lookups for local accounts are deferred)" });
+        return sock;
+      },
+      (e) => this.log.error({ msg: "routing socket not started", socket: r.socket, error: errorText(e), fix: "check routing.socket (its directory must exist) and routing.socketGroup" }),
+    );
+  }
+
+  /** Starts, moves or stops the first-login socket as firstLogin.socket says. */
+  private async applyFirstLogin(): Promise<void> {
+    const f = this.config.firstLogin;
+    this.guard.setLimits(guardLimits(f));
+    await this.auth.apply(
+      f.socket ? JSON.stringify([f.socket, f.socketMode, f.socketGroup]) : undefined,
+      async () => {
+        const sock = await AuthSocket.listen(this.home, () => this.config, this.guard, this.log);
+        this.log.info({ msg: "first logins: answering Dovecot's checkpassword helper and Lua passdb", socket: f.socket, mode: f.socketMode, group: f.socketGroup ?? "(the daemon's)" });
+        return sock;
+      },
+      (e) => this.log.error({ msg: "first-login socket not started: first logins get a temporary failure", socket: f.socket, error: errorText(e), fix: "check firstLogin.socket (its directory must exist and be the daemon's to write) and firstLogin.socketGroup" }),
+    );
   }
 
   private lastStatusOf(user: string): string | undefined {
@@ -424,8 +441,10 @@ export class Daemon {
     for (const r of this.running.values()) r.abort.abort();
     await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), Bun.sleep(8000)]);
     await this.store.flush();
-    // routing answers until the very end: Postfix defers mail while nothing answers
-    await this.routing?.close();
+    // routing and first logins answer until the very end: Postfix defers mail and Dovecot
+    // answers "temporary failure" while nothing answers
+    await this.routing.close();
+    await this.auth.close();
     this.log.info({ msg: "stopped" });
   }
 
@@ -456,7 +475,8 @@ export class Daemon {
       recent: this.recent.slice(-50),
       logs: [...this.tails.entries()].map(([path, t]) => ({ path, ...t.position() })),
       eventsSeen: this.eventsSeen,
-      routing: this.routing ? { socket: this.routing.path, lookups: this.routing.lookups } : null,
+      routing: this.routing.current ? { socket: this.routing.current.path, lookups: this.routing.current.lookups } : null,
+      firstLogin: this.auth.current ? { socket: this.auth.current.path, ...this.auth.current.stats } : null,
     };
   }
 }

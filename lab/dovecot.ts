@@ -36,6 +36,8 @@ export interface DovecotOptions {
   disablePlaintextAuth?: boolean;
   /** A checkpassword program, as a second passdb after the passwd-file (first-login account creation). */
   checkpassword?: string;
+  /** Or a Lua passdb script (dovecot-auth-lua) and its `socket` parameter, in the same place. */
+  luaPassdb?: { file: string; socket: string };
 }
 
 export interface Dovecot {
@@ -192,8 +194,7 @@ passdb {
   driver = passwd-file
   args = username_format=%u ${passwdPath}
 }
-${opts.checkpassword ? `passdb {\n  driver = checkpassword\n  args = ${opts.checkpassword}\n}\n# Bun reserves more address space than Dovecot's default 256 MB vsz_limit allows;\n# the helper reads automigrate's 0600 settings and state, so auth runs as their owner\nservice auth {\n  vsz_limit = 2G\n${IS_ROOT ? "  user = root\n" : ""}}\n` : ""}
-userdb {
+${opts.checkpassword ? `passdb {\n  driver = checkpassword\n  args = ${opts.checkpassword}\n}\n` : ""}${opts.luaPassdb ? `passdb {\n  driver = lua\n  args = file=${opts.luaPassdb.file} socket=${opts.luaPassdb.socket}\n}\n` : ""}userdb {
   driver = static
   args = uid=${uid} gid=${gid} home=${mailRoot}/%d/%n
 }

@@ -37,7 +37,7 @@ const loginFails = (user: string, password: string) => loginFailsOn(target, user
 
 /** The helper as Dovecot runs it: user\0password\0 on fd 3. */
 function helper(user: string, password: string): { code: number; stderr: string } {
-  const r = Bun.spawnSync(["sh", "-c", `printf '%s\\0%s\\0' "$U" "$P" | "${CLI}" --home "${home}" checkpassword /bin/true 3<&0`], { env: { ...process.env, U: user, P: password }, stderr: "pipe" });
+  const r = Bun.spawnSync(["sh", "-c", `printf '%s\\0%s\\0' "$U" "$P" | "${CLI}" checkpassword --socket "${lab.socket}" /bin/true 3<&0`], { env: { ...process.env, U: user, P: password }, stderr: "pipe" });
   return { code: r.exitCode, stderr: r.stderr.toString() };
 }
 

@@ -17,6 +17,7 @@ import { ldapCheck } from "./ldap-auth.ts";
 import { assignTier, releaseSeat, type Tier } from "./license.ts";
 import { provisionerFor } from "./provision.ts";
 import { Vault } from "./vault.ts";
+import type { FirstLoginGuard } from "./first-login-guard.ts";
 
 export type FirstLogin =
   | { outcome: "accept"; tier: Tier; className: string }
@@ -90,7 +91,13 @@ async function oldServerCheck(config: Config, domain: string, user: string, pass
   }
 }
 
-export async function firstLogin(home: string, config: Config, user: string, password: string): Promise<FirstLogin> {
+/** Who asks: the guard that rate-limits old-server checks, and the client's remote address. */
+export interface LoginOrigin {
+  guard?: FirstLoginGuard;
+  address?: string;
+}
+
+export async function firstLogin(home: string, config: Config, user: string, password: string, origin: LoginOrigin = {}): Promise<FirstLogin> {
   const u = user.toLowerCase();
   const m = creatableUser(config, u);
   if (!m.ok) return { outcome: "reject", reason: m.reason };
@@ -103,7 +110,17 @@ export async function firstLogin(home: string, config: Config, user: string, pas
     if (ok && state.data.account) return { outcome: "accept", tier: state.data.account.tier, className: state.data.account.className };
     return { outcome: "reject", reason: ok === false ? "wrong password for an existing account" : "the account exists on the new server: its own password database decides" };
   }
-  const checked = m.check === "ldap" ? await ldapCheck(config.domains[m.domain]!.ldap, u, password) : await oldServerCheck(config, m.domain, u, password);
+  const { guard, address = "" } = origin;
+  const ask = () => (m.check === "ldap" ? ldapCheck(config.domains[m.domain]!.ldap, u, password) : oldServerCheck(config, m.domain, u, password));
+  const checked = guard
+    ? await guard.oneAtATime(u, async () => {
+        const v = guard.verdict(u, address, password);
+        if (!v.ask) return { outcome: "reject" as const, reason: v.reason };
+        const answer = await ask();
+        guard.record(u, address, password, answer.outcome);
+        return answer;
+      })
+    : await ask();
   if (checked.outcome !== "accept") return checked;
   try {
     // No request to the daemon from here: Dovecot is still waiting for this answer, and a

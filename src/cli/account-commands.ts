@@ -1,83 +1,53 @@
 // automigrate checkpassword <reply-program> | import-users <file.csv> | license
 import { spawnSync } from "node:child_process";
-import { readFileSync, readSync } from "node:fs";
+import { fstatSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { loadConfig } from "../config/store.ts";
 import { errorText, inputError } from "../errors.ts";
-import { EXIT, err, homeOf, json, out } from "./common.ts";
-
-/** checkpassword's input on fd 3: user\0password\0timestamp\0 (at most 512 bytes). */
-function readFd3(): { user: string; password: string } | undefined {
-  const buf = Buffer.alloc(513);
-  let n = 0;
-  try {
-    for (;;) {
-      const r = readSync(3, buf, n, buf.length - n, null);
-      if (r <= 0) break;
-      n += r;
-      if (n >= 512) break;
-    }
-  } catch {
-    return undefined;
-  }
-  const parts = buf.subarray(0, n).toString("utf8").split("\0");
-  if (parts.length < 2 || !parts[0]) return undefined;
-  return { user: parts[0], password: parts[1] ?? "" };
-}
+import { EXIT, homeOf, json, out } from "./common.ts";
 
 export function addAccountCommands(program: Command): void {
   program
     .command("checkpassword")
-    .description("Dovecot checkpassword helper: a first login checked on the OLD server (or in LDAP, ldap.authCreate) creates the account and queues its migration")
+    .description("Dovecot checkpassword helper: asks the running daemon (firstLogin.socket), which checks a first login on the OLD server (or in LDAP) and creates the account")
+    .option("--socket <path>", "the daemon's first-login socket (firstLogin.socket)", "/run/automigrate/auth.socket")
     .argument("<reply-program>", "what Dovecot passes (checkpassword-reply), run on success")
     .argument("[args...]")
     .addHelpText(
       "after",
       `
-Dovecot (after the passwd-file passdb of existing accounts):
+A thin client of the daemon (bin/automigrate-checkpassword, Perl from Debian's perl-base): it
+starts in milliseconds inside Dovecot auth's default vsz_limit and needs no access to the
+home directory; the daemon does the check, the account, the seat and the vault.
+
+Dovecot 2.3 (after the passwd-file passdb of existing accounts):
   passdb {
     driver = checkpassword
-    args = /usr/local/bin/automigrate-checkpassword     # exec automigrate --home ... checkpassword "$@"
+    args = /usr/bin/automigrate-checkpassword --socket /run/automigrate/auth.socket
   }
+Dovecot 2.4 has no checkpassword passdb: use the Lua passdb (README, "First logins").
 
 Example: by hand, as Dovecot calls it (the password goes on fd 3):
   printf 'alice@example.com\\0old-password\\0' | automigrate checkpassword /bin/true 3<&0
 
-Exit status (the checkpassword protocol): 1 wrong credentials, no LDAP entry or not creatable,
-111 temporary failure (old server or LDAP unreachable, TLS refused), otherwise the reply
-program's. The password comes on fd 3
-only and is never logged, stored in clear, or passed on.`,
+Exit status (the checkpassword protocol): 1 wrong credentials, no LDAP entry, not creatable or
+too many wrong passwords (firstLogin.failuresPerUser/failuresPerAddress); 111 temporary
+failure (daemon not running, old server or LDAP unreachable); 2 misuse; otherwise the reply
+program's. The password comes on fd 3 only and is never logged, stored in clear, or passed on.`,
     )
-    .action(async (reply: string, args: string[], _o, cmd: Command) => {
-      const input = readFd3();
-      if (!input) {
-        err("automigrate checkpassword: no user/password on fd 3 (is this run by Dovecot?)");
-        process.exitCode = 2;
-        return;
-      }
-      const home = homeOf(cmd);
-      let outcome;
-      try {
-        const { firstLogin, masterLookup } = await import("../accounts/first-login.ts");
-        // A master-user login (MASTER_USER set): Dovecot has checked the master password and
-        // passes it on fd 3. It is only a lookup of the user; that password is never used.
-        outcome = process.env.MASTER_USER ? await masterLookup(home, loadConfig(home), input.user) : await firstLogin(home, loadConfig(home), input.user, input.password);
-      } catch (e) {
-        outcome = { outcome: "tempfail" as const, reason: errorText(e) };
-      }
-      if (outcome.outcome === "reject") {
-        err(`automigrate checkpassword: ${input.user}: refused: ${outcome.reason}`);
-        process.exitCode = 1;
-        return;
-      }
-      if (outcome.outcome === "tempfail") {
-        err(`automigrate checkpassword: ${input.user}: temporary failure: ${outcome.reason}`);
-        process.exitCode = 111;
-        return;
-      }
-      // success: run the reply program with the user, on Dovecot's fd 4
-      const env: Record<string, string> = { ...(process.env as Record<string, string>), USER: input.user };
-      const r = spawnSync(reply, args, { stdio: ["inherit", "inherit", "inherit", "ignore", 4], env });
+    .action((reply: string, args: string[], o: { socket: string }) => {
+      // reached only when dist/cli.js is run directly: bin/automigrate starts the helper itself
+      const helper = join(dirname(Bun.main), "..", "bin", "automigrate-checkpassword");
+      const open = (fd: number) => {
+        try {
+          fstatSync(fd);
+          return fd;
+        } catch {
+          return "ignore" as const;
+        }
+      };
+      const r = spawnSync("perl", [helper, "--socket", o.socket, reply, ...args], { stdio: ["inherit", "inherit", "inherit", open(3), open(4)] });
       process.exitCode = r.status ?? 111;
     });
 

@@ -177,6 +177,21 @@ export const routingSchema = z.strictObject({
   recipientDelimiter: z.string().max(8).default("+"),
 });
 
+/** First logins (Dovecot's checkpassword helper or Lua passdb ask the daemon over this socket). */
+export const firstLoginSchema = z.strictObject({
+  /** Where the daemon answers first-login checks (unset: no socket; the helpers then answer "temporary failure"), e.g. /run/automigrate/auth.socket. */
+  socket: z.string().startsWith("/", "must be an absolute path").optional(),
+  /** The socket's mode, octal, e.g. "0660" (Dovecot's auth process must be able to connect). */
+  socketMode: z.string().regex(/^0?[0-7]{3}$/, 'is not an octal file mode like "0660"').default("0660"),
+  /** Group that owns the socket, e.g. "dovecot" (the user Dovecot's auth service runs as). */
+  socketGroup: z.string().min(1).optional(),
+  /** Wrong passwords for one user within the window before the old server is no longer asked. */
+  failuresPerUser: z.number().int().min(1).default(5),
+  /** Wrong passwords from one remote address (any users) within the window before it is refused. */
+  failuresPerAddress: z.number().int().min(1).default(20),
+  windowMin: z.number().int().min(1).default(15),
+});
+
 export const configSchema = z.strictObject({
   version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
   target: targetSchema.default(() => targetSchema.parse({})),
@@ -233,6 +248,7 @@ export const configSchema = z.strictObject({
     })
     .default({}),
   routing: routingSchema.default(() => routingSchema.parse({})),
+  firstLogin: firstLoginSchema.default(() => firstLoginSchema.parse({})),
   domains: z.record(z.string(), domainSchema).default({}),
 });
 export type Config = z.infer<typeof configSchema>;

@@ -2,27 +2,9 @@
 // and each reply is one netstring "<length>:<bytes>,". Requests are "<name> <key>"; replies
 // "OK <data>", "NOTFOUND ", "TEMP <reason>", "TIMEOUT <reason>" or "PERM <reason>". Pure.
 
-export const MAX_REQUEST = 10_000;
+import { netstring, oneLine } from "../netstring.ts";
 
-export function netstring(text: string): Buffer {
-  const body = Buffer.from(text, "utf8");
-  return Buffer.concat([Buffer.from(`${body.length}:`), body, Buffer.from(",")]);
-}
-
-export type Parsed = { request: string; rest: Buffer } | { incomplete: true } | { error: string };
-
-/** Takes one netstring off the front of `buf`. */
-export function takeNetstring(buf: Buffer, max = MAX_REQUEST): Parsed {
-  const colon = buf.indexOf(0x3a);
-  if (colon < 0) return buf.length > 10 ? { error: "no netstring length" } : { incomplete: true };
-  const digits = buf.subarray(0, colon).toString("latin1");
-  if (!/^\d{1,10}$/.test(digits)) return { error: `bad netstring length "${digits.slice(0, 12)}"` };
-  const n = Number(digits);
-  if (n > max) return { error: `request of ${n} bytes is longer than ${max}` };
-  if (buf.length < colon + 1 + n + 1) return { incomplete: true };
-  if (buf[colon + 1 + n] !== 0x2c) return { error: "netstring does not end with ','" };
-  return { request: buf.subarray(colon + 1, colon + 1 + n).toString("utf8"), rest: buf.subarray(colon + 2 + n) };
-}
+export { MAX_REQUEST, netstring, takeNetstring, type Parsed } from "../netstring.ts";
 
 /** "transport alice@example.com" → { name, key }. */
 export function splitRequest(request: string): { name: string; key: string } | undefined {
@@ -33,7 +15,7 @@ export function splitRequest(request: string): { name: string; key: string } | u
 
 export function reply(answer: { kind: "found"; transport: string } | { kind: "notfound" } | { kind: "temp"; why: string } | { kind: "perm"; why: string }): Buffer {
   // a reply (not counting the netstring) must stay under 100,000 bytes; reasons are short
-  const text = (s: string) => s.replace(/[\r\n]+/g, " ").slice(0, 1000);
+  const text = oneLine;
   switch (answer.kind) {
     case "found":
       return netstring(`OK ${answer.transport}`);

@@ -1,18 +1,23 @@
 // The set-up that first-login tests share: an old Dovecot with the given users, a new one
-// whose passdb is its passwd-file then automigrate's checkpassword helper, and an
-// automigrate home pointing at both (master login on the new server, passwd-file
-// provisioning, the new server's log tailed). Domains, the daemon and the rest are the test's.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// whose passdb is its passwd-file then automigrate's first-login front-end (the checkpassword
+// helper, or the Lua passdb), and an automigrate home pointing at both (master login on the
+// new server, passwd-file provisioning, the new server's log tailed, the first-login socket).
+// Dovecot's auth service keeps its default user (as root: "dovecot"), which reaches the
+// daemon only through the socket (mode 0660, group dovecot). Domains and the daemon are the
+// test's (the front-ends answer "temporary failure" until a daemon listens).
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { userLogin } from "./daemon.ts";
 import { startDovecot, type Dovecot } from "./dovecot.ts";
-import { CLI, runCliOk } from "./harness.ts";
+import { ROOT, runCliOk } from "./harness.ts";
 
 export interface FirstLoginLab {
-  /** 0755 temp directory (Dovecot's auth process reads the helper from it). */
+  /** 0755 temp directory (Dovecot's auth process reaches the socket through it). */
   root: string;
   home: string;
+  /** The daemon's first-login socket (firstLogin.socket). */
+  socket: string;
   old: Dovecot;
   target: Dovecot;
   /** The new server's passwd-file line of a user, if any. */
@@ -20,18 +25,43 @@ export interface FirstLoginLab {
   stop: () => Promise<void>;
 }
 
-export async function startFirstLoginLab(label: string, oldUsers: { user: string; password: string }[], config: string[] = []): Promise<FirstLoginLab> {
+export interface LabOptions {
+  /** Which Dovecot front-end asks the daemon (default checkpassword). */
+  frontEnd?: "checkpassword" | "lua";
+  /** The daemon's unprivileged user: the home, the passwd-file and the log are made its own. */
+  daemonUser?: { uid: number; gid: number };
+}
+
+const IS_ROOT = process.getuid?.() === 0;
+
+function dovecotGroup(): string | undefined {
+  return readFileSync("/etc/group", "utf8").split("\n").some((l) => l.startsWith("dovecot:")) ? "dovecot" : undefined;
+}
+
+export async function startFirstLoginLab(label: string, oldUsers: { user: string; password: string }[], config: string[] = [], opts: LabOptions = {}): Promise<FirstLoginLab> {
   const root = mkdtempSync(join(tmpdir(), `automigrate-${label}-`));
   chmodSync(root, 0o755);
   const home = join(root, "home");
-  const wrapper = join(root, "automigrate-checkpassword");
-  writeFileSync(wrapper, `#!/bin/sh\nexec ${CLI} --home ${home} checkpassword "$@"\n`, { mode: 0o755 });
-  const [old, target] = await Promise.all([startDovecot({ label: "old", users: oldUsers }), startDovecot({ label: "new", users: [], checkpassword: wrapper })]);
+  const run = join(root, "run");
+  mkdirSync(run, { mode: 0o755 });
+  const socket = join(run, "auth.socket");
+  const frontEnd = opts.frontEnd === "lua" ? { luaPassdb: { file: join(ROOT, "daemon", "automigrate-passdb.lua"), socket } } : { checkpassword: `${join(ROOT, "bin", "automigrate-checkpassword")} --socket ${socket}` };
+  const [old, target] = await Promise.all([startDovecot({ label: "old", users: oldUsers }), startDovecot({ label: "new", users: [], ...frontEnd })]);
   writeFileSync(join(root, "new.pw"), target.master.password, { mode: 0o600 });
-  await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", "target.auth.user=admin", `target.auth.passwordFile=${join(root, "new.pw")}`, "provisioning.driver=passwd-file", `provisioning.passwdFile=${target.passwdPath}`, `logins.0.path=${target.logPath}`, ...config]);
+  const group = IS_ROOT ? dovecotGroup() : undefined;
+  await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", "target.auth.user=admin", `target.auth.passwordFile=${join(root, "new.pw")}`, "provisioning.driver=passwd-file", `provisioning.passwdFile=${target.passwdPath}`, `logins.0.path=${target.logPath}`, `firstLogin.socket=${socket}`, ...(group ? [`firstLogin.socketGroup=${group}`] : []), ...config]);
+  if (opts.daemonUser) {
+    const { uid, gid } = opts.daemonUser;
+    // what the Debian package and the README set up: the daemon owns its home, its runtime
+    // directory and the passwd-file it adds accounts to; it reads the login log (group adm
+    // on a mail host; here the log is made its own) and the new server's master password
+    for (const p of [home, join(home, "config.json"), run, join(root, "new.pw"), target.passwdPath, target.logPath]) chownSync(p, uid, gid);
+    chmodSync(home, 0o700);
+  }
   return {
     root,
     home,
+    socket,
     old,
     target,
     passwdLine: (user) => readFileSync(target.passwdPath, "utf8").split("\n").find((l) => l.startsWith(`${user}:`)),

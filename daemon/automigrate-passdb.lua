@@ -1,0 +1,97 @@
+-- automigrate's Lua passdb for Dovecot: the same first-login decision as the checkpassword
+-- helper, asked of the running daemon over its first-login socket (firstLogin.socket). For
+-- Dovecot 2.4, which has no checkpassword passdb, and 2.3 with dovecot-auth-lua. Needs
+-- LuaSocket's Unix sockets (Debian: lua-socket). Uses only what both versions offer:
+-- auth_password_verify(req, password), auth_passdb_lookup(req), req.user, req.remote_ip
+-- (2.3 also calls it req.rip), req.skip_password_check, req:log_info/log_warning and the
+-- dovecot.auth.PASSDB_RESULT_* constants.
+--
+-- Dovecot 2.3:                                  Dovecot 2.4:
+--   passdb {                                      passdb lua {
+--     driver = lua                                  lua_file = /usr/share/automigrate/automigrate-passdb.lua
+--     args = file=/usr/share/automigrate/...lua     lua_settings {
+--   }                                                  socket = /run/automigrate/auth.socket
+--                                                    }
+--                                                  }
+-- The socket path: the `socket` parameter (2.3 passes args to auth_passdb_init, 2.4 its
+-- lua_settings to script_init), else /run/automigrate/auth.socket.
+local unix = require("socket.unix")
+
+local socket_path = "/run/automigrate/auth.socket"
+local TIMEOUT = 40 -- seconds: the daemon allows the old server 10 s to connect and log in
+
+local function configure(args)
+  if type(args) == "table" and type(args.socket) == "string" and args.socket ~= "" then socket_path = args.socket end
+end
+function auth_passdb_init(args) configure(args) end
+function script_init(args)
+  configure(args)
+  return 0
+end
+
+-- one request, one netstring reply: "OK", "NO <reason>" or "TEMP <reason>"
+local function ask(kind, user, password, address)
+  local c = (unix.stream or unix)()
+  c:settimeout(TIMEOUT)
+  local ok, err = c:connect(socket_path)
+  if not ok then return "TEMP", "cannot reach the daemon at " .. socket_path .. ": " .. tostring(err) .. " (is `automigrate daemon` running with firstLogin.socket=" .. socket_path .. "?)" end
+  local payload = table.concat({ kind, user, password, address }, "\0")
+  local sent, serr = c:send(#payload .. ":" .. payload .. ",")
+  if not sent then
+    c:close()
+    return "TEMP", "the daemon closed " .. socket_path .. ": " .. tostring(serr)
+  end
+  local digits = ""
+  while true do
+    local ch, rerr = c:receive(1)
+    if not ch then
+      c:close()
+      return "TEMP", "the daemon closed " .. socket_path .. " without an answer: " .. tostring(rerr)
+    end
+    if ch == ":" then break end
+    if not ch:match("%d") or #digits >= 5 then
+      c:close()
+      return "TEMP", "the daemon's reply is not a netstring"
+    end
+    digits = digits .. ch
+  end
+  local body = c:receive(tonumber(digits) + 1)
+  c:close()
+  if not body or body:sub(-1) ~= "," then return "TEMP", "the daemon's reply is not a netstring" end
+  body = body:sub(1, -2)
+  if body == "OK" then return "OK", "" end
+  local answer, reason = body:match("^(%u+) (.*)$")
+  if answer == "NO" then return "NO", reason end
+  return "TEMP", reason or "unexpected answer from the daemon"
+end
+
+local function address_of(req)
+  return req.remote_ip or req.rip or ""
+end
+
+-- a plaintext login (PLAIN, LOGIN): the password is checked by the daemon
+function auth_password_verify(req, password)
+  local answer, reason = ask("check", req.user, password, address_of(req))
+  if answer == "OK" then return dovecot.auth.PASSDB_RESULT_OK, {} end
+  if answer == "NO" then
+    req:log_info("automigrate: " .. req.user .. ": refused: " .. reason)
+    return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, reason
+  end
+  req:log_warning("automigrate: " .. req.user .. ": temporary failure: " .. reason)
+  return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, reason
+end
+
+-- a lookup: after a master user authenticated (skip_password_check), whether the user exists
+-- for automigrate; any other lookup (a mechanism that needs the stored password) is unknown
+-- here, since automigrate has no password to give
+function auth_passdb_lookup(req)
+  if not req.skip_password_check then return dovecot.auth.PASSDB_RESULT_USER_UNKNOWN, "automigrate answers plaintext and master-user logins only" end
+  local answer, reason = ask("lookup", req.user, "", address_of(req))
+  if answer == "OK" then return dovecot.auth.PASSDB_RESULT_OK, { nopassword = "y" } end
+  if answer == "NO" then
+    req:log_info("automigrate: " .. req.user .. ": refused: " .. reason)
+    return dovecot.auth.PASSDB_RESULT_USER_UNKNOWN, reason
+  end
+  req:log_warning("automigrate: " .. req.user .. ": temporary failure: " .. reason)
+  return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, reason
+end
