@@ -4,7 +4,8 @@
 import { Command, CommanderError } from "commander";
 import { addAccountCommands } from "../src/cli/account-commands.ts";
 import { addClassCommands } from "../src/cli/class-commands.ts";
-import { EXIT, err } from "../src/cli/common.ts";
+import { EXIT, err, homeOf } from "../src/cli/common.ts";
+import { becomeHomeOwner } from "../src/home.ts";
 import { addConfigCommands } from "../src/cli/config-commands.ts";
 import { addStatusCommand } from "../src/cli/status-command.ts";
 import { addProcessCommands } from "./process-commands.ts";
@@ -30,6 +31,11 @@ export function buildProgram(): Command {
   addProcessCommands(program);
   addAccountCommands(program);
   addRoutingCommands(program);
+  // root working on the daemon's home works as the daemon's user (files stay the daemon's);
+  // the demo runs its own servers in a home of its own
+  program.hook("preAction", (_root, action) => {
+    if (action.name() !== "demo" && action.name() !== "checkpassword") becomeHomeOwner(homeOf(action));
+  });
   // every subcommand reports usage errors through main() instead of exiting itself
   const override = (c: Command) => {
     c.exitOverride();

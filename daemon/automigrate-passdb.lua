@@ -2,28 +2,31 @@
 -- helper, asked of the running daemon over its first-login socket (firstLogin.socket). For
 -- Dovecot 2.4, which has no checkpassword passdb, and 2.3 with dovecot-auth-lua. Needs
 -- LuaSocket's Unix sockets (Debian: lua-socket). Uses only what both versions offer:
--- auth_password_verify(req, password), auth_passdb_lookup(req), req.user, req.remote_ip
--- (2.3 also calls it req.rip), req.skip_password_check, req:log_info/log_warning and the
+-- auth_password_verify(req, password), auth_passdb_lookup(req), req.user, req.master_user,
+-- req.remote_ip (2.3 calls it req.rip), req.skip_password_check, req:log_info/log_warning and the
 -- dovecot.auth.PASSDB_RESULT_* constants.
 --
--- Dovecot 2.3:                                  Dovecot 2.4:
+-- Dovecot 2.3 (dovecot-auth-lua):             Dovecot 2.4:
 --   passdb {                                      passdb lua {
 --     driver = lua                                  lua_file = /usr/share/automigrate/automigrate-passdb.lua
---     args = file=/usr/share/automigrate/...lua     lua_settings {
---   }                                                  socket = /run/automigrate/auth.socket
---                                                    }
+--     args = file=/usr/share/automigrate/           lua_settings {
+--                 automigrate-passdb.lua               socket = /run/automigrate/auth.socket
+--   }                                                }
 --                                                  }
--- The socket path: the `socket` parameter (2.3 passes args to auth_passdb_init, 2.4 its
--- lua_settings to script_init), else /run/automigrate/auth.socket.
+-- The socket: 2.4's lua_settings `socket` (passed to script_init), else a global
+-- `automigrate_socket` set by a two-line file that then loads this one (2.3 passes no
+-- parameters to a Lua passdb):
+--   automigrate_socket = "/srv/automigrate/auth.socket"
+--   dofile("/usr/share/automigrate/automigrate-passdb.lua")
+-- else /run/automigrate/auth.socket.
 local unix = require("socket.unix")
 
-local socket_path = "/run/automigrate/auth.socket"
+local socket_path = automigrate_socket or "/run/automigrate/auth.socket"
 local TIMEOUT = 40 -- seconds: the daemon allows the old server 10 s to connect and log in
 
 local function configure(args)
   if type(args) == "table" and type(args.socket) == "string" and args.socket ~= "" then socket_path = args.socket end
 end
-function auth_passdb_init(args) configure(args) end
 function script_init(args)
   configure(args)
   return 0
@@ -69,8 +72,23 @@ local function address_of(req)
   return req.remote_ip or req.rip or ""
 end
 
--- a plaintext login (PLAIN, LOGIN): the password is checked by the daemon
+-- a lookup: whether the user exists for automigrate (no password involved)
+local function lookup(req)
+  local answer, reason = ask("lookup", req.user, "", address_of(req))
+  if answer == "OK" then return dovecot.auth.PASSDB_RESULT_OK, { nopassword = "y" } end
+  if answer == "NO" then
+    req:log_info("automigrate: " .. req.user .. ": refused: " .. reason)
+    return dovecot.auth.PASSDB_RESULT_USER_UNKNOWN, reason
+  end
+  req:log_warning("automigrate: " .. req.user .. ": temporary failure: " .. reason)
+  return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, reason
+end
+
+-- a plaintext login (PLAIN, LOGIN): the password is checked by the daemon. After a master
+-- user authenticated, Dovecot passes on the master's password: only a lookup then (as the
+-- checkpassword helper does with MASTER_USER), and that password goes nowhere.
 function auth_password_verify(req, password)
+  if req.master_user ~= nil and req.master_user ~= "" then return lookup(req) end
   local answer, reason = ask("check", req.user, password, address_of(req))
   if answer == "OK" then return dovecot.auth.PASSDB_RESULT_OK, {} end
   if answer == "NO" then
@@ -81,17 +99,10 @@ function auth_password_verify(req, password)
   return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, reason
 end
 
--- a lookup: after a master user authenticated (skip_password_check), whether the user exists
--- for automigrate; any other lookup (a mechanism that needs the stored password) is unknown
--- here, since automigrate has no password to give
+-- a passdb lookup: after a master user authenticated (skip_password_check), whether the user
+-- exists for automigrate; any other lookup (a mechanism that needs the stored password) is
+-- unknown here, since automigrate has no password to give
 function auth_passdb_lookup(req)
   if not req.skip_password_check then return dovecot.auth.PASSDB_RESULT_USER_UNKNOWN, "automigrate answers plaintext and master-user logins only" end
-  local answer, reason = ask("lookup", req.user, "", address_of(req))
-  if answer == "OK" then return dovecot.auth.PASSDB_RESULT_OK, { nopassword = "y" } end
-  if answer == "NO" then
-    req:log_info("automigrate: " .. req.user .. ": refused: " .. reason)
-    return dovecot.auth.PASSDB_RESULT_USER_UNKNOWN, reason
-  end
-  req:log_warning("automigrate: " .. req.user .. ": temporary failure: " .. reason)
-  return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, reason
+  return lookup(req)
 end

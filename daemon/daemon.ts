@@ -215,7 +215,17 @@ export class Daemon {
     await this.auth.apply(
       f.socket ? JSON.stringify([f.socket, f.socketMode, f.socketGroup]) : undefined,
       async () => {
-        const sock = await AuthSocket.listen(this.home, () => this.config, this.guard, this.log);
+        // each first login reads config.json afresh: a setting changed a moment ago (a port,
+        // a CA file) applies to the very next login, not only after the reload; a file that
+        // does not parse leaves the running settings in force
+        const fresh = () => {
+          try {
+            return loadConfig(this.home);
+          } catch {
+            return this.config;
+          }
+        };
+        const sock = await AuthSocket.listen(this.home, fresh, this.guard, this.log);
         this.log.info({ msg: "first logins: answering Dovecot's checkpassword helper and Lua passdb", socket: f.socket, mode: f.socketMode, group: f.socketGroup ?? "(the daemon's)" });
         return sock;
       },

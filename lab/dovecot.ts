@@ -194,7 +194,7 @@ passdb {
   driver = passwd-file
   args = username_format=%u ${passwdPath}
 }
-${opts.checkpassword ? `passdb {\n  driver = checkpassword\n  args = ${opts.checkpassword}\n}\n` : ""}${opts.luaPassdb ? `passdb {\n  driver = lua\n  args = file=${opts.luaPassdb.file} socket=${opts.luaPassdb.socket}\n}\n` : ""}userdb {
+${opts.checkpassword ? `passdb {\n  driver = checkpassword\n  args = ${opts.checkpassword}\n}\n` : ""}${opts.luaPassdb ? `passdb {\n  driver = lua\n  args = file=${dir}/passdb.lua\n}\n` : ""}userdb {
   driver = static
   args = uid=${uid} gid=${gid} home=${mailRoot}/%d/%n
 }
@@ -213,6 +213,8 @@ ${smtpPort ? `service submission-login {\n  inet_listener submission {\n    addr
   }
 }
 ${namespaceBlock(separator, opts.specialUse ?? true)}`;
+  // Dovecot 2.3 passes no parameters to a Lua passdb: a two-line file names the socket
+  if (opts.luaPassdb) writeFileSync(join(dir, "passdb.lua"), `automigrate_socket = ${JSON.stringify(opts.luaPassdb.socket)}\ndofile(${JSON.stringify(opts.luaPassdb.file)})\n`, { mode: 0o644 });
   const confPath = join(dir, "dovecot.conf");
   writeFileSync(confPath, conf, { mode: 0o644 });
   mkdirSync(join(dir, "state"), { mode: 0o755 });

@@ -1,4 +1,5 @@
 // Where automigrate keeps its files (DESIGN.md "Home directory").
+import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -38,4 +39,31 @@ export function homePaths(root: string): HomePaths {
     vault: join(root, "vault"),
     controlSocket: join(root, "control.sock"),
   };
+}
+
+/**
+ * Run as root against a home directory that belongs to another user (the packaged daemon's
+ * "automigrate"): become that user before anything is read or written, so every file and
+ * lock stays the daemon's and an admin's `sudo automigrate domain add ...` can never leave a
+ * root-owned config.json the daemon cannot read. Returns the user switched to, if any.
+ */
+export function becomeHomeOwner(home: string): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  let st;
+  try {
+    st = statSync(home);
+  } catch {
+    return undefined; // a new home: created by whoever runs this
+  }
+  if (st.uid === 0) return undefined;
+  const entry = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .map((l) => l.split(":"))
+    .find((f) => f[2] === String(st.uid));
+  const name = entry?.[0];
+  if (name) (process as unknown as { initgroups(user: string, gid: number): void }).initgroups(name, st.gid);
+  else process.setgroups!([st.gid]);
+  process.setgid!(st.gid);
+  process.setuid!(st.uid);
+  return name ?? String(st.uid);
 }

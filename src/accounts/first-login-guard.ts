@@ -19,8 +19,8 @@ const MAX_KEYS = 100_000;
 
 export class FirstLoginGuard {
   private readonly failures = new Map<string, number[]>();
-  /** user \0 HMAC(password) → when it was refused. */
-  private readonly refused = new Map<string, number>();
+  /** user \0 HMAC(password) → when it was refused, and why. */
+  private readonly refused = new Map<string, { at: number; reason: string }>();
   private readonly running = new Map<string, Promise<unknown>>();
   private readonly key = randomBytes(32);
 
@@ -52,7 +52,7 @@ export class FirstLoginGuard {
   verdict(user: string, address: string, password: string): GuardVerdict {
     const t = this.now();
     const seen = this.refused.get(this.passwordKey(user, password));
-    if (seen !== undefined && t - seen < this.limits.windowMs) return { ask: false, reason: `this password was refused by the old server at ${clock(seen)}: not asked again` };
+    if (seen !== undefined && t - seen.at < this.limits.windowMs) return { ask: false, reason: `${seen.reason} (at ${clock(seen.at)}; the same password is not checked again before ${clock(seen.at + this.limits.windowMs)})` };
     const byUser = this.recent(`u\0${user}`, t);
     if (byUser.length >= this.limits.failuresPerUser) return { ask: false, reason: `${byUser.length} wrong passwords for ${user} since ${clock(byUser[0]!)}: the old server is not asked again before ${clock(byUser[0]! + this.limits.windowMs)}` };
     if (address) {
@@ -63,14 +63,14 @@ export class FirstLoginGuard {
   }
 
   /** What the old server (or LDAP) answered: only "wrong password" counts as a failure. */
-  record(user: string, address: string, password: string, answer: "accept" | "reject" | "tempfail"): void {
+  record(user: string, address: string, password: string, answer: "accept" | "reject" | "tempfail", reason = "wrong password"): void {
     const t = this.now();
     if (answer === "accept") {
       this.failures.delete(`u\0${user}`);
       return;
     }
     if (answer !== "reject") return;
-    remember(this.refused, this.passwordKey(user, password), t);
+    remember(this.refused, this.passwordKey(user, password), { at: t, reason });
     this.push(`u\0${user}`, t);
     if (address) this.push(`a\0${address}`, t);
   }

@@ -117,7 +117,7 @@ export async function firstLogin(home: string, config: Config, user: string, pas
         const v = guard.verdict(u, address, password);
         if (!v.ask) return { outcome: "reject" as const, reason: v.reason };
         const answer = await ask();
-        guard.record(u, address, password, answer.outcome);
+        guard.record(u, address, password, answer.outcome, answer.outcome === "accept" ? undefined : answer.reason);
         return answer;
       })
     : await ask();

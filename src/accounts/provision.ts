@@ -7,6 +7,7 @@
 //   none         accounts exist already.
 import { spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError } from "../errors.ts";
 import { writeFileAtomic } from "../store/json-file.ts";
@@ -72,12 +73,29 @@ class PasswdFile implements Provisioner {
     return Bun.password.verify(password, hash.slice("{ARGON2ID}".length));
   }
 
+  /** EACCES/EPERM in the passwd-file's directory: say who must be able to do what. */
+  private noAccess(e: unknown, user: string): unknown {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EACCES" && code !== "EPERM") return e;
+    const dir = dirname(this.path);
+    return new AutomigrateError(`cannot write the passwd-file ${this.path} (${code}): the daemon writes a new file in ${dir} and renames it over the old one`, {
+      user,
+      file: this.path,
+      hint: `give the daemon's user a directory of its own that Dovecot can read, e.g. install -d -o automigrate -g dovecot -m 0750 ${dir}`,
+    });
+  }
+
   async create(a: NewAccount): Promise<void> {
     if (/[:\n\s]/.test(a.user)) throw new AutomigrateError(`"${a.user}" cannot be written to a passwd-file`, { user: a.user });
     const hash = a.password ? await hashPassword(a.password) : "{CRYPT}!"; // "!": no password login
     const fields = [a.quota ? `userdb_quota_rule=*:storage=${a.quota}` : "", `userdb_automigrate_class=${a.className}`, `userdb_automigrate_tier=${a.tier}`].filter(Boolean).join(" ");
     const line = `${a.user}:${hash}::::::${fields}`;
-    const release = acquireLock(`${this.path}.automigrate.lock`, { waitMs: 10_000, what: "the passwd-file" });
+    let release: () => void;
+    try {
+      release = acquireLock(`${this.path}.automigrate.lock`, { waitMs: 10_000, what: "the passwd-file" });
+    } catch (e) {
+      throw this.noAccess(e, a.user);
+    }
     try {
       if (this.exists(a.user)) throw new AutomigrateError(`an account ${a.user} exists already in the passwd-file`, { user: a.user, file: this.path });
       let mode = 0o640;
@@ -85,9 +103,14 @@ class PasswdFile implements Provisioner {
       try {
         const st = statSync(this.path);
         mode = st.mode & 0o777;
-        owner = { uid: st.uid, gid: st.gid };
+        // the file keeps its group (Dovecot's, to read it); its owner becomes the writer
+        owner = { uid: process.getuid?.() === 0 ? st.uid : process.getuid!(), gid: st.gid };
       } catch {}
-      writeFileAtomic(this.path, [...passwdLines(this.path), line].join("\n") + "\n", { mode, owner });
+      try {
+        writeFileAtomic(this.path, [...passwdLines(this.path), line].join("\n") + "\n", { mode, owner });
+      } catch (e) {
+        throw this.noAccess(e, a.user);
+      }
     } finally {
       release();
     }

@@ -15,8 +15,17 @@ export interface DaemonProc {
   kill9: () => Promise<void>;
 }
 
-export async function startDaemon(home: string): Promise<DaemonProc> {
-  const proc = Bun.spawn([CLI, "--home", home, "daemon"], { stdout: "pipe", stderr: "pipe" });
+/** A system user to run the daemon as (setpriv: no capabilities, no way back to root). */
+export interface RunAs {
+  uid: number;
+  gid: number;
+  groups: number[];
+}
+
+export async function startDaemon(home: string, opts: { as?: RunAs } = {}): Promise<DaemonProc> {
+  const argv = [CLI, "--home", home, "daemon"];
+  const as = opts.as;
+  const proc = Bun.spawn(as ? ["setpriv", `--reuid=${as.uid}`, `--regid=${as.gid}`, `--groups=${as.groups.join(",") || as.gid}`, "--inh-caps=-all", "--", ...argv] : argv, { stdout: "pipe", stderr: "pipe", env: as ? { ...process.env, HOME: home } : process.env });
   let out = "";
   const pump = async (s: ReadableStream<Uint8Array>) => {
     const dec = new TextDecoder();

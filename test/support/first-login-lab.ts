@@ -7,6 +7,7 @@
 // test's (the front-ends answer "temporary failure" until a daemon listens).
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { userLogin } from "./daemon.ts";
 import { startDovecot, type Dovecot } from "./dovecot.ts";
@@ -55,7 +56,11 @@ export async function startFirstLoginLab(label: string, oldUsers: { user: string
     // what the Debian package and the README set up: the daemon owns its home, its runtime
     // directory and the passwd-file it adds accounts to; it reads the login log (group adm
     // on a mail host; here the log is made its own) and the new server's master password
-    for (const p of [home, join(home, "config.json"), run, join(root, "new.pw"), target.passwdPath, target.logPath]) chownSync(p, uid, gid);
+    spawnSync("chown", ["-R", `${uid}:${gid}`, home]);
+    // the passwd-file sits in a directory the daemon may write (its temp file and lock go
+    // there), readable by Dovecot: the instance directory here, /etc/dovecot/automigrate/ in
+    // the README
+    for (const p of [run, join(root, "new.pw"), target.dir, target.passwdPath, target.logPath]) chownSync(p, uid, gid);
     chmodSync(home, 0o700);
   }
   return {
