@@ -34,7 +34,11 @@ export function buildProgram(): Command {
   // root working on the daemon's home works as the daemon's user (files stay the daemon's);
   // the demo runs its own servers in a home of its own
   program.hook("preAction", (_root, action) => {
-    if (action.name() !== "demo" && action.name() !== "checkpassword") becomeHomeOwner(homeOf(action));
+    if (action.name() === "demo" || action.name() === "checkpassword") return;
+    // pinned first: after the switch, the default home would be the new user's
+    const home = homeOf(action);
+    process.env.AUTOMIGRATE_HOME = home;
+    becomeHomeOwner(home);
   });
   // every subcommand reports usage errors through main() instead of exiting itself
   const override = (c: Command) => {

@@ -1,0 +1,51 @@
+#!/bin/sh
+# `npm run package`: the Debian package of what `npm start` builds and `npm test` runs, in
+# out/automigrate_<version>_<arch>.deb. Layout: /usr/lib/automigrate holds the launcher
+# (bin/automigrate, the same file as in a checkout), the bundle (dist/), the Bun binary it
+# was built with and the checkpassword helper; /usr/bin has links to both commands; the unit
+# goes to /lib/systemd/system, the Lua passdb to /usr/share/automigrate. The maintainer
+# scripts (scripts/deb) create the system user and /var/lib/automigrate.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+node scripts/ensure-deps.mjs >&2
+command -v dpkg-deb >/dev/null || { echo "automigrate: building the package needs dpkg-deb (apt-get install -y dpkg)" >&2; exit 1; }
+version=$(node -p "require('./package.json').version")
+arch=$(dpkg --print-architecture)
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+lib="$stage/usr/lib/automigrate"
+install -d "$lib/bin" "$lib/node_modules/.bin" "$stage/usr/bin" "$stage/lib/systemd/system" "$stage/usr/share/automigrate" "$stage/usr/share/doc/automigrate" "$stage/DEBIAN"
+cp -R dist "$lib/dist"
+install -m 0755 bin/automigrate bin/automigrate-checkpassword "$lib/bin/"
+install -m 0755 "$(readlink -f node_modules/.bin/bun)" "$lib/node_modules/.bin/bun"
+ln -s ../lib/automigrate/bin/automigrate "$stage/usr/bin/automigrate"
+ln -s ../lib/automigrate/bin/automigrate-checkpassword "$stage/usr/bin/automigrate-checkpassword"
+install -m 0644 daemon/automigrate.service "$stage/lib/systemd/system/automigrate.service"
+install -m 0644 daemon/automigrate-passdb.lua "$stage/usr/share/automigrate/automigrate-passdb.lua"
+install -m 0644 README.md BENCHMARKS.md "$stage/usr/share/doc/automigrate/"
+install -m 0755 scripts/deb/postinst scripts/deb/prerm scripts/deb/postrm "$stage/DEBIAN/"
+size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
+cat > "$stage/DEBIAN/control" <<CONTROL
+Package: automigrate
+Version: $version
+Architecture: $arch
+Maintainer: automigrate developers <automigrate@localhost>
+Installed-Size: $size
+Depends: perl-base, adduser
+Recommends: dovecot-core
+Suggests: dovecot-auth-lua, lua-socket
+Section: mail
+Priority: optional
+Description: automatic, on-login mailbox migration from an old IMAP server
+ When a user logs in to the new mail server, automigrate creates the account if needed
+ and copies every folder and message from the old IMAP server, flags and dates kept.
+ Runs as its own system user; first logins reach it through a Unix socket from
+ Dovecot's checkpassword or Lua passdb.
+CONTROL
+# one time stamp for every file (the launcher never rebuilds here: the package has no scripts/)
+find "$stage" -exec touch -h -d "@$(date +%s)" {} +
+mkdir -p out
+deb="out/automigrate_${version}_${arch}.deb"
+dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >&2
+echo "$root/$deb"
