@@ -3,7 +3,8 @@
 # (dovecot-imapd) and SMTP submission service (dovecot-submissiond, a real SMTP peer for
 # test-connection), Postfix's postmap (routing tables), OpenLDAP's slapd and ldap-utils (LDAP
 # account creation; openssl for its test certificates), Radicale (the CardDAV/CalDAV example),
-# script(1) and tmux for the terminal tests and, with --with-mbsync, isync for the benchmarks.
+# script(1) and tmux for the terminal tests, the Lua passdb's modules, the tools of the
+# unprivileged and package tests and, with --with-mbsync, isync for the benchmarks.
 # Installs them as root on Debian/Ubuntu; otherwise says exactly what to install. No service
 # is started or configured: the tests run their own instances.
 set -eu
@@ -17,6 +18,13 @@ command -v radicale >/dev/null 2>&1 || need="$need radicale"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
 command -v script >/dev/null 2>&1 || need="$need bsdutils"
 command -v tmux >/dev/null 2>&1 || need="$need tmux"
+# the Lua passdb front-end (dovecot-auth-lua + LuaSocket), the system user the unprivileged
+# and package tests create (adduser, setpriv), the package test's tools (dpkg-deb, systemd-analyze)
+[ -f /usr/lib/dovecot/modules/auth/libauthdb_lua.so ] || need="$need dovecot-auth-lua"
+[ -f /usr/share/lua/5.4/socket.lua ] || [ -d /usr/lib/x86_64-linux-gnu/lua/5.4/socket ] || ls /usr/lib/*/lua/5.4/socket/core.so >/dev/null 2>&1 || need="$need lua-socket"
+command -v adduser >/dev/null 2>&1 || need="$need adduser"
+command -v setpriv >/dev/null 2>&1 || need="$need util-linux"
+command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 if [ "${1:-}" = "--with-mbsync" ]; then
   command -v mbsync >/dev/null 2>&1 || need="$need isync"
 fi
