@@ -31,11 +31,21 @@ function measure(what: string, argv: string[], opts: { fd3?: string; env?: Recor
     const r = Bun.spawnSync(argv, { stdio: ["ignore", "ignore", "pipe", ...(fd !== undefined ? [fd] : [])] as never, env: { ...process.env, ...opts.env } });
     const ms = performance.now() - t;
     if (fd !== undefined) closeSync(fd);
+    if (opts.fd3 === undefined && r.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${r.exitCode}: ${r.stderr}`);
     if (i === 0) continue; // warm-up: page cache
     times.push(ms);
-    rss = Math.max(rss, (r.resourceUsage?.maxRSS ?? 0) / 1e6);
-    if (opts.fd3 === undefined && r.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${r.exitCode}: ${r.stderr}`);
   }
+  // peak RSS from GNU time (wait4's ru_maxrss of that process tree), in a run of its own
+  const out = join(tmpdir(), `automigrate-bench-rss-${process.pid}`);
+  let fd: number | undefined;
+  if (opts.fd3 !== undefined) {
+    const f = join(tmpdir(), `automigrate-bench-fd3-${process.pid}`);
+    writeFileSync(f, opts.fd3);
+    fd = openSync(f, "r");
+  }
+  Bun.spawnSync(["/usr/bin/time", "-f", "%M", "-o", out, ...argv], { stdio: ["ignore", "ignore", "ignore", ...(fd !== undefined ? [fd] : [])] as never, env: { ...process.env, ...opts.env } });
+  if (fd !== undefined) closeSync(fd);
+  rss = Number(readFileSync(out, "utf8").trim().split("\n").pop()) / 1024;
   times.sort((a, b) => a - b);
   return { what, ms: times[Math.floor(times.length / 2)]!, rssMB: rss };
 }

@@ -27,6 +27,7 @@ command -v setpriv >/dev/null 2>&1 || need="$need util-linux"
 command -v systemd-analyze >/dev/null 2>&1 || need="$need systemd"
 if [ "${1:-}" = "--with-mbsync" ]; then
   command -v mbsync >/dev/null 2>&1 || need="$need isync"
+  [ -x /usr/bin/time ] || need="$need time"
 fi
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
