@@ -50,6 +50,7 @@ export async function createAccount(home: string, config: Config, user: string, 
     await state.update((s) => {
       s.account = { className: m.className, tier, createdAt: new Date().toISOString(), via };
     });
+    state.close();
     return { tier, className: m.className };
   } finally {
     release();

@@ -136,8 +136,10 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
   const vault = new Vault(opts.home);
   const sides = resolveSides(opts.config, user, { password: (u) => vault.get(u) });
   const unlock = lockAccount(opts.home, user);
+  let opened: AccountStateStore | undefined;
   try {
     const state = await AccountStateStore.open(opts.home, user);
+    opened = state;
     const finish = async (): Promise<MigrationReport> => {
       report.durationMs = Date.now() - started;
       await state.update((s) => {
@@ -196,6 +198,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
     }
     return await finish();
   } finally {
+    opened?.close();
     unlock();
   }
 }

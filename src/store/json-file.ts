@@ -1,6 +1,7 @@
 // A lowdb adapter that survives crashes and power loss: write a temp file, fsync it,
 // rename it over the target, fsync the directory. Files 0600, directories 0700.
 // A file that is not valid JSON is an error naming the file; it is never replaced.
+import { open, rename, unlink } from "node:fs/promises";
 import { closeSync, fchmodSync, fchownSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, unlinkSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { Low, type Adapter } from "lowdb";
@@ -60,6 +61,33 @@ export function writeFileAtomic(path: string, content: string | Buffer, opts: { 
   }
 }
 
+/**
+ * writeFileAtomic without blocking the event loop: the same steps on libuv's thread pool, so
+ * a migration keeps reading and writing IMAP while its state file is fsynced.
+ */
+export async function writeFileAtomicAsync(path: string, content: string): Promise<void> {
+  const dir = dirname(path);
+  ensureDir(dir);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const fh = await open(tmp, "w", 0o600);
+  try {
+    await fh.writeFile(content);
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+  await fh.close();
+  await rename(tmp, path);
+  const dh = await open(dir, "r");
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
+
 export function writeJsonFileAtomic(path: string, data: unknown): void {
   writeFileAtomic(path, JSON.stringify(data, null, 2) + "\n");
 }
@@ -87,7 +115,8 @@ export class DurableJsonFile<T> implements Adapter<T> {
   }
 
   async write(data: T): Promise<void> {
-    writeJsonFileAtomic(this.path, data);
+    // serialised now: a change made while the file is being written is not half in it
+    await writeFileAtomicAsync(this.path, JSON.stringify(data, null, 2) + "\n");
   }
 }
 
