@@ -88,6 +88,10 @@ class PasswdFile implements Provisioner {
   async create(a: NewAccount): Promise<void> {
     if (/[:\n\s]/.test(a.user)) throw new AutomigrateError(`"${a.user}" cannot be written to a passwd-file`, { user: a.user });
     const hash = a.password ? await hashPassword(a.password) : "{CRYPT}!"; // "!": no password login
+    // the settings schema allows neither; checked again where the line is written
+    for (const [what, v] of [["quota", a.quota], ["class", a.className]] as const) {
+      if (v !== undefined && /[\s:\x00-\x1f\x7f]/.test(v)) throw new AutomigrateError(`the ${what} ${JSON.stringify(v)} cannot be written to a passwd-file (whitespace, ':' or a control character)`, { user: a.user, hint: "fix the domain's class settings (automigrate class set)" });
+    }
     const fields = [a.quota ? `userdb_quota_rule=*:storage=${a.quota}` : "", `userdb_automigrate_class=${a.className}`, `userdb_automigrate_tier=${a.tier}`].filter(Boolean).join(" ");
     const line = `${a.user}:${hash}::::::${fields}`;
     let release: () => void;

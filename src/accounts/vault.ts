@@ -2,7 +2,7 @@
 // as additional data, so a record cannot be moved to another user), key file 0600 created
 // on first use. Records live in vault/ next to the key; nothing here is ever logged.
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { closeSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { AutomigrateError } from "../errors.ts";
 import { homePaths } from "../home.ts";
@@ -28,12 +28,30 @@ export class Vault {
     if (this.keyCache) return this.keyCache;
     ensureDir(this.dir);
     const path = join(this.dir, "key");
-    try {
-      const fd = openSync(path, "wx", 0o600);
-      writeSync(fd, randomBytes(32));
-      closeSync(fd);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    if (!existsSync(path)) {
+      // written whole and fsynced aside, then link()ed into place: the key appears complete or
+      // not at all, and of two processes creating it at once one wins and both use its key
+      const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}`;
+      const fd = openSync(tmp, "wx", 0o600);
+      try {
+        writeSync(fd, randomBytes(32));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        linkSync(tmp, path);
+        const dfd = openSync(this.dir, "r");
+        try {
+          fsyncSync(dfd);
+        } finally {
+          closeSync(dfd);
+        }
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      } finally {
+        unlinkSync(tmp);
+      }
     }
     const key = readFileSync(path);
     if (key.length !== 32) throw new AutomigrateError(`the vault key is damaged (${key.length} bytes, expected 32)`, { file: path, hint: "restore it from a backup; without it captured passwords cannot be read" });

@@ -87,15 +87,21 @@ export const folderOptionsSchema = z.strictObject({
   rename: z.record(z.string().min(1), z.string().min(1)).default({}),
 });
 
+/** A Dovecot quota size: it is written into passwd-file lines as userdb_quota_rule=*:storage=<quota>. */
+export const quotaSize = z.string().regex(/^(\d+(\.\d+)?[BkKMGT]?|\d{1,3}%)$/, 'is not a quota size like "2G", "500M", "1024k" or "10%" (digits, then B, k, M, G, T or %)');
+
+/** An account class name: written into passwd-file lines and shown in lists. */
+export const className = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "is not a class name (up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)");
+
 export const accountClassSchema = z.strictObject({
   autoMigration: z.boolean().default(true),
-  quota: z.string().optional(),
-  services: z.array(z.string()).optional(),
+  quota: quotaSize.optional(),
+  services: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "is not a service name like imap, pop3, sieve")).optional(),
 });
 
 const migrationSchema = z.strictObject({
   enabled: z.boolean().default(false),
-  accountClass: z.string().min(1).default("domain-default"),
+  accountClass: className.default("domain-default"),
   old: oldServerSchema.default(() => oldServerSchema.parse({})),
   premiumByLicense: z.boolean().default(false),
   continuous: z.boolean().default(false),
@@ -155,7 +161,7 @@ export type LdapSettings = z.infer<typeof ldapSchema>;
 export const domainSchema = z.strictObject({
   migration: migrationSchema.default(() => migrationSchema.parse({})),
   accountDefaults: accountClassSchema.default(() => accountClassSchema.parse({})),
-  classes: z.record(z.string(), accountClassSchema).default({}),
+  classes: z.record(className, accountClassSchema).default({}),
   ldap: ldapSchema.default(() => ldapSchema.parse({})),
 });
 export type DomainSettings = z.infer<typeof domainSchema>;

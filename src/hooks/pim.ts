@@ -9,6 +9,7 @@
 //   cwd       a directory of its own per user (0700) under the home directory
 //   timeout   migration.pim.timeoutSec, then the whole process group is killed
 //   result    exit 0 = done; anything else = failed, with the last lines of stderr
+import { AutomigrateError } from "../errors.ts";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { splitUser } from "../address.ts";
@@ -43,8 +44,16 @@ export function pimRun(home: string, config: Config, user: string, account?: { c
   const fill = (a: string) => a.replaceAll("{user}", user).replaceAll("{domain}", domain).replaceAll("{localpart}", local);
   const o = d.migration.old;
   const cwd = join(homePaths(home).state, "pim", accountFileName(user).replace(/\.json$/, ""));
+  const argv = pim.command.map(fill);
+  // "-x@example.com" is a valid address: filled into an argument of its own it would reach the
+  // program as an option, unless a "--" comes first
+  const endOfOptions = argv.indexOf("--");
+  argv.forEach((a, i) => {
+    if (i > 0 && a.startsWith("-") && !pim.command![i]!.startsWith("-") && (endOfOptions < 0 || i < endOfOptions))
+      throw new AutomigrateError(`the PIM command would get ${JSON.stringify(a)} as an option`, { user, hint: 'put "--" before the {user} argument in migration.pim.command, e.g. ["/usr/local/bin/migrate-pim","--","{user}"]' });
+  });
   return {
-    argv: pim.command.map(fill),
+    argv,
     cwd,
     timeoutMs: pim.timeoutSec * 1000,
     env: {

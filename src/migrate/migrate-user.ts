@@ -10,6 +10,7 @@ import { closeImap, credentialsFor, defaultImapPort, openImap, type Credentials,
 import { Vault } from "../accounts/vault.ts";
 import { pimRun, runPim, type PimResult } from "../hooks/pim.ts";
 import { AccountStateStore, lockAccount } from "../store/account-state.ts";
+import { sweepStaleSpool } from "./spool.ts";
 import { crashPoint } from "../crash-points.ts";
 import { DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
 import { copyFolder, newOutcome, type CopyContext, type ProgressEvent, type SkippedMessage } from "./copy-folder.ts";
@@ -274,6 +275,7 @@ async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStat
   const queue = [...work];
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const spoolDir = homePaths(opts.home).spool;
+  sweepStaleSpool(spoolDir);
   const parallel = Math.max(1, Math.min(sides.domain.migration.parallelFolders, queue.length));
   const worker = async () => {
     const conn: WorkerConnections = {};

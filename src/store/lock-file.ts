@@ -16,7 +16,7 @@ import { ensureDir } from "./json-file.ts";
 /** A claim older than this whose creator is dead was left by a crash inside a takeover. */
 const STALE_CLAIM_MS = 30_000;
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

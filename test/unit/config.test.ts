@@ -61,3 +61,21 @@ describe("home directory", () => {
     expect(resolveHome({ env: { HOME: "/home/u" }, uid: 1000 })).toBe("/home/u/.local/state/automigrate");
   });
 });
+
+describe("values that reach a passwd-file are validated (no injected lines or fields)", () => {
+  test("a quota with a newline and a second passwd line is refused, naming the path", () => {
+    const e = inputErrorOf(() => applyAssignments(domainSchema, {}, assign("accountDefaults.quota=1G\nroot@example.com:{PLAIN}owned::::::")));
+    expect(e.message).toContain("accountDefaults.quota");
+    expect(e.message).toContain("is not a quota size");
+  });
+  test("a quota carrying extra userdb fields is refused; real sizes pass", () => {
+    expect(() => applyAssignments(domainSchema, {}, assign("classes.evil.quota=1G userdb_mail=maildir:/root/Maildir userdb_uid=0"))).toThrow(/is not a quota size/);
+    for (const q of ["2G", "500M", "1024k", "1", "1.5G", "10%"]) expect(applyAssignments(domainSchema, {}, assign(`accountDefaults.quota=${q}`)).accountDefaults.quota).toBe(q);
+  });
+  test("class names are names: no spaces, colons or control characters", () => {
+    expect(domainSchema.safeParse({ classes: { "evil x": {} } }).success).toBe(false);
+    expect(domainSchema.safeParse({ classes: { "a:b": {} } }).success).toBe(false);
+    expect(domainSchema.safeParse({ migration: { accountClass: "staff\nroot" } }).success).toBe(false);
+    expect(domainSchema.safeParse({ classes: { "staff-2026.q1": {} } }).success).toBe(true);
+  });
+});
