@@ -77,6 +77,8 @@ export class Daemon {
   readonly startedAt = Date.now();
   readonly progress = new Map<string, Progress>();
   readonly ignored: Ignored[] = [];
+  /** Users seen logging in to the new server (its log): their accounts exist there. */
+  private readonly loggedInHere = new Set<string>();
   /** The daemon's recent log lines per user, for the console's account screen. */
   private readonly userLines = new Map<string, string[]>();
   /** Recently finished runs, newest last, for the console's queue screen. */
@@ -105,7 +107,7 @@ export class Daemon {
     this.localAccounts = new LocalAccounts(
       home,
       () => this.config,
-      (u) => this.store.jobs.some((j) => j.user === u),
+      (u) => this.loggedInHere.has(u),
     );
   }
 
@@ -247,6 +249,8 @@ export class Daemon {
     const changed = new Set<Job>();
     for (const e of events) {
       this.eventsSeen++;
+      // a Login line of the new server: the account exists there (mail may be routed to it)
+      if (!isMasterLogin(e)) this.loggedInHere.add(e.user);
       const running = this.running.has(e.user);
       const d = decideLogin(e, this.config, () => this.lastStatusOf(e.user), running);
       if (!d.enqueue) {

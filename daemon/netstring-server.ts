@@ -21,6 +21,9 @@ export interface SocketSettings {
   idleMs: number;
 }
 
+/** A request begun must be complete within this (a slow sender holds a connection slot). */
+const PARTIAL_MS = 10_000;
+
 export function groupId(name: string, setting: string): number {
   if (/^\d+$/.test(name)) return Number(name);
   const line = readFileSync("/etc/group", "utf8")
@@ -85,7 +88,10 @@ export class NetstringServer {
         buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
         for (;;) {
           const p = takeNetstring(buf, s.maxRequest);
-          if ("incomplete" in p) return;
+          if ("incomplete" in p) {
+            sock.setTimeout(buf.length ? PARTIAL_MS : s.idleMs);
+            return;
+          }
           if ("error" in p) {
             log.warn({ msg: `${s.setting}: bad request, connection closed`, error: p.error });
             sock.removeAllListeners("data");

@@ -67,6 +67,20 @@ describe("Postfix socketmap served by the daemon", () => {
     expect(viaSocket("bob@example.com")).toMatchObject({ code: 0, out: "smtp:[127.0.0.1]:2525" });
   });
 
+  test("a migration that fails before reaching the new server leaves the user's mail on the old server", async () => {
+    // bob exists only on the old server: a manual migration (CLI and daemon) fails there
+    const r = await runCli(home, ["migrate", "bob@example.com", "--json"]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).status).toBe("failed");
+    await d.post("/migrate", { user: "bob@example.com" });
+    await waitFor(async () => {
+      const s = await d.status();
+      return s.failed.some((j: { user: string }) => j.user === "bob@example.com") || s.jobs.some((j: { user: string; attempts?: number }) => j.user === "bob@example.com" && (j.attempts ?? 0) > 0);
+    }, 20_000, "bob's job attempted");
+    expect(viaSocket("bob@example.com")).toMatchObject({ code: 0, out: "smtp:[127.0.0.1]:2525" });
+    expect((await runCli(home, ["routing", "export"])).stdout).not.toContain("bob@example.com");
+  });
+
   test("an account the admin put in the new server's passwd-file is local too, from the next lookup", () => {
     expect(viaSocket("pat@example.com").out).toBe("smtp:[127.0.0.1]:2525");
     appendFileSync(target.passwdPath, "pat@example.com:{PLAIN}pat-pw::::::\n");

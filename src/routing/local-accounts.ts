@@ -1,6 +1,6 @@
 // Which users already have their account on the new server, for the routing table: an
-// account automigrate created (first login, import), one whose migration has begun (the
-// daemon saw it log in to the new server), or one in the provisioner's own list. Read from
+// account automigrate created (first login, import), one a migration has reached, one the
+// daemon saw log in to the new server, or one in the provisioner's own list. Read from
 // the state files on every miss, so an account created by the checkpassword helper (another
 // process) is routed locally from its next lookup on; a user once local stays local.
 import { statSync } from "node:fs";
@@ -11,11 +11,17 @@ import { homePaths } from "../home.ts";
 import { accountFileName, knownAccountUsers } from "../store/account-state.ts";
 import { readJsonFile } from "../store/json-file.ts";
 
-/** From an account's state document: does the account exist on the new server? Pure. */
+/**
+ * From an account's state document: does the account exist on the new server? Only what
+ * proves it: automigrate created it, or a migration reached it (a folder was written there,
+ * or a run ended done or partial). A failed run or a queued job proves nothing: "migrate" of
+ * a typo'd address or of a user who exists only on the old server must not route that
+ * user's mail to the new server, where it would bounce. Pure.
+ */
 export function onNewServer(state: unknown): boolean {
   if (!state || typeof state !== "object") return false;
-  const s = state as { account?: unknown; runs?: number; lastRun?: unknown; folders?: Record<string, unknown> };
-  return Boolean(s.account) || (s.runs ?? 0) > 0 || Boolean(s.lastRun) || Object.keys(s.folders ?? {}).length > 0;
+  const s = state as { account?: unknown; lastRun?: { status?: string }; folders?: Record<string, unknown> };
+  return Boolean(s.account) || s.lastRun?.status === "done" || s.lastRun?.status === "partial" || Object.keys(s.folders ?? {}).length > 0;
 }
 
 export class LocalAccounts {

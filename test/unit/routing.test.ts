@@ -92,11 +92,15 @@ describe("socketmap netstrings", () => {
 });
 
 describe("onNewServer", () => {
-  test("created, migrated or started accounts are on the new server; an empty state is not", () => {
+  test("created accounts and accounts a migration reached are on the new server; an empty state is not", () => {
     expect(onNewServer(null)).toBe(false);
     expect(onNewServer({ user: "a@b", folders: {}, runs: 0 })).toBe(false);
     expect(onNewServer({ account: { className: "x" } })).toBe(true);
-    expect(onNewServer({ runs: 1 })).toBe(true);
+    expect(onNewServer({ runs: 1, lastRun: { status: "done" } })).toBe(true);
+    expect(onNewServer({ runs: 2, lastRun: { status: "partial" } })).toBe(true);
     expect(onNewServer({ folders: { INBOX: {} } })).toBe(true);
+  });
+  test("a failed run that never reached the new server proves nothing (mail must not bounce there)", () => {
+    expect(onNewServer({ user: "carol@example.com", folders: {}, runs: 1, lastRun: { status: "failed", error: "login refused for carol@example.com (new server)" } })).toBe(false);
   });
 });
