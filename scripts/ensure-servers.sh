@@ -29,7 +29,18 @@ if [ "${1:-}" = "--with-mbsync" ]; then
   command -v mbsync >/dev/null 2>&1 || need="$need isync"
   [ -x /usr/bin/time ] || need="$need time"
 fi
-[ -z "$need" ] && exit 0
+[ -x /usr/lib/cyrus/bin/master ] || need="$need cyrus-common"
+command -v saslpasswd2 >/dev/null 2>&1 || need="$need sasl2-bin"
+# Cyrus's imapd (package cyrus-imapd) conflicts with dovecot-imapd: it is unpacked aside into
+# /opt/cyrus-imapd (apt-get download + dpkg -x) so both run side by side in the tests
+cyrus_aside() {
+  [ -x /opt/cyrus-imapd/usr/lib/cyrus/bin/imapd ] && return 0
+  [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1 || { echo "automigrate: the Cyrus tests need cyrus-imapd unpacked in /opt/cyrus-imapd (as root: apt-get download cyrus-imapd && dpkg -x cyrus-imapd_*.deb /opt/cyrus-imapd)" >&2; return 0; }
+  d=$(mktemp -d)
+  (cd "$d" && apt-get download -qq cyrus-imapd >/dev/null 2>&1 && dpkg -x cyrus-imapd_*.deb /opt/cyrus-imapd) || echo "automigrate: could not unpack cyrus-imapd; the Cyrus tests will be skipped" >&2
+  rm -rf "$d"
+}
+if [ -z "$need" ]; then cyrus_aside; exit 0; fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "automigrate: installing $need (apt-get) ..." >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -37,6 +48,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   printf '%s\n' "postfix postfix/main_mailer_type select No configuration" "slapd slapd/no_configuration boolean true" | debconf-set-selections
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends $need >/dev/null
+  cyrus_aside
   exit 0
 fi
 echo "automigrate: the tests need: $need" >&2
