@@ -25,6 +25,7 @@ export type ErrorCode =
   | "NO_SPACE"
   | "PROTOCOL"
   | "UNVERIFIED"
+  | "ALTERED"
   | "STOPPED"
   | "SERVER"
   | "BUG";

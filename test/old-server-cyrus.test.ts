@@ -32,8 +32,8 @@ describe.skipIf(!AVAILABLE)("Cyrus IMAP as the old server", () => {
 
   beforeAll(async () => {
     [cyrus, bare, target] = await Promise.all([
-      startCyrus({ label: "virt", users: [{ user: "alice@example.com", password: "a-pw" }, { user: "bob@example.com", password: "b-pw" }] }),
-      startCyrus({ label: "bare", virtdomains: false, users: [{ user: "carol@bare.example", password: "c-pw" }] }),
+      startCyrus({ label: "virt", munge8bit: false, users: [{ user: "alice@example.com", password: "a-pw" }, { user: "bob@example.com", password: "b-pw" }] }),
+      startCyrus({ label: "bare", virtdomains: false, munge8bit: false, users: [{ user: "carol@bare.example", password: "c-pw" }] }),
       startDovecot({ label: "cyrus-new", users: ["alice@example.com", "bob@example.com", "carol@bare.example", "ghost@example.com"].map((user) => ({ user, password: "new-pw" })) }),
     ]);
     home = mkdtempSync(join(tmpdir(), "automigrate-cyrus-home-"));
@@ -97,5 +97,57 @@ describe.skipIf(!AVAILABLE)("Cyrus IMAP as the old server", () => {
     const r = await migrateJson(home, "carol@bare.example");
     expect({ code: r.code, status: r.report.status, messages: r.report.messages }).toEqual({ code: 0, status: "done", messages: 2 });
     expectSameMail(await digestMailbox(asServer(bare), "carol"), await digestMailbox(target, "carol@bare.example"), toTarget);
+  });
+});
+
+// Cyrus as the NEW server: with its default munge8bit it rewrites 8-bit header bytes to "X"
+// on APPEND (same size). The run must say so (ALTERED, partial), never DONE; with
+// munge8bit: no the same mailbox is DONE and exact.
+describe.skipIf(!AVAILABLE)("Cyrus IMAP as the new server", () => {
+  let old: Dovecot;
+  let munging: Cyrus;
+  let clean: Cyrus;
+  let home: string;
+  const U = "dave@example.com";
+
+  beforeAll(async () => {
+    [old, munging, clean] = await Promise.all([
+      startDovecot({ label: "cyrus-old", users: [{ user: U, password: "old-pw" }] }),
+      startCyrus({ label: "munge", users: [{ user: U, password: "x" }] }),
+      startCyrus({ label: "clean", users: [{ user: U, password: "x" }], munge8bit: false }),
+    ]);
+    await seed(old, U, [{ path: "Projects" }], [
+      { folder: "INBOX", raw: makeMessage(1) },
+      { folder: "INBOX", raw: EIGHT_BIT, flags: ["\\Seen"] },
+      { folder: "Projects", raw: makeMessage(2) },
+    ]);
+    home = mkdtempSync(join(tmpdir(), "automigrate-cyrus-new-"));
+    writeFileSync(join(home, "old.pw"), old.master.password, { mode: 0o600 });
+    writeFileSync(join(home, "new.pw"), munging.master.password, { mode: 0o600 });
+    await runCliOk(home, ["domain", "add", "example.com", `migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=master", "migration.old.auth.user=admin", `migration.old.auth.passwordFile=${join(home, "old.pw")}`, "migration.old.auth.method=authzid"]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([old?.stop(), munging?.stop(), clean?.stop()]);
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  const useTarget = (c: Cyrus) => runCliOk(home, ["config", "set", `target.host=${c.host}`, `target.port=${c.port}`, "target.tls=none", "target.auth.mode=master", "target.auth.user=admin", "target.auth.method=authzid", `target.auth.passwordFile=${join(home, "new.pw")}`]);
+
+  test("a new server that rewrites 8-bit headers (munge8bit) is reported: ALTERED, partial, and still on the next run", async () => {
+    await useTarget(munging);
+    const r = await migrateJson(home, U);
+    expect({ code: r.code, status: r.report.status, messages: r.report.messages }).toEqual({ code: 3, status: "partial", messages: 3 });
+    expect(r.report.errors).toEqual([expect.objectContaining({ folder: "INBOX", code: "ALTERED", message: expect.stringContaining("munge8bit: no") })]);
+    const again = await migrateJson(home, U);
+    expect({ status: again.report.status, messages: again.report.messages, codes: again.report.errors.map((e: { code: string }) => e.code) }).toEqual({ status: "partial", messages: 0, codes: ["ALTERED"] });
+  });
+
+  test("with munge8bit: no the same mailbox is DONE and byte for byte", async () => {
+    rmSync(join(home, "state"), { recursive: true, force: true });
+    await useTarget(clean);
+    const r = await migrateJson(home, U);
+    expect({ code: r.code, status: r.report.status, messages: r.report.messages, errors: r.report.errors }).toEqual({ code: 0, status: "done", messages: 3, errors: [] });
+    expectSameMail(await digestMailbox(old, U), await digestMailbox(asServer(clean), U), (f) => (f === "INBOX" ? "INBOX" : `INBOX.${f}`));
   });
 });

@@ -19,6 +19,7 @@ import type { AccountStateStore, PendingBatch } from "../store/account-state.ts"
 import { alreadyPresent, fingerprint, planBatches, uidWindows, type Batch, type BatchLimits } from "./batches.ts";
 import type { PlannedFolder } from "./folder-plan.ts";
 import { noteTransientBytes } from "./memory.ts";
+import { checkStored, headerDigest, type SentMessage } from "./stored-check.ts";
 
 export type ProgressEvent =
   | { type: "folder"; folder: string; target: string; messages: number; bytes: number }
@@ -85,7 +86,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     // No record of this folder: if the target folder already holds mail (state lost, or the
     // user's new mail), match by fingerprint before copying rather than risk duplicates.
     await ctx.state.update((s) => {
-      s.folders[pf.old] = { target, uidValidity, lastUid: 0, reconcile: (selected.exists ?? 0) > 0, skipped: [], messages: 0, bytes: 0 };
+      s.folders[pf.old] = { target, uidValidity, lastUid: 0, reconcile: (selected.exists ?? 0) > 0, skipped: [], messages: 0, bytes: 0, altered: [] };
     });
   } else if (known.uidValidity !== uidValidity) {
     await ctx.state.updateFolder(pf.old, (f) => {
@@ -94,12 +95,30 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
       f.reconcile = true;
       f.pending = undefined;
       f.skipped = [];
+      f.altered = [];
       // the counts describe the old UIDVALIDITY's messages: start again
       f.messages = 0;
       f.bytes = 0;
     });
   }
   const fs = () => ctx.state.folder(pf.old)!;
+
+  // what was appended, read back window by window (sizes; 8-bit headers byte for byte)
+  let sent: SentMessage[] = [];
+  const noteSent = (oldUid: number, targetUid: number | undefined, m: FetchedMessage) => {
+    if (targetUid) sent.push({ oldUid, targetUid, size: m.size, header8bit: Buffer.isBuffer(m.content) ? headerDigest(m.content) : undefined });
+  };
+  const checkSent = async () => {
+    if (!sent.length) return;
+    const altered = await checkStored(await ctx.targetReader(), target, sent);
+    sent = [];
+    if (altered.length) {
+      await ctx.state.updateFolder(pf.old, (f) => {
+        const uids = new Set(altered.map((a) => a.uid));
+        f.altered = [...f.altered.filter((a) => !uids.has(a.uid)), ...altered];
+      });
+    }
+  };
 
   const fetchBatch = async (batch: Batch): Promise<Fetched> => (batch.large ? spoolLarge(ctx, batch.uids[0]!) : fetchSources(ctx.old, batch.uids));
 
@@ -133,12 +152,15 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
       crashPoint("appended");
       if (result.ok) {
         copiedBytes = messages.reduce((n, m) => n + m.size, 0);
+        if (result.uids.length === messages.length) messages.forEach((m, i) => noteSent(order[i]!, result.ok ? result.uids[i] : undefined, m));
       } else {
         // MULTIAPPEND is all-or-nothing: find the refused message(s) one by one.
         const each = messages.length > 1 ? await ctx.appender.appendEach(target, messages) : [result];
         each.forEach((r, i) => {
-          if (r.ok) copiedBytes += messages[i]!.size;
-          else {
+          if (r.ok) {
+            copiedBytes += messages[i]!.size;
+            if (r.uids.length === 1) noteSent(order[i]!, r.uids[0], messages[i]!);
+          } else {
             refused++;
             skipped.push({ uid: order[i]!, reason: `the new server refused it: ${r.reason}` });
           }
@@ -246,6 +268,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
 
   for (const { hi, batches } of plans) {
     await copyBatches(batches);
+    await checkSent();
     if (hi > fs().lastUid) {
       await ctx.state.updateFolder(pf.old, (f) => {
         f.lastUid = Math.max(f.lastUid, hi);
@@ -257,6 +280,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
       f.reconcile = false;
     });
   }
+  await checkSent();
   await checkAccounted(ctx, pf.old, fs());
   return outcome;
 }

@@ -142,6 +142,18 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
     const state = await AccountStateStore.open(opts.home, user);
     opened = state;
     const finish = async (): Promise<MigrationReport> => {
+      // messages the new server stored otherwise than sent, this run or an earlier one: never DONE
+      for (const [folder, f] of Object.entries(state.data.folders)) {
+        if (!f.altered.length || report.status === "failed") continue;
+        const a = f.altered[0]!;
+        report.errors.push({
+          folder,
+          code: "ALTERED",
+          transient: false,
+          message: `the new server stored ${f.altered.length} message(s) of ${folder} otherwise than they were sent (e.g. old UID ${a.uid}: ${a.what === "size" ? `${a.sent} bytes sent, ${a.stored} stored` : "8-bit header bytes rewritten at the same size"})\n  hint: the new server rewrites messages on APPEND (Cyrus: set munge8bit: no in imapd.conf and restart it); the altered copies stay there: to copy them again, delete them on the new server and remove ${user}'s state file (state/accounts), then migrate (what is still there is matched, not copied twice)`,
+        });
+        report.status = "partial";
+      }
       report.durationMs = Date.now() - started;
       await state.update((s) => {
         s.runs += 1;

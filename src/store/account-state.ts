@@ -32,6 +32,8 @@ export const folderStateSchema = z.object({
   skipped: z.array(z.object({ uid: z.number().int(), reason: z.string() })).default([]),
   messages: z.number().int().nonnegative().default(0),
   bytes: z.number().nonnegative().default(0),
+  /** Messages the new server stored otherwise than sent (old UID, sizes, what differs). */
+  altered: z.array(z.object({ uid: z.number().int(), sent: z.number(), stored: z.number(), what: z.enum(["size", "header"]) })).default([]),
 });
 export type FolderState = z.infer<typeof folderStateSchema>;
 

@@ -52,7 +52,7 @@ async function greets(port: number): Promise<boolean> {
 }
 
 /** virtdomains "userid": logins and mailboxes are user@domain; off: bare names ("alice"). */
-export async function startCyrus(opts: { users: CyrusUser[]; virtdomains?: boolean; label?: string }): Promise<Cyrus> {
+export async function startCyrus(opts: { users: CyrusUser[]; virtdomains?: boolean; label?: string; munge8bit?: boolean }): Promise<Cyrus> {
   const virt = opts.virtdomains ?? true;
   const dir = mkdtempSync(join(tmpdir(), `automigrate-cyrus-${opts.label ?? "x"}-`));
   for (const d of ["conf", "conf/proc", "conf/db", "conf/lock", "spool", "socket"]) mkdirSync(join(dir, d), { recursive: true });
@@ -72,6 +72,7 @@ allowplaintext: yes
 virtdomains: ${virt ? "userid" : "off"}
 unixhierarchysep: no
 altnamespace: no
+munge8bit: ${opts.munge8bit === false ? "no" : "yes"}
 lmtpsocket: ${dir}/socket/lmtp
 idlesocket: ${dir}/socket/idle
 notifysocket: ${dir}/socket/notify
