@@ -27,6 +27,34 @@ export function addMigrateCommands(program: Command): void {
         process.exitCode = c.exitCode === 2 ? EXIT.usage : EXIT.failed;
       }
     });
+
+  program
+    .command("verify")
+    .description("compare the old and the new mailbox folder by folder (the migration's plan): counts, or every message with --deep")
+    .argument("<user@domain>")
+    .option("--deep", "hash every message's bytes on both sides and compare (with INTERNALDATE); reads every message")
+    .option("--json", "print the result as one JSON object")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  automigrate verify alice@example.com\n  automigrate verify alice@example.com --deep --json\n\nExit status: 0 exact, 1 differences or failure, 2 bad usage. Messages skipped with a reason are not missing;\nmessages only on the new server (the user's new mail) are listed, not counted as a difference.",
+    )
+    .action(async (user: string, o: { deep?: boolean; json?: boolean }, cmd: Command) => {
+      const home = homeOf(cmd);
+      const { verifyUser, formatVerify } = await import("../migrate/verify.ts");
+      const { Vault } = await import("../accounts/vault.ts");
+      const vault = new Vault(home);
+      try {
+        const r = await verifyUser(home, loadConfig(home), user, { deep: o.deep, secrets: { password: (u) => vault.get(u) } });
+        if (o.json) json(r);
+        else out(formatVerify(r));
+        process.exitCode = r.exact ? EXIT.ok : EXIT.failed;
+      } catch (e) {
+        if (!o.json) throw e;
+        const c = classify(e, { user });
+        json({ user, exact: false, error: { message: errorText(c), code: c.code } });
+        process.exitCode = c.exitCode === 2 ? EXIT.usage : EXIT.failed;
+      }
+    });
 }
 
 /** One migration in the foreground, its report on stdout (text, or JSON with `asJson`). */

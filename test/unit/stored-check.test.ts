@@ -34,3 +34,23 @@ describe("what the new server stored", () => {
     expect(compareStored([{ oldUid: 9, targetUid: 99, size: 5 }], stored)).toEqual([]);
   });
 });
+
+import { compareDigests } from "../../src/migrate/verify.ts";
+
+describe("verify's comparison", () => {
+  test("multisets: duplicates count, a skipped UID is not missing, another date is altered", () => {
+    const old = [
+      { uid: 1, sha: "a", date: 1 },
+      { uid: 2, sha: "a", date: 1 },
+      { uid: 3, sha: "b", date: 2 },
+      { uid: 4, sha: "c", date: 3 },
+      { uid: 5, sha: "d", date: 4 },
+    ];
+    const target = [
+      { sha: "a", date: 1 },
+      { sha: "b", date: 9 },
+      { sha: "e", date: 5 },
+    ];
+    expect(compareDigests(old, target, new Set([4]))).toEqual({ missing: 2, altered: 1, extra: 1, missingUids: [2, 5] });
+  });
+});

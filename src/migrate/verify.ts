@@ -1,0 +1,142 @@
+// `automigrate verify <user>`: the old and the new mailbox compared folder by folder through
+// the persisted plan (old folder → its recorded target). Counts by default: the old folder's
+// messages up to the watermark, less those skipped with a reason, must all be on the target.
+// With `deep`, every message's bytes are hashed on both sides (streamed: one message in
+// memory at a time, hashes kept) and compared as multisets: missing (on the old side, not on
+// the new), extra (on the new side only: the user's new mail, informational), and altered
+// (the same bytes with another INTERNALDATE). Flags are not compared: users change them.
+import { createHash } from "node:crypto";
+import type { ImapFlow } from "imapflow";
+import type { Config } from "../config/schema.ts";
+import { AutomigrateError } from "../errors.ts";
+import { closeImap, openImap } from "../imap/connect.ts";
+import type { SecretSource } from "../imap/connect.ts";
+import { AccountStateStore } from "../store/account-state.ts";
+import { resolveSides } from "./migrate-user.ts";
+
+export interface FolderCheck {
+  folder: string;
+  target: string;
+  /** Old messages up to the watermark. */
+  old: number;
+  skipped: number;
+  /** Messages in the target folder (all of them, the user's new mail included). */
+  onTarget: number;
+  /** Old messages (not skipped) that are not on the target. */
+  missing: number;
+  /** Deep only: target messages that are not among the old ones. */
+  extra?: number;
+  /** Deep only: same bytes, another INTERNALDATE. */
+  altered?: number;
+  /** Deep only: up to 5 old UIDs of missing messages. */
+  missingUids?: number[];
+  /** Reported by the migration: the new server stored these otherwise than sent. */
+  alteredOnAppend: number;
+  /** The folder could not be read on one side (deleted, renamed by the user...). */
+  error?: string;
+  exact: boolean;
+}
+
+export interface VerifyReport {
+  user: string;
+  deep: boolean;
+  exact: boolean;
+  folders: FolderCheck[];
+}
+
+/** Multiset comparison of digests "sha256|internalDate" (pure). */
+export function compareDigests(old: { uid: number; sha: string; date: number }[], target: { sha: string; date: number }[], skipped: Set<number>) {
+  const bySha = new Map<string, number[]>();
+  for (const t of target) bySha.set(t.sha, [...(bySha.get(t.sha) ?? []), t.date]);
+  let missing = 0;
+  let altered = 0;
+  const missingUids: number[] = [];
+  for (const o of old) {
+    const dates = bySha.get(o.sha);
+    if (!dates?.length) {
+      if (skipped.has(o.uid)) continue;
+      missing++;
+      if (missingUids.length < 5) missingUids.push(o.uid);
+      continue;
+    }
+    const i = dates.indexOf(o.date);
+    if (i >= 0) dates.splice(i, 1);
+    else {
+      dates.shift();
+      altered++;
+    }
+  }
+  let extra = 0;
+  for (const d of bySha.values()) extra += d.length;
+  return { missing, altered, extra, missingUids };
+}
+
+async function digests(c: ImapFlow, range: string): Promise<{ uid: number; sha: string; date: number }[]> {
+  const out: { uid: number; sha: string; date: number }[] = [];
+  for await (const m of c.fetch(range, { uid: true, internalDate: true, source: true }, { uid: true })) {
+    if (!m.source) continue;
+    out.push({ uid: m.uid, sha: createHash("sha256").update(m.source).digest("hex"), date: new Date(m.internalDate ?? 0).getTime() });
+  }
+  return out;
+}
+
+export async function verifyUser(home: string, config: Config, user: string, opts: { deep?: boolean; secrets?: SecretSource } = {}): Promise<VerifyReport> {
+  const u = user.toLowerCase();
+  const sides = resolveSides(config, u, opts.secrets);
+  const state = await AccountStateStore.open(home, u);
+  const folders = Object.entries(state.data.folders);
+  if (!folders.length) throw new AutomigrateError(`${u} has no migration state: nothing to verify yet`, { user: u, hint: `migrate first: automigrate migrate ${u}` }, { exitCode: 1, code: "NO_MAILBOX" });
+  const old = await openImap(sides.old, sides.oldCreds);
+  let target: ImapFlow | undefined;
+  try {
+    target = await openImap(sides.target, sides.targetCreds);
+    const checks: FolderCheck[] = [];
+    for (const [folder, f] of folders) {
+      const skipped = new Set(f.skipped.map((s) => s.uid));
+      const check: FolderCheck = { folder, target: f.target, old: 0, skipped: f.skipped.length, onTarget: 0, missing: 0, alteredOnAppend: f.altered.length, exact: false };
+      let t;
+      try {
+        await old.mailboxOpen(folder, { readOnly: true });
+        t = await target.mailboxOpen(f.target, { readOnly: true });
+      } catch (e) {
+        check.error = `cannot open ${(e as { responseText?: string }).responseText ?? (e as Error).message}`;
+        checks.push(check);
+        continue;
+      }
+      check.onTarget = t.exists;
+      if (f.lastUid > 0) {
+        if (opts.deep) {
+          const o = await digests(old, `1:${f.lastUid}`);
+          const n = t.exists ? await digests(target, "1:*") : [];
+          check.old = o.length;
+          Object.assign(check, compareDigests(o, n, skipped));
+        } else {
+          const found = await old.search({ uid: `1:${f.lastUid}` }, { uid: true });
+          check.old = Array.isArray(found) ? found.length : 0;
+          const notSkipped = check.old - (Array.isArray(found) ? found.filter((x) => skipped.has(x)).length : 0);
+          check.missing = Math.max(0, notSkipped - check.onTarget);
+        }
+      }
+      check.exact = check.missing === 0 && (check.altered ?? 0) === 0 && check.alteredOnAppend === 0;
+      checks.push(check);
+    }
+    return { user: u, deep: Boolean(opts.deep), exact: checks.every((c) => c.exact), folders: checks };
+  } finally {
+    await closeImap(old);
+    await closeImap(target);
+    state.close();
+  }
+}
+
+export function formatVerify(r: VerifyReport): string {
+  const lines = [`${r.user}: ${r.exact ? "EXACT" : "DIFFERENCES"} (${r.deep ? "every message's bytes and date compared" : "counts; --deep compares every message"})`];
+  for (const c of r.folders) {
+    const parts = [`${c.old} old`, ...(c.skipped ? [`${c.skipped} skipped with a reason`] : []), `${c.onTarget} on the new server`, `${c.missing} missing`];
+    if (c.extra !== undefined) parts.push(`${c.extra} only on the new server`);
+    if (c.altered) parts.push(`${c.altered} with another date`);
+    if (c.alteredOnAppend) parts.push(`${c.alteredOnAppend} altered by the new server on APPEND`);
+    if (c.missingUids?.length) parts.push(`missing old UIDs ${c.missingUids.join(", ")}${c.missing > c.missingUids.length ? ", ..." : ""}`);
+    lines.push(`  ${c.exact ? "ok  " : "DIFF"} ${c.folder} → ${c.target}: ${c.error ?? parts.join(", ")}`);
+  }
+  return lines.join("\n");
+}
