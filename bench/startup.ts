@@ -84,6 +84,8 @@ const section = [
   "|---|---:|---:|",
   ...figures.map((f) => `| ${f.what} | ${f.ms.toFixed(1)} ms | ${f.rssMB.toFixed(1)} MB |`),
   "",
+  "Where a no-op `migrate` spends its time beyond Bun's own start (a CPU profile with `bun --cpu-prof`, 600-message mailbox, 2026-11-29): evaluating the bundle's modules (zod's schemas about 10 ms, commander about 5 ms, node:crypto about 4 ms, imapflow about 9 ms once its MIME decoders load lazily — they cost 25 ms before), then connecting and logging in to both servers, one LIST-STATUS and reading the account state; the in-process part is the report's `durationMs` (about 35 ms). The launcher `bin/automigrate` adds a few ms in a checkout (its check that the bundle is not older than the sources); the Debian package's launcher skips that check.",
+  "",
   "The checkpassword helper is a Perl thin client (Debian's perl-base): Dovecot's auth service starts one per first login, under its default 256 MB `vsz_limit`, where Bun aborts at start (measured: `ulimit -v 262144; bun -e 0` → abort; it starts from 384 MB). The helper's time includes the daemon's answer over the socket. A first login that the old server must check adds that server's LOGIN round trip (the daemon allows it 10 s).",
   "",
 ].join("\n");

@@ -35,9 +35,13 @@ interface Open {
   ino: number;
   offset: number;
   lastGrowth: number;
+  /** Inside a line longer than READ_CHUNK: everything up to its newline is dropped. */
+  skipping?: boolean;
 }
 
 const READ_CHUNK = 256 * 1024;
+/** Bytes read per pass at most, so one huge file cannot hold the event loop for long. */
+const MAX_READ_PER_PASS = 64 * 1024 * 1024;
 /** A rotated file that has not grown for this long is closed. */
 const DRAIN_IDLE_MS = 30_000;
 
@@ -177,24 +181,47 @@ export class LogTail {
 
   private lastSaved = "";
 
-  /** Complete lines from `o.offset` on; the offset moves to the end of the last complete line. */
+  /**
+   * Complete lines from `o.offset` on; the offset moves to the end of the last complete line.
+   * A line longer than READ_CHUNK (no login line is) is skipped at read speed, to its end.
+   */
   private readNew(o: Open): LoginEvent[] {
     const events: LoginEvent[] = [];
     const buf = Buffer.allocUnsafe(READ_CHUNK);
-    for (;;) {
+    for (let budget = MAX_READ_PER_PASS; budget > 0; ) {
       const n = readSync(o.fd, buf, 0, READ_CHUNK, o.offset);
       if (n <= 0) break;
-      const chunk = buf.subarray(0, n);
+      budget -= n;
+      let start = 0;
+      if (o.skipping) {
+        const nl = buf.subarray(0, n).indexOf(10);
+        if (nl < 0) {
+          o.offset += n;
+          if (n < READ_CHUNK) break;
+          continue;
+        }
+        o.skipping = false;
+        start = nl + 1;
+      }
+      const chunk = buf.subarray(start, n);
       const lastNl = chunk.lastIndexOf(10);
       if (lastNl < 0) {
-        if (n === READ_CHUNK) o.offset += n; // an absurdly long line: skip it rather than stall
-        break;
+        if (start > 0) {
+          o.offset += start; // the long line ended here: read on from the next line's start
+          continue;
+        }
+        if (n === READ_CHUNK) {
+          o.offset += n;
+          o.skipping = true;
+          continue;
+        }
+        break; // a line still being written
       }
       for (const line of chunk.subarray(0, lastNl).toString("utf8").split("\n")) {
         const e = this.parse(line);
         if (e) events.push(e);
       }
-      o.offset += lastNl + 1;
+      o.offset += start + lastNl + 1;
       o.lastGrowth = Date.now();
       if (n < READ_CHUNK) break;
     }

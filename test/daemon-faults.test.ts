@@ -72,3 +72,16 @@ test("dropped connections mid-FETCH and a hostile login line: the daemon stays u
   // the first user's run did fail on a dropped connection before it ended exact
   expect(d.output()).toMatch(/migration will be retried/);
 }, 120_000);
+
+test("a 10 MB log line is skipped at read speed, whole: the next login is seen at once, a login hidden at its end never", async () => {
+  const hidden = JSON.stringify({ time: new Date().toISOString(), user: "mallory@example.com", service: "imap", ip: "192.0.2.66" });
+  appendFileSync(jsonl, `${"x".repeat(10 * 1024 * 1024)}${hidden}\n`);
+  const appended = Date.now();
+  login("cal@example.com");
+  await waitFor(() => d.output().includes('"user":"cal@example.com"'), 15_000, "cal's login seen");
+  // polling 256 KB per 500 ms, this took 20 s; read to its end at once it takes well under 5 s
+  expect(Date.now() - appended).toBeLessThan(5_000);
+  await Bun.sleep(1000);
+  expect(d.output()).not.toContain("mallory@example.com");
+  expect(d.proc.exitCode).toBeNull();
+}, 60_000);
