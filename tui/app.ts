@@ -362,8 +362,9 @@ export async function runTui(home: string): Promise<number> {
         lines.push(`  ${name}${f.target !== name ? ` → ${f.target} (renamed)` : ""}: ${f.messages} messages, up to UID ${f.lastUid}`);
         for (const s of f.skipped) lines.push(`    skipped UID ${s.uid}: ${s.reason}`);
       }
-      if (a.ignored.length) lines.push("", "recent logins not acted on:", ...a.ignored.slice(-5).map((i: any) => `  ${i.at} ${i.reason}`));
+      // what the daemon did comes before the logins it ignored (mostly its own sessions)
       if (a.log?.length) lines.push("", "recent log lines:", ...a.log.slice(-8).map((l: string) => `  ${l}`));
+      if (a.ignored.length) lines.push("", "recent logins not acted on:", ...a.ignored.slice(-5).map((i: any) => `  ${i.at} ${i.reason}`));
       el.setContent(lines.join("\n"));
     };
     return { title: user, live: true, help: "Esc back", el, refresh, keys: { escape: pop } };
