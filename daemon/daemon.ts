@@ -22,6 +22,7 @@ import { accountFileName, knownAccountUsers } from "../src/store/account-state.t
 import { readJsonFile } from "../src/store/json-file.ts";
 import { LocalAccounts } from "../src/routing/local-accounts.ts";
 import { LogTail } from "./log-tail.ts";
+import { claimLog, type LogClaim } from "./log-claim.ts";
 import { RoutingSocket } from "./routing-socket.ts";
 import { AuthSocket, guardLimits } from "./auth-socket.ts";
 import { SocketSlot } from "./socket-slot.ts";
@@ -85,6 +86,9 @@ export class Daemon {
   readonly recent: { user: string; domain: string; state: string; finishedAt: string; messages: number; lastError?: string }[] = [];
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private tails = new Map<string, LogTail>();
+  /** This host's claim on each tailed log (one daemon per log), and logs refused for it. */
+  private readonly claims = new Map<string, LogClaim>();
+  private readonly refusedLogs = new Map<string, string>();
   private crons: ScheduledTask[] = [];
   private readonly routing = new SocketSlot<RoutingSocket>();
   private readonly auth = new SocketSlot<AuthSocket>();
@@ -171,10 +175,21 @@ export class Daemon {
       if (!wanted.has(path)) {
         await tail.stop();
         this.tails.delete(path);
+        await this.claims.get(path)?.release();
+        this.claims.delete(path);
       }
     }
+    for (const path of this.refusedLogs.keys()) if (!wanted.has(path)) this.refusedLogs.delete(path);
     for (const [path, source] of wanted) {
       if (this.tails.has(path)) continue;
+      try {
+        this.claims.set(path, await claimLog(path, this.home));
+        this.refusedLogs.delete(path);
+      } catch (e) {
+        this.refusedLogs.set(path, errorText(e));
+        this.log.error({ msg: "login log not tailed", path, error: errorText(e) });
+        continue;
+      }
       const tail = new LogTail(path, parserFor(source), {
         load: () => this.store.logs[path],
         save: async (pos) => {
@@ -452,6 +467,7 @@ export class Daemon {
     await this.configWatcher?.close();
     for (const c of this.crons) await c.destroy();
     for (const t of this.tails.values()) await t.stop();
+    for (const c of this.claims.values()) await c.release();
     for (const r of this.running.values()) r.abort.abort();
     await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), Bun.sleep(8000)]);
     await this.store.flush();
@@ -488,6 +504,7 @@ export class Daemon {
       ignored: this.ignored.slice(-50),
       recent: this.recent.slice(-50),
       logs: [...this.tails.entries()].map(([path, t]) => ({ path, ...t.position() })),
+      logsRefused: [...this.refusedLogs.entries()].map(([path, reason]) => ({ path, reason })),
       eventsSeen: this.eventsSeen,
       routing: this.routing.current ? { socket: this.routing.current.path, lookups: this.routing.current.lookups } : null,
       firstLogin: this.auth.current ? { socket: this.auth.current.path, ...this.auth.current.stats } : null,

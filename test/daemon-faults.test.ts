@@ -85,3 +85,31 @@ test("a 10 MB log line is skipped at read speed, whole: the next login is seen a
   expect(d.output()).not.toContain("mallory@example.com");
   expect(d.proc.exitCode).toBeNull();
 }, 60_000);
+
+test("a second daemon (another home) on the same login log refuses that log, says who has it, and takes it when the first is gone", async () => {
+  const other = mkdtempSync(join(tmpdir(), "automigrate-home2-"));
+  try {
+    await runCliOk(other, ["config", "set", `logins.0.path=${jsonl}`, "logins.0.format=jsonl"]);
+    await runCliOk(other, ["domain", "add", "example.com", "migration.old.host=127.0.0.1"]);
+    const second = await startDaemon(other);
+    try {
+      await waitFor(() => second.output().includes("login log not tailed"), 10_000, "the refusal");
+      expect(second.output()).toContain(`is already tailed by automigrate daemon pid ${d.proc.pid}, home ${home}`);
+      expect((await second.status()).logsRefused).toEqual([{ path: jsonl, reason: expect.stringContaining("two daemons on one log would migrate every login twice") }]);
+      expect((await runCliOk(other, ["status"]))).toContain("LOGIN LOG NOT TAILED");
+      login("dan@example.com");
+      await waitFor(() => d.output().includes('"user":"dan@example.com"'), 10_000, "dan seen by the first daemon");
+      await Bun.sleep(1000);
+      expect(second.output()).not.toContain("dan@example.com");
+      // the first daemon gone (even by kill -9), the second takes the log on its next reload
+      await d.kill9();
+      second.proc.kill("SIGHUP");
+      await waitFor(async () => (await second.status()).logsRefused.length === 0, 10_000, "the log taken over");
+      expect((await second.status()).logs.map((l: { path: string }) => l.path)).toEqual([jsonl]);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    rmSync(other, { recursive: true, force: true });
+  }
+}, 60_000);

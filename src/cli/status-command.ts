@@ -33,6 +33,8 @@ function formatLive(s: any): string {
   const lines = [`daemon pid ${s.pid}, up since ${s.startedAt}${s.paused.all ? ", PAUSED" : ""}${s.paused.domains.length ? `, paused domains: ${s.paused.domains.join(" ")}` : ""}`];
   lines.push(`queued ${s.counts.queued}, running ${s.counts.running}, waiting to retry ${s.counts.waiting}, failed ${s.counts.failed}`);
   if (s.routing) lines.push(`mail routing: socketmap:unix:${s.routing.socket}:transport, ${s.routing.lookups} lookups`);
+  if (s.firstLogin) lines.push(`first logins: ${s.firstLogin.socket}, ${s.firstLogin.checks} checks (${s.firstLogin.accepted} accepted, ${s.firstLogin.refused} refused, ${s.firstLogin.temporary} temporary failures)`);
+  for (const l of s.logsRefused ?? []) lines.push(`LOGIN LOG NOT TAILED: ${l.reason}`);
   for (const j of s.jobs) {
     const p = j.progress;
     const prog = p ? `  ${p.messagesDone}/${p.messagesTotal} msgs, ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}, ${p.rateMsgPerSec} msg/s${p.etaSec !== null ? `, ETA ${p.etaSec}s` : ""}${p.folder ? `, in "${p.folder}"` : ""}` : "";
