@@ -13,6 +13,8 @@ import { runCliOk } from "./support/harness.ts";
 import { digestMailbox } from "./support/mail.ts";
 
 const USERS = ["ann@example.com", "ben@example.com"];
+/** One per fault stage of the last test. */
+const STAGE_USERS = ["fay@example.com", "gus@example.com", "hal@example.com"];
 let target: Dovecot;
 let old: FakeImap;
 let home: string;
@@ -20,7 +22,7 @@ let d: DaemonProc;
 let jsonl: string;
 
 beforeAll(async () => {
-  target = await startDovecot({ label: "new", users: USERS.map((user) => ({ user, password: "pw" })) });
+  target = await startDovecot({ label: "new", users: [...USERS, ...STAGE_USERS].map((user) => ({ user, password: "pw" })) });
   // one mailbox served for every identity; the connection drops in the 2nd, 4th and 6th body FETCH
   old = await startFakeImap({ quirks: { dropDuringBodyFetch: 2 } });
   for (let i = 1; i <= 400; i++) old.add(i % 3 ? "INBOX" : "Archive", fakeMessage(i), i % 2 ? ["\\Seen"] : []);
@@ -42,6 +44,13 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
+/** The fake old server's messages of a folder, as sorted digests. */
+const want = (folder: string) =>
+  old.folders
+    .get(folder)!
+    .messages.map((m) => createHash("sha256").update(m.body).digest("hex"))
+    .sort();
+
 const login = (user: string) => appendFileSync(jsonl, `${JSON.stringify({ time: new Date().toISOString(), user, service: "imap", ip: "192.0.2.1" })}\n`);
 
 test("dropped connections mid-FETCH and a hostile login line: the daemon stays up; every job ends exact after retries", async () => {
@@ -59,11 +68,6 @@ test("dropped connections mid-FETCH and a hostile login line: the daemon stays u
   expect(d.proc.exitCode).toBeNull();
   const status = await d.status();
   expect(status.pid).toBe(d.proc.pid);
-  const want = (folder: string) =>
-    old.folders
-      .get(folder)!
-      .messages.map((m) => createHash("sha256").update(m.body).digest("hex"))
-      .sort();
   for (const u of USERS) {
     const got = await digestMailbox(target, u);
     expect(got.get("INBOX")!.map((m) => m.sha256).sort()).toEqual(want("INBOX"));
@@ -71,6 +75,27 @@ test("dropped connections mid-FETCH and a hostile login line: the daemon stays u
   }
   // the first user's run did fail on a dropped connection before it ended exact
   expect(d.output()).toMatch(/migration will be retried/);
+}, 120_000);
+
+test("the old server drops the connection at each stage (during LOGIN, idle after EXAMINE, mid-literal): the daemon stays up, each job ends exact", async () => {
+  const stages: [string, () => void][] = [
+    ["during LOGIN", () => (old.quirks.dropAtLogin = true)],
+    ["idle, right after EXAMINE", () => (old.quirks.dropAfter = "EXAMINE")],
+    ["in the middle of a message literal", () => (old.quirks.dropDuringBodyFetch = old.commands.filter((c) => /BODY\.PEEK\[\]/i.test(c)).length + 1)],
+  ];
+  for (const [i, [stage, arm]] of stages.entries()) {
+    const u = STAGE_USERS[i]!;
+    const before = d.output().length;
+    arm();
+    login(u);
+    await waitFor(async () => (await accountState(home, u))?.lastRun?.status === "done", 60_000, `${u} done after a drop ${stage}`);
+    expect({ stage, retried: d.output().slice(before).includes("migration will be retried") }).toEqual({ stage, retried: true });
+    const got = await digestMailbox(target, u);
+    expect(got.get("INBOX")!.map((m) => m.sha256).sort()).toEqual(want("INBOX"));
+    expect(got.get("Archive")!.map((m) => m.sha256).sort()).toEqual(want("Archive"));
+  }
+  expect(d.proc.exitCode).toBeNull();
+  expect(old.quirks).toMatchObject({ dropAtLogin: false, dropAfter: undefined, dropDuringBodyFetch: undefined });
 }, 120_000);
 
 test("a 10 MB log line is skipped at read speed, whole: the next login is seen at once, a login hidden at its end never", async () => {

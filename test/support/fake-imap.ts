@@ -31,6 +31,10 @@ export interface Quirks {
   bodyless?: Set<number>;
   /** Drop the connection once, in the middle of the n-th body FETCH answer (counted from 1). */
   dropDuringBodyFetch?: number;
+  /** Drop the connection once, without an answer, at the next LOGIN or AUTHENTICATE. */
+  dropAtLogin?: boolean;
+  /** Drop the connection once, right after answering the next command of this name (e.g. "EXAMINE"): the client finds it closed while idle. */
+  dropAfter?: string;
 }
 
 export interface FakeImap {
@@ -141,7 +145,17 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
         args = args.slice(1);
       }
       commands.push(`${cmd} ${args.join(" ")}`.trim());
-      const ok = (text = "done") => send(`${tag} OK ${text}\r\n`);
+      if (quirks.dropAtLogin && (cmd === "LOGIN" || cmd === "AUTHENTICATE")) {
+        quirks.dropAtLogin = false;
+        sock.destroy();
+        return;
+      }
+      const dropNow = quirks.dropAfter !== undefined && quirks.dropAfter.toUpperCase() === cmd;
+      if (dropNow) quirks.dropAfter = undefined;
+      const ok = (text = "done") => {
+        send(`${tag} OK ${text}\r\n`);
+        if (dropNow) sock.destroy();
+      };
       switch (cmd) {
         case "CAPABILITY":
           send(`* CAPABILITY ${caps}\r\n`);
@@ -199,7 +213,7 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
           selected = f;
           send(`* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* ${f.messages.length} EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY ${f.uidValidity}] ok\r\n`);
           if (!quirks.noUidNextInSelect) send(`* OK [UIDNEXT ${f.uidNext}] ok\r\n`);
-          return send(`${tag} OK [${cmd === "EXAMINE" ? "READ-ONLY" : "READ-WRITE"}] done\r\n`);
+          return ok(`[${cmd === "EXAMINE" ? "READ-ONLY" : "READ-WRITE"}] done`);
         }
         case "UID SEARCH": {
           if (!selected) return send(`${tag} BAD no folder selected\r\n`);
