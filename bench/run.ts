@@ -207,7 +207,7 @@ function writeReport(rows: Row[]): void {
   }
   lines.push(
     "",
-    "The msg/s and MB/s ratios are the same number: both tools copy the same messages and bytes, so each ratio is mbsync's time over automigrate's. No-op times are the median of three reruns and include process start-up (Bun loading the bundled CLI, about 40 ms: see "Start-up and first logins"); \"no-op inside the process\" is the rerun's own `durationMs`, which is what the daemon pays per login since it does not start a process. The no-op target (≤ 2×) is the 20-folder, 20,000-message account's; where mbsync's whole no-op run is shorter than Bun's start-up (the smaller mailboxes) the ratio is above 2 although automigrate's own work is in the next column.",
+    "The msg/s and MB/s ratios are the same number: both tools copy the same messages and bytes, so each ratio is mbsync's time over automigrate's. No-op times are the median of three reruns and include process start-up (Bun loading the bundled CLI, about 40 ms: see \"Start-up and first logins\"); \"no-op inside the process\" is the rerun's own `durationMs`, which is what the daemon pays per login since it does not start a process. The no-op target (≤ 2×) is the 20-folder, 20,000-message account's; where mbsync's whole no-op run is shorter than Bun's start-up (the smaller mailboxes) the ratio is above 2 although automigrate's own work is in the next column.",
     "",
   );
   writeFileSync(join(ROOT, "BENCHMARKS.md"), lines.join("\n"));

@@ -54,7 +54,12 @@ export async function startControl(daemon: Daemon): Promise<{ stop(): void; path
           switch (url.pathname) {
             case "/migrate":
               if (typeof b.user !== "string" || !b.user) return json({ error: "user is required: a string user@domain" }, 400);
-              return json({ result: await daemon.request(b.user, "manual") });
+              {
+                const result = await daemon.request(b.user, "manual");
+                const domain = b.user.slice(b.user.lastIndexOf("@") + 1).toLowerCase();
+                const p = daemon.store.paused;
+                return json({ result, paused: p.all || p.domains.includes(domain) });
+              }
             case "/retry":
               return json({ retried: await daemon.retry(b.user?.toLowerCase()) });
             case "/sweep":

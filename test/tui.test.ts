@@ -148,8 +148,14 @@ describe("console", () => {
     await t.waitFor("Migration queue — PAUSED");
     t.keys("m");
     await t.waitFor("Migrate now (user@domain)");
+    // an address the daemon refuses is said to be refused, not "queued"
+    t.keys("nobody", "Enter");
+    await t.waitFor("refused by the daemon:");
+    expect(t.screen()).not.toContain("nobody: queued");
+    t.keys("m");
+    await t.waitFor("Migrate now (user@domain)");
     t.keys("alice@example.com", "Enter");
-    await t.waitFor("alice@example.com: queued");
+    await t.waitFor("alice@example.com: queued — the queue is PAUSED");
     await t.waitFor(/alice@example\.com\s+queued/);
     await Bun.sleep(1500);
     expect(t.screen()).toMatch(/alice@example\.com\s+queued/); // paused: it waits
@@ -177,6 +183,9 @@ describe("console", () => {
     await t.waitFor("Filter by domain");
     t.keys("carol", "Enter");
     await t.waitFor("filter: carol");
+    // carol is done: retry has nothing to do, and the console says so (not "retried")
+    t.keys("r");
+    await t.waitFor("carol@example.com: nothing to retry");
     t.keys("Enter");
     // the state file says done a moment before the daemon logs "migration finished": the
     // screen (refreshed every second) shows both in turn

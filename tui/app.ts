@@ -298,9 +298,15 @@ export async function runTui(home: string): Promise<number> {
       el.setItems((jobs.length ? jobs.map((j) => jobRow(j, width)) : ["(no jobs)"]) as never);
     };
     const selected = () => jobs[(el as unknown as { selected: number }).selected];
-    const act = async (what: string, p: Promise<unknown>) => {
+    /** Says what the daemon answered: its refusal, or what `describe` makes of its reply. */
+    const act = async (p: Promise<any>, describe: (reply: any) => { text: string; error?: boolean }) => {
       const r = await p;
-      say(r === undefined ? "the daemon is not running" : what, r === undefined);
+      if (r === undefined) say("the daemon is not running: nothing was done", true);
+      else if (r.error) say(`refused by the daemon: ${r.error}`, true);
+      else {
+        const d = describe(r);
+        say(d.text, d.error);
+      }
       await refresh();
       draw();
     };
@@ -313,16 +319,16 @@ export async function runTui(home: string): Promise<number> {
       keys: {
         m: async () => {
           const u = await prompt("Migrate now (user@domain):", "");
-          if (u) await act(`${u}: queued`, daemonPost(home, "/migrate", { user: u }));
+          if (u) await act(daemonPost(home, "/migrate", { user: u }), (r) => ({ text: `${u}: ${r.result}${r.paused ? " — the queue is PAUSED: it runs after resume (p)" : ""}`, error: Boolean(r.paused) }));
         },
         r: async () => {
           const j = selected();
-          if (j) await act(`${j.user}: retried`, daemonPost(home, "/retry", { user: j.user }));
+          if (j) await act(daemonPost(home, "/retry", { user: j.user }), (r) => (r.retried > 0 ? { text: `${j.user}: retried` } : { text: `${j.user}: nothing to retry (neither failed nor waiting to retry)`, error: true }));
         },
         p: async () => {
           const s = await daemonGet(home, "/status", 1500);
           if (!s) return say("the daemon is not running", true);
-          await act(s.paused.all ? "resumed" : "paused", daemonPost(home, s.paused.all ? "/resume" : "/pause", {}));
+          await act(daemonPost(home, s.paused.all ? "/resume" : "/pause", {}), (r) => ({ text: r.paused?.all ? "paused: no new migrations start" : "resumed" }));
         },
         f: async () => {
           filter = (await prompt(`Filter by domain, state or user (now: ${filter || "none"}; empty: all):`, "")) ?? filter;
