@@ -54,6 +54,19 @@ describe("vault", () => {
     expect(existsSync(join(home, "vault", "a@example.com.json"))).toBe(false);
     expect(v.get("c@other.example")).toBe("z");
   });
+
+  test("the same rule through domain set migration.enabled=false (one rule for every door)", async () => {
+    const home = join(root, "v4");
+    await runCliOk(home, ["domain", "add", "example.com", "migration.old.host=old.example.com", "migration.old.auth.mode=captured"]);
+    await runCliOk(home, ["domain", "enable", "example.com"]);
+    new Vault(home).put("a@example.com", "x");
+    expect(await runCliOk(home, ["domain", "set", "example.com", "migration.enabled=false"])).toBe("example.com: migration switched off (1 captured password wiped)\n");
+    expect(existsSync(join(home, "vault", "a@example.com.json"))).toBe(false);
+    // a change that leaves migration off wipes nothing more (and says nothing)
+    new Vault(home).put("b@example.com", "y");
+    expect(await runCliOk(home, ["domain", "set", "example.com", "migration.continuous=true"])).toBe("");
+    expect(new Vault(home).get("b@example.com")).toBe("y");
+  });
 });
 
 describe("licence", () => {

@@ -1,7 +1,8 @@
 // The console in a real terminal (tmux, 80x24) against a real daemon and real Dovecots.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { Vault } from "../src/accounts/vault.ts";
 import { join } from "node:path";
 import { generateMaildir } from "../bench/mailgen.ts";
 import { startDaemon, userLogin, type DaemonProc } from "./support/daemon.ts";
@@ -65,10 +66,12 @@ describe("console", () => {
     await t.waitFor("ldap.example");
   });
 
-  test("enable/disable on a key changes the settings file", async () => {
+  test("enable/disable on a key changes the settings file; disabling wipes captured passwords as the CLI does", async () => {
+    new Vault(h.home).put("kept-for-a-while@example.com", "captured-pw");
     t.keys("e");
-    await t.waitFor("example.com: Migration Disabled");
+    await t.waitFor("example.com: Migration Disabled (1 captured password wiped)");
     expect(cfg().domains["example.com"].migration.enabled).toBe(false);
+    expect(existsSync(join(h.home, "vault", "kept-for-a-while@example.com.json"))).toBe(false);
     t.keys("e");
     await t.waitFor("example.com: Migration Enabled");
     expect(cfg().domains["example.com"].migration.enabled).toBe(true);

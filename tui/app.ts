@@ -158,8 +158,8 @@ export async function runTui(home: string): Promise<number> {
           if (!d) return;
           try {
             const enabled = !loadConfig(home).domains[d]!.migration.enabled;
-            setMigrationEnabled(home, d, enabled);
-            say(`${d}: ${enabled ? "Migration Enabled" : "Migration Disabled"}`);
+            const { wiped } = setMigrationEnabled(home, d, enabled);
+            say(`${d}: ${enabled ? "Migration Enabled" : "Migration Disabled"}${wiped ? ` (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)` : ""}`);
           } catch (err) {
             say(err instanceof AutomigrateError ? err.message : errorText(err), true);
           }

@@ -1,13 +1,12 @@
 // automigrate domain list|add|show|set|enable|disable|remove
 import type { Command } from "commander";
-import { Vault } from "../accounts/vault.ts";
 import { applyAssignments, parseAssignment } from "../config/dotted.ts";
 import { domainProblems, refuseChange } from "../config/rules.ts";
 import { domainSchema } from "../config/schema.ts";
 import { loadConfig, updateConfig } from "../config/store.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
 import { err, homeOf, json, out, redact } from "./common.ts";
-import { changeDomain, normalizeDomain, requireDomain, setMigrationEnabled } from "../config/change.ts";
+import { applyDomainChange, normalizeDomain, requireDomain, setMigrationEnabled } from "../config/change.ts";
 
 const status = (enabled: boolean) => (enabled ? "Migration Enabled" : "Migration Disabled");
 
@@ -82,7 +81,8 @@ Examples:
     .action((name: string, pairs: string[], _o, cmd: Command) => {
       const assignments = pairs.map(parseAssignment);
       const d = normalizeDomain(name);
-      changeDomain(homeOf(cmd), d, (before) => applyAssignments(domainSchema, before, assignments));
+      const { wiped } = applyDomainChange(homeOf(cmd), d, (before) => applyAssignments(domainSchema, before, assignments));
+      if (wiped) out(`${d}: migration switched off (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)`);
     });
 
   domain
@@ -91,7 +91,7 @@ Examples:
     .argument("<domain>")
     .addHelpText("after", "\nExample:\n  automigrate domain enable example.com\n\nRefused (exit 1, nothing changed) with \"Domain migration couldn't be enabled!\" and the reasons when\nLDAP synchronisation is on or the old server or its credentials are not set.")
     .action((name: string, _o, cmd: Command) => {
-      out(`${setMigrationEnabled(homeOf(cmd), name, true)}: ${status(true)}`);
+      out(`${setMigrationEnabled(homeOf(cmd), name, true).domain}: ${status(true)}`);
     });
 
   domain
@@ -100,8 +100,7 @@ Examples:
     .argument("<domain>")
     .addHelpText("after", "\nExample:\n  automigrate domain disable example.com")
     .action((name: string, _o, cmd: Command) => {
-      const d = setMigrationEnabled(homeOf(cmd), name, false);
-      const wiped = new Vault(homeOf(cmd)).removeDomain(d);
+      const { domain: d, wiped } = setMigrationEnabled(homeOf(cmd), name, false);
       out(`${d}: ${status(false)}${wiped ? ` (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)` : ""}`);
     });
 

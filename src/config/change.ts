@@ -1,5 +1,6 @@
 // Changing one domain's settings the way every door does it (CLI, console): under the
 // settings lock, through the cross-field rules; a refusal changes nothing.
+import { Vault } from "../accounts/vault.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
 import { ENABLE_REFUSED, LDAP_SYNC_REFUSED, refuseChange } from "./rules.ts";
 import { domainName, type Config, type DomainSettings } from "./schema.ts";
@@ -23,7 +24,17 @@ export function requireDomain(config: Config, name: string): string {
  * other rule problems → exit 2 (for the CLI; the console shows the message).
  */
 export function changeDomain(home: string, name: string, change: (d: DomainSettings, config: Config) => DomainSettings): DomainSettings {
+  return applyDomainChange(home, name, change).settings;
+}
+
+/**
+ * changeDomain, and what the change did beyond the settings: a change that switches the
+ * domain's migration off wipes its captured passwords (the vault), whichever door it came
+ * through (domain disable, domain set, the console's e key or its Configure form).
+ */
+export function applyDomainChange(home: string, name: string, change: (d: DomainSettings, config: Config) => DomainSettings): { settings: DomainSettings; wiped: number } {
   let result!: DomainSettings;
+  let switchedOff = false;
   updateConfig(home, (c) => {
     const d = requireDomain(c, name);
     const before = c.domains[d]!;
@@ -36,13 +47,13 @@ export function changeDomain(home: string, name: string, change: (d: DomainSetti
     }
     c.domains[d] = after;
     result = after;
+    switchedOff = before.migration.enabled && !after.migration.enabled;
   });
-  return result;
+  return { settings: result, wiped: switchedOff ? new Vault(home).removeDomain(normalizeDomain(name)) : 0 };
 }
 
-/** Turns a domain's automatic migration on or off, through the rules; returns the domain's name. */
-export function setMigrationEnabled(home: string, name: string, enabled: boolean): string {
+/** Turns a domain's automatic migration on or off, through the rules (off wipes captured passwords). */
+export function setMigrationEnabled(home: string, name: string, enabled: boolean): { domain: string; wiped: number } {
   const d = normalizeDomain(name);
-  changeDomain(home, d, (s) => ({ ...s, migration: { ...s.migration, enabled } }));
-  return d;
+  return { domain: d, wiped: applyDomainChange(home, d, (s) => ({ ...s, migration: { ...s.migration, enabled } })).wiped };
 }
