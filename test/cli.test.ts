@@ -80,7 +80,7 @@ describe("settings from the command line", () => {
       [], ["config"], ["config", "set"], ["config", "get"],
       ["domain"], ["domain", "add"], ["domain", "set"], ["domain", "show"], ["domain", "list"], ["domain", "enable"], ["domain", "disable"], ["domain", "remove"],
       ["class"], ["class", "list"], ["class", "add"], ["class", "set"], ["class", "remove"],
-      ["migrate"], ["verify"], ["test-connection"], ["daemon"], ["status"], ["tui"], ["demo"], ["checkpassword"], ["import-users"], ["license"],
+      ["migrate"], ["verify"], ["pause"], ["resume"], ["retry"], ["sweep"], ["test-connection"], ["daemon"], ["status"], ["tui"], ["demo"], ["checkpassword"], ["import-users"], ["license"],
     ];
     for (const cmd of commands) {
       const r = await runCli(home, [...cmd, "--help"]);

@@ -8,6 +8,9 @@ import { accountFileName } from "../store/account-state.ts";
 import { readJsonFile } from "../store/json-file.ts";
 import { formatBytes } from "../migrate/report.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
+import { addressProblem } from "../address.ts";
+import { loadConfig } from "../config/store.ts";
+import { AutomigrateError, inputError } from "../errors.ts";
 
 
 function jsonFiles(dir: string): string[] {
@@ -56,6 +59,13 @@ export function addStatusCommand(program: Command): void {
     .action(async (user: string | undefined, o: { json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
       const u = user?.toLowerCase();
+      if (u) {
+        // a typo or an unknown domain is said as such, not answered with "no job"
+        const bad = addressProblem(u);
+        if (bad) throw inputError(bad, { user: u });
+        const domain = u.slice(u.lastIndexOf("@") + 1);
+        if (!loadConfig(home).domains[domain]) throw new AutomigrateError(`domain ${domain} is not configured`, { user: u, hint: "automigrate domain list shows the configured domains" });
+      }
       const live = await daemonGet(home, u ? `/accounts/${encodeURIComponent(u)}` : "/status");
       if (o.json) return json(live ? { daemon: "running", ...live } : { ...offlineStatus(home, u), daemon: "not running" });
       if (!live) {
@@ -70,6 +80,11 @@ export function addStatusCommand(program: Command): void {
         return;
       }
       if (u) {
+        if (!live.job && !live.failed && !live.state && !live.ignored?.length) {
+          out(`${u}: unknown to automigrate: never queued, never migrated, no login seen`);
+          process.exitCode = EXIT.failed;
+          return;
+        }
         out(`${u}: ${live.job ? `${live.job.state}${live.job.progress ? `, ${live.job.progress.messagesDone}/${live.job.progress.messagesTotal} messages` : ""}` : live.failed ? `failed: ${live.failed.lastError}` : "no job"}`);
         const st = live.state;
         if (st?.lastRun) out(`  last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages${st.lastRun.error ? `, ${st.lastRun.error}` : ""}`);

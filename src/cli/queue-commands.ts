@@ -1,0 +1,58 @@
+// automigrate pause|resume [--domain d] | retry [user] | sweep: the running daemon's queue,
+// through its control socket. Each says what the daemon answered; nothing is claimed when the
+// daemon is not running or refused.
+import type { Command } from "commander";
+import { daemonPost } from "../control-client.ts";
+import { AutomigrateError } from "../errors.ts";
+import { EXIT, homeOf, json, out } from "./common.ts";
+
+const NOT_RUNNING = () => new AutomigrateError("the daemon is not running: nothing was done", { hint: "start it (systemctl start automigrate, or automigrate daemon)" });
+
+async function ask(cmd: Command, path: string, body: unknown): Promise<any> {
+  const r = await daemonPost(homeOf(cmd), path, body);
+  if (r === undefined) throw NOT_RUNNING();
+  if (r.error) throw new AutomigrateError(`the daemon refused: ${r.error}`, {});
+  return r;
+}
+
+const pausedText = (p: { all: boolean; domains: string[] }) => (p.all ? "everything is paused" : p.domains.length ? `paused domains: ${p.domains.join(" ")}` : "nothing is paused");
+
+export function addQueueCommands(program: Command): void {
+  for (const [name, paused] of [["pause", true], ["resume", false]] as const) {
+    program
+      .command(name)
+      .description(paused ? "stop starting migrations (running ones finish their pass); all, or one domain" : "start migrations again; all, or one domain")
+      .option("--domain <domain>", "only this domain")
+      .option("--json", "JSON: { paused: { all, domains } }")
+      .addHelpText("after", `\nExamples:\n  automigrate ${name}\n  automigrate ${name} --domain example.com`)
+      .action(async (o: { domain?: string; json?: boolean }, cmd: Command) => {
+        const r = await ask(cmd, `/${name}`, o.domain ? { domain: o.domain.toLowerCase() } : {});
+        if (o.json) return json(r);
+        out(pausedText(r.paused));
+      });
+  }
+
+  program
+    .command("retry")
+    .description("move failed jobs back into the queue and end backoff waits: one user, or all")
+    .argument("[user@domain]", "only this user (default: every failed or waiting job)")
+    .option("--json", "JSON: { retried }")
+    .addHelpText("after", "\nExamples:\n  automigrate retry alice@example.com\n  automigrate retry\n\nExit status: 0 when something was retried, 1 when there was nothing to retry.")
+    .action(async (user: string | undefined, o: { json?: boolean }, cmd: Command) => {
+      const r = await ask(cmd, "/retry", user ? { user: user.toLowerCase() } : {});
+      if (o.json) json(r);
+      else out(r.retried > 0 ? `retried ${r.retried} job${r.retried === 1 ? "" : "s"}` : `nothing to retry${user ? ` for ${user}` : ""}: no failed job and none waiting to retry`);
+      process.exitCode = r.retried > 0 ? EXIT.ok : EXIT.failed;
+    });
+
+  program
+    .command("sweep")
+    .description("queue an incremental pass over every known account now (outside the schedule and quiet hours)")
+    .option("--json", "JSON: { queued }")
+    .addHelpText("after", "\nExample:\n  automigrate sweep")
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const r = await ask(cmd, "/sweep", {});
+      if (o.json) return json(r);
+      out(`queued ${r.queued} account${r.queued === 1 ? "" : "s"} for an incremental pass`);
+    });
+}
