@@ -114,12 +114,19 @@ function renameRule(path: string, old: Layout, rules: Record<string, string>): {
   return best;
 }
 
+/** An earlier run's decision for an old folder: kept as it was. */
+export interface PinnedTarget {
+  target: string;
+  reason?: RenameReason;
+}
+
 export function planFolders(
   oldFolders: ListedFolder[],
   oldLayout: Layout,
   targetLayout: Layout,
   targetFolders: ListedFolder[],
   options: FolderOptions,
+  pinned: Record<string, PinnedTarget> = {},
 ): FolderPlan {
   const folders: PlannedFolder[] = [];
   const renamed: Rename[] = [];
@@ -180,14 +187,24 @@ export function planFolders(
       if (target !== natural) reason = "special-use";
     }
     const selectable = !hasFlag(f, "\\Noselect");
+    const pin = Object.hasOwn(pinned, f.path) ? pinned[f.path] : undefined;
+    if (pin) {
+      // planned by an earlier run: that target and reason stand, and claim their name first
+      drafts.push({ old: f.path, target: pin.target, selectable, subscribed: f.subscribed ?? false, role, reason: pin.reason, priority: -1 });
+      continue;
+    }
     // Who keeps a contested name: INBOX, then role folders and rename rules, then the rest.
     const priority = isInbox(f.path) ? 0 : role || rule ? 1 : 2;
     drafts.push({ old: f.path, target, selectable, subscribed: f.subscribed ?? false, role, reason, priority });
   }
 
+  // targets of folders planned earlier that the old server no longer lists stay taken: their
+  // mail is there, and another old folder must not be merged into it
+  const drafted = new Set(drafts.map((d) => d.old));
+  for (const [old, pin] of Object.entries(pinned)) if (!drafted.has(old) && !claimed.has(key(pin.target))) claimed.set(key(pin.target), old);
   for (const d of [...drafts].sort((a, b) => a.priority - b.priority)) {
     if (!d.selectable) continue;
-    if (claimed.has(key(d.target))) {
+    if (d.priority >= 0 && claimed.has(key(d.target))) {
       let n = 2;
       while (claimed.has(key(`${d.target} (${n})`))) n++;
       d.target = `${d.target} (${n})`;

@@ -14,7 +14,7 @@ import { sweepStaleSpool } from "./spool.ts";
 import { crashPoint } from "../crash-points.ts";
 import { DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
 import { copyFolder, newOutcome, type CopyContext, type ProgressEvent, type SkippedMessage } from "./copy-folder.ts";
-import { copiedFromOld, planFolders, type FolderPlan, type Layout, type ListedFolder, type PlannedFolder, type Rename } from "./folder-plan.ts";
+import { copiedFromOld, planFolders, type FolderPlan, type Layout, type ListedFolder, type PinnedTarget, type PlannedFolder, type Rename } from "./folder-plan.ts";
 
 export type MigrationStatus = "done" | "partial" | "failed";
 
@@ -192,7 +192,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
         await runExternalApplication(opts, state, vault, report);
         return finish();
       }
-      const { plan, status } = await prepareFolders(sides, user, report, old, oldList).finally(() => closeImap(old));
+      const { plan, status } = await prepareFolders(sides, user, report, old, oldList, state).finally(() => closeImap(old));
       await state.update((s) => {
         s.renamed = plan.renamed;
       });
@@ -239,13 +239,25 @@ async function prepareFolders(
   report: MigrationReport,
   old: ImapFlow,
   oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> },
+  state: AccountStateStore,
 ): Promise<{ plan: FolderPlan; status: Map<string, FolderStatus> }> {
   let target: ImapFlow | undefined;
   try {
     target = await openImap(sides.target, sides.targetCreds);
     const targetList = await listFolders(target);
-    const plan = planFolders(oldList.folders, layoutOf(old), layoutOf(target), targetList.folders, sides.domain.migration.folders);
+    // what earlier runs decided stands (their plan, or at least the targets their folders use)
+    const pinned: Record<string, PinnedTarget> = {};
+    for (const [oldName, f] of Object.entries(state.data.folders)) pinned[oldName] = { target: f.target };
+    Object.assign(pinned, state.data.plan);
+    const plan = planFolders(oldList.folders, layoutOf(old), layoutOf(target), targetList.folders, sides.domain.migration.folders, pinned);
     report.renamed = plan.renamed;
+    // persisted before any folder is created: a run killed from here on resumes this very plan
+    const decided = plan.folders.filter((f) => f.selectable && !Object.hasOwn(state.data.plan, f.old));
+    if (decided.length) {
+      await state.update((s) => {
+        for (const f of decided) s.plan[f.old] = { target: f.target, reason: plan.renamed.find((r) => r.from === f.old)?.reason };
+      });
+    }
     const existing = new Set(targetList.folders.map((f) => f.path));
     for (const f of plan.folders) {
       if (!f.selectable) continue;

@@ -43,6 +43,12 @@ export const accountStateSchema = z.object({
   folders: z.record(z.string(), folderStateSchema).default({}),
   /** Folder renames of the last full planning, reported again by runs that had nothing to copy. */
   renamed: z.array(z.object({ from: z.string(), to: z.string(), reason: z.enum(["separator", "special-use", "rename-rule", "collision"]) })).default([]),
+  /**
+   * The folder plan as first made (old folder → target), written before any folder is
+   * created and kept: later runs map these folders the same way whatever the new server lists
+   * by then (its own folders, names that look like roles), so a crash never moves a folder.
+   */
+  plan: z.record(z.string(), z.object({ target: z.string(), reason: z.enum(["separator", "special-use", "rename-rule", "collision"]).optional() })).default({}),
   /** The account automigrate created on the new server (first login or import). */
   account: z
     .object({ className: z.string(), tier: z.enum(["premium", "basic"]), createdAt: z.string(), via: z.enum(["first-login", "import"]) })

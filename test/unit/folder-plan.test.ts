@@ -107,3 +107,19 @@ describe("copiedFromOld", () => {
     expect(plan.folders.filter((x) => x.selectable).map((x) => x.old)).toEqual(["INBOX", "INBOX.Work"]);
   });
 });
+
+describe("pinned plan", () => {
+  const layout = { prefix: "", delimiter: "/" };
+  const f = (path: string, specialUse?: string) => ({ path, flags: [], subscribed: true, ...(specialUse ? { specialUse, specialUseSource: "extension" as const } : {}) });
+  const opts = { exclude: [], rename: {}, separatorReplacement: "_" };
+  test("an earlier run's targets stand whatever the new server lists now; new folders avoid them", () => {
+    // the new server now has "Deleted Items", which a name guess would take for Trash
+    const target = [{ path: "INBOX", flags: [] }, { path: "Deleted Items", flags: [], specialUse: "\\Trash", specialUseSource: "name" as const }, { path: "Trash", flags: [] }];
+    const old = [f("INBOX"), f("Trash", "\\Trash"), f("Deleted Items"), f("Later")];
+    const fresh = planFolders(old, layout, layout, target as never, opts as never);
+    expect(fresh.folders.find((x) => x.old === "Deleted Items")!.target).toBe("Deleted Items (2)");
+    const pinned = planFolders(old, layout, layout, target as never, opts as never, { Trash: { target: "Trash" }, "Deleted Items": { target: "Deleted Items" }, INBOX: { target: "INBOX" }, Work: { target: "Later" } });
+    expect(Object.fromEntries(pinned.folders.map((x) => [x.old, x.target]))).toEqual({ INBOX: "INBOX", Trash: "Trash", "Deleted Items": "Deleted Items", Later: "Later (2)" });
+    expect(pinned.renamed).toEqual([{ from: "Later", to: "Later (2)", reason: "collision" }]);
+  });
+});
