@@ -1,5 +1,5 @@
 // `automigrate daemon`: login events → queue → workers, in one long-lived process.
-//   - tails the configured logs (LogTail) and turns logins into jobs (decideLogin);
+//   - tails the configured logs (LogTail) and turns logins into jobs (src/queue decideLogin);
 //   - runs jobs with migrateUser() in-process within the total and per-old-server limits;
 //   - retries transient failures with backoff; failed jobs stay visible until retried;
 //   - node-cron schedules (retry failed, sweep), hot-reloads config.json (watch + SIGHUP);
@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
 import { Vault } from "../src/accounts/vault.ts";
-import { migratableUser } from "../src/config/rules.ts";
 import type { Config } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
 import { classify, errorCode, errorText, inputError } from "../src/errors.ts";
@@ -18,6 +17,7 @@ import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-e
 import { splitUser } from "../src/address.ts";
 import { isTransient, migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
 import { afterRun, enqueue, pickNext, type Job, type JobReason } from "../src/queue/policy.ts";
+import { decideLogin, insideQuietHours } from "../src/queue/login-decision.ts";
 import { accountFileName, knownAccountUsers } from "../src/store/account-state.ts";
 import { readJsonFile } from "../src/store/json-file.ts";
 import { LocalAccounts } from "../src/routing/local-accounts.ts";
@@ -43,31 +43,6 @@ export interface Ignored {
   at: string;
   user: string;
   reason: string;
-}
-
-export type Decision = { enqueue: true; domain: string; oldServer: string; continuous: boolean } | { enqueue: false; reason: string };
-
-/** Whether a login should queue a migration, and if not, why (shown in status). Pure. */
-/** `lastStatus` is asked only when it matters (it reads the account's state file). */
-export function decideLogin(e: LoginEvent, config: Config, lastStatus: () => string | undefined, running: boolean): Decision {
-  if (isMasterLogin(e)) return { enqueue: false, reason: `master-user login (auth_user ${e.authUser}): automigrate's own or an admin's session` };
-  const m = migratableUser(config, e.user);
-  if (!m.ok) return { enqueue: false, reason: m.reason };
-  const d = config.domains[m.domain]!;
-  if (!d.migration.continuous && !running && lastStatus() === "done") return { enqueue: false, reason: "already migrated; continuous migration is off" };
-  const o = d.migration.old;
-  return { enqueue: true, domain: m.domain, oldServer: `${o.host}:${o.imapPort ?? defaultImapPort(o.imapTls)}`, continuous: d.migration.continuous };
-}
-
-/** Whether `now` is inside "HH:MM-HH:MM" (which may wrap midnight). */
-export function insideQuietHours(range: string | undefined, now: Date): boolean {
-  if (!range) return true;
-  const [a, b] = range.split("-").map((t) => {
-    const [h, m] = t.split(":").map(Number);
-    return h! * 60 + m!;
-  });
-  const t = now.getHours() * 60 + now.getMinutes();
-  return a! <= b! ? t >= a! && t < b! : t >= a! || t < b!;
 }
 
 const IGNORED_KEPT = 200;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { decideLogin, insideQuietHours } from "../../daemon/daemon.ts";
+import { decideLogin, insideQuietHours } from "../../src/queue/login-decision.ts";
 import { configSchema } from "../../src/config/schema.ts";
 
 const base = {
