@@ -104,14 +104,24 @@ describe("old servers that are not Dovecot", () => {
     expect((await digestMailbox(target, USER)).get("INBOX")).toEqual(expected("INBOX"));
   }, 60_000);
 
-  test("the connection dropped in the middle of a FETCH: the run fails as temporary with what landed counted; the rerun ends exact", async () => {
+  test("the connection dropped once in the middle of a FETCH: that batch is fetched again message by message on a fresh connection; the run ends exact", async () => {
     await setup({ dropDuringBodyFetch: 2 }, 300);
+    const r = await migrateJson(home, USER);
+    expect({ status: r.report.status, messages: r.report.messages, skipped: r.report.skipped }).toEqual({ status: "done", messages: 300, skipped: [] });
+    expect((await digestMailbox(target, USER)).get("INBOX")).toEqual(expected("INBOX"));
+    // the listing's login, the folder worker's, and the fresh connection's after the drop
+    expect(old.logins.length).toBe(3);
+  }, 60_000);
+
+  test("the old server gone in the middle of a FETCH: the run fails as temporary with what landed counted; the rerun ends exact", async () => {
+    await setup({ dropDuringBodyFetch: 2, downAfterDrop: true }, 300);
     const r = await migrateJson(home, USER);
     expect(r.report.status).not.toBe("done");
     expect(r.report.errors.length).toBeGreaterThan(0);
     expect(r.report.errors.every((e: { transient: boolean }) => e.transient)).toBe(true);
     const landed = (await digestMailbox(target, USER)).get("INBOX")!.length;
     expect(r.report.messages).toBe(landed);
+    old.quirks.down = false;
     const again = await migrateJson(home, USER);
     expect(again.report.status).toBe("done");
     expect(again.report.messages).toBe(300 - landed);

@@ -12,7 +12,7 @@ import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from "n
 import { join } from "node:path";
 import type { ImapFlow } from "imapflow";
 import { crashPoint } from "../crash-points.ts";
-import { AutomigrateError, errorText } from "../errors.ts";
+import { AutomigrateError, classify, errorText } from "../errors.ts";
 import type { AppendMessage, ImapAppender } from "../imap/appender.ts";
 import { formatUidSet } from "../imap/wire.ts";
 import type { AccountStateStore, PendingBatch } from "../store/account-state.ts";
@@ -31,6 +31,8 @@ export interface CopyContext {
   appender: ImapAppender;
   /** A reading connection to the target, opened only when fingerprints must be compared. */
   targetReader: () => Promise<ImapFlow>;
+  /** A fresh connection to the old server after it dropped one (the worker's, replaced). */
+  reopenOld?: () => Promise<ImapFlow>;
   state: AccountStateStore;
   limits: BatchLimits;
   spoolDir: string;
@@ -60,12 +62,16 @@ const META_WINDOW = 5000;
 const SPOOL_CHUNK = 1024 * 1024;
 
 type FetchedMessage = AppendMessage & { size: number };
-/** What a FETCH brought: messages with their bytes, and UIDs the server answered without a body. */
+/**
+ * What a FETCH brought: messages with their bytes, UIDs the server answered without a body,
+ * and UIDs whose FETCH made the server drop the connection every time (an unreadable message).
+ */
 interface Fetched {
   messages: Map<number, FetchedMessage>;
   noBody: number[];
+  unreadable: number[];
 }
-const emptyFetched = (): Fetched => ({ messages: new Map(), noBody: [] });
+const emptyFetched = (): Fetched => ({ messages: new Map(), noBody: [], unreadable: [] });
 
 /**
  * Copies the folder's new messages. `outcome` is filled as batches commit, so a caller whose
@@ -120,7 +126,51 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     }
   };
 
-  const fetchBatch = async (batch: Batch): Promise<Fetched> => (batch.large ? spoolLarge(ctx, batch.uids[0]!) : fetchSources(ctx.old, batch.uids));
+  /**
+   * A batch's bodies. When the old server drops the connection while sending them (Dovecot
+   * does when a message file cannot be read), the batch is fetched again message by message on
+   * fresh connections: the messages that drop it every time are set aside as unreadable and
+   * the others are copied, instead of the whole folder failing on every run.
+   */
+  const fetchBatch = async (batch: Batch): Promise<Fetched> => {
+    try {
+      return batch.large ? await spoolLarge(ctx, batch.uids[0]!) : await fetchSources(ctx.old, batch.uids);
+    } catch (e) {
+      if (!ctx.reopenOld || !droppedConnection(e)) throw e;
+      return isolateUnreadable(batch);
+    }
+  };
+  const reopen = async () => {
+    ctx.old = await ctx.reopenOld!();
+    await ctx.old.mailboxOpen(pf.old, { readOnly: true });
+  };
+  const isolateUnreadable = async (batch: Batch): Promise<Fetched> => {
+    const out = emptyFetched();
+    await reopen();
+    for (const uid of batch.uids) {
+      // a message is unreadable when fetching it alone drops the connection twice running;
+      // one drop may be the network's
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const one = batch.large ? await spoolLarge(ctx, uid) : await fetchSources(ctx.old, [uid]);
+          for (const [u, m] of one.messages) out.messages.set(u, m);
+          out.noBody.push(...one.noBody);
+          break;
+        } catch (e) {
+          if (!droppedConnection(e)) {
+            cleanupSpool(out);
+            throw e;
+          }
+          await reopen();
+          if (attempt === 2) {
+            out.unreadable.push(uid);
+            break;
+          }
+        }
+      }
+    }
+    return out;
+  };
 
   /**
    * Appends what is fetched, under a persisted intent, and commits the watermark for `uids`.
@@ -130,12 +180,18 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
   const appendAndCommit = async (uids: number[], fetched: Fetched, intent?: PendingBatch, asked: number[] = uids) => {
     const order = uids.filter((u) => fetched.messages.has(u));
     const messages = order.map((u) => fetched.messages.get(u)!);
-    const skipped: { uid: number; reason: string }[] = fetched.noBody.map((uid) => ({
-      uid,
-      reason: "the old server answered FETCH without the message's body (rerun to retry; if it persists, check the message on the old server)",
-    }));
+    const skipped: { uid: number; reason: string }[] = [
+      ...fetched.noBody.map((uid) => ({
+        uid,
+        reason: "the old server answered FETCH without the message's body (rerun to retry; if it persists, check the message on the old server)",
+      })),
+      ...fetched.unreadable.map((uid) => ({
+        uid,
+        reason: "the old server drops the connection whenever this message is fetched: it cannot read it (on Dovecot its log names the file and the error); fix it there, the next run retries it",
+      })),
+    ];
     // A UID the server did not return at all was expunged meanwhile, unless it is still listed
-    const absent = asked.filter((u) => !fetched.messages.has(u) && !fetched.noBody.includes(u));
+    const absent = asked.filter((u) => !fetched.messages.has(u) && !fetched.noBody.includes(u) && !fetched.unreadable.includes(u));
     for (const uid of absent.length ? await stillListed(ctx.old, absent) : []) {
       skipped.push({ uid, reason: "the old server did not return it in FETCH although it still lists it (rerun to retry)" });
     }
@@ -426,6 +482,11 @@ async function spoolLarge(ctx: CopyContext, uid: number): Promise<Fetched> {
   if (size > 0) out.messages.set(uid, { content: { path, size }, size, flags, internalDate });
   else unlinkSync(path);
   return out;
+}
+
+/** The old server closed the connection under us (not a refusal, not a bug). */
+function droppedConnection(e: unknown): boolean {
+  return classify(e).code === "CONNECT";
 }
 
 function cleanupSpool(fetched: Fetched): void {

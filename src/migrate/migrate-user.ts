@@ -314,6 +314,12 @@ async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStat
             old: conn.old,
             appender: conn.appender,
             targetReader: async () => (conn.reader ??= await openImap(sides.target, sides.targetCreds)),
+            reopenOld: async () => {
+              await closeImap(conn.old);
+              conn.old = undefined;
+              conn.old = await openImap(sides.old, sides.oldCreds);
+              return conn.old;
+            },
             state,
             limits,
             spoolDir,

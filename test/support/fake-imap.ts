@@ -31,6 +31,10 @@ export interface Quirks {
   bodyless?: Set<number>;
   /** Drop the connection once, in the middle of the n-th body FETCH answer (counted from 1). */
   dropDuringBodyFetch?: number;
+  /** The server goes down right after the dropDuringBodyFetch drop: new connections are closed at once. */
+  downAfterDrop?: boolean;
+  /** Down: every new connection is closed before the greeting. */
+  down?: boolean;
   /** Drop the connection once, without an answer, at the next LOGIN or AUTHENTICATE. */
   dropAtLogin?: boolean;
   /** Drop the connection once, right after answering the next command of this name (e.g. "EXAMINE"): the client finds it closed while idle. */
@@ -113,6 +117,10 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
   const sockets = new Set<Socket>();
 
   const session = (sock: Socket) => {
+    if (quirks.down) {
+      sock.destroy();
+      return;
+    }
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
     sock.on("error", () => {});
@@ -258,6 +266,7 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
             const answer = Buffer.concat(parts);
             if (wantsBody && quirks.dropDuringBodyFetch === bodyFetches && ++n === Math.ceil(uids.length / 2)) {
               quirks.dropDuringBodyFetch = undefined;
+              if (quirks.downAfterDrop) quirks.down = true;
               send(answer.subarray(0, Math.floor(answer.length / 2)));
               sock.destroy();
               return;
