@@ -3,7 +3,7 @@
 // the premium seat and the vault, and Dovecot's auth service needs no access to the home
 // directory. One netstring request per login (src/accounts/auth-protocol.ts). Passwords are
 // never logged; every answer is (user, kind, remote address, outcome, reason).
-import { addressProblem } from "../src/address.ts";
+import { addressProblem, shownName } from "../src/address.ts";
 import { encodeAuthReply, parseAuthRequest } from "../src/accounts/auth-protocol.ts";
 import { firstLogin, masterLookup, type FirstLogin } from "../src/accounts/first-login.ts";
 import { FirstLoginGuard } from "../src/accounts/first-login-guard.ts";
@@ -43,7 +43,7 @@ export class AuthSocket {
       let out: FirstLogin;
       const bad = addressProblem(user);
       try {
-        if (bad) out = { outcome: "reject", reason: bad };
+        if (bad) out = { outcome: "reject", reason: `${shownName(user)} is not a valid user address: it ${bad}` };
         else if (r.kind === "lookup") out = await masterLookup(home, config(), user);
         else out = await firstLogin(home, config(), user, r.password, { guard, address: r.address });
       } catch (e) {

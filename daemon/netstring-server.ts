@@ -75,12 +75,17 @@ export class NetstringServer {
     await clearStale(s.path, s.setting);
     const sockets = new Set<Socket>();
     const server = createServer((sock) => {
-      if (sockets.size >= s.maxConnections) {
-        log.warn({ msg: `${s.setting}: too many connections, one refused`, open: sockets.size });
+      // every connection is tracked (close() ends them all), refused ones included
+      const full = sockets.size >= s.maxConnections;
+      sockets.add(sock);
+      sock.on("close", () => sockets.delete(sock));
+      sock.on("error", () => sock.destroy());
+      if (full) {
+        log.warn({ msg: `${s.setting}: too many connections, one refused`, open: sockets.size - 1 });
         sock.end(refuse(`too many connections (${s.maxConnections})`));
+        sock.setTimeout(1000, () => sock.destroy());
         return;
       }
-      sockets.add(sock);
       sock.setTimeout(s.idleMs, () => sock.destroy());
       let buf: Buffer = Buffer.alloc(0);
       let queue = Promise.resolve();
@@ -108,10 +113,9 @@ export class NetstringServer {
             .catch(() => void sock.destroy());
         }
       });
-      sock.on("error", () => sock.destroy());
-      sock.on("close", () => sockets.delete(sock));
     });
-    server.maxConnections = s.maxConnections + 1;
+    // beyond the cap a connection is answered and closed; far beyond it, closed unanswered
+    server.maxConnections = s.maxConnections + 100;
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(s.path, () => {
@@ -131,7 +135,8 @@ export class NetstringServer {
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // a connection the kernel still holds must not keep the daemon from stopping
+    await Promise.race([new Promise<void>((resolve) => this.server.close(() => resolve())), Bun.sleep(1000)]);
     try {
       unlinkSync(this.path);
     } catch {}

@@ -144,6 +144,36 @@ describe("first login on the new server", () => {
     await userLogin(target, "imp1@example.com", "Imported-pw-1");
   });
 
+  test("the first-login socket under hostile clients: malformed, oversized, a connection flood; it keeps answering", async () => {
+    const ask = async (raw: string | Buffer): Promise<{ reply: string; closed: boolean }> => {
+      let reply = "";
+      let closed = false;
+      const conn = await Bun.connect({ unix: lab.socket, socket: { data: (_s, b) => void (reply += Buffer.from(b).toString()), close: () => void (closed = true) } });
+      conn.write(raw);
+      await waitFor(() => /^\d+:.*,$/s.test(reply) || closed, 5000, "an answer");
+      conn.end();
+      return { reply, closed };
+    };
+    const ns = (s: string) => `${Buffer.byteLength(s)}:${s},`;
+    expect((await ask(ns("check\x00stranger@nowhere.example\x00pw\x00192.0.2.9"))).reply).toBe(ns("NO domain nowhere.example is not configured"));
+    expect((await ask(ns("check\x00only-two-fields"))).reply).toBe(ns("TEMP malformed request: expected 4 NUL-separated fields, got 2"));
+    expect((await ask(ns("lookup\x00../../etc/passwd@example.com\x00\x00"))).reply).toMatch(/^\d+:NO .*not a valid user address/);
+    // a 10 KB password with CR/LF: refused by size, never echoed, never logged
+    const secret = `Sekr1t\r\n${"z".repeat(10_000)}`;
+    const big = await ask(ns(`check\x00a@example.com\x00${secret}\x00`));
+    expect(big.reply).toMatch(/^\d+:TEMP request of \d+ bytes is longer than 4096,$/);
+    expect(big.closed).toBe(true);
+    // more connections than the cap: the extra ones are told so and closed; then it answers again
+    const idle = await Promise.all(Array.from({ length: 260 }, () => Bun.connect({ unix: lab.socket, socket: { data: () => {} } })));
+    const over = await ask(ns("check\x00x@example.com\x00pw\x00"));
+    expect(over.reply).toBe(ns("TEMP too many connections (256)"));
+    for (const c of idle) c.end();
+    await Bun.sleep(200);
+    expect((await ask(ns("check\x00stranger@nowhere.example\x00pw\x00"))).reply).toBe(ns("NO domain nowhere.example is not configured"));
+    expect(d.proc.exitCode).toBeNull();
+    expect(d.output()).not.toContain("Sekr1t");
+  });
+
   test("passwords appear nowhere: logs, state, status, JSON, and files in clear", async () => {
     await d.stop();
     const secrets = [...OLD_USERS.map(pw), "not-the-old-password", "Imported-pw-1", target.master.password];
