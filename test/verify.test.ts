@@ -41,6 +41,8 @@ describe("automigrate verify", () => {
     const text = await runCli(h.home, ["verify", U]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`${U}: EXACT`);
+    // status remembers it
+    expect((await runCli(h.home, ["status", U])).stdout).toMatch(/verified EXACT at \S+ \(counts\)/);
   });
 
   test("a message deleted on the new server: missing, by count and with its old UID under --deep", async () => {
@@ -53,6 +55,7 @@ describe("automigrate verify", () => {
     expect(counts.report.folders[0]).toMatchObject({ folder: "INBOX", old: 6, onTarget: 5, missing: 1, exact: false });
     const deep = await verify("--deep");
     expect(deep.report.folders[0]).toMatchObject({ folder: "INBOX", missing: 1, extra: 0, missingUids: [3], exact: false });
+    expect((await runCli(h.home, ["status", U])).stdout).toMatch(/verified with differences \(1 missing\) at \S+ \(every message\)/);
   });
 
   test("new mail on the new server hides a loss from the counts, not from --deep", async () => {

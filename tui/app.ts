@@ -7,6 +7,7 @@ import { applyAssignments, getPath, parseAssignment } from "../src/config/dotted
 import { domainSchema, type DomainSettings } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
 import { changeDomain, setMigrationEnabled } from "../src/config/change.ts";
+import { verifiedText } from "../src/cli/status-command.ts";
 import { domainProblems } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
@@ -362,6 +363,7 @@ export async function runTui(home: string): Promise<number> {
       const st = a.state;
       if (st?.account) lines.push(`account: class ${st.account.className}, ${st.account.tier}, created ${st.account.createdAt} (${st.account.via})`);
       if (st?.lastRun) lines.push(`last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages${st.lastRun.error ? ` — ${st.lastRun.error}` : ""}`);
+      if (st?.verified) lines.push(verifiedText(st.verified));
       if (st?.pim) lines.push(`external application: ${st.pim.status} at ${st.pim.at} (exit ${st.pim.exitCode ?? "none"})${st.pim.stderrTail ? ` — ${st.pim.stderrTail.split("\n").pop()}` : ""}`);
       lines.push("", "folders:");
       for (const [name, f] of Object.entries<any>(st?.folders ?? {})) {

@@ -28,8 +28,13 @@ function readAll(dir: string, only?: string): any[] {
 /** What the state files say (the daemon's queue and failed jobs, the accounts' last runs). */
 function offlineStatus(home: string, user?: string): any {
   const paths = homePaths(home);
-  const accounts = readAll(paths.accounts, user).map((a) => ({ user: a.user, runs: a.runs ?? 0, lastRun: a.lastRun ?? null, pim: a.pim ?? null }));
+  const accounts = readAll(paths.accounts, user).map((a) => ({ user: a.user, runs: a.runs ?? 0, lastRun: a.lastRun ?? null, pim: a.pim ?? null, verified: a.verified ?? null }));
   return { daemon: null, jobs: readAll(join(paths.state, "queue"), user), failed: readAll(join(paths.state, "failed"), user), accounts };
+}
+
+/** The last `automigrate verify`, in words. */
+export function verifiedText(v: { at: string; deep: boolean; exact: boolean; missing: number }): string {
+  return `verified ${v.exact ? "EXACT" : `with differences (${v.missing} missing)`} at ${v.at} (${v.deep ? "every message" : "counts"})`;
 }
 
 function formatLive(s: any): string {
@@ -76,6 +81,7 @@ export function addStatusCommand(program: Command): void {
         for (const a of s.accounts) {
           out(`  account  ${a.user}  ${a.lastRun ? `${a.lastRun.status} at ${a.lastRun.finishedAt}, ${a.lastRun.messages} messages` : "never migrated"}`);
           if (a.pim) out(`           external application: ${a.pim.status} at ${a.pim.at} (exit ${a.pim.exitCode ?? "none"})`);
+          if (a.verified) out(`           ${verifiedText(a.verified)}`);
         }
         return;
       }
@@ -88,6 +94,7 @@ export function addStatusCommand(program: Command): void {
         out(`${u}: ${live.job ? `${live.job.state}${live.job.progress ? `, ${live.job.progress.messagesDone}/${live.job.progress.messagesTotal} messages` : ""}` : live.failed ? `failed: ${live.failed.lastError}` : "no job"}`);
         const st = live.state;
         if (st?.lastRun) out(`  last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages${st.lastRun.error ? `, ${st.lastRun.error}` : ""}`);
+        if (st?.verified) out(`  ${verifiedText(st.verified)}`);
         if (st?.pim) out(`  external application: ${st.pim.status} at ${st.pim.at} (exit ${st.pim.exitCode ?? "none"})${st.pim.stderrTail ? `: ${st.pim.stderrTail.replace(/\n/g, " | ")}` : ""}`);
         for (const [folder, f] of Object.entries<any>(st?.folders ?? {})) out(`  ${folder} → ${f.target}: ${f.messages} messages, up to UID ${f.lastUid}${f.skipped.length ? `, ${f.skipped.length} skipped` : ""}`);
         for (const i of live.ignored) out(`  login ignored at ${i.at}: ${i.reason}`);

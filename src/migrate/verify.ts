@@ -120,7 +120,12 @@ export async function verifyUser(home: string, config: Config, user: string, opt
       check.exact = check.missing === 0 && (check.altered ?? 0) === 0 && check.alteredOnAppend === 0;
       checks.push(check);
     }
-    return { user: u, deep: Boolean(opts.deep), exact: checks.every((c) => c.exact), folders: checks };
+    const report = { user: u, deep: Boolean(opts.deep), exact: checks.every((c) => c.exact), folders: checks };
+    // remembered for status and the console ("verified ... at ...")
+    await state.update((s) => {
+      s.verified = { at: new Date().toISOString(), deep: report.deep, exact: report.exact, missing: checks.reduce((n, c) => n + c.missing, 0) };
+    });
+    return report;
   } finally {
     await closeImap(old);
     await closeImap(target);

@@ -57,6 +57,8 @@ export const accountStateSchema = z.object({
   pim: z
     .object({ status: z.enum(["done", "failed"]), at: z.string(), exitCode: z.number().nullable(), durationMs: z.number(), stderrTail: z.string().optional() })
     .optional(),
+  /** The last `automigrate verify`: when, how deep, and whether old and new were the same. */
+  verified: z.object({ at: z.string(), deep: z.boolean(), exact: z.boolean(), missing: z.number().int().nonnegative() }).optional(),
   /** Completed runs (any status): how often this account was migrated. */
   runs: z.number().int().nonnegative().default(0),
   lastRun: z
