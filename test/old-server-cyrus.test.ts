@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { expectSameMail, countAll } from "./support/compare.ts";
 import { cyrusAvailable, startCyrus, type Cyrus } from "./support/cyrus.ts";
 import { startDovecot, type Dovecot } from "./support/dovecot.ts";
-import { migrateJson, runCliOk } from "./support/harness.ts";
+import { migrateJson, runCli, runCliOk } from "./support/harness.ts";
 import { digestMailbox, seed, makeMessage } from "./support/mail.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,7 +34,7 @@ describe.skipIf(!AVAILABLE)("Cyrus IMAP as the old server", () => {
     [cyrus, bare, target] = await Promise.all([
       startCyrus({ label: "virt", munge8bit: false, users: [{ user: "alice@example.com", password: "a-pw" }, { user: "bob@example.com", password: "b-pw" }] }),
       startCyrus({ label: "bare", virtdomains: false, munge8bit: false, users: [{ user: "carol@bare.example", password: "c-pw" }] }),
-      startDovecot({ label: "cyrus-new", users: ["alice@example.com", "bob@example.com", "carol@bare.example", "ghost@example.com"].map((user) => ({ user, password: "new-pw" })) }),
+      startDovecot({ label: "cyrus-new", users: ["alice@example.com", "bob@example.com", "carol@bare.example", "carol@csv.example", "ghost@example.com"].map((user) => ({ user, password: "new-pw" })) }),
     ]);
     home = mkdtempSync(join(tmpdir(), "automigrate-cyrus-home-"));
     writeFileSync(join(home, "..", `${home.split("/").pop()}.old.pw`), cyrus.master.password, { mode: 0o600 });
@@ -97,6 +97,17 @@ describe.skipIf(!AVAILABLE)("Cyrus IMAP as the old server", () => {
     const r = await migrateJson(home, "carol@bare.example");
     expect({ code: r.code, status: r.report.status, messages: r.report.messages }).toEqual({ code: 0, status: "done", messages: 2 });
     expectSameMail(await digestMailbox(asServer(bare), "carol"), await digestMailbox(target, "carol@bare.example"), toTarget);
+  });
+
+  test("no master user (credentials imported with import-users, mode csv) and bare logins: the imported password logs in as {localpart}", async () => {
+    await runCliOk(home, ["domain", "add", "csv.example", `migration.old.host=${bare.host}`, `migration.old.imapPort=${bare.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=csv", "migration.old.login={localpart}"]);
+    await runCliOk(home, ["domain", "enable", "csv.example"]);
+    const csv = join(home, "users.csv");
+    writeFileSync(csv, "carol@csv.example;c-pw\n");
+    expect((await runCli(home, ["import-users", csv])).stdout).toContain("line 1: carol@csv.example: created");
+    const r = await migrateJson(home, "carol@csv.example");
+    expect({ code: r.code, status: r.report.status, messages: r.report.messages }).toEqual({ code: 0, status: "done", messages: 2 });
+    expectSameMail(await digestMailbox(asServer(bare), "carol"), await digestMailbox(target, "carol@csv.example"), toTarget);
   });
 });
 
