@@ -33,7 +33,7 @@ describe("settings from the command line", () => {
   test("an unknown key is refused rather than ignored", async () => {
     const r = await runCli(home, ["config", "set", "target.hots=x"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('target: unknown setting "hots"');
+    expect(r.stderr).toContain('target: unknown setting "hots" (did you mean "host"?)');
   });
 
   test("passwords are refused on the command line", async () => {

@@ -54,12 +54,73 @@ export function getPath(source: unknown, path: (string | number)[]): unknown {
   return node;
 }
 
-export function formatIssue(issue: z.core.$ZodIssue, prefix = ""): string {
+export function formatIssue(issue: z.core.$ZodIssue, prefix = "", schema?: z.ZodType): string {
   const at = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "(settings)";
   if (issue.code === "unrecognized_keys") {
-    return `${at}: unknown setting ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    const known = schema ? keysAt(schema, issue.path) : [];
+    const hints = issue.keys.map((k) => closest(k, known)).filter((x): x is string => x !== undefined);
+    const knownHere = known.length ? `; known here: ${known.join(", ")}` : "";
+    return `${at}: unknown setting ${issue.keys.map((k) => `"${k}"`).join(", ")}${hints.length ? ` (did you mean ${hints.map((h) => `"${h}"`).join(", ")}?)` : ""}${knownHere}`;
   }
   return `${at}: ${issue.message}`;
+}
+
+type Def = { type: string; shape?: Record<string, unknown>; innerType?: unknown; in?: unknown; valueType?: unknown; element?: unknown; options?: unknown[] };
+const defOf = (s: unknown): Def | undefined => (s as { _zod?: { def?: Def } } | undefined)?._zod?.def;
+
+function unwrap(s: unknown): unknown {
+  for (let d = defOf(s); d; d = defOf(s)) {
+    if (d.type === "default" || d.type === "optional" || d.type === "nullable" || d.type === "prefault") s = d.innerType;
+    else if (d.type === "pipe") s = d.in;
+    else break;
+  }
+  return s;
+}
+
+/** The setting names a schema knows at `path` (objects, records, arrays, unions followed). */
+export function keysAt(schema: unknown, path: PropertyKey[]): string[] {
+  let nodes = [unwrap(schema)];
+  for (const k of path) {
+    nodes = nodes.flatMap((n) => {
+      const d = defOf(n);
+      if (!d) return [];
+      if (d.type === "object") return d.shape && Object.hasOwn(d.shape, String(k)) ? [unwrap(d.shape[String(k)])] : [];
+      if (d.type === "record") return [unwrap(d.valueType)];
+      if (d.type === "array") return [unwrap(d.element)];
+      if (d.type === "union") return (d.options ?? []).map(unwrap).flatMap((o) => (defOf(o)?.shape && Object.hasOwn(defOf(o)!.shape!, String(k)) ? [unwrap(defOf(o)!.shape![String(k)])] : []));
+      return [];
+    });
+  }
+  const keys = nodes.flatMap((n) => {
+    const d = defOf(n);
+    if (d?.type === "object") return Object.keys(d.shape ?? {});
+    if (d?.type === "union") return (d.options ?? []).flatMap((o) => Object.keys(defOf(unwrap(o))?.shape ?? {}));
+    return [];
+  });
+  return [...new Set(keys)];
+}
+
+/** The known name nearest to a mistyped one (edit distance at most 2, or a third of its length), if any. */
+export function closest(word: string, known: string[]): string | undefined {
+  const dist = (a: string, b: string) => {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const cur = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+        prev = cur;
+      }
+    }
+    return row[b.length]!;
+  };
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = dist(word, k);
+    if (!best || d < best.d) best = { k, d };
+  }
+  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.k : undefined;
 }
 
 /**
@@ -85,7 +146,7 @@ export function applyAssignments<T>(schema: z.ZodType<T>, current: unknown, assi
     );
     if (retry.length === 0) {
       const issues = result.error.issues.map((i) => typedIssues.get(i.path.join(".")) ?? i);
-      throw inputError(issues.map((i) => formatIssue(i, prefix)).join("\n"));
+      throw inputError(issues.map((i) => formatIssue(i, prefix, schema)).join("\n"));
     }
     for (const a of retry) asString.add(a.key);
   }

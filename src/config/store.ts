@@ -16,7 +16,7 @@ export function parseConfig(raw: unknown, file: string): Config {
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new AutomigrateError(`${file} is invalid:\n${parsed.error.issues.map((i) => "  " + formatIssue(i)).join("\n")}`, {
+    throw new AutomigrateError(`${file} is invalid:\n${parsed.error.issues.map((i) => "  " + formatIssue(i, "", configSchema)).join("\n")}`, {
       file,
       hint: "fix it with `automigrate config set` / `domain set`, or by hand",
     });

@@ -79,3 +79,14 @@ describe("values that reach a passwd-file are validated (no injected lines or fi
     expect(domainSchema.safeParse({ classes: { "staff-2026.q1": {} } }).success).toBe(true);
   });
 });
+
+describe("a mistyped settings key", () => {
+  test("is answered with the nearest known key and the keys known there", () => {
+    const e = inputErrorOf(() => applyAssignments(domainSchema, {}, assign("migration.old.imaport=993")));
+    expect(e.message).toBe('migration.old: unknown setting "imaport" (did you mean "imapPort"?); known here: host, imapPort, imapTls, smtpHost, smtpPort, tlsVerify, auth, login');
+    expect(inputErrorOf(() => applyAssignments(configSchema, {}, assign("firstlogin.socket=/run/a.sock"))).message).toContain('(did you mean "firstLogin"?)');
+    expect(inputErrorOf(() => applyAssignments(domainSchema, {}, assign("classes.staff.quotaa=1G"))).message).toContain('classes.staff: unknown setting "quotaa" (did you mean "quota"?)');
+    // nothing near: no guess, only the list
+    expect(inputErrorOf(() => applyAssignments(domainSchema, {}, assign("zzz=1"))).message).toBe('(settings): unknown setting "zzz"; known here: migration, accountDefaults, classes, ldap');
+  });
+});
