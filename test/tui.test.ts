@@ -201,6 +201,26 @@ describe("console", () => {
     await t.waitFor("Migration queue");
   });
 
+  test("config.json broken while the console is open: the console says so and stays; fixed, it goes on", async () => {
+    const file = join(h.home, "config.json");
+    const good = readFileSync(file, "utf8");
+    t.keys("Escape");
+    await t.waitFor("automigrate — Domains");
+    writeFileSync(file, "{ not json");
+    t.keys("/");
+    await t.waitFor("Filter domains");
+    t.keys("Enter");
+    await t.waitFor(/config\.json/);
+    expect(t.screen()).toContain("automigrate — Domains");
+    writeFileSync(file, good);
+    t.keys("/");
+    await t.waitFor("Filter domains");
+    t.keys("Enter");
+    await t.waitFor("example.com");
+    t.keys("Tab");
+    await t.waitFor("Migration queue");
+  });
+
   test("without the daemon it says live status is unavailable; ? shows help; q quits", async () => {
     await d.stop();
     await t.waitFor("daemon not running: live status is unavailable", 10_000);
