@@ -106,6 +106,27 @@ describe("console", () => {
     expect(cfg().domains["example.com"].migration.old.imapPort).toBe(before);
   });
 
+  test("configure: unsaved edits are marked; Esc and q ask before dropping them", async () => {
+    const before = cfg().domains["example.com"].migration.continuous;
+    t.keys("Enter");
+    await t.waitFor("Configure example.com");
+    for (let i = 0; i < 14; i++) t.keys("Down");
+    t.keys("Enter");
+    await t.waitFor("MODIFIED, not saved");
+    t.keys("Escape");
+    await t.waitFor("unsaved changes — Esc again discards them");
+    expect(t.screen()).toContain("Configure example.com");
+    t.keys("q");
+    await t.waitFor("unsaved changes — q again quits");
+    expect(t.screen()).toContain("Configure example.com");
+    await Bun.sleep(200);
+    t.keys("Escape");
+    await Bun.sleep(200);
+    t.keys("Escape");
+    await t.waitFor("example.com: changes discarded");
+    expect(cfg().domains["example.com"].migration.continuous).toBe(before);
+  });
+
   test("configure: Test connection shows each check's result", async () => {
     t.keys("Enter");
     await t.waitFor("Configure example.com");

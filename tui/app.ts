@@ -22,6 +22,8 @@ interface View {
   el: blessed.Widgets.BlessedElement;
   refresh?: () => void | Promise<void>;
   keys?: Record<string, () => void | Promise<void>>;
+  /** Edits not saved yet: q and Esc ask first. */
+  unsaved?: () => boolean;
 }
 
 /** Settings the Configure screen edits: dotted key, kind, choices. */
@@ -184,15 +186,20 @@ export async function runTui(home: string): Promise<number> {
   const configureView = (domain: string): View => {
     const el = list(`Configure ${domain}`);
     let draft: DomainSettings = structuredClone(loadConfig(home).domains[domain]!);
+    const original = JSON.stringify(draft);
+    const modified = () => JSON.stringify(draft) !== original;
     let error = "";
     const render = () => {
       el.setItems(FIELDS.map((f) => `${f.key.padEnd(40)} ${show(getPath(draft, f.key.split(".")))}`) as never);
+      el.setLabel(` Configure ${domain}${modified() ? " — MODIFIED, not saved" : ""} `);
       say(error || "Enter edit  s save  Esc cancel  t test connection", Boolean(error));
     };
+    let escArmed = false;
     const assign = (key: string, raw: string) => {
       try {
         draft = applyAssignments(domainSchema, draft, [parseAssignment(`${key}=${raw}`)]); // the CLI's zod rules
         error = "";
+        escArmed = false;
       } catch (e) {
         error = `${e instanceof AutomigrateError ? e.message : errorText(e)} — not changed`;
       }
@@ -203,6 +210,7 @@ export async function runTui(home: string): Promise<number> {
       help: "Enter edit  s save  Esc cancel  t test connection",
       el,
       refresh: render,
+      unsaved: modified,
       keys: {
         enter: async () => {
           const f = FIELDS[(el as unknown as { selected: number }).selected]!;
@@ -227,8 +235,12 @@ export async function runTui(home: string): Promise<number> {
           }
         },
         escape: () => {
+          if (modified() && !escArmed) {
+            escArmed = true;
+            return say(`${domain}: unsaved changes — Esc again discards them, s saves`, true);
+          }
           pop();
-          say(`${domain}: changes discarded`);
+          say(modified() ? `${domain}: changes discarded` : "");
         },
         t: async () => {
           say("testing the connections ...");
@@ -396,6 +408,7 @@ export async function runTui(home: string): Promise<number> {
     "Esc goes back, q quits, any key closes this help.",
   ].join("\n");
 
+  let quitArmed = false;
   return new Promise<number>((resolve) => {
     const quit = () => {
       clearInterval(timer);
@@ -410,7 +423,15 @@ export async function runTui(home: string): Promise<number> {
         return draw();
       }
       if (key.full === "?") return overlay(" help ", HELP);
-      if (key.full === "q") return quit();
+      if (key.full === "q") {
+        // unsaved edits: the first q warns, a second one quits
+        if (top().unsaved?.() && !quitArmed) {
+          quitArmed = true;
+          return say("unsaved changes — q again quits without saving them, s saves, Esc goes back", true);
+        }
+        return quit();
+      }
+      quitArmed = false;
       // blessed reports Enter twice (as "return", then "enter"): act on "enter" only
       const handler = top().keys?.[key.full];
       if (handler) {
