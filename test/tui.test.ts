@@ -31,7 +31,7 @@ beforeAll(async () => {
   await runCliOk(h.home, ["domain", "enable", "other.example"]);
   d = await startDaemon(h.home);
   t = startTerm(`${CLI} --home ${h.home} tui`);
-  await t.waitFor("automigrate — Domains — daemon running");
+  await t.waitFor(/automigrate — Domains — row 1\/\d+ — daemon running/);
 }, 120_000);
 
 afterAll(async () => {
@@ -220,6 +220,36 @@ describe("console", () => {
     expect(s).toMatch(/info migration finished status=done messages=4000/);
     t.keys("Escape");
     await t.waitFor("Migration queue");
+  });
+
+  test("long lists: PgDn/PgUp, End/G and Home/g move by pages and to the ends; the header says which row", async () => {
+    const c = cfg();
+    for (let i = 0; i < 60; i++) c.domains[`zz-${String(i).padStart(2, "0")}.example`] = structuredClone(c.domains["other.example"] ?? c.domains["example.com"]);
+    for (const d of Object.keys(c.domains)) if (d.startsWith("zz-")) c.domains[d].migration.enabled = false;
+    writeFileSync(join(h.home, "config.json"), JSON.stringify(c, null, 2));
+    const n = Object.keys(c.domains).length;
+    t.keys("Escape");
+    await t.waitFor("automigrate — Domains");
+    t.keys("/");
+    await t.waitFor("Filter domains");
+    t.keys("Enter"); // refresh with the new list
+    await t.waitFor(`row 1/${n}`);
+    t.keys("G");
+    await t.waitFor(`row ${n}/${n}`);
+    expect(t.screen()).toContain("zz-59.example");
+    t.keys("g");
+    await t.waitFor(`row 1/${n}`);
+    t.keys("PageDown");
+    const s = await t.waitFor(/row (\d+)\//);
+    expect(Number(/row (\d+)\//.exec(s)![1])).toBeGreaterThan(5);
+    t.keys("End");
+    await t.waitFor(`row ${n}/${n}`);
+    t.keys("PageUp");
+    await t.waitFor(new RegExp(`row (?!${n}/)\\d+/${n}`));
+    t.keys("Home");
+    await t.waitFor(`row 1/${n}`);
+    t.keys("Down");
+    await t.waitFor(`row 2/${n}`);
   });
 
   test("config.json broken while the console is open: the console says so and stays; fixed, it goes on", async () => {

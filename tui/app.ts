@@ -87,8 +87,13 @@ export async function runTui(home: string): Promise<number> {
   // an error nothing handled is shown, and the console goes on (the terminal stays usable)
   setBackstopReporter((r) => say(`internal error (the console goes on): ${r.error}`, true));
   const top = () => stack[stack.length - 1]!;
+  /** "row 12/1000" for a list view: where the cursor is in a long list. */
+  const position = (): string => {
+    const l = top().el as unknown as { selected?: number; items?: unknown[]; select?: unknown };
+    return typeof l.select === "function" && l.items && l.items.length > 1 ? ` — row ${(l.selected ?? 0) + 1}/${l.items.length}` : "";
+  };
   const draw = () => {
-    header.setContent(` automigrate — ${top().title} — daemon ${daemonUp ? "running" : "not running: live status is unavailable"}`);
+    header.setContent(` automigrate — ${top().title}${position()} — daemon ${daemonUp ? "running" : "not running: live status is unavailable"}`);
     helpBar.setContent(keyBar(top().help, Number(screen.width)));
     screen.render();
   };
@@ -400,6 +405,7 @@ export async function runTui(home: string): Promise<number> {
     screen.render();
   };
   const HELP = [
+    "Lists: PgUp/PgDn a page, Home or g the first row, End or G the last; the header says which row",
     "Domains: Enter configure, e enable/disable, c classes, / filter, Tab queue",
     "Configure: Enter edits (booleans toggle, choices cycle), s save, Esc cancel,",
     "  t test connection; an invalid value is refused with the reason",
@@ -432,6 +438,15 @@ export async function runTui(home: string): Promise<number> {
         return quit();
       }
       quitArmed = false;
+      // long lists: a page, or the ends, in one key (blessed's lists move one row at a time)
+      const l = top().el as unknown as { select?: (i: number) => void; selected?: number; items?: unknown[]; height?: number };
+      if (typeof l.select === "function" && l.items && ["pageup", "pagedown", "home", "end", "g", "S-g"].includes(key.full) && !top().keys?.[key.full]) {
+        const page = Math.max(1, Number(l.height ?? 10) - 2);
+        const last = l.items.length - 1;
+        const now = l.selected ?? 0;
+        l.select(key.full === "home" || key.full === "g" ? 0 : key.full === "end" || key.full === "S-g" ? last : Math.max(0, Math.min(last, now + (key.full === "pageup" ? -page : page))));
+        return draw();
+      }
       // blessed reports Enter twice (as "return", then "enter"): act on "enter" only
       const handler = top().keys?.[key.full];
       if (handler) {
@@ -442,6 +457,8 @@ export async function runTui(home: string): Promise<number> {
         }
         screen.render();
       }
+      // the row indicator follows the cursor (blessed moves it on ↑/↓ by itself)
+      if (position()) draw();
     });
     screen.on("resize", () => refreshThenDraw());
     const timer = setInterval(() => {
