@@ -309,11 +309,16 @@ export async function runTui(home: string): Promise<number> {
         jobs = [];
         return;
       }
+      // the cursor stays on the same user while the rows re-sort under it
+      const was = jobs[(el as unknown as { selected: number }).selected]?.user;
       jobs = [...s.jobs, ...s.failed.map((f: JobView) => ({ ...f, state: "failed" })), ...s.recent.filter((r: JobView) => !s.jobs.some((j: JobView) => j.user === r.user))].filter((j: JobView) => matchesFilter(j, filter));
       const width = Number(screen.width) - 2; // inside the list border
-      const head = `${s.paused.all ? "PAUSED  " : ""}queued ${s.counts.queued}  running ${s.counts.running}  waiting ${s.counts.waiting}  failed ${s.counts.failed}${filter ? `  filter: ${filter}` : ""}`;
+      // the filter before the counts: at 80 columns the end of the label is what gets cut
+      const head = `${s.paused.all ? "PAUSED  " : ""}${filter ? `filter: ${filter}  ` : ""}queued ${s.counts.queued}  running ${s.counts.running}  waiting ${s.counts.waiting}  failed ${s.counts.failed}`;
       el.setLabel(` Migration queue — ${head} `);
       el.setItems((jobs.length ? jobs.map((j) => jobRow(j, width)) : ["(no jobs)"]) as never);
+      const at = was === undefined ? -1 : jobs.findIndex((j) => j.user === was);
+      if (at >= 0) el.select(at);
     };
     const selected = () => jobs[(el as unknown as { selected: number }).selected];
     /** Says what the daemon answered: its refusal, or what `describe` makes of its reply. */
