@@ -177,7 +177,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
    * `asked`: the UIDs that were fetched (all of `uids`, except after a crash, where the ones
    * already on the target are not fetched again).
    */
-  const appendAndCommit = async (uids: number[], fetched: Fetched, intent?: PendingBatch, asked: number[] = uids) => {
+  const appendAndCommit = async (uids: number[], fetched: Fetched, intent?: PendingBatch, asked: number[] = uids, alreadyThere = 0) => {
     const order = uids.filter((u) => fetched.messages.has(u));
     const messages = order.map((u) => fetched.messages.get(u)!);
     const skipped: { uid: number; reason: string }[] = [
@@ -231,7 +231,9 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
       f.lastUid = Math.max(f.lastUid, max);
       f.pending = undefined;
       f.skipped = [...f.skipped.filter((x) => !uids.includes(x.uid)), ...skipped];
-      f.messages += copied;
+      // with a crashed run's batch: those found on the target count in the same write (a crash
+      // between two writes would lose them from the count, and DONE's check would fail)
+      f.messages += copied + alreadyThere;
       f.bytes += copiedBytes;
     });
     crashPoint("committed");
@@ -274,11 +276,8 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     const range = pending.targetUidValidity === targetUidValidity ? `${pending.targetUidNext}:*` : "1:*";
     const present = await presentOnTarget(ctx, target, pending.uids, range, pending.targetUidNext);
     const missing = pending.uids.filter((u) => !present.has(u));
-    await appendAndCommit(pending.uids, missing.length ? await fetchAll(ctx, missing) : emptyFetched(), pending, missing);
-    // present ones count as migrated (they were, by the run that died)
-    await ctx.state.updateFolder(pf.old, (f) => {
-      f.messages += present.size;
-    });
+    // the present ones count as migrated (they were, by the run that died)
+    await appendAndCommit(pending.uids, missing.length ? await fetchAll(ctx, missing) : emptyFetched(), pending, missing, present.size);
   }
 
   // 2. Messages skipped last time (refused by the new server, or not returned by the old
