@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeSection } from "./benchmarks-file.ts";
 import { startHarness } from "../test/support/harness.ts";
 import { makeMessage, seed } from "../test/support/mail.ts";
 
@@ -139,7 +140,6 @@ try {
   }).length;
 
   const section = [
-    "",
     "## Daemon",
     "",
     `Measured with \`bun bench/daemon.ts\` (run by \`npm run bench\`), same machine and run date. ${USERS} users each log in once, ${RATE} logins a second, to a JSON-lines log the daemon tails; 8 workers; each job is a real migration (3 messages) from the old to the new Dovecot. Times are from the line's write to the daemon's log entry (ms resolution).`,
@@ -160,9 +160,7 @@ try {
     "Account state is one document per account (`state/accounts/<user>.json`) and the queue one per job (`state/queue/<user>.json`): a change to one account or job writes one small file, fsynced and renamed into place.",
     "",
   ].join("\n");
-  const bm = join(ROOT, "BENCHMARKS.md");
-  const current = readFileSync(bm, "utf8").split("\n## Daemon")[0]!.trimEnd() + "\n";
-  writeFileSync(bm, current + section);
+  writeSection("## Daemon", section);
   console.error(section);
 } finally {
   await h.stop();

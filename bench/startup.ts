@@ -4,6 +4,7 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { writeSection } from "./benchmarks-file.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const CLI = join(ROOT, "bin", "automigrate");
@@ -17,37 +18,37 @@ interface Figure {
   rssMB: number;
 }
 
-function measure(what: string, argv: string[], opts: { fd3?: string; env?: Record<string, string> } = {}): Figure {
-  const times: number[] = [];
-  let rss = 0;
-  for (let i = 0; i < RUNS + 1; i++) {
-    let fd: number | undefined;
-    if (opts.fd3 !== undefined) {
-      const f = join(tmpdir(), `automigrate-bench-fd3-${process.pid}`);
-      writeFileSync(f, opts.fd3);
-      fd = openSync(f, "r");
-    }
-    const t = performance.now();
-    const r = Bun.spawnSync(argv, { stdio: ["ignore", "ignore", "pipe", ...(fd !== undefined ? [fd] : [])] as never, env: { ...process.env, ...opts.env } });
-    const ms = performance.now() - t;
-    if (fd !== undefined) closeSync(fd);
-    if (opts.fd3 === undefined && r.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${r.exitCode}: ${r.stderr}`);
-    if (i === 0) continue; // warm-up: page cache
-    times.push(ms);
-  }
-  // peak RSS from GNU time (wait4's ru_maxrss of that process tree), in a run of its own
-  const out = join(tmpdir(), `automigrate-bench-rss-${process.pid}`);
+/** Runs `argv` once, with `fd3` (if given) readable on its fd 3 from the start, as Dovecot does; `ms`: the process alone. */
+function run(argv: string[], opts: { fd3?: string; env?: Record<string, string> }, stderr: "pipe" | "ignore") {
   let fd: number | undefined;
   if (opts.fd3 !== undefined) {
     const f = join(tmpdir(), `automigrate-bench-fd3-${process.pid}`);
     writeFileSync(f, opts.fd3);
     fd = openSync(f, "r");
   }
-  Bun.spawnSync(["/usr/bin/time", "-f", "%M", "-o", out, ...argv], { stdio: ["ignore", "ignore", "ignore", ...(fd !== undefined ? [fd] : [])] as never, env: { ...process.env, ...opts.env } });
-  if (fd !== undefined) closeSync(fd);
-  rss = Number(readFileSync(out, "utf8").trim().split("\n").pop()) / 1024;
+  try {
+    const t = performance.now();
+    const r = Bun.spawnSync(argv, { stdio: ["ignore", "ignore", stderr, ...(fd !== undefined ? [fd] : [])] as never, env: { ...process.env, ...opts.env } });
+    return { r, ms: performance.now() - t };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function measure(what: string, argv: string[], opts: { fd3?: string; env?: Record<string, string> } = {}): Figure {
+  const times: number[] = [];
+  for (let i = 0; i < RUNS + 1; i++) {
+    const { r, ms } = run(argv, opts, "pipe");
+    if (opts.fd3 === undefined && r.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${r.exitCode}: ${r.stderr}`);
+    if (i === 0) continue; // warm-up: page cache
+    times.push(ms);
+  }
+  // peak RSS from GNU time (wait4's ru_maxrss of that process tree), in a run of its own
+  const out = join(tmpdir(), `automigrate-bench-rss-${process.pid}`);
+  run(["/usr/bin/time", "-f", "%M", "-o", out, ...argv], opts, "ignore");
+  const rssMB = Number(readFileSync(out, "utf8").trim().split("\n").pop()) / 1024;
   times.sort((a, b) => a - b);
-  return { what, ms: times[Math.floor(times.length / 2)]!, rssMB: rss };
+  return { what, ms: times[Math.floor(times.length / 2)]!, rssMB };
 }
 
 const home = mkdtempSync(join(tmpdir(), "automigrate-bench-startup-"));
@@ -78,7 +79,7 @@ try {
 const section = [
   "## Start-up and first logins",
   "",
-  `Median wall time of ${RUNS} runs (after one warm-up) and the largest peak RSS, each process measured alone (\`bun bench/startup.ts\`, ${new Date().toISOString().slice(0, 10)}).`,
+  `Median wall time of ${RUNS} runs (after one warm-up), and the peak RSS of one more run under GNU time, each process measured alone (\`bun bench/startup.ts\`, ${new Date().toISOString().slice(0, 10)}).`,
   "",
   "| command | wall time | peak RSS |",
   "|---|---:|---:|",
@@ -89,7 +90,5 @@ const section = [
   "The checkpassword helper is a Perl thin client (Debian's perl-base): Dovecot's auth service starts one per first login, under its default 256 MB `vsz_limit`, where Bun aborts at start (measured: `ulimit -v 262144; bun -e 0` → abort; it starts from 384 MB). The helper's time includes the daemon's answer over the socket. A first login that the old server must check adds that server's LOGIN round trip (the daemon allows it 10 s).",
   "",
 ].join("\n");
-const bm = join(ROOT, "BENCHMARKS.md");
-const current = readFileSync(bm, "utf8").split("\n## Start-up and first logins")[0]!.trimEnd() + "\n\n";
-writeFileSync(bm, current + section);
+writeSection("## Start-up and first logins", section);
 console.error(section);

@@ -72,16 +72,22 @@ local function address_of(req)
   return req.remote_ip or req.rip or ""
 end
 
--- a lookup: whether the user exists for automigrate (no password involved)
-local function lookup(req)
-  local answer, reason = ask("lookup", req.user, "", address_of(req))
-  if answer == "OK" then return dovecot.auth.PASSDB_RESULT_OK, { nopassword = "y" } end
+-- the daemon's answer as Dovecot's result: OK with `fields`, NO as `refused`, anything else
+-- an internal failure (Dovecot then answers "temporary failure", never "wrong password")
+local function result(req, answer, reason, fields, refused)
+  if answer == "OK" then return dovecot.auth.PASSDB_RESULT_OK, fields end
   if answer == "NO" then
     req:log_info("automigrate: " .. req.user .. ": refused: " .. reason)
-    return dovecot.auth.PASSDB_RESULT_USER_UNKNOWN, reason
+    return refused, reason
   end
   req:log_warning("automigrate: " .. req.user .. ": temporary failure: " .. reason)
   return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, reason
+end
+
+-- a lookup: whether the user exists for automigrate (no password involved)
+local function lookup(req)
+  local answer, reason = ask("lookup", req.user, "", address_of(req))
+  return result(req, answer, reason, { nopassword = "y" }, dovecot.auth.PASSDB_RESULT_USER_UNKNOWN)
 end
 
 -- a plaintext login (PLAIN, LOGIN): the password is checked by the daemon. After a master
@@ -90,13 +96,7 @@ end
 function auth_password_verify(req, password)
   if req.master_user ~= nil and req.master_user ~= "" then return lookup(req) end
   local answer, reason = ask("check", req.user, password, address_of(req))
-  if answer == "OK" then return dovecot.auth.PASSDB_RESULT_OK, {} end
-  if answer == "NO" then
-    req:log_info("automigrate: " .. req.user .. ": refused: " .. reason)
-    return dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH, reason
-  end
-  req:log_warning("automigrate: " .. req.user .. ": temporary failure: " .. reason)
-  return dovecot.auth.PASSDB_RESULT_INTERNAL_FAILURE, reason
+  return result(req, answer, reason, {}, dovecot.auth.PASSDB_RESULT_PASSWORD_MISMATCH)
 end
 
 -- a passdb lookup: after a master user authenticated (skip_password_check), whether the user

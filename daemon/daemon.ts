@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
 import { Vault } from "../src/accounts/vault.ts";
-import type { Config } from "../src/config/schema.ts";
+import { firstLoginSchema, type Config } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
 import { classify, errorCode, errorText, inputError } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
@@ -68,7 +68,7 @@ export class Daemon {
   private readonly routing = new SocketSlot<RoutingSocket>();
   private readonly auth = new SocketSlot<AuthSocket>();
   /** Rate limits of first-login checks: kept across reloads and socket moves. */
-  private readonly guard = new FirstLoginGuard({ failuresPerUser: 5, failuresPerAddress: 20, windowMs: 15 * 60_000 });
+  private readonly guard = new FirstLoginGuard(guardLimits(firstLoginSchema.parse({})));
   /** Accounts on the new server, for mail routing: a user with a job logged in there. */
   readonly localAccounts: LocalAccounts;
   private readonly vault: Vault;

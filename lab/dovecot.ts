@@ -244,17 +244,21 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
     },
     addUser: (u) => appendFileSync(passwdPath, `${u.user}:${hashPassword(u.password)}\n`),
     stop: async () => {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once("exit", r));
-        proc.kill("SIGTERM");
-        await Promise.race([exited, Bun.sleep(5000)]);
-        if (proc.exitCode === null) proc.kill("SIGKILL");
-      }
+      await stopServer(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };
   appendFileSync(passwdPath, (opts.users ?? []).map((u) => `${u.user}:${hashPassword(u.password)}\n`).join(""));
   return instance;
+}
+
+/** Stops a lab server process: SIGTERM, and SIGKILL if it has not exited within 5 s. */
+export async function stopServer(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const exited = new Promise((r) => proc.once("exit", r));
+  proc.kill("SIGTERM");
+  await Promise.race([exited, Bun.sleep(5000)]);
+  if (proc.exitCode === null) proc.kill("SIGKILL");
 }
 
 /** Runs doveadm against one test instance (e.g. to change a folder's UIDVALIDITY). */

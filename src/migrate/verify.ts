@@ -47,7 +47,11 @@ export interface VerifyReport {
 /** Multiset comparison of digests "sha256|internalDate" (pure). */
 export function compareDigests(old: { uid: number; sha: string; date: number }[], target: { sha: string; date: number }[], skipped: Set<number>) {
   const bySha = new Map<string, number[]>();
-  for (const t of target) bySha.set(t.sha, [...(bySha.get(t.sha) ?? []), t.date]);
+  for (const t of target) {
+    const dates = bySha.get(t.sha);
+    if (dates) dates.push(t.date);
+    else bySha.set(t.sha, [t.date]);
+  }
   let missing = 0;
   let altered = 0;
   const missingUids: number[] = [];

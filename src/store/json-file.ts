@@ -30,6 +30,11 @@ export function readJsonFile(path: string): unknown | null {
   }
 }
 
+/** A fresh temporary name in the file's own directory (rename() stays on one file system). */
+function tempBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
+}
+
 /**
  * Writes a file so that a reader sees the old or the new content, never a mix, and a crash
  * or power loss leaves one of them: temp file, fsync, rename, fsync of the directory.
@@ -37,7 +42,7 @@ export function readJsonFile(path: string): unknown | null {
 export function writeFileAtomic(path: string, content: string | Buffer, opts: { mode?: number; owner?: { uid: number; gid: number } } = {}): void {
   const dir = dirname(path);
   ensureDir(dir);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const tmp = tempBeside(path);
   const fd = openSync(tmp, "w", opts.mode ?? 0o600);
   try {
     writeSync(fd, typeof content === "string" ? Buffer.from(content) : content);
@@ -68,7 +73,7 @@ export function writeFileAtomic(path: string, content: string | Buffer, opts: { 
 export async function writeFileAtomicAsync(path: string, content: string): Promise<void> {
   const dir = dirname(path);
   ensureDir(dir);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const tmp = tempBeside(path);
   const fh = await open(tmp, "w", 0o600);
   try {
     await fh.writeFile(content);

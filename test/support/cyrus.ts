@@ -11,7 +11,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
-import { freePort } from "./dovecot.ts";
+import { freePort, stopServer } from "./dovecot.ts";
 
 export const CYRUS_IMAPD = "/opt/cyrus-imapd/usr/lib/cyrus/bin/imapd";
 const MASTER = "/usr/lib/cyrus/bin/master";
@@ -129,12 +129,7 @@ DAEMON {
     separator: ".",
     master,
     stop: async () => {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once("exit", r));
-        proc.kill("SIGTERM");
-        await Promise.race([exited, Bun.sleep(5000)]);
-        if (proc.exitCode === null) proc.kill("SIGKILL");
-      }
+      await stopServer(proc);
       // master's children (imapd) end with it
       spawnSync("pkill", ["-f", `${conf}`]);
       rmSync(dir, { recursive: true, force: true });
