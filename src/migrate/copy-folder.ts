@@ -146,28 +146,31 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
   };
   const isolateUnreadable = async (batch: Batch): Promise<Fetched> => {
     const out = emptyFetched();
-    await reopen();
-    for (const uid of batch.uids) {
-      // a message is unreadable when fetching it alone drops the connection twice running;
-      // one drop may be the network's
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const one = batch.large ? await spoolLarge(ctx, uid) : await fetchSources(ctx.old, [uid]);
-          for (const [u, m] of one.messages) out.messages.set(u, m);
-          out.noBody.push(...one.noBody);
-          break;
-        } catch (e) {
-          if (!droppedConnection(e)) {
-            cleanupSpool(out);
-            throw e;
-          }
-          await reopen();
-          if (attempt === 2) {
-            out.unreadable.push(uid);
+    try {
+      await reopen();
+      for (const uid of batch.uids) {
+        // a message is unreadable when fetching it alone drops the connection twice running;
+        // one drop may be the network's
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const one = batch.large ? await spoolLarge(ctx, uid) : await fetchSources(ctx.old, [uid]);
+            for (const [u, m] of one.messages) out.messages.set(u, m);
+            out.noBody.push(...one.noBody);
             break;
+          } catch (e) {
+            if (!droppedConnection(e)) throw e;
+            await reopen();
+            if (attempt === 2) {
+              out.unreadable.push(uid);
+              break;
+            }
           }
         }
       }
+    } catch (e) {
+      // a server gone for good, or another failure: no spool file of this batch stays behind
+      cleanupSpool(out);
+      throw e;
     }
     return out;
   };
