@@ -4,7 +4,8 @@
 # test-connection), Postfix's postmap (routing tables), OpenLDAP's slapd and ldap-utils (LDAP
 # account creation; openssl for its test certificates), Radicale (the CardDAV/CalDAV example),
 # script(1) and tmux for the terminal tests, the Lua passdb's modules, the tools of the
-# unprivileged and package tests and, with --with-mbsync, isync for the benchmarks.
+# unprivileged and package tests, Cyrus and Courier as other old servers and, with --with-mbsync,
+# isync for the benchmarks.
 # Installs them as root on Debian/Ubuntu; otherwise says exactly what to install. No service
 # is started or configured: the tests run their own instances.
 set -eu
@@ -31,16 +32,26 @@ if [ "${1:-}" = "--with-mbsync" ]; then
 fi
 [ -x /usr/lib/cyrus/bin/master ] || need="$need cyrus-common"
 command -v saslpasswd2 >/dev/null 2>&1 || need="$need sasl2-bin"
-# Cyrus's imapd (package cyrus-imapd) conflicts with dovecot-imapd: it is unpacked aside into
-# /opt/cyrus-imapd (apt-get download + dpkg -x) so both run side by side in the tests
-cyrus_aside() {
-  [ -x /opt/cyrus-imapd/usr/lib/cyrus/bin/imapd ] && return 0
-  [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1 || { echo "automigrate: the Cyrus tests need cyrus-imapd unpacked in /opt/cyrus-imapd (as root: apt-get download cyrus-imapd && dpkg -x cyrus-imapd_*.deb /opt/cyrus-imapd)" >&2; return 0; }
+# Courier-IMAP's authentication daemon with its userdb module, and courier-base (couriertcpd,
+# maildirmake.courier)
+[ -x /usr/lib/courier/courier-authlib/authdaemond ] || need="$need courier-authdaemon"
+[ -x /usr/sbin/makeuserdb ] || need="$need courier-authlib-userdb"
+[ -x /usr/sbin/couriertcpd ] || need="$need courier-base"
+# Cyrus's imapd (package cyrus-imapd) and Courier's (courier-imap) conflict with dovecot-imapd:
+# they are unpacked aside into /opt/<package> (apt-get download + dpkg -x) so all three run
+# side by side in the tests
+aside() { # <package> <a file it must provide, relative to /opt/<package>>
+  [ -x "/opt/$1/$2" ] && return 0
+  [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1 || { echo "automigrate: the $1 tests need $1 unpacked in /opt/$1 (as root: apt-get download $1 && dpkg -x $1_*.deb /opt/$1)" >&2; return 0; }
   d=$(mktemp -d)
-  (cd "$d" && apt-get download -qq cyrus-imapd >/dev/null 2>&1 && dpkg -x cyrus-imapd_*.deb /opt/cyrus-imapd) || echo "automigrate: could not unpack cyrus-imapd; the Cyrus tests will be skipped" >&2
+  (cd "$d" && apt-get download -qq "$1" >/dev/null 2>&1 && dpkg -x "$1"_*.deb "/opt/$1") || echo "automigrate: could not unpack $1; its tests will be skipped" >&2
   rm -rf "$d"
 }
-if [ -z "$need" ]; then cyrus_aside; exit 0; fi
+both_aside() {
+  aside cyrus-imapd usr/lib/cyrus/bin/imapd
+  aside courier-imap usr/bin/imapd
+}
+if [ -z "$need" ]; then both_aside; exit 0; fi
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "automigrate: installing $need (apt-get) ..." >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -48,7 +59,7 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   printf '%s\n' "postfix postfix/main_mailer_type select No configuration" "slapd slapd/no_configuration boolean true" | debconf-set-selections
   apt-get update -qq >/dev/null
   apt-get install -y -qq --no-install-recommends $need >/dev/null
-  cyrus_aside
+  both_aside
   exit 0
 fi
 echo "automigrate: the tests need: $need" >&2

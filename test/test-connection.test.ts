@@ -76,7 +76,7 @@ describe("test-connection", () => {
     }
   });
 
-  test("a server that refuses PLAIN/LOGIN without TLS is named as such, with the fix", async () => {
+  test("a server that refuses LOGIN without TLS (LOGINDISABLED) is named as such, with the fix", async () => {
     // Dovecot treats a client on its own address as secure: listen on 127.0.0.2
     const strict = await startDovecot({ label: "strict", listen: "127.0.0.2", disablePlaintextAuth: true, users: [{ user: U, password: "x" }] });
     try {
@@ -84,7 +84,7 @@ describe("test-connection", () => {
       const r = await runCli(h.home, ["test-connection", "example.com", "--json"]);
       const c = JSON.parse(r.stdout).checks.find((x: any) => x.name === "old-imap");
       expect(c.status).toBe("fail");
-      expect(c.detail).toStartWith("the server refuses PLAIN/LOGIN on an unencrypted connection (LOGINDISABLED)");
+      expect(c.detail).toStartWith("the server refuses LOGIN on an unencrypted connection (LOGINDISABLED)");
       expect(c.hint).toBe("set migration.old.imapTls=starttls (or implicit with port 993)");
     } finally {
       await strict.stop();

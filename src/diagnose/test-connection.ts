@@ -45,6 +45,18 @@ interface LoginCheck {
   secrets?: SecretSource;
 }
 
+/**
+ * Why logging in would fail on this unencrypted connection, if it would (pure). RFC 3501:
+ * LOGIN is allowed unless LOGINDISABLED is advertised (Courier offers no AUTH=PLAIN without
+ * TLS and takes LOGIN); acting for a user with an authzid needs SASL PLAIN itself.
+ */
+export function plaintextLoginRefusal(capabilities: string[], needsSaslPlain: boolean): string | undefined {
+  const caps = new Set(capabilities.map((c) => c.toUpperCase()));
+  if (caps.has("LOGINDISABLED")) return "the server refuses LOGIN on an unencrypted connection (LOGINDISABLED)";
+  if (needsSaslPlain && !caps.has("AUTH=PLAIN")) return "acting for users needs SASL PLAIN (authzid), which the server does not offer on an unencrypted connection (no AUTH=PLAIN)";
+  return undefined;
+}
+
 async function imapChecks(prefix: "old" | "new", e: Endpoint, who: LoginCheck, settingsKey: string, user: string | undefined, timeoutMs: number): Promise<Check[]> {
   const { auth, authKey } = who;
   const server = `${e.host}:${e.port}`;
@@ -53,18 +65,11 @@ async function imapChecks(prefix: "old" | "new", e: Endpoint, who: LoginCheck, s
   try {
     const p = await ImapAppender.probe({ ...e, timeoutMs, label: `${prefix} server` });
     reachable = true;
-    const caps = new Set(p.capabilities);
-    const loginRefused = caps.has("LOGINDISABLED") || (![...caps].some((c) => c === "AUTH=PLAIN" || c === "AUTH=LOGIN") && !p.secure);
     const tls = e.tls === "none" ? "no TLS" : e.tls === "starttls" ? "STARTTLS" : "implicit TLS";
     const detail = `greeting "${p.greeting}", ${tls}, capabilities: ${p.capabilities.join(" ")}`;
-    if (loginRefused && !p.secure) {
-      checks.push({
-        name: `${prefix}-imap`,
-        status: "fail",
-        server,
-        detail: `the server refuses PLAIN/LOGIN on an unencrypted connection (${caps.has("LOGINDISABLED") ? "LOGINDISABLED" : "no AUTH=PLAIN"}); ${detail}`,
-        hint: `set ${settingsKey}=starttls (or implicit with port 993)`,
-      });
+    const refused = p.secure ? undefined : plaintextLoginRefusal(p.capabilities, auth?.mode === "master" && auth.method === "authzid");
+    if (refused) {
+      checks.push({ name: `${prefix}-imap`, status: "fail", server, detail: `${refused}; ${detail}`, hint: `set ${settingsKey}=starttls (or implicit with port 993)` });
     } else {
       checks.push({ name: `${prefix}-imap`, status: "pass", server, detail });
     }

@@ -107,6 +107,16 @@ export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { t
         hint: "check the master user and its password file, and that the user exists there",
       }, { cause: e, transient: endpoint.role === "new", code: "LOGIN_REFUSED" });
     }
+    const bye = (e as { reason?: string }).reason;
+    if (bye) {
+      // the server ended the session with a BYE, e.g. Courier when the login is accepted but
+      // the account's home or maildir cannot be opened ("Temporary problem, please try again later")
+      throw new AutomigrateError(`the server ended the session for ${who}: BYE "${bye}"`, {
+        server,
+        user: who,
+        hint: `check that ${who} has a mailbox there (a login the server accepts but whose mailbox it cannot open ends this way), or whether the server limits connections`,
+      }, { transient: true, cause: e, code: "CONNECT" });
+    }
     throw new AutomigrateError(`cannot connect: ${err.message}${err.code ? ` (${err.code})` : ""}`, {
       server,
       hint: endpoint.tls === "none" ? "is the server up and listening on that port?" : "is the server up, and is the TLS mode right (none, starttls, implicit)?",

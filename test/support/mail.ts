@@ -6,20 +6,18 @@ import { join } from "node:path";
 import { ImapFlow } from "imapflow";
 import type { Dovecot } from "./dovecot.ts";
 
-export async function connectAs(server: Dovecot, user: string): Promise<ImapFlow> {
-  const c = new ImapFlow({
-    host: server.host,
-    port: server.port,
-    secure: false,
-    logger: false,
-    auth: { user: server.master.user, pass: server.master.password, authzid: user, loginMethod: "AUTH=PLAIN" },
-  } as ConstructorParameters<typeof ImapFlow>[0]);
+/** A server with a master user (Dovecot, Cyrus), or one where each user logs in as themselves (Courier). */
+type Server = Pick<Dovecot, "host" | "port"> & ({ master: Dovecot["master"] } | { directLogin(user: string): { user: string; pass: string } });
+
+export async function connectAs(server: Server, user: string): Promise<ImapFlow> {
+  const auth = "directLogin" in server ? server.directLogin(user) : { user: server.master.user, pass: server.master.password, authzid: user, loginMethod: "AUTH=PLAIN" };
+  const c = new ImapFlow({ host: server.host, port: server.port, secure: false, logger: false, auth } as ConstructorParameters<typeof ImapFlow>[0]);
   c.on("error", () => {});
   await c.connect();
   return c;
 }
 
-export async function withClient<T>(server: Dovecot, user: string, fn: (c: ImapFlow) => Promise<T>): Promise<T> {
+export async function withClient<T>(server: Server, user: string, fn: (c: ImapFlow) => Promise<T>): Promise<T> {
   const c = await connectAs(server, user);
   try {
     return await fn(c);
@@ -41,7 +39,7 @@ export function makeMessage(i: number, opts: { subject?: string; bodyBytes?: num
   return `From: sender${i}@example.org\r\nTo: alice@example.com\r\nSubject: ${opts.subject ?? `message ${i}`}\r\n${id}Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n${opts.extraHeaders ?? ""}\r\n${body}\r\n`;
 }
 
-export async function seed(server: Dovecot, user: string, folders: { path: string; subscribe?: boolean }[], messages: SeedMessage[]): Promise<void> {
+export async function seed(server: Server, user: string, folders: { path: string; subscribe?: boolean }[], messages: SeedMessage[]): Promise<void> {
   await withClient(server, user, async (c) => {
     for (const f of folders) {
       if (f.path.toUpperCase() !== "INBOX") await c.mailboxCreate(f.path);
@@ -60,7 +58,7 @@ export interface MessageDigest {
 }
 
 /** Every folder's messages as digests (source SHA-256, flags without \Recent, INTERNALDATE). */
-export async function digestMailbox(server: Dovecot, user: string): Promise<Map<string, MessageDigest[]>> {
+export async function digestMailbox(server: Server, user: string): Promise<Map<string, MessageDigest[]>> {
   return withClient(server, user, async (c) => {
     const out = new Map<string, MessageDigest[]>();
     for (const f of await c.list()) {
