@@ -1,82 +1,14 @@
 // automigrate vs mbsync (Debian isync, one-way pull) on the same generated mailboxes, the
 // same old and new Dovecot, in the same run. Writes BENCHMARKS.md. Run: npm run bench
 // (BENCH_SCALE=0.1 for a quick look; the recorded figures are from the full size).
-import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDovecot, type Dovecot } from "../lab/dovecot.ts";
-import { connectAs } from "../test/support/mail.ts";
+import { startDovecot } from "../lab/dovecot.ts";
 import { generateMaildir, type MailboxSpec } from "./mailgen.ts";
+import { AUTOMIGRATE, countTarget, MAIL_OWNER, mbsyncConfig, measure, ROOT, setupHome, version, warm, type RunResult } from "./tools.ts";
 
-const ROOT = join(import.meta.dir, "..");
-/** What an admin runs: the bundled CLI (npm run bench builds it first). */
-const AUTOMIGRATE = join(ROOT, "bin", "automigrate");
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
-const MAIL_OWNER = process.getuid?.() === 0 ? { uid: 8, gid: 8 } : undefined;
-
-interface RunResult {
-  seconds: number;
-  peakRssMB: number;
-  code: number;
-  output: string;
-}
-
-/** Runs a command, polling its peak RSS (VmHWM) until it exits. */
-async function measure(cmd: string, args: string[]): Promise<RunResult> {
-  const started = performance.now();
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  let peak = 0;
-  const poll = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
-      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
-    } catch {}
-  }, 10);
-  const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
-  clearInterval(poll);
-  return { seconds: (performance.now() - started) / 1000, peakRssMB: peak, code, output };
-}
-
-function mbsyncConfig(dir: string, old: Dovecot, target: Dovecot, src: string, dst: string): string {
-  const rc = join(dir, "mbsyncrc");
-  mkdirSync(join(dir, "mbsync-state"), { recursive: true });
-  const account = (name: string, s: Dovecot, user: string) =>
-    `IMAPAccount ${name}\nHost ${s.host}\nPort ${s.port}\nUser ${user}*${s.master.user}\nPass ${s.master.password}\nSSLType None\nAuthMechs LOGIN\n\nIMAPStore ${name}\nAccount ${name}\n\n`;
-  writeFileSync(
-    rc,
-    account("old", old, src) +
-      account("new", target, dst) +
-      `Channel mig\nFar :old:\nNear :new:\nPatterns *\nCreate Near\nSync Pull\nExpunge None\nCopyArrivalDate yes\nSyncState ${join(dir, "mbsync-state")}/\n`,
-  );
-  return rc;
-}
-
-async function warm(server: Dovecot, user: string): Promise<void> {
-  // both tools should find Dovecot's indexes built and the files in the page cache
-  const c = await connectAs(server, user);
-  for (const f of await c.list()) {
-    if (f.flags.has("\\Noselect")) continue;
-    const box = await c.mailboxOpen(f.path, { readOnly: true });
-    if (box.exists) for await (const _ of c.fetch("1:*", { uid: true, size: true, source: true })) {}
-  }
-  await c.logout();
-}
-
-async function countTarget(server: Dovecot, user: string): Promise<number> {
-  const c = await connectAs(server, user);
-  let n = 0;
-  for (const f of await c.list()) {
-    if (f.flags.has("\\Noselect")) continue;
-    const st = await c.status(f.path, { messages: true });
-    n += st ? (st.messages ?? 0) : 0;
-  }
-  await c.logout();
-  return n;
-}
 
 interface Scenario {
   name: string;
@@ -137,19 +69,7 @@ async function main() {
       await warm(old, src);
       // automigrate's side: a home whose target user differs from the old one only by the
       // master identity mapping, so both tools write into fresh accounts on the same server
-      const home = join(work, "home");
-      mkdirSync(home, { recursive: true });
-      writeFileSync(join(work, "old.pw"), old.master.password);
-      writeFileSync(join(work, "new.pw"), target.master.password);
-      const cli = (args: string[]) => spawnSync(AUTOMIGRATE, ["--home", home, ...args], { encoding: "utf8" });
-      for (const args of [
-        ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", `target.auth.user=${target.master.user}`, `target.auth.passwordFile=${join(work, "new.pw")}`],
-        ["domain", "add", "example.com"],
-        ["domain", "set", "example.com", `migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=master", `migration.old.auth.user=${old.master.user}`, `migration.old.auth.passwordFile=${join(work, "old.pw")}`],
-      ]) {
-        const r = cli(args);
-        if (r.status !== 0) throw new Error(`automigrate ${args.join(" ")}: ${r.stderr}`);
-      }
+      const home = setupHome(work, old, target);
       // automigrate copies src → src on the new server (same name, as in production)
       const amArgs = ["--home", home, "migrate", src, "--json"];
       const rc = mbsyncConfig(work, old, target, src, `mbsync${idx}@example.com`);
@@ -172,11 +92,6 @@ async function main() {
     }
   }
   writeReport(rows);
-}
-
-function version(cmd: string, args: string[]): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8" });
-  return (r.stdout || r.stderr).trim().split("\n")[0] ?? "?";
 }
 
 function writeReport(rows: Row[]): void {

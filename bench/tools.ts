@@ -1,0 +1,97 @@
+// What the benchmarks share: running a command with its peak RSS, an mbsync channel and an
+// automigrate home for the same old and new Dovecot, warming the old server, counting.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Dovecot } from "../lab/dovecot.ts";
+import { connectAs } from "../test/support/mail.ts";
+
+export const ROOT = join(import.meta.dir, "..");
+/** What an admin runs: the bundled CLI (npm run bench builds it first). */
+export const AUTOMIGRATE = join(ROOT, "bin", "automigrate");
+export const MAIL_OWNER = process.getuid?.() === 0 ? { uid: 8, gid: 8 } : undefined;
+
+export interface RunResult {
+  seconds: number;
+  peakRssMB: number;
+  code: number;
+  output: string;
+}
+
+/** Runs a command, polling its peak RSS (VmHWM) until it exits. */
+export async function measure(cmd: string, args: string[]): Promise<RunResult> {
+  const started = performance.now();
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  let peak = 0;
+  const poll = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
+      if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+    } catch {}
+  }, 10);
+  const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
+  clearInterval(poll);
+  return { seconds: (performance.now() - started) / 1000, peakRssMB: peak, code, output };
+}
+
+export function mbsyncConfig(dir: string, old: Dovecot, target: Dovecot, src: string, dst: string): string {
+  const rc = join(dir, "mbsyncrc");
+  mkdirSync(join(dir, "mbsync-state"), { recursive: true });
+  const account = (name: string, s: Dovecot, user: string) =>
+    `IMAPAccount ${name}\nHost ${s.host}\nPort ${s.port}\nUser ${user}*${s.master.user}\nPass ${s.master.password}\nSSLType None\nAuthMechs LOGIN\n\nIMAPStore ${name}\nAccount ${name}\n\n`;
+  writeFileSync(
+    rc,
+    account("old", old, src) +
+      account("new", target, dst) +
+      `Channel mig\nFar :old:\nNear :new:\nPatterns *\nCreate Near\nSync Pull\nExpunge None\nCopyArrivalDate yes\nSyncState ${join(dir, "mbsync-state")}/\n`,
+  );
+  return rc;
+}
+
+export async function warm(server: Dovecot, user: string): Promise<void> {
+  // both tools should find Dovecot's indexes built and the files in the page cache
+  const c = await connectAs(server, user);
+  for (const f of await c.list()) {
+    if (f.flags.has("\\Noselect")) continue;
+    const box = await c.mailboxOpen(f.path, { readOnly: true });
+    if (box.exists) for await (const _ of c.fetch("1:*", { uid: true, size: true, source: true })) {}
+  }
+  await c.logout();
+}
+
+export async function countTarget(server: Dovecot, user: string): Promise<number> {
+  const c = await connectAs(server, user);
+  let n = 0;
+  for (const f of await c.list()) {
+    if (f.flags.has("\\Noselect")) continue;
+    const st = await c.status(f.path, { messages: true });
+    n += st ? (st.messages ?? 0) : 0;
+  }
+  await c.logout();
+  return n;
+}
+
+export function version(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  return (r.stdout || r.stderr).trim().split("\n")[0] ?? "?";
+}
+
+/** An automigrate home in `work` migrating example.com from `old` into `target` (master users). */
+export function setupHome(work: string, old: Dovecot, target: Dovecot, domainSettings: string[] = []): string {
+  const home = join(work, "home");
+  mkdirSync(home, { recursive: true });
+  writeFileSync(join(work, "old.pw"), old.master.password);
+  writeFileSync(join(work, "new.pw"), target.master.password);
+  for (const args of [
+    ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", `target.auth.user=${target.master.user}`, `target.auth.passwordFile=${join(work, "new.pw")}`],
+    ["domain", "add", "example.com"],
+    ["domain", "set", "example.com", `migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=master", `migration.old.auth.user=${old.master.user}`, `migration.old.auth.passwordFile=${join(work, "old.pw")}`, ...domainSettings],
+  ]) {
+    const r = spawnSync(AUTOMIGRATE, ["--home", home, ...args], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`automigrate ${args.join(" ")}: ${r.stderr}`);
+  }
+  return home;
+}
