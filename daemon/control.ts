@@ -5,12 +5,14 @@
 //   POST /retry     {"user"?}     retry a failed job (or all), end a backoff wait
 //   POST /pause     {"domain"?}   pause everything or one domain; /resume likewise
 //   POST /sweep                   queue an incremental pass over every known account now
+//   POST /cancel {"user"?,"domain"?,"state"?}  take jobs out of the queue (at least one given)
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { homePaths } from "../src/home.ts";
 import { accountFileName } from "../src/store/account-state.ts";
 import { readJsonFile } from "../src/store/json-file.ts";
 import { errorText } from "../src/errors.ts";
+import type { CancelState } from "../src/queue/policy.ts";
 import type { Daemon } from "./daemon.ts";
 
 async function socketAnswers(path: string): Promise<boolean> {
@@ -62,6 +64,12 @@ export async function startControl(daemon: Daemon): Promise<{ stop(): void; path
               }
             case "/retry":
               return json({ retried: await daemon.retry(b.user?.toLowerCase()) });
+            case "/cancel": {
+              const state = b.state;
+              if (state !== undefined && !["queued", "waiting", "running", "failed"].includes(state)) return json({ error: `state "${state}" is not one of queued, waiting, running, failed` }, 400);
+              if (!b.user && !b.domain && !state) return json({ error: "say what to cancel: user, domain or state" }, 400);
+              return json(await daemon.cancel({ user: b.user?.toLowerCase(), domain: b.domain?.toLowerCase(), state: state as CancelState | undefined }));
+            }
             case "/sweep":
               return json({ queued: await daemon.sweep(true) });
             case "/pause":

@@ -16,7 +16,7 @@ import { defaultImapPort } from "../src/imap/connect.ts";
 import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-event.ts";
 import { splitUser } from "../src/address.ts";
 import { isTransient, migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
-import { afterRun, enqueue, pickNext, type Job, type JobReason } from "../src/queue/policy.ts";
+import { afterRun, enqueue, pickNext, PRIORITY, selectForCancel, type CancelSelection, type Job, type JobReason } from "../src/queue/policy.ts";
 import { decideLogin, insideQuietHours } from "../src/queue/login-decision.ts";
 import { accountFileName, knownAccountUsers } from "../src/store/account-state.ts";
 import { readJsonFile } from "../src/store/json-file.ts";
@@ -60,6 +60,8 @@ export class Daemon {
   /** Recently finished runs, newest last, for the console's queue screen. */
   readonly recent: { user: string; domain: string; state: string; finishedAt: string; messages: number; lastError?: string }[] = [];
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** Running jobs an admin cancelled: dropped when they reach their safe point. */
+  private readonly cancelling = new Set<string>();
   private tails = new Map<string, LogTail>();
   /** This host's claim on each tailed log (one daemon per log), and logs refused for it. */
   private readonly claims = new Map<string, LogClaim>();
@@ -282,7 +284,7 @@ export class Daemon {
       if (user && f.user !== user) continue;
       const { failedAt: _f, ...job } = f;
       if (!this.store.jobs.some((j) => j.user === job.user)) {
-        const back: Job = { ...job, state: "queued", attempts: 0, notBefore: undefined, reason: "retry", priority: 1 };
+        const back: Job = { ...job, state: "queued", attempts: 0, notBefore: undefined, reason: "retry", priority: PRIORITY.retry };
         this.store.jobs.push(back);
         touched.add(back);
       }
@@ -297,6 +299,24 @@ export class Daemon {
     await this.store.saveJobs(touched);
     this.schedule();
     return touched.size;
+  }
+
+  /**
+   * Takes jobs out of the queue: queued and waiting ones at once, failed ones from the failed
+   * list, running ones at their next safe point (what they committed stays; a later login or
+   * "migrate now" continues from there). Returns the users of each kind.
+   */
+  async cancel(sel: CancelSelection): Promise<{ cancelled: string[]; stopping: string[]; failedRemoved: string[] }> {
+    const picked = selectForCancel(this.store.jobs, this.store.failed, sel);
+    for (const j of picked.jobs) await this.store.dropJob(j);
+    for (const f of picked.failed) await this.store.dropFailed(f.user);
+    for (const j of picked.running) {
+      this.cancelling.add(j.user);
+      this.running.get(j.user)?.abort.abort();
+    }
+    const result = { cancelled: picked.jobs.map((j) => j.user), stopping: picked.running.map((j) => j.user), failedRemoved: picked.failed.map((f) => f.user) };
+    this.log.info({ msg: "cancel", selection: sel, ...result });
+    return result;
   }
 
   async retryFailed(): Promise<void> {
@@ -398,6 +418,11 @@ export class Daemon {
       this.logUser("warn", job.user, { msg: "migration could not run", error });
     } finally {
       this.progress.delete(job.user);
+    }
+    if (signal.aborted && this.cancelling.delete(job.user)) {
+      await this.store.dropJob(job);
+      this.logUser("info", job.user, { msg: "migration cancelled", status });
+      return;
     }
     if (signal.aborted) {
       job.state = "queued"; // shutdown: resumes on the next start, not counted as an attempt

@@ -1,9 +1,27 @@
-// automigrate migrate <user@domain> [--json]
+// automigrate migrate <user@domain> [--json] [--queue]
 import type { Command } from "commander";
 import { domainProblems } from "../config/rules.ts";
 import { loadConfig } from "../config/store.ts";
 import { classify, errorText, inputError } from "../errors.ts";
-import { EXIT, homeOf, json, out } from "./common.ts";
+import { daemonPost } from "../control-client.ts";
+import { AutomigrateError } from "../errors.ts";
+import { EXIT, err, homeOf, json, out } from "./common.ts";
+
+const QUEUED: Record<string, string> = {
+  queued: "queued: it runs next, before logins and bulk work",
+  merged: "already in the queue: moved to the front",
+  again: "being migrated now: one more pass follows",
+};
+
+/** --queue: the daemon's answer, and a warning when the queue is paused. */
+async function queueNow(cmd: Command, user: string, asJson: boolean): Promise<void> {
+  const r = await daemonPost(homeOf(cmd), "/migrate", { user });
+  if (r === undefined) throw new AutomigrateError("the daemon is not running: nothing was queued", { user, hint: "start it (systemctl start automigrate), or run without --queue to migrate in the foreground" });
+  if (r.error) throw new AutomigrateError(`the daemon refused: ${r.error}`, { user }, { exitCode: EXIT.usage });
+  if (asJson) return json({ user, ...r });
+  out(`${user}: ${QUEUED[r.result] ?? r.result}`);
+  if (r.paused) err(`warning: the queue is paused for ${user.slice(user.lastIndexOf("@") + 1)}: it starts after automigrate resume`);
+}
 
 export function addMigrateCommands(program: Command): void {
   program
@@ -11,11 +29,13 @@ export function addMigrateCommands(program: Command): void {
     .description("migrate one user now, in the foreground (incremental: reruns copy only what is new)")
     .argument("<user@domain>")
     .option("--json", "print the report as one JSON object")
+    .option("--queue", "hand it to the running daemon instead: it runs next, before logins and bulk work")
     .addHelpText(
       "after",
-      "\nExamples:\n  automigrate migrate alice@example.com\n  automigrate migrate alice@example.com --json\n\nExit status: 0 done, 1 failed, 2 bad usage, 3 partial (see skipped/errors; rerun to retry).",
+      "\nExamples:\n  automigrate migrate alice@example.com\n  automigrate migrate alice@example.com --json\n  automigrate migrate alice@example.com --queue\n\nExit status: 0 done (with --queue: queued), 1 failed, 2 bad usage, 3 partial (see skipped/errors; rerun to retry).",
     )
-    .action(async (user: string, o: { json?: boolean }, cmd: Command) => {
+    .action(async (user: string, o: { json?: boolean; queue?: boolean }, cmd: Command) => {
+      if (o.queue) return queueNow(cmd, user, Boolean(o.json));
       if (!o.json) return migrateNow(cmd, user, false);
       // --json: one JSON object whatever happens (locked, bad settings, disk full, a bug)
       const started = Date.now();

@@ -1,7 +1,7 @@
-// automigrate pause|resume [--domain d] | retry [user] | sweep: the running daemon's queue,
+// automigrate pause|resume [--domain d] | retry [user] | sweep | cancel: the running daemon's queue,
 // through its control socket. Each says what the daemon answered; nothing is claimed when the
 // daemon is not running or refused.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { daemonPost } from "../control-client.ts";
 import { AutomigrateError } from "../errors.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
@@ -13,6 +13,17 @@ async function ask(cmd: Command, path: string, body: unknown): Promise<any> {
   if (r === undefined) throw NOT_RUNNING();
   if (r.error) throw new AutomigrateError(`the daemon refused: ${r.error}`, {});
   return r;
+}
+
+const jobs = (n: number) => `${n} job${n === 1 ? "" : "s"}`;
+
+/** What a cancel did, one line per kind; empty when nothing matched. */
+export function cancelText(r: { cancelled: string[]; stopping: string[]; failedRemoved: string[] }): string[] {
+  const lines: string[] = [];
+  if (r.cancelled.length) lines.push(`cancelled ${jobs(r.cancelled.length)} (queued or waiting): ${r.cancelled.join(" ")}`);
+  if (r.stopping.length) lines.push(`stopping ${jobs(r.stopping.length)} at the next safe point (what was copied stays): ${r.stopping.join(" ")}`);
+  if (r.failedRemoved.length) lines.push(`removed ${jobs(r.failedRemoved.length)} from the failed list: ${r.failedRemoved.join(" ")}`);
+  return lines;
 }
 
 const pausedText = (p: { all: boolean; domains: string[] }) => (p.all ? "everything is paused" : p.domains.length ? `paused domains: ${p.domains.join(" ")}` : "nothing is paused");
@@ -54,5 +65,22 @@ export function addQueueCommands(program: Command): void {
       const r = await ask(cmd, "/sweep", {});
       if (o.json) return json(r);
       out(`queued ${r.queued} account${r.queued === 1 ? "" : "s"} for an incremental pass`);
+    });
+
+  program
+    .command("cancel")
+    .description("take jobs out of the daemon's queue: one user, a domain, or every job in a state; running ones stop at their next safe point")
+    .argument("[user@domain]", "only this user")
+    .option("--domain <domain>", "only this domain's jobs")
+    .addOption(new Option("--state <state>", "only jobs in this state").choices(["queued", "waiting", "running", "failed"]))
+    .option("--json", "JSON: { cancelled, stopping, failedRemoved }")
+    .addHelpText("after", "\nExamples:\n  automigrate cancel alice@example.com\n  automigrate cancel --domain example.com --state queued\n  automigrate cancel --state failed\n\nA migration that was stopped or cancelled starts again at the user's next login (or with\n`automigrate migrate`), from where it stopped: nothing is copied twice.\nExit status: 0 when something was cancelled, 1 when nothing matched, 2 when nothing was selected.")
+    .action(async (user: string | undefined, o: { domain?: string; state?: string; json?: boolean }, cmd: Command) => {
+      if (!user && !o.domain && !o.state) throw new AutomigrateError("say what to cancel: a user, --domain or --state", { hint: "automigrate cancel --help" }, { exitCode: EXIT.usage });
+      const r = await ask(cmd, "/cancel", { user: user?.toLowerCase(), domain: o.domain?.toLowerCase(), state: o.state });
+      const lines = cancelText(r);
+      if (o.json) json(r);
+      else out(lines.length ? lines.join("\n") : "nothing to cancel: no job matched");
+      process.exitCode = lines.length ? EXIT.ok : EXIT.failed;
     });
 }

@@ -1,12 +1,12 @@
 // The migration queue's decisions, as plain functions over plain data: one job per user,
-// fresh logins before retries before sweeps, limits in total and per old server,
+// "migrate now" before fresh logins before retries before sweeps, limits in total and per old server,
 // exponential backoff with jitter, pause per domain or globally.
 
 export type JobReason = "login" | "manual" | "retry" | "sweep";
 export type JobState = "queued" | "running" | "waiting";
 
-/** Lower runs first. */
-export const PRIORITY: Record<JobReason, number> = { login: 0, manual: 0, retry: 1, sweep: 2 };
+/** Lower runs first: an admin's "migrate now" goes before the logins and bulk work queued earlier. */
+export const PRIORITY: Record<JobReason, number> = { manual: -1, login: 0, retry: 1, sweep: 2 };
 
 export interface Job {
   user: string;
@@ -102,4 +102,27 @@ export function afterRun(
   const attempts = job.attempts + 1;
   if (attempts >= cfg.maxAttempts) return { kind: "failed", error: `${error} (gave up after ${attempts} attempts)` };
   return { kind: "retry", attempts, notBefore: now + backoffMs(attempts, cfg.baseMs, cfg.maxMs, random), error };
+}
+
+export type CancelState = "queued" | "waiting" | "running" | "failed";
+
+export interface CancelSelection {
+  user?: string;
+  domain?: string;
+  state?: CancelState;
+}
+
+/**
+ * Which jobs a cancel takes out (pure): every criterion given must match, and at least one
+ * must be given (a bare "cancel" never empties the whole queue). Running jobs are returned
+ * apart: they stop at their next safe point.
+ */
+export function selectForCancel<F extends { user: string; domain: string }>(jobs: Job[], failed: F[], sel: CancelSelection): { jobs: Job[]; running: Job[]; failed: F[] } {
+  if (!sel.user && !sel.domain && !sel.state) throw new Error("cancel needs a user, a domain or a state");
+  const match = (j: { user: string; domain: string }, state: CancelState) => (!sel.user || j.user === sel.user) && (!sel.domain || j.domain === sel.domain) && (!sel.state || sel.state === state);
+  return {
+    jobs: jobs.filter((j) => j.state !== "running" && match(j, j.state)),
+    running: jobs.filter((j) => j.state === "running" && match(j, "running")),
+    failed: failed.filter((f) => match(f, "failed")),
+  };
 }

@@ -37,6 +37,8 @@ export interface Quirks {
   down?: boolean;
   /** Drop the connection once, without an answer, at the next LOGIN or AUTHENTICATE. */
   dropAtLogin?: boolean;
+  /** Hold each message's body answer back this long (a slow old server: a job that runs for a while). */
+  slowBodyMs?: number;
   /** Drop the connection once, right after answering the next command of this name (e.g. "EXAMINE"): the client finds it closed while idle. */
   dropAfter?: string;
 }
@@ -129,9 +131,21 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
     let pendingLine = "";
     let literalNeed = 0;
     let authTag: string | null = null;
-    const send = (s: string | Buffer) => {
-      if (!sock.destroyed) sock.write(s);
+    // with slowBodyMs every write (and close) goes through one chain, in order, so a body
+    // answer can be held back without reordering what follows it
+    let chain: Promise<void> | undefined;
+    const later = (fn: () => void, delayMs = 0) => {
+      if (!quirks.slowBodyMs && !chain) return fn();
+      chain = (chain ?? Promise.resolve()).then(async () => {
+        if (delayMs) await Bun.sleep(delayMs);
+        fn();
+      });
     };
+    const send = (s: string | Buffer, delayMs = 0) =>
+      later(() => {
+        if (!sock.destroyed) sock.write(s);
+      }, delayMs);
+    const close = () => later(() => sock.destroy());
     const caps = "IMAP4rev1 AUTH=PLAIN SASL-IR NAMESPACE UIDPLUS";
     send(`* OK [CAPABILITY ${caps}] fake IMAP ready\r\n`);
 
@@ -155,14 +169,14 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
       commands.push(`${cmd} ${args.join(" ")}`.trim());
       if (quirks.dropAtLogin && (cmd === "LOGIN" || cmd === "AUTHENTICATE")) {
         quirks.dropAtLogin = false;
-        sock.destroy();
+        close();
         return;
       }
       const dropNow = quirks.dropAfter !== undefined && quirks.dropAfter.toUpperCase() === cmd;
       if (dropNow) quirks.dropAfter = undefined;
       const ok = (text = "done") => {
         send(`${tag} OK ${text}\r\n`);
-        if (dropNow) sock.destroy();
+        if (dropNow) close();
       };
       switch (cmd) {
         case "CAPABILITY":
@@ -173,7 +187,7 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
         case "LOGOUT":
           send("* BYE bye\r\n");
           ok();
-          sock.end();
+          later(() => sock.end());
           return;
         case "LOGIN":
           logins.push(args[0] ?? "");
@@ -268,10 +282,10 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
               quirks.dropDuringBodyFetch = undefined;
               if (quirks.downAfterDrop) quirks.down = true;
               send(answer.subarray(0, Math.floor(answer.length / 2)));
-              sock.destroy();
+              close();
               return;
             }
-            send(answer);
+            send(answer, wantsBody ? (quirks.slowBodyMs ?? 0) : 0);
           }
           return ok();
         }

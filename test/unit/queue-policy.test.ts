@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { afterRun, backoffMs, enqueue, pickNext, type Job } from "../../src/queue/policy.ts";
+import { afterRun, backoffMs, enqueue, pickNext, PRIORITY, selectForCancel, type Job } from "../../src/queue/policy.ts";
 
 const base = { domain: "example.com", oldServer: "old:143", continuous: true };
 const limits = { total: 2, perOldServer: 1 };
@@ -33,10 +33,22 @@ describe("enqueue", () => {
 });
 
 describe("pickNext", () => {
-  const job = (user: string, reason: Job["reason"], enqueuedAt: number, extra: Partial<Job> = {}): Job => ({ ...base, user, reason, priority: { login: 0, manual: 0, retry: 1, sweep: 2 }[reason], state: "queued", attempts: 0, enqueuedAt, ...extra });
+  const job = (user: string, reason: Job["reason"], enqueuedAt: number, extra: Partial<Job> = {}): Job => ({ ...base, user, reason, priority: PRIORITY[reason], state: "queued", attempts: 0, enqueuedAt, ...extra });
   test("logins before retries before sweeps, then oldest first", () => {
     const jobs = [job("s@x", "sweep", 1), job("r@x", "retry", 2), job("l2@x", "login", 4), job("l1@x", "login", 3)];
     expect(pickNext(jobs, 10, { total: 9, perOldServer: 9 }, notPaused)?.user).toBe("l1@x");
+  });
+  test("an admin's migrate-now goes before everything queued earlier, logins included", () => {
+    const jobs = [...Array.from({ length: 50 }, (_, i) => job(`l${i}@x`, "login", i)), job("s@x", "sweep", 0), job("now@x", "manual", 100)];
+    expect(pickNext(jobs, 200, { total: 9, perOldServer: 9 }, notPaused)?.user).toBe("now@x");
+  });
+  test("a migrate-now for a user already queued by a sweep moves that job to the front", () => {
+    const jobs: Job[] = [];
+    enqueue(jobs, { ...base, user: "l@x", reason: "login", now: 1 });
+    enqueue(jobs, { ...base, user: "s@x", reason: "sweep", now: 2 });
+    enqueue(jobs, { ...base, user: "s@x", reason: "manual", now: 3 });
+    expect(jobs.find((j) => j.user === "s@x")).toMatchObject({ reason: "manual", priority: PRIORITY.manual, enqueuedAt: 2 });
+    expect(pickNext(jobs, 10, { total: 9, perOldServer: 9 }, notPaused)?.user).toBe("s@x");
   });
   test("the per-old-server limit and the total limit hold", () => {
     const jobs = [job("a@x", "login", 1, { state: "running" }), job("b@x", "login", 2), job("c@y", "login", 3, { oldServer: "other:143" })];
@@ -76,5 +88,26 @@ describe("after a run", () => {
     expect(backoffMs(1, 1000, 60_000, () => 0)).toBe(500);
     expect(backoffMs(1, 1000, 60_000, () => 0.999)).toBe(1499);
     expect(backoffMs(20, 1000, 60_000, () => 0.5)).toBe(60_000);
+  });
+});
+
+describe("selectForCancel", () => {
+  const j = (user: string, domain: string, state: Job["state"]): Job => ({ ...base, user, domain, reason: "login", priority: 0, state, attempts: 0, enqueuedAt: 0 });
+  const jobs = [j("a@x.org", "x.org", "queued"), j("b@x.org", "x.org", "waiting"), j("c@x.org", "x.org", "running"), j("d@y.org", "y.org", "queued")];
+  const failed = [{ user: "e@x.org", domain: "x.org" }, { user: "f@y.org", domain: "y.org" }];
+  const users = (r: ReturnType<typeof selectForCancel>) => ({ jobs: r.jobs.map((x) => x.user), running: r.running.map((x) => x.user), failed: r.failed.map((x) => x.user) });
+  test("one user, wherever its job is", () => {
+    expect(users(selectForCancel(jobs, failed, { user: "c@x.org" }))).toEqual({ jobs: [], running: ["c@x.org"], failed: [] });
+    expect(users(selectForCancel(jobs, failed, { user: "e@x.org" }))).toEqual({ jobs: [], running: [], failed: ["e@x.org"] });
+  });
+  test("a domain: its queued, waiting, running and failed jobs, no other domain's", () => {
+    expect(users(selectForCancel(jobs, failed, { domain: "x.org" }))).toEqual({ jobs: ["a@x.org", "b@x.org"], running: ["c@x.org"], failed: ["e@x.org"] });
+  });
+  test("criteria combine: a domain's queued jobs only", () => {
+    expect(users(selectForCancel(jobs, failed, { domain: "x.org", state: "queued" }))).toEqual({ jobs: ["a@x.org"], running: [], failed: [] });
+    expect(users(selectForCancel(jobs, failed, { state: "failed" }))).toEqual({ jobs: [], running: [], failed: ["e@x.org", "f@y.org"] });
+  });
+  test("nothing selected is refused, never the whole queue", () => {
+    expect(() => selectForCancel(jobs, failed, {})).toThrow("cancel needs a user, a domain or a state");
   });
 });
