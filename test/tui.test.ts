@@ -171,14 +171,15 @@ describe("console", () => {
     t.keys("p");
     await t.waitFor("Migration queue — PAUSED");
     t.keys("m");
-    await t.waitFor("Migrate now (user@domain)");
-    // an address the daemon refuses is said to be refused, not "queued"
-    t.keys("nobody", "Enter");
+    await t.waitFor("Migrate now, before logins and bulk work (user@domain)");
+    // an address the daemon refuses is said to be refused, not "queued" (Ctrl-U clears the
+    // selected user the prompt offers)
+    t.keys("C-u", "nobody", "Enter");
     await t.waitFor("refused by the daemon:");
     expect(t.screen()).not.toContain("nobody: queued");
     t.keys("m");
-    await t.waitFor("Migrate now (user@domain)");
-    t.keys("alice@example.com", "Enter");
+    await t.waitFor("Migrate now, before logins and bulk work (user@domain)");
+    t.keys("C-u", "alice@example.com", "Enter");
     await t.waitFor("alice@example.com: queued — the queue is PAUSED");
     await t.waitFor(/alice@example\.com\s+queued/);
     await Bun.sleep(1500);
@@ -192,6 +193,39 @@ describe("console", () => {
     await t.waitFor(/Migration queue[^\n]{60,}┐/);
     spawnSync("tmux", ["resize-window", "-t", t.name, "-x", "80", "-y", "24"]);
     await t.waitFor("Migration queue");
+  });
+
+  test("migrate now starts from the selected user; cancel asks first and acts on the selected row", async () => {
+    t.keys("p");
+    await t.waitFor("Migration queue — PAUSED");
+    t.keys("f");
+    await t.waitFor("Filter by domain");
+    t.keys("alice", "Enter");
+    await t.waitFor(/filter: alice[^\n]*\n[^\n]*alice@example\.com\s+done/);
+    t.keys("m");
+    await t.waitFor(/Migrate now, before logins and bulk work[\s\S]*alice@example\.com/);
+    t.keys("Enter"); // the selected user, as offered
+    await t.waitFor("alice@example.com: queued — the queue is PAUSED");
+    await t.waitFor(/alice@example\.com\s+queued/);
+    t.keys("x");
+    // the prompt wraps at 80 columns: its parts
+    const ask = await t.waitFor(/Cancel alice@example\.com \(queued\)\?[\s\S]*confirm/);
+    expect(ask.replace(/[│\s]+/g, " ")).toContain("it leaves the queue. Type y to confirm:");
+    t.keys("n", "Enter");
+    await t.waitFor("alice@example.com: not cancelled");
+    expect(t.screen()).toMatch(/alice@example\.com\s+queued/);
+    t.keys("x");
+    await t.waitFor(/Cancel alice@example\.com[\s\S]*confirm/);
+    t.keys("y", "Enter");
+    await t.waitFor("alice@example.com: cancelled");
+    await t.waitFor(/alice@example\.com\s+done/); // back to its last outcome: no job left
+    expect((await d.status()).jobs.some((j: { user: string }) => j.user === "alice@example.com")).toBe(false);
+    t.keys("p");
+    await t.waitFor(/Migration queue — (?!PAUSED)/);
+    t.keys("f");
+    await t.waitFor("Filter by domain");
+    t.keys("Enter");
+    await t.waitFor(/Migration queue — queued/);
   });
 
   test("a failed user is shown with the reason and can be retried; details on Enter", async () => {
@@ -276,7 +310,7 @@ describe("console", () => {
     await d.stop();
     await t.waitFor("daemon not running: live status is unavailable", 10_000);
     t.keys("?");
-    await t.waitFor("Queue: m migrate now, r retry, p pause/resume, f filter, Enter details");
+    await t.waitFor("m migrate now (first in line), r retry, x cancel (asks), p pause/resume,");
     // typed like a person: Escape then q in one burst is Alt-q to a terminal
     t.keys("Escape");
     await t.waitFor(/automigrate — Queue/);

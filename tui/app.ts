@@ -12,7 +12,7 @@ import { domainProblems } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
 import { formatBytes } from "../src/migrate/report.ts";
-import { bar, domainRow, jobRow, keyBar, matchesFilter, type JobView } from "./format.ts";
+import { bar, domainRow, jobRow, keyBar, matchesFilter, sortJobs, type JobView } from "./format.ts";
 
 interface View {
   title: string;
@@ -126,12 +126,18 @@ export async function runTui(home: string): Promise<number> {
     new Promise((resolve) => {
       busy = true;
       const p = blessed.prompt({ parent: screen, top: "center", left: "center", width: "80%", height: 8, border: "line", label: " input " });
-      p.input(label, value, (_err, v) => {
+      p.input(value ? `${label}  (Ctrl-U clears)` : label, value, (_err, v) => {
         p.destroy();
         busy = false;
         top().el.focus();
         screen.render();
         resolve(v === null || v === undefined ? undefined : String(v));
+      });
+      // a pre-filled value is replaced in one key, as in a shell
+      const input = (p as unknown as { _: { input: blessed.Widgets.TextboxElement } })._.input;
+      input.key("C-u", () => {
+        input.setValue("");
+        screen.render();
       });
     });
   const list = (label: string) =>
@@ -311,7 +317,7 @@ export async function runTui(home: string): Promise<number> {
       }
       // the cursor stays on the same user while the rows re-sort under it
       const was = jobs[(el as unknown as { selected: number }).selected]?.user;
-      jobs = [...s.jobs, ...s.failed.map((f: JobView) => ({ ...f, state: "failed" })), ...s.recent.filter((r: JobView) => !s.jobs.some((j: JobView) => j.user === r.user))].filter((j: JobView) => matchesFilter(j, filter));
+      jobs = sortJobs([...s.jobs, ...s.failed.map((f: JobView) => ({ ...f, state: "failed" })), ...s.recent.filter((r: JobView) => !s.jobs.some((j: JobView) => j.user === r.user))].filter((j: JobView) => matchesFilter(j, filter)));
       const width = Number(screen.width) - 2; // inside the list border
       // the filter before the counts: at 80 columns the end of the label is what gets cut
       const head = `${s.paused.all ? "PAUSED  " : ""}${filter ? `filter: ${filter}  ` : ""}queued ${s.counts.queued}  running ${s.counts.running}  waiting ${s.counts.waiting}  failed ${s.counts.failed}`;
@@ -336,13 +342,25 @@ export async function runTui(home: string): Promise<number> {
     return {
       title: "Queue",
       live: true,
-      help: "Enter details  m migrate  r retry  p pause  f filter  Esc back",
+      help: "Enter details  m migrate  r retry  x cancel  p pause  f filter  Esc back",
       el,
       refresh,
       keys: {
         m: async () => {
-          const u = await prompt("Migrate now (user@domain):", "");
+          // the selected row's user, ready to confirm with Enter or to edit
+          const u = (await prompt("Migrate now, before logins and bulk work (user@domain):", selected()?.user ?? ""))?.trim();
           if (u) await act(daemonPost(home, "/migrate", { user: u }), (r) => ({ text: `${u}: ${r.result}${r.paused ? " — the queue is PAUSED: it runs after resume (p)" : ""}`, error: Boolean(r.paused) }));
+        },
+        x: async () => {
+          const j = selected();
+          if (!j) return;
+          const what = j.state === "running" ? "it stops at its next safe point; what was copied stays" : j.state === "failed" ? "it leaves the failed list" : "it leaves the queue";
+          const yes = await prompt(`Cancel ${j.user} (${j.state})? ${what}. Type y to confirm:`, "");
+          if (yes?.trim().toLowerCase() !== "y") return say(`${j.user}: not cancelled`);
+          await act(daemonPost(home, "/cancel", { user: j.user }), (r) => {
+            const n = r.cancelled.length + r.stopping.length + r.failedRemoved.length;
+            return n ? { text: `${j.user}: ${r.stopping.length ? "stopping at the next safe point" : "cancelled"}` } : { text: `${j.user}: nothing to cancel (no live or failed job)`, error: true };
+          });
         },
         r: async () => {
           const j = selected();
@@ -415,7 +433,9 @@ export async function runTui(home: string): Promise<number> {
     "Configure: Enter edits (booleans toggle, choices cycle), s save, Esc cancel,",
     "  t test connection; an invalid value is refused with the reason",
     "Classes: Space toggles \"enable automatic migration\"",
-    "Queue: m migrate now, r retry, p pause/resume, f filter, Enter details",
+    "Queue: failed first, then running, waiting, queued, finished rows;",
+    "  m migrate now (first in line), r retry, x cancel (asks), p pause/resume,",
+    "  f filter, Enter details",
     "Esc goes back, q quits, any key closes this help.",
   ].join("\n");
 

@@ -33,6 +33,13 @@ export function jobRow(j: JobView, width: number, now = Date.now()): string {
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;
 }
 
+/** The queue's order: what needs the admin first (failed, then running, waiting, queued), then finished runs; by user within a state. */
+const STATE_RANK: Record<string, number> = { failed: 0, running: 1, waiting: 2, queued: 3, partial: 4, done: 5 };
+export function sortJobs<T extends { user: string; state: string }>(jobs: T[]): T[] {
+  const rank = (s: string) => STATE_RANK[s] ?? 6;
+  return [...jobs].sort((a, b) => rank(a.state) - rank(b.state) || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+}
+
 export function matchesFilter(j: { user: string; domain: string; state: string }, filter: string): boolean {
   if (!filter) return true;
   const f = filter.toLowerCase();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { bar, domainRow, jobRow, keyBar, matchesFilter } from "../../tui/format.ts";
+import { bar, domainRow, jobRow, keyBar, matchesFilter, sortJobs } from "../../tui/format.ts";
 
 describe("console text", () => {
   test("the key bar keeps ? help and q quit visible at 80 columns and cuts the view's keys with …", () => {
@@ -39,4 +39,19 @@ describe("console text", () => {
 
 test("a finished run shows what it copied", () => {
   expect(jobRow({ user: "c@x.y", domain: "x.y", state: "done", messages: 12 }, 120)).toBe("c@x.y                    done     12 messages");
+});
+
+describe("sortJobs", () => {
+  test("failed first, then running, waiting, queued, then finished runs; by user within a state", () => {
+    const jobs = [
+      { user: "d@x", state: "done" },
+      { user: "q2@x", state: "queued" },
+      { user: "q1@x", state: "queued" },
+      { user: "f@x", state: "failed" },
+      { user: "r@x", state: "running" },
+      { user: "w@x", state: "waiting" },
+      { user: "p@x", state: "partial" },
+    ];
+    expect(sortJobs(jobs).map((j) => j.user)).toEqual(["f@x", "r@x", "w@x", "q1@x", "q2@x", "p@x", "d@x"]);
+  });
 });
