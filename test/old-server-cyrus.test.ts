@@ -32,9 +32,9 @@ describe.skipIf(!AVAILABLE)("Cyrus IMAP as the old server", () => {
 
   beforeAll(async () => {
     [cyrus, bare, target] = await Promise.all([
-      startCyrus({ label: "virt", munge8bit: false, users: [{ user: "alice@example.com", password: "a-pw" }, { user: "bob@example.com", password: "b-pw" }] }),
+      startCyrus({ label: "virt", munge8bit: false, users: [{ user: "alice@example.com", password: "a-pw" }, { user: "bob@example.com", password: "b-pw" }, { user: "erin@example.com", password: "e-pw" }] }),
       startCyrus({ label: "bare", virtdomains: false, munge8bit: false, users: [{ user: "carol@bare.example", password: "c-pw" }] }),
-      startDovecot({ label: "cyrus-new", users: ["alice@example.com", "bob@example.com", "carol@bare.example", "carol@csv.example", "ghost@example.com"].map((user) => ({ user, password: "new-pw" })) }),
+      startDovecot({ label: "cyrus-new", users: ["alice@example.com", "bob@example.com", "erin@example.com", "carol@bare.example", "carol@csv.example", "ghost@example.com"].map((user) => ({ user, password: "new-pw" })) }),
     ]);
     home = mkdtempSync(join(tmpdir(), "automigrate-cyrus-home-"));
     writeFileSync(join(home, "..", `${home.split("/").pop()}.old.pw`), cyrus.master.password, { mode: 0o600 });
@@ -81,6 +81,21 @@ describe.skipIf(!AVAILABLE)("Cyrus IMAP as the old server", () => {
     await seed(asServer(cyrus), "alice@example.com", [], [{ folder: "INBOX.Projects", raw: makeMessage(7) }]);
     expect((await migrateJson(home, "alice@example.com")).report).toMatchObject({ status: "done", messages: 1 });
     expectSameMail(await digestMailbox(asServer(cyrus), "alice@example.com"), await digestMailbox(target, "alice@example.com"), (f) => (f === "INBOX.Sent Items" ? "Sent" : toTarget(f)));
+  });
+
+  test("kill -9 in the middle of a run, then a rerun: exact, nothing twice", async () => {
+    const E = "erin@example.com";
+    await seed(asServer(cyrus), E, [{ path: "INBOX.Work" }], [
+      ...Array.from({ length: 120 }, (_, i) => ({ folder: "INBOX", raw: makeMessage(500 + i, { bodyBytes: 300 + (i % 4) * 700 }), flags: i % 2 ? ["\\Seen"] : [] })),
+      ...Array.from({ length: 30 }, (_, i) => ({ folder: "INBOX.Work", raw: makeMessage(700 + i) })),
+    ]);
+    const crashed = await runCli(home, ["migrate", E, "--json"], { AUTOMIGRATE_TEST_CRASH_AT: "appended:3" });
+    expect(crashed.signal).toBe("SIGKILL");
+    const r = await migrateJson(home, E);
+    expect({ code: r.code, status: r.report.status, errors: r.report.errors }).toEqual({ code: 0, status: "done", errors: [] });
+    const now = await digestMailbox(target, E);
+    expect(countAll(now)).toBe(150);
+    expectSameMail(await digestMailbox(asServer(cyrus), E), now, toTarget);
   });
 
   test("an identity without a mailbox (Cyrus lets the admin act for it) fails: never DONE with 0 messages", async () => {
