@@ -32,6 +32,12 @@ export interface DovecotOptions {
    * address as secure; listening on 127.0.0.2 makes a 127.0.0.1 client an insecure one.
    */
   listen?: string;
+  /**
+   * imap_capability: the CAPABILITY list advertised after login, e.g. "IMAP4rev1" for a
+   * server that offers none of MULTIAPPEND, LITERAL+, UIDPLUS, SPECIAL-USE, CONDSTORE or
+   * LIST-STATUS (clients must not use what is not advertised).
+   */
+  capability?: string;
   /** disable_plaintext_auth (default no): refuse PLAIN/LOGIN on insecure connections. */
   disablePlaintextAuth?: boolean;
   /** A checkpassword program, as a second passdb after the passwd-file (first-login account creation). */
@@ -182,7 +188,8 @@ first_valid_uid = ${Math.min(uid, MAIL_UID)}
 ${IS_ROOT ? "" : `default_login_user = ${me}\ndefault_internal_user = ${me}\n`}mail_plugins = $mail_plugins ${plugins.join(" ")}
 protocol imap {
   mail_max_userip_connections = 100
-}
+${opts.capability ? `  imap_capability = ${opts.capability}
+` : ""}}
 ${opts.maxMailSize ? `plugin {\n  quota = maildir:User quota\n  quota_max_mail_size = ${opts.maxMailSize}\n}\n` : ""}
 passdb {
   driver = passwd-file
