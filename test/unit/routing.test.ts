@@ -104,3 +104,48 @@ describe("onNewServer", () => {
     expect(onNewServer({ user: "carol@example.com", folders: {}, runs: 1, lastRun: { status: "failed", error: "login refused for carol@example.com (new server)" } })).toBe(false);
   });
 });
+
+describe("hostile socketmap input", () => {
+  // a seeded generator: the same bytes on every run
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const junk = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rnd() * 256)));
+
+  test("lengths that are negative, too long, or longer than the limit are errors before anything is read", () => {
+    expect(takeNetstring(Buffer.from("-1:,"))).toHaveProperty("error");
+    expect(takeNetstring(Buffer.from("12345678901:x,"))).toHaveProperty("error"); // 11 digits
+    expect(takeNetstring(Buffer.from("10001:"))).toEqual({ error: "request of 10001 bytes is longer than 10000" });
+    expect(takeNetstring(Buffer.from("9999999999:"))).toHaveProperty("error");
+    expect(takeNetstring(Buffer.from(" 3:abc,"))).toHaveProperty("error");
+  });
+
+  test("NUL, CR/LF and 8-bit bytes inside a request are data, and the reply stays one line", () => {
+    const r = takeNetstring(Buffer.concat([Buffer.from("8:"), Buffer.from("a\0b\r\nc\xff\xfe", "latin1"), Buffer.from(",")]));
+    expect(r).toHaveProperty("request");
+    expect(reply({ kind: "perm", why: "x\r\ny\0z" }).toString()).toBe("10:PERM x y z,");
+  });
+
+  test("10,000 random buffers: never a throw, and every answer is one of the three shapes", () => {
+    for (let i = 0; i < 10_000; i++) {
+      const b = rnd() < 0.5 ? junk(Math.floor(rnd() * 64)) : Buffer.concat([Buffer.from(`${Math.floor(rnd() * 40)}:`), junk(Math.floor(rnd() * 48))]);
+      const r = takeNetstring(b);
+      const shape = "error" in r ? "error" : "incomplete" in r ? "incomplete" : "request";
+      expect(["error", "incomplete", "request"]).toContain(shape);
+      if ("rest" in r) expect(r.rest.length).toBeLessThan(b.length); // always progress
+    }
+  });
+
+  test("hostile lookup keys are answered, never thrown: control bytes, 10 KB, no @, many @, empty", () => {
+    const keys = ["", "@", "@@@", "a@b@example.com", `${"x".repeat(10_000)}@example.com`, "ann\0@example.com", "ann@example.com\r\nPERM x", "\xff\xfe@example.com", "ann@", "@example.com", "  ", "ann@example.com."];
+    for (const key of keys) {
+      const a = routeAddress(config, key, isLocal);
+      expect(["found", "notfound", "temp", "perm"]).toContain(a.kind);
+      if (a.kind === "found") expect(a.transport).not.toMatch(/[\r\n\0]/);
+    }
+    for (let i = 0; i < 2_000; i++) {
+      const key = junk(Math.floor(rnd() * 80)).toString("latin1");
+      expect(() => routeAddress(config, key, isLocal)).not.toThrow();
+      expect(() => splitRequest(key)).not.toThrow();
+    }
+  });
+});
