@@ -45,12 +45,31 @@ describe("settings from the command line", () => {
   test("domains: add, set with dotted keys, show --json, list alphabetically", async () => {
     await runCliOk(home, ["domain", "add", "zeta.example"]);
     await runCliOk(home, ["domain", "add", "Alpha.Example"]);
-    await runCliOk(home, ["domain", "set", "alpha.example", "migration.old.host=old.alpha.example", "migration.old.imapPort=993", "migration.old.imapTls=implicit", "migration.continuous=true"]);
+    // each change is confirmed as "key: before → after"; a no-op says so
+    expect(await runCliOk(home, ["domain", "set", "alpha.example", "migration.old.host=old.alpha.example", "migration.old.imapPort=993", "migration.old.imapTls=implicit", "migration.continuous=true"])).toBe(
+      "alpha.example: migration.old.imapTls: starttls → implicit\nalpha.example: migration.old.host: (not set) → old.alpha.example\nalpha.example: migration.old.imapPort: (not set) → 993\nalpha.example: migration.continuous: false → true\n",
+    );
+    expect(await runCliOk(home, ["domain", "set", "alpha.example", "migration.continuous=true"])).toBe("alpha.example: nothing changed (the settings already had these values)\n");
     const shown = JSON.parse(await runCliOk(home, ["domain", "show", "alpha.example", "--json"]));
     expect(shown.migration).toMatchObject({ enabled: false, continuous: true, old: { host: "old.alpha.example", imapPort: 993, imapTls: "implicit", tlsVerify: true } });
     const list = JSON.parse(await runCliOk(home, ["domain", "list", "--json"]));
     expect(list.map((d: { name: string }) => d.name)).toEqual(["alpha.example", "zeta.example"]);
     expect(await runCliOk(home, ["domain", "list"])).toMatch(/^alpha\.example\s+Migration Disabled\nzeta\.example\s+Migration Disabled\n$/);
+  });
+
+  test("set --help lists every setting from the schema, with its values, default and meaning", async () => {
+    const domainHelp = (await runCliOk(home, ["domain", "set", "--help"])).replace(/\s+/g, " ");
+    for (const line of [
+      "migration.old.login (text; default {user}) the login name on the old server: {user} (the address), {localpart}",
+      "migration.old.auth.mode (master|captured|csv)",
+      "migration.old.imapTls (none|starttls|implicit; default starttls)",
+      "classes.<class>.autoMigration (true|false; default true)",
+      "ldap.filter (text; default (&(objectClass=inetOrgPerson)(mail={user})))",
+    ]) expect(domainHelp).toContain(line);
+    const globalHelp = (await runCliOk(home, ["config", "set", "--help"])).replace(/\s+/g, " ");
+    for (const line of ["target.login (text; default {user})", "logins.<n>.format (dovecot|jsonl|regex; default dovecot)", "firstLogin.windowMin (number; default 15) the window of both limits, minutes", "workers.total (number; default 4) users migrated at once"]) expect(globalHelp).toContain(line);
+    expect(globalHelp).not.toContain("domains.");
+    expect(await runCliOk(home, ["config", "set", "workers.total=6"])).toBe("workers.total: 4 → 6\n");
   });
 
   test("domain errors: unknown domain, bad name, duplicate — exit 2 with the fix", async () => {

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { applyAssignments, parseAssignment } from "../config/dotted.ts";
 import { domainProblems, refuseChange } from "../config/rules.ts";
 import { domainSchema } from "../config/schema.ts";
+import { changeLines, diffSettings, renderSettings, settingsOf, type SettingChange } from "../config/settings-help.ts";
 import { loadConfig, updateConfig } from "../config/store.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
 import { err, homeOf, json, out, redact } from "./common.ts";
@@ -76,12 +77,22 @@ Examples:
   automigrate domain set example.com migration.old.host=old.example.com migration.old.imapPort=993 migration.old.imapTls=implicit
   automigrate domain set example.com migration.old.auth.mode=master migration.old.auth.user=admin migration.old.auth.passwordFile=/etc/automigrate/old-master.pw
   automigrate domain set example.com migration.continuous=true migration.premiumByLicense=true migration.accountClass=staff
-  automigrate domain set example.com 'migration.folders.exclude=["Spam*"]' migration.folders.separatorReplacement=-`,
+  automigrate domain set example.com 'migration.folders.exclude=["Spam*"]' migration.folders.separatorReplacement=-
+
+Each change is printed as "key: before → after".
+
+${renderSettings("Settings (key=value; lists and objects as JSON):", settingsOf(domainSchema))}`,
     )
     .action((name: string, pairs: string[], _o, cmd: Command) => {
       const assignments = pairs.map(parseAssignment);
       const d = normalizeDomain(name);
-      const { wiped } = applyDomainChange(homeOf(cmd), d, (before) => applyAssignments(domainSchema, before, assignments));
+      let changes: SettingChange[] = [];
+      const { wiped } = applyDomainChange(homeOf(cmd), d, (before) => {
+        const next = applyAssignments(domainSchema, before, assignments);
+        changes = diffSettings(before, next);
+        return next;
+      });
+      out(changes.length ? changeLines(changes).map((l) => `${d}: ${l}`).join("\n") : `${d}: nothing changed (the settings already had these values)`);
       if (wiped) out(`${d}: migration switched off (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)`);
     });
 

@@ -32,11 +32,11 @@ const hostname = z
  */
 export const serverAuth = z.discriminatedUnion("mode", [
   z.strictObject({
-    mode: z.literal("master"),
-    user: z.string().min(1, "must not be empty"),
-    passwordFile: z.string().min(1, "must not be empty"),
-    method: z.enum(["authzid", "separator"]).default("authzid"),
-    separator: z.string().min(1).max(4).default("*"),
+    mode: z.literal("master").describe("master: one admin identity acts for every user; captured: the user's password captured at the first login; csv: passwords imported with import-users"),
+    user: z.string().min(1, "must not be empty").describe("the master (admin) user name"),
+    passwordFile: z.string().min(1, "must not be empty").describe("file holding the master password (one line, readable by automigrate only)"),
+    method: z.enum(["authzid", "separator"]).default("authzid").describe("authzid: SASL PLAIN with the user as authorisation identity (Dovecot, Cyrus); separator: the login \"user<separator>master\" (Dovecot's auth_master_user_separator)"),
+    separator: z.string().min(1).max(4).default("*").describe("the separator for method=separator"),
   }),
   z.strictObject({ mode: z.literal("captured") }),
   z.strictObject({ mode: z.literal("csv") }),
@@ -56,25 +56,25 @@ export const loginTemplate = z
   .refine((s) => !/\{(?!user\}|localpart\}|domain\})[^}]*\}/.test(s), "knows only the placeholders {user}, {localpart} and {domain}");
 
 export const targetSchema = z.strictObject({
-  host: hostname.default("127.0.0.1"),
-  port: port.optional(),
-  tls: tlsMode.default("starttls"),
-  tlsVerify: z.boolean().default(true),
+  host: hostname.default("127.0.0.1").describe("the new server's IMAP host name or IP address"),
+  port: port.optional().describe("its IMAP port (default 143, or 993 with tls=implicit)"),
+  tls: tlsMode.default("starttls").describe("none, starttls or implicit (port 993)"),
+  tlsVerify: z.boolean().default(true).describe("check the server's certificate; false only for a self-signed server on a trusted network"),
   auth: serverAuth.optional(),
   /** The login name on the new server, when it is not the address. */
-  login: loginTemplate.default("{user}"),
+  login: loginTemplate.default("{user}").describe("the login name on the new server: {user} (the address), {localpart} or {domain}"),
 });
 
 export const oldServerSchema = z.strictObject({
-  host: hostname.optional(),
-  imapPort: port.optional(),
-  imapTls: tlsMode.default("starttls"),
-  smtpHost: hostname.optional(),
-  smtpPort: port.default(25),
-  tlsVerify: z.boolean().default(true),
+  host: hostname.optional().describe("the old server's IMAP host name or IP address"),
+  imapPort: port.optional().describe("its IMAP port (default 143, or 993 with imapTls=implicit)"),
+  imapTls: tlsMode.default("starttls").describe("none, starttls or implicit (port 993)"),
+  smtpHost: hostname.optional().describe("its SMTP host, where mail for users not yet migrated is routed (default: the IMAP host)"),
+  smtpPort: port.default(25).describe("its SMTP port"),
+  tlsVerify: z.boolean().default(true).describe("check the server's certificate; false only for a self-signed server on a trusted network"),
   auth: serverAuth.optional(),
   /** The login name on the old server, when it is not the address. */
-  login: loginTemplate.default("{user}"),
+  login: loginTemplate.default("{user}").describe("the login name on the old server: {user} (the address), {localpart} (bare names: classic Cyrus, Courier) or {domain}"),
 });
 
 export const folderOptionsSchema = z.strictObject({
@@ -82,9 +82,10 @@ export const folderOptionsSchema = z.strictObject({
     .string()
     .max(8)
     .refine((s) => !/[/.]/.test(s), "must not contain a hierarchy separator (\"/\" or \".\")")
-    .default("_"),
-  exclude: z.array(z.string().min(1)).default([]),
-  rename: z.record(z.string().min(1), z.string().min(1)).default({}),
+    .default("_")
+    .describe("replaces a hierarchy separator inside an old folder's name (\"a/b\" on a \".\" server) on the new server"),
+  exclude: z.array(z.string().min(1)).default([]).describe('old folders not copied, JSON list of names or patterns, e.g. ["Spam*","Trash"]'),
+  rename: z.record(z.string().min(1), z.string().min(1)).default({}).describe('old folder → new folder, JSON object, e.g. {"Sent Items":"Sent"}'),
 });
 
 /** A Dovecot quota size: it is written into passwd-file lines as userdb_quota_rule=*:storage=<quota>. */
@@ -94,26 +95,26 @@ export const quotaSize = z.string().regex(/^(\d+(\.\d+)?[BkKMGT]?|\d{1,3}%)$/, '
 export const className = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "is not a class name (up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)");
 
 export const accountClassSchema = z.strictObject({
-  autoMigration: z.boolean().default(true),
-  quota: quotaSize.optional(),
-  services: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "is not a service name like imap, pop3, sieve")).optional(),
+  autoMigration: z.boolean().default(true).describe("accounts of this class are migrated automatically at login"),
+  quota: quotaSize.optional().describe('mailbox quota of new accounts, e.g. "2G"'),
+  services: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "is not a service name like imap, pop3, sieve")).optional().describe('services of new accounts, JSON list, e.g. ["imap","sieve"]'),
 });
 
 const migrationSchema = z.strictObject({
-  enabled: z.boolean().default(false),
-  accountClass: className.default("domain-default"),
+  enabled: z.boolean().default(false).describe("automatic migration at login for this domain (domain enable/disable)"),
+  accountClass: className.default("domain-default").describe("the account class of accounts created for this domain"),
   old: oldServerSchema.default(() => oldServerSchema.parse({})),
-  premiumByLicense: z.boolean().default(false),
-  continuous: z.boolean().default(false),
+  premiumByLicense: z.boolean().default(false).describe("new accounts are premium while the licence has seats, else basic"),
+  continuous: z.boolean().default(false).describe("every later login also copies what arrived on the old server since"),
   /** The external application run per user after the mail (PIM data: events, contacts, ...). */
   pim: z
     .strictObject({
-      mode: z.enum(["none", "command"], { error: (i) => `${JSON.stringify(i.input)} is not a mode (none, command)` }).default("none"),
+      mode: z.enum(["none", "command"], { error: (i) => `${JSON.stringify(i.input)} is not a mode (none, command)` }).default("none").describe("command: run an external application per user after the mail (events, contacts, tasks, notes)"),
       /** argv; {user}, {domain} and {localpart} are replaced. */
-      command: z.array(z.string().min(1)).min(1).optional(),
-      timeoutSec: z.number().int().positive().default(600),
+      command: z.array(z.string().min(1)).min(1).optional().describe('its argv, JSON list; {user}, {domain} and {localpart} are replaced, e.g. ["/usr/local/bin/migrate-pim","{user}"]'),
+      timeoutSec: z.number().int().positive().default(600).describe("seconds before it is stopped"),
       /** Run again on every continuous pass, not only until it has succeeded once. */
-      everyPass: z.boolean().default(false),
+      everyPass: z.boolean().default(false).describe("run it on every continuous pass, not only until it has succeeded once"),
     })
     .superRefine((v, ctx) => {
       if (v.mode === "command" && !v.command) ctx.addIssue({ code: "custom", path: ["command"], message: 'mode command needs migration.pim.command, e.g. ["/usr/local/bin/migrate-pim","{user}"]' });
@@ -121,7 +122,7 @@ const migrationSchema = z.strictObject({
     .default(() => ({ mode: "none" as const, timeoutSec: 600, everyPass: false })),
   folders: folderOptionsSchema.default(() => folderOptionsSchema.parse({})),
   /** Folders copied in parallel for one user (one old and one new connection each). */
-  parallelFolders: z.number().int().min(1).max(8).default(2),
+  parallelFolders: z.number().int().min(1).max(8).default(2).describe("folders copied in parallel for one user (one old and one new connection each), 1-8"),
 });
 
 /**
@@ -131,23 +132,23 @@ const migrationSchema = z.strictObject({
  */
 export const ldapSchema = z
   .strictObject({
-    sync: z.boolean().default(false),
-    authCreate: z.boolean().default(false),
+    sync: z.boolean().default(false).describe("accounts are managed by LDAP synchronisation: migration cannot be enabled"),
+    authCreate: z.boolean().default(false).describe("a first login is checked against LDAP (search, then bind as the entry) and creates the account"),
     /** ldap://host[:port] or ldaps://host[:port]. */
-    url: z.string().regex(/^ldaps?:\/\/[^/\s]+\/?$/i, 'is not an LDAP URL like "ldaps://ldap.example.com" or "ldap://ldap.example.com:389"').optional(),
+    url: z.string().regex(/^ldaps?:\/\/[^/\s]+\/?$/i, 'is not an LDAP URL like "ldaps://ldap.example.com" or "ldap://ldap.example.com:389"').optional().describe("ldaps://host[:port] or ldap://host[:port]"),
     /** Upgrade an ldap:// connection with StartTLS before anything is sent. */
-    startTls: z.boolean().default(false),
+    startTls: z.boolean().default(false).describe("upgrade an ldap:// connection with StartTLS before anything is sent"),
     /** Check the server's certificate (ldaps and StartTLS). */
-    tlsVerify: z.boolean().default(true),
+    tlsVerify: z.boolean().default(true).describe("check the LDAP server's certificate (ldaps and StartTLS)"),
     /** PEM file of the CA that signed the LDAP server's certificate (else the system's CAs). */
-    caFile: z.string().min(1).optional(),
+    caFile: z.string().min(1).optional().describe("PEM file of the CA that signed the LDAP server's certificate (else the system's CAs)"),
     /** DN for the search, e.g. "cn=automigrate,ou=services,dc=example,dc=com"; unset: anonymous search. */
-    bindDn: z.string().min(1).optional(),
-    bindPasswordFile: z.string().min(1).optional(),
-    baseDn: z.string().min(1).optional(),
+    bindDn: z.string().min(1).optional().describe('DN for the search, e.g. "cn=automigrate,ou=services,dc=example,dc=com"; unset: anonymous search'),
+    bindPasswordFile: z.string().min(1).optional().describe("file holding the bindDn's password"),
+    baseDn: z.string().min(1).optional().describe('where to search, e.g. "ou=people,dc=example,dc=com"'),
     /** {user} (user@domain), {localpart} and {domain} are replaced, escaped (RFC 4515). */
-    filter: z.string().min(1).default("(&(objectClass=inetOrgPerson)(mail={user}))"),
-    timeoutSec: z.number().positive().max(120).default(10),
+    filter: z.string().min(1).default("(&(objectClass=inetOrgPerson)(mail={user}))").describe("search filter; {user}, {localpart} and {domain} are replaced, escaped (RFC 4515)"),
+    timeoutSec: z.number().positive().max(120).default(10).describe("seconds before an LDAP operation fails"),
   })
   .superRefine((v, ctx) => {
     if (v.authCreate && !v.url) ctx.addIssue({ code: "custom", path: ["url"], message: 'authCreate needs the LDAP server: ldap.url=ldaps://ldap.example.com' });
@@ -169,33 +170,34 @@ export type DomainSettings = z.infer<typeof domainSchema>;
 /** Coexistence mail routing (Postfix transport lookups): created accounts → local, others → the old server. */
 export const routingSchema = z.strictObject({
   /** Where the daemon answers Postfix socketmap lookups (unset: no socket), e.g. /run/automigrate/routing.sock. */
-  socket: z.string().startsWith("/", "must be an absolute path").optional(),
+  socket: z.string().startsWith("/", "must be an absolute path").optional().describe("where the daemon answers Postfix socketmap lookups, e.g. /run/automigrate/routing.sock (unset: no socket)"),
   /** The socket's mode, octal, e.g. "0660" (Postfix's trivial-rewrite must be able to connect). */
-  socketMode: z.string().regex(/^0?[0-7]{3}$/, 'is not an octal file mode like "0660"').default("0660"),
+  socketMode: z.string().regex(/^0?[0-7]{3}$/, 'is not an octal file mode like "0660"').default("0660").describe("the socket's mode, octal (Postfix must be able to connect)"),
   /** Group that owns the socket, e.g. "postfix". */
-  socketGroup: z.string().min(1).optional(),
+  socketGroup: z.string().min(1).optional().describe('group that owns the socket, e.g. "postfix"'),
   /** Postfix transport for accounts that exist on the new server, e.g. "lmtp:unix:private/dovecot-lmtp". */
   localTransport: z
     .string()
     .regex(/^[A-Za-z0-9_-]+:\S*$/, 'is not a Postfix transport like "lmtp:unix:private/dovecot-lmtp" (transport:nexthop)')
-    .optional(),
+    .optional()
+    .describe('Postfix transport for accounts on the new server, e.g. "lmtp:unix:private/dovecot-lmtp"'),
   /** Postfix's recipient_delimiter: "alice+news@d" is routed like "alice@d". "" for none. */
-  recipientDelimiter: z.string().max(8).default("+"),
+  recipientDelimiter: z.string().max(8).default("+").describe('Postfix\'s recipient_delimiter: "alice+news@d" is routed like "alice@d"; "" for none'),
 });
 
 /** First logins (Dovecot's checkpassword helper or Lua passdb ask the daemon over this socket). */
 export const firstLoginSchema = z.strictObject({
   /** Where the daemon answers first-login checks (unset: no socket; the helpers then answer "temporary failure"), e.g. /run/automigrate/auth.socket. */
-  socket: z.string().startsWith("/", "must be an absolute path").optional(),
+  socket: z.string().startsWith("/", "must be an absolute path").optional().describe("where the daemon answers first-login checks from Dovecot's helper, e.g. /run/automigrate/auth.socket (unset: first logins get a temporary failure)"),
   /** The socket's mode, octal, e.g. "0660" (Dovecot's auth process must be able to connect). */
-  socketMode: z.string().regex(/^0?[0-7]{3}$/, 'is not an octal file mode like "0660"').default("0660"),
+  socketMode: z.string().regex(/^0?[0-7]{3}$/, 'is not an octal file mode like "0660"').default("0660").describe("the socket's mode, octal (Dovecot's auth process must be able to connect)"),
   /** Group that owns the socket, e.g. "dovecot" (the user Dovecot's auth service runs as). */
-  socketGroup: z.string().min(1).optional(),
+  socketGroup: z.string().min(1).optional().describe('group that owns the socket, e.g. "dovecot" (the user Dovecot\'s auth service runs as)'),
   /** Wrong passwords for one user within the window before the old server is no longer asked. */
-  failuresPerUser: z.number().int().min(1).default(5),
+  failuresPerUser: z.number().int().min(1).default(5).describe("wrong passwords for one user within the window before the old server is no longer asked"),
   /** Wrong passwords from one remote address (any users) within the window before it is refused. */
-  failuresPerAddress: z.number().int().min(1).default(20),
-  windowMin: z.number().int().min(1).default(15),
+  failuresPerAddress: z.number().int().min(1).default(20).describe("wrong passwords from one remote address (any users) within the window before it is refused"),
+  windowMin: z.number().int().min(1).default(15).describe("the window of both limits, minutes"),
 });
 
 export const configSchema = z.strictObject({
@@ -205,9 +207,9 @@ export const configSchema = z.strictObject({
     .array(
       z
         .strictObject({
-          path: z.string().min(1, "must not be empty"),
-          format: z.enum(["dovecot", "jsonl", "regex"], { error: (i) => `${JSON.stringify(i.input)} is not a log format (dovecot, jsonl, regex)` }).default("dovecot"),
-          pattern: z.string().optional(),
+          path: z.string().min(1, "must not be empty").describe("a log file of the new server that shows logins, e.g. /var/log/dovecot.log"),
+          format: z.enum(["dovecot", "jsonl", "regex"], { error: (i) => `${JSON.stringify(i.input)} is not a log format (dovecot, jsonl, regex)` }).default("dovecot").describe("how its lines read: Dovecot's log, one JSON object per line, or your regex"),
+          pattern: z.string().optional().describe("for format regex: a pattern with a named group (?<user>...)"),
         })
         .superRefine((v, ctx) => {
           const problem = v.format === "regex" ? patternProblem(v.pattern) : undefined;
@@ -218,39 +220,40 @@ export const configSchema = z.strictObject({
   provisioning: z
     .strictObject({
       /** none: accounts exist already; passwd-file: Dovecot passwd-file; command: your program. */
-      driver: z.enum(["none", "passwd-file", "command"], { error: (i) => `${JSON.stringify(i.input)} is not a provisioning driver (none, passwd-file, command)` }).default("none"),
-      passwdFile: z.string().min(1).optional(),
+      driver: z.enum(["none", "passwd-file", "command"], { error: (i) => `${JSON.stringify(i.input)} is not a provisioning driver (none, passwd-file, command)` }).default("none").describe("how accounts are created: none (they exist already), passwd-file (Dovecot's), command (your program)"),
+      passwdFile: z.string().min(1).optional().describe("the new server's Dovecot passwd-file, for driver passwd-file"),
       /** argv of the command driver (JSON on stdin: user, domain, class, tier, passwordHash). */
-      command: z.array(z.string().min(1)).min(1).optional(),
-      timeoutSec: z.number().int().positive().default(30),
+      command: z.array(z.string().min(1)).min(1).optional().describe("argv of the command driver, JSON list (it reads JSON on stdin: user, domain, class, tier, passwordHash)"),
+      timeoutSec: z.number().int().positive().default(30).describe("seconds before the command is stopped"),
     })
     .superRefine((v, ctx) => {
       if (v.driver === "passwd-file" && !v.passwdFile) ctx.addIssue({ code: "custom", path: ["passwdFile"], message: "the passwd-file driver needs provisioning.passwdFile (the new server's passwd-file)" });
       if (v.driver === "command" && !v.command) ctx.addIssue({ code: "custom", path: ["command"], message: 'the command driver needs provisioning.command, e.g. ["/usr/local/bin/create-account"]' });
     })
     .default({ driver: "none", timeoutSec: 30 }),
-  license: z.strictObject({ premiumSeats: z.number().int().min(0).default(0) }).default({ premiumSeats: 0 }),
+  license: z.strictObject({ premiumSeats: z.number().int().min(0).default(0).describe("premium accounts the licence allows") }).default({ premiumSeats: 0 }),
   workers: z
     .strictObject({
-      total: z.number().int().min(1).default(4),
-      perOldServer: z.number().int().min(1).default(2),
+      total: z.number().int().min(1).default(4).describe("users migrated at once"),
+      perOldServer: z.number().int().min(1).default(2).describe("users migrated at once from one old server"),
       /** Runs of one job that may fail transiently before it is marked failed. */
-      maxAttempts: z.number().int().min(1).default(6),
-      retryBaseSec: z.number().positive().default(30),
-      retryMaxSec: z.number().positive().default(3600),
+      maxAttempts: z.number().int().min(1).default(6).describe("runs of one job that may fail temporarily before it is marked failed"),
+      retryBaseSec: z.number().positive().default(30).describe("first wait before a retry, seconds (doubled each time, with jitter)"),
+      retryMaxSec: z.number().positive().default(3600).describe("longest wait before a retry, seconds"),
     })
     .default({ total: 4, perOldServer: 2, maxAttempts: 6, retryBaseSec: 30, retryMaxSec: 3600 }),
   schedules: z
     .strictObject({
       // Requeue failed jobs, e.g. every 15 minutes: "0,15,30,45 * * * *"
-      retryFailed: cronExpression.optional(),
+      retryFailed: cronExpression.optional().describe('cron expression: requeue failed jobs, e.g. "0,15,30,45 * * * *"'),
       /** Incremental pass over every known account, e.g. "0 2 * * *" (nightly). */
-      sweep: cronExpression.optional(),
+      sweep: cronExpression.optional().describe('cron expression: an incremental pass over every known account, e.g. "0 2 * * *"'),
       /** Sweeps start only inside these hours, e.g. "22:00-06:00". */
       quietHours: z
         .string()
         .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/, "is not a time range like 22:00-06:00")
-        .optional(),
+        .optional()
+        .describe('sweeps start only inside these hours, e.g. "22:00-06:00"'),
     })
     .default({}),
   routing: routingSchema.default(() => routingSchema.parse({})),
