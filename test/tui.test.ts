@@ -89,7 +89,10 @@ describe("console", () => {
     const before = cfg().domains["example.com"].migration.old.imapPort;
     t.keys("Enter");
     await t.waitFor("Configure example.com");
-    t.keys("Down", "Down", "Down", "Enter");
+    t.keys("Down", "Down", "Down");
+    // the highlighted setting's meaning, from the schema
+    await t.waitFor(/migration\.old\.imapPort: its IMAP port \(default 143, or 993 with/);
+    t.keys("Enter");
     await t.waitFor("migration.old.imapPort (now:");
     t.keys("70000", "Enter");
     await t.waitFor("migration.old.imapPort: 70000 is not a port (1-65535) — not changed");

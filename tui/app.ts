@@ -6,6 +6,7 @@ import { classNames } from "../src/config/rules.ts";
 import { applyAssignments, getPath, parseAssignment } from "../src/config/dotted.ts";
 import { domainSchema, type DomainSettings } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
+import { settingsOf } from "../src/config/settings-help.ts";
 import { changeDomain, setMigrationEnabled } from "../src/config/change.ts";
 import { verifiedText } from "../src/cli/status-command.ts";
 import { domainProblems } from "../src/config/rules.ts";
@@ -63,6 +64,9 @@ const FIELDS: { key: string; kind: "bool" | "enum" | "class" | "text"; choices?:
   { key: "ldap.filter", kind: "text" },
   { key: "ldap.timeoutSec", kind: "text" },
 ];
+
+/** Each domain setting's values, default and meaning, from the schema (as `domain set --help`). */
+const SETTING_HELP = new Map(settingsOf(domainSchema).map((h) => [h.key, h]));
 
 function show(v: unknown): string {
   if (v === undefined) return "(not set)";
@@ -200,11 +204,20 @@ export async function runTui(home: string): Promise<number> {
     const original = JSON.stringify(draft);
     const modified = () => JSON.stringify(draft) !== original;
     let error = "";
+    /** The highlighted setting's meaning, from the schema, above the keys. */
+    const meaning = () => {
+      const f = FIELDS[(el as unknown as { selected?: number }).selected ?? 0];
+      const h = f ? SETTING_HELP.get(f.key) : undefined;
+      return h ? `${f!.key}: ${h.description ?? ""} (${h.values}${h.default !== undefined ? `; default ${h.default}` : ""})\n` : "";
+    };
     const render = () => {
       el.setItems(FIELDS.map((f) => `${f.key.padEnd(40)} ${show(getPath(draft, f.key.split(".")))}`) as never);
       el.setLabel(` Configure ${domain}${modified() ? " — MODIFIED, not saved" : ""} `);
-      say(error || "Enter edit  s save  Esc cancel  t test connection", Boolean(error));
+      say(error || `${meaning()}Enter edit  s save  Esc cancel  t test connection`, Boolean(error));
     };
+    el.on("select item", () => {
+      if (!error) say(`${meaning()}Enter edit  s save  Esc cancel  t test connection`);
+    });
     let escArmed = false;
     const assign = (key: string, raw: string) => {
       try {
