@@ -454,11 +454,16 @@ export async function runTui(home: string): Promise<number> {
 
   let quitArmed = false;
   return new Promise<number>((resolve) => {
-    const quit = () => {
+    const signals: NodeJS.Signals[] = ["SIGTERM", "SIGHUP", "SIGINT"];
+    const onSignal = (sig: NodeJS.Signals) => quit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as Record<string, number>)[sig]!);
+    const quit = (code = 0) => {
       clearInterval(timer);
-      screen.destroy();
-      resolve(0);
+      for (const s of signals) process.off(s, onSignal);
+      screen.destroy(); // the terminal back as it was: main screen, line mode, cursor
+      resolve(code);
     };
+    // killed politely (SIGTERM, a closed SSH session): leave the terminal usable, then exit
+    for (const s of signals) process.on(s, onSignal);
     screen.on("keypress", async (_ch, key) => {
       if (busy || !key) return;
       if (key.full === "C-c") return quit();
