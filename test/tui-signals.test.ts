@@ -35,6 +35,9 @@ async function consoleThenKill(kill: (p: { console: number; launcher: number }) 
   const t = startTerm(`${CLI} --home ${home} tui; echo EXIT=$?; echo MODES $(stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo|isig)$' | tr '\\n' ' ')`);
   terms.push(t);
   await t.waitFor(/automigrate — Domains/);
+  // it reads the terminal (not /dev/null): a key is answered
+  t.keys("?");
+  await t.waitFor("Lists: PgUp/PgDn");
   await waitFor(() => pids().console > 0, 5000, "the console's process");
   kill(pids());
   const after = await t.waitFor(/MODES .*\n/);

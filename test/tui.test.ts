@@ -150,6 +150,13 @@ describe("console", () => {
     t.keys("Space");
     await t.waitFor("[ ] enable automatic migration   domain-default");
     expect(cfg().domains["example.com"].accountDefaults.autoMigration).toBe(false);
+    // the Domains screen says why this enabled domain now migrates nobody
+    t.keys("Escape");
+    await t.waitFor(/example\.com\s+Migration Enabled\s+! class "domain-defaul…│/);
+    // the whole reason for the selected domain, below the list
+    await t.waitFor(/example\.com: class "domain-default" \(new accounts\) has automatic migration off/);
+    t.keys("c");
+    await t.waitFor("[ ] enable automatic migration   domain-default");
     t.keys("Space");
     await t.waitFor("[x] enable automatic migration   domain-default");
     expect(cfg().domains["example.com"].accountDefaults.autoMigration).toBe(true);

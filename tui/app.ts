@@ -9,7 +9,7 @@ import { loadConfig } from "../src/config/store.ts";
 import { settingsOf } from "../src/config/settings-help.ts";
 import { changeDomain, setMigrationEnabled } from "../src/config/change.ts";
 import { verifiedText } from "../src/cli/status-command.ts";
-import { domainProblems } from "../src/config/rules.ts";
+import { domainProblems, whyNobodyMigrates } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
 import { formatBytes } from "../src/migrate/report.ts";
@@ -155,10 +155,20 @@ export async function runTui(home: string): Promise<number> {
     const refresh = () => {
       const c = loadConfig(home);
       names = Object.keys(c.domains).sort().filter((n) => n.includes(filter));
-      el.setItems(names.map((n) => domainRow(n, c.domains[n]!.migration.enabled, domainProblems(n, c.domains[n]!)[0])) as never);
+      problems = names.map((n) => domainProblems(n, c.domains[n]!)[0] ?? whyNobodyMigrates(n, c.domains[n]!));
+      el.setItems(names.map((n, i) => domainRow(n, c.domains[n]!.migration.enabled, problems[i], Number(screen.width) - 2)) as never);
       el.setLabel(` Domains${filter ? ` (filter: ${filter})` : ""} `);
+      explain();
     };
+    let problems: (string | undefined)[] = [];
     const selected = () => names[(el as unknown as { selected: number }).selected];
+    /** The selected domain's problem, whole, below the list (its row is cut at the screen's edge). */
+    const explain = () => {
+      const i = (el as unknown as { selected: number }).selected;
+      const p = problems[i];
+      if (p && !busy) say(`${names[i]}: ${p}`, true);
+    };
+    el.on("select item", explain);
     return {
       title: "Domains",
       help: "Enter configure  e on/off  c classes  / filter  Tab queue",

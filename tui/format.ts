@@ -46,8 +46,10 @@ export function matchesFilter(j: { user: string; domain: string; state: string }
   return j.domain.includes(f) || j.state === f || j.user.includes(f);
 }
 
-export function domainRow(name: string, enabled: boolean, problem?: string): string {
-  return `${name.padEnd(34)} ${enabled ? "Migration Enabled " : "Migration Disabled"}${problem ? `  ! ${problem}` : ""}`;
+/** One domain row, cut with "…" to `width` (the whole problem is shown below the list). */
+export function domainRow(name: string, enabled: boolean, problem?: string, width = Infinity): string {
+  const line = `${name.padEnd(34)} ${enabled ? "Migration Enabled " : "Migration Disabled"}${problem ? `  ! ${problem}` : ""}`;
+  return line.length > width ? `${line.slice(0, width - 1)}…` : line;
 }
 
 /**

@@ -1,7 +1,7 @@
 // automigrate domain list|add|show|set|enable|disable|remove
 import type { Command } from "commander";
 import { applyAssignments, parseAssignment } from "../config/dotted.ts";
-import { domainProblems, refuseChange } from "../config/rules.ts";
+import { domainProblems, refuseChange, whyNobodyMigrates } from "../config/rules.ts";
 import { domainSchema } from "../config/schema.ts";
 import { changeLines, diffSettings, renderSettings, settingsOf, type SettingChange } from "../config/settings-help.ts";
 import { loadConfig, updateConfig } from "../config/store.ts";
@@ -18,7 +18,7 @@ export function addDomainCommands(program: Command): void {
   domain
     .command("list")
     .description("domains in alphabetical order with their migration status")
-    .option("--json", "JSON: [{ name, enabled, status, oldHost, accountClass, problems }]")
+    .option("--json", "JSON: [{ name, enabled, status, oldHost, accountClass, problems, notMigrating? }]")
     .addHelpText("after", "\nExample:\n  automigrate domain list --json")
     .action((o: { json?: boolean }, cmd: Command) => {
       const c = loadConfig(homeOf(cmd));
@@ -26,11 +26,12 @@ export function addDomainCommands(program: Command): void {
         .sort()
         .map((name) => {
           const d = c.domains[name]!;
-          return { name, enabled: d.migration.enabled, status: status(d.migration.enabled), oldHost: d.migration.old.host ?? null, accountClass: d.migration.accountClass, problems: domainProblems(name, d) };
+          const idle = whyNobodyMigrates(name, d);
+          return { name, enabled: d.migration.enabled, status: status(d.migration.enabled), oldHost: d.migration.old.host ?? null, accountClass: d.migration.accountClass, problems: domainProblems(name, d), ...(idle ? { notMigrating: idle } : {}) };
         });
       if (o.json) return json(rows);
       if (rows.length === 0) return out("no domains yet: automigrate domain add <domain>");
-      for (const r of rows) out(`${r.name.padEnd(32)} ${r.status}${r.problems.length ? `  (not migrated: ${r.problems[0]})` : ""}`);
+      for (const r of rows) out(`${r.name.padEnd(32)} ${r.status}${r.notMigrating ? `  (not migrated: ${r.notMigrating})` : ""}`);
     });
 
   domain

@@ -59,6 +59,22 @@ export function refuseChange(name: string, before: DomainSettings | undefined, a
   return undefined;
 }
 
+/**
+ * Why an enabled domain migrates nobody at login although nothing refuses it (pure): a
+ * problem of its settings, a class of new accounts without automatic migration, no old
+ * server or no credentials for it. Shown beside "Migration Enabled" (console, domain list).
+ */
+export function whyNobodyMigrates(name: string, d: DomainSettings): string | undefined {
+  if (!d.migration.enabled) return undefined;
+  const problem = domainProblems(name, d)[0];
+  if (problem) return problem;
+  const cls = d.migration.accountClass;
+  if (!classOf(d, cls)?.autoMigration) return `class "${cls}" (new accounts) has automatic migration off: logins are not migrated (automigrate class set ${name} ${cls} autoMigration=true)`;
+  if (!d.migration.old.host) return "no old server: set migration.old.host";
+  if (!d.migration.old.auth) return "no credentials for the old server: set migration.old.auth.mode";
+  return undefined;
+}
+
 /** Domains the daemon may migrate: enabled and without problems. */
 export function migratableDomains(config: Config): string[] {
   return Object.entries(config.domains)

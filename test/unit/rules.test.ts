@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { domainProblems, ENABLE_REFUSED, enableBlockers, LDAP_SYNC_REFUSED, migratableDomains, refuseChange } from "../../src/config/rules.ts";
+import { domainProblems, ENABLE_REFUSED, enableBlockers, LDAP_SYNC_REFUSED, migratableDomains, refuseChange, whyNobodyMigrates } from "../../src/config/rules.ts";
 import { configSchema, domainSchema } from "../../src/config/schema.ts";
 
 const ready = domainSchema.parse({ migration: { old: { host: "old.example.com", auth: { mode: "master", user: "admin", passwordFile: "/x" } } } });
@@ -38,5 +38,24 @@ describe("settings rules", () => {
     expect(refuseChange("example.com", ready, bad)?.reasons).toHaveLength(1);
     const ok = { ...bad, classes: { staff: { autoMigration: true } } };
     expect(domainProblems("example.com", ok)).toEqual([]);
+  });
+});
+
+describe("whyNobodyMigrates", () => {
+  const on = (patch: (d: typeof ready) => void) => {
+    const d = structuredClone({ ...ready, migration: { ...ready.migration, enabled: true } });
+    patch(d);
+    return d;
+  };
+  test("a complete enabled domain: no reason; a disabled one: none either (its status says it)", () => {
+    expect(whyNobodyMigrates("example.com", on(() => {}))).toBeUndefined();
+    expect(whyNobodyMigrates("example.com", ready)).toBeUndefined();
+  });
+  test("the class of new accounts without automatic migration is named, with the fix", () => {
+    expect(whyNobodyMigrates("example.com", on((d) => (d.accountDefaults.autoMigration = false)))).toBe('class "domain-default" (new accounts) has automatic migration off: logins are not migrated (automigrate class set example.com domain-default autoMigration=true)');
+  });
+  test("a hand-edited file without old server or credentials", () => {
+    expect(whyNobodyMigrates("example.com", on((d) => (d.migration.old.host = undefined)))).toBe("no old server: set migration.old.host");
+    expect(whyNobodyMigrates("example.com", on((d) => (d.migration.old.auth = undefined)))).toBe("no credentials for the old server: set migration.old.auth.mode");
   });
 });
