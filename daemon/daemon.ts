@@ -12,7 +12,7 @@ import { firstLoginSchema, type Config } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
 import { classify, errorCode, errorText, inputError } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
-import { defaultImapPort } from "../src/imap/connect.ts";
+import { oldServerKey } from "../src/imap/connect.ts";
 import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-event.ts";
 import { splitUser } from "../src/address.ts";
 import { isTransient, migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
@@ -271,7 +271,7 @@ export class Daemon {
     const d = this.config.domains[domain];
     if (!d) throw inputError(`domain ${domain} is not configured`, { user: u, hint: `automigrate domain add ${domain}` });
     const o = d.migration.old;
-    const r = enqueue(this.store.jobs, { user: u, domain, oldServer: `${o.host}:${o.imapPort ?? defaultImapPort(o.imapTls)}`, reason, now: Date.now(), continuous: true });
+    const r = enqueue(this.store.jobs, { user: u, domain, oldServer: oldServerKey(o), reason, now: Date.now(), continuous: true });
     await this.store.saveJob(this.store.jobs.find((j) => j.user === u)!);
     this.schedule();
     return r;

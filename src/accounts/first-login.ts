@@ -7,7 +7,7 @@
 import { creatableUser } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
-import { closeImap, defaultImapPort, loginName, openImap } from "../imap/connect.ts";
+import { closeImap, loginName, oldEndpoint, openImap } from "../imap/connect.ts";
 import { AccountStateStore, accountFileName } from "../store/account-state.ts";
 import { acquireLock } from "../store/lock-file.ts";
 import { daemonPost } from "../control-client.ts";
@@ -79,7 +79,7 @@ export async function masterLookup(home: string, config: Config, user: string): 
 async function oldServerCheck(config: Config, domain: string, user: string, password: string): Promise<{ outcome: "accept" } | Exclude<FirstLogin, { outcome: "accept" }>> {
   const o = config.domains[domain]!.migration.old;
   try {
-    const client = await openImap({ role: "old", host: o.host!, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify }, { user: loginName(o.login, user), pass: password }, { timeoutMs: 10_000 });
+    const client = await openImap(oldEndpoint(o), { user: loginName(o.login, user), pass: password }, { timeoutMs: 10_000 });
     await closeImap(client);
     return { outcome: "accept" };
   } catch (e) {

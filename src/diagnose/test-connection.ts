@@ -5,7 +5,7 @@ import { oldSmtpHost } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError, errorText } from "../errors.ts";
 import { ImapAppender } from "../imap/appender.ts";
-import { closeImap, credentialsFor, defaultImapPort, openImap, type Endpoint, type SecretSource } from "../imap/connect.ts";
+import { closeImap, credentialsFor, oldEndpoint, openImap, targetEndpoint, type Endpoint, type SecretSource } from "../imap/connect.ts";
 import type { ServerAuth } from "../config/schema.ts";
 import { probeSmtp } from "../routing/smtp-probe.ts";
 
@@ -111,7 +111,7 @@ export async function testConnection(config: Config, domain: string, opts: { use
   if (!o.host) {
     checks.push({ name: "old-imap", status: "fail", server: "(not set)", detail: "no old server is set", hint: `automigrate domain set ${domain} migration.old.host=<host>` });
   } else {
-    const old: Endpoint = { role: "old", host: o.host, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify };
+    const old = oldEndpoint(o);
     checks.push(...(await imapChecks("old", old, { auth: o.auth, authKey: `${oldKey}.auth`, login: o.login, loginKey: "migration.old.login", secrets: opts.secrets }, `migration.old.imapTls`, opts.user, timeoutMs)));
     const smtpHost = oldSmtpHost(d)!; // o.host is set here
     const server = `${smtpHost}:${o.smtpPort}`;
@@ -123,7 +123,7 @@ export async function testConnection(config: Config, domain: string, opts: { use
     }
   }
   const t = config.target;
-  const target: Endpoint = { role: "new", host: t.host, port: t.port ?? defaultImapPort(t.tls), tls: t.tls, tlsVerify: t.tlsVerify };
+  const target = targetEndpoint(t);
   checks.push(...(await imapChecks("new", target, { auth: t.auth, authKey: "target.auth", login: t.login, loginKey: "target.login" }, "target.tls", opts.user, timeoutMs)));
   return { domain, user: opts.user ?? null, ok: checks.every((c) => c.status !== "fail"), checks };
 }

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { splitUser } from "../address.ts";
 import { oldSmtpHost } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
-import { defaultImapPort } from "../imap/connect.ts";
+import { oldEndpoint } from "../imap/connect.ts";
 import { homePaths } from "../home.ts";
 import { accountFileName } from "../store/account-state.ts";
 import { ensureDir } from "../store/json-file.ts";
@@ -62,7 +62,7 @@ export function pimRun(home: string, config: Config, user: string, account?: { c
       AUTOMIGRATE_DOMAIN: domain,
       AUTOMIGRATE_LOCALPART: local,
       AUTOMIGRATE_OLD_HOST: o.host ?? "",
-      AUTOMIGRATE_OLD_IMAP_PORT: String(o.imapPort ?? defaultImapPort(o.imapTls)),
+      AUTOMIGRATE_OLD_IMAP_PORT: String(oldEndpoint(o).port),
       AUTOMIGRATE_OLD_SMTP_HOST: oldSmtpHost(d) ?? "",
       AUTOMIGRATE_OLD_SMTP_PORT: String(o.smtpPort),
       AUTOMIGRATE_CLASS: account?.className ?? d.migration.accountClass,

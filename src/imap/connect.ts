@@ -25,6 +25,22 @@ export function defaultImapPort(tls: TlsMode): number {
   return tls === "implicit" ? 993 : 143;
 }
 
+/** The old server of a domain as an endpoint (its host must be set). One place for the port default. */
+export function oldEndpoint(o: { host?: string; imapPort?: number; imapTls: TlsMode; tlsVerify: boolean }): Endpoint {
+  return { role: "old", host: o.host ?? "", port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify };
+}
+
+/** The new server (target) as an endpoint. */
+export function targetEndpoint(t: { host: string; port?: number; tls: TlsMode; tlsVerify: boolean }): Endpoint {
+  return { role: "new", host: t.host, port: t.port ?? defaultImapPort(t.tls), tls: t.tls, tlsVerify: t.tlsVerify };
+}
+
+/** "host:port" of a domain's old server: the unit of the daemon's per-server limit. */
+export function oldServerKey(o: Parameters<typeof oldEndpoint>[0]): string {
+  const e = oldEndpoint(o);
+  return `${e.host}:${e.port}`;
+}
+
 /** Where captured or imported passwords come from (the vault). */
 export interface SecretSource {
   password(user: string): string | undefined;

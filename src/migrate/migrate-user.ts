@@ -6,7 +6,7 @@ import type { Config, DomainSettings } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText, inputError, type ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import { ImapAppender } from "../imap/appender.ts";
-import { closeImap, credentialsFor, defaultImapPort, openImap, type Credentials, type Endpoint, type SecretSource } from "../imap/connect.ts";
+import { closeImap, credentialsFor, oldEndpoint, openImap, targetEndpoint, type Credentials, type Endpoint, type SecretSource } from "../imap/connect.ts";
 import { Vault } from "../accounts/vault.ts";
 import { pimRun, runPim, type PimResult } from "../hooks/pim.ts";
 import { AccountStateStore, lockAccount } from "../store/account-state.ts";
@@ -66,9 +66,9 @@ export function resolveSides(config: Config, user: string, secrets?: SecretSourc
   const t = config.target;
   return {
     domain: d,
-    old: { role: "old", host: o.host, port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify },
+    old: oldEndpoint(o),
     oldCreds: credentialsFor(o.auth, user, `domains.${domain}.migration.old.auth`, secrets, o.login),
-    target: { role: "new", host: t.host, port: t.port ?? defaultImapPort(t.tls), tls: t.tls, tlsVerify: t.tlsVerify },
+    target: targetEndpoint(t),
     targetCreds: credentialsFor(t.auth, user, "target.auth", undefined, t.login),
   };
 }

@@ -3,7 +3,7 @@
 import { isMasterLogin, type LoginEvent } from "../events/login-event.ts";
 import { migratableUser } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
-import { defaultImapPort } from "../imap/connect.ts";
+import { oldServerKey } from "../imap/connect.ts";
 
 export type Decision = { enqueue: true; domain: string; oldServer: string; continuous: boolean } | { enqueue: false; reason: string };
 
@@ -15,7 +15,7 @@ export function decideLogin(e: LoginEvent, config: Config, lastStatus: () => str
   const d = config.domains[m.domain]!;
   if (!d.migration.continuous && !running && lastStatus() === "done") return { enqueue: false, reason: "already migrated; continuous migration is off" };
   const o = d.migration.old;
-  return { enqueue: true, domain: m.domain, oldServer: `${o.host}:${o.imapPort ?? defaultImapPort(o.imapTls)}`, continuous: d.migration.continuous };
+  return { enqueue: true, domain: m.domain, oldServer: oldServerKey(o), continuous: d.migration.continuous };
 }
 
 /** Whether `now` is inside "HH:MM-HH:MM" (which may wrap midnight). */
