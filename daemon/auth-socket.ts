@@ -11,6 +11,7 @@ import type { Config } from "../src/config/schema.ts";
 import { errorText } from "../src/errors.ts";
 import type { Logger } from "./logger.ts";
 import { NetstringServer } from "./netstring-server.ts";
+import { TIMEOUTS } from "../src/timeouts.ts";
 
 /** user NUL password NUL address: a login name, a password and an address fit well inside. */
 const MAX_REQUEST = 4096;
@@ -60,7 +61,7 @@ export class AuthSocket {
     // Dovecot's auth process opens one connection per helper run (checkpassword) or keeps one
     // per auth worker (Lua): a few hundred at once is a login storm, not a normal day
     const server = await NetstringServer.listen(
-      { setting: "firstLogin.socket", path: s.socket!, socketMode: s.socketMode, socketGroup: s.socketGroup, maxRequest: MAX_REQUEST, maxConnections: 256, idleMs: 120_000 },
+      { setting: "firstLogin.socket", path: s.socket!, socketMode: s.socketMode, socketGroup: s.socketGroup, maxRequest: MAX_REQUEST, maxConnections: 256, idleMs: TIMEOUTS.firstLoginIdleMs },
       answer,
       (why) => encodeAuthReply({ outcome: "tempfail", reason: why }),
       log,

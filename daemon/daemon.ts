@@ -29,6 +29,7 @@ import { SocketSlot } from "./socket-slot.ts";
 import { FirstLoginGuard } from "../src/accounts/first-login-guard.ts";
 import type { Logger } from "./logger.ts";
 import { QueueStore } from "./queue-store.ts";
+import { TIMEOUTS } from "../src/timeouts.ts";
 
 export interface Progress {
   folder?: string;
@@ -469,7 +470,7 @@ export class Daemon {
     for (const t of this.tails.values()) await t.stop();
     for (const c of this.claims.values()) await c.release();
     for (const r of this.running.values()) r.abort.abort();
-    await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), Bun.sleep(8000)]);
+    await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), Bun.sleep(TIMEOUTS.shutdownJobsMs)]);
     await this.store.flush();
     // routing and first logins answer until the very end: Postfix defers mail and Dovecot
     // answers "temporary failure" while nothing answers

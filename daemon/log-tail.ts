@@ -11,6 +11,7 @@ import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from 
 import { dirname, join } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { LineParser, LoginEvent } from "../src/events/login-event.ts";
+import { TIMEOUTS } from "../src/timeouts.ts";
 
 export interface TailPosition {
   ino: number;
@@ -43,7 +44,7 @@ const READ_CHUNK = 256 * 1024;
 /** Bytes read per pass at most, so one huge file cannot hold the event loop for long. */
 const MAX_READ_PER_PASS = 64 * 1024 * 1024;
 /** A rotated file that has not grown for this long is closed. */
-const DRAIN_IDLE_MS = 30_000;
+const DRAIN_IDLE_MS = TIMEOUTS.rotatedLogIdleMs;
 
 export class LogTail {
   private cur?: Open;

@@ -6,6 +6,7 @@ import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from "node:
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { takeNetstring } from "../src/netstring.ts";
 import type { Logger } from "./logger.ts";
+import { TIMEOUTS } from "../src/timeouts.ts";
 
 export interface SocketSettings {
   /** The setting that names the path, for messages (e.g. "routing.socket"). */
@@ -22,7 +23,7 @@ export interface SocketSettings {
 }
 
 /** A request begun must be complete within this (a slow sender holds a connection slot). */
-const PARTIAL_MS = 10_000;
+const PARTIAL_MS = TIMEOUTS.socketPartialRequestMs;
 
 export function groupId(name: string, setting: string): number {
   if (/^\d+$/.test(name)) return Number(name);
@@ -136,7 +137,7 @@ export class NetstringServer {
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     // a connection the kernel still holds must not keep the daemon from stopping
-    await Promise.race([new Promise<void>((resolve) => this.server.close(() => resolve())), Bun.sleep(1000)]);
+    await Promise.race([new Promise<void>((resolve) => this.server.close(() => resolve())), Bun.sleep(TIMEOUTS.socketCloseMs)]);
     try {
       unlinkSync(this.path);
     } catch {}

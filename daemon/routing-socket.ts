@@ -9,6 +9,7 @@ import { MAX_REQUEST, reply, splitRequest } from "../src/routing/socketmap.ts";
 import type { LocalAccounts } from "../src/routing/local-accounts.ts";
 import type { Logger } from "./logger.ts";
 import { NetstringServer } from "./netstring-server.ts";
+import { TIMEOUTS } from "../src/timeouts.ts";
 
 /** The table name in `socketmap:unix:<path>:transport`. */
 export const TABLE_NAME = "transport";
@@ -47,7 +48,7 @@ export class RoutingSocket {
     };
     // Postfix keeps a connection per process (smtpd, trivial-rewrite...) and reuses it
     const server = await NetstringServer.listen(
-      { setting: "routing.socket", path, socketMode: settings.socketMode, socketGroup: settings.socketGroup, maxRequest: MAX_REQUEST, maxConnections: 500, idleMs: 10 * 60_000 },
+      { setting: "routing.socket", path, socketMode: settings.socketMode, socketGroup: settings.socketGroup, maxRequest: MAX_REQUEST, maxConnections: 500, idleMs: TIMEOUTS.routingIdleMs },
       answer,
       (why) => reply({ kind: "perm", why }),
       log,

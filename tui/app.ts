@@ -14,6 +14,7 @@ import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
 import { formatBytes } from "../src/migrate/report.ts";
 import { bar, domainRow, jobRow, keyBar, matchesFilter, sortJobs, type JobView } from "./format.ts";
+import { TIMEOUTS } from "../src/timeouts.ts";
 
 interface View {
   title: string;
@@ -279,7 +280,7 @@ export async function runTui(home: string): Promise<number> {
         t: async () => {
           say("testing the connections ...");
           const { testConnection } = await import("../src/diagnose/test-connection.ts");
-          const r = await testConnection(loadConfig(home), domain, { timeoutMs: 5000 });
+          const r = await testConnection(loadConfig(home), domain, { timeoutMs: TIMEOUTS.consoleTestConnectionMs });
           say(r.ok ? "all reachable" : "problems found", !r.ok);
           overlay(` test connection: ${domain} `, r.checks.map((c) => `${c.status === "pass" ? "ok  " : c.status.toUpperCase().padEnd(4)} ${c.name}: ${c.detail}${c.hint && c.status !== "pass" ? `\n     hint: ${c.hint}` : ""}`).join("\n"));
         },

@@ -13,6 +13,7 @@ import { configSchema, domainSchema } from "../src/config/schema.ts";
 import { updateConfig } from "../src/config/store.ts";
 import { daemonGet } from "../src/control-client.ts";
 import { runTui } from "./app.ts";
+import { TIMEOUTS } from "../src/timeouts.ts";
 
 const DOMAIN = "demo.example";
 const USERS = ["ada", "ben", "cleo", "dan", "eve", "fay"].map((n) => `${n}@${DOMAIN}`);
@@ -61,7 +62,7 @@ export async function runDemo(): Promise<number> {
     if (daemon && daemon.exitCode === null) {
       const exited = new Promise((r) => daemon!.once("exit", r));
       daemon.kill("SIGTERM");
-      await Promise.race([exited, Bun.sleep(10_000)]);
+      await Promise.race([exited, Bun.sleep(TIMEOUTS.demoDaemonStopMs)]);
     }
     await Promise.all([old?.stop(), target?.stop()]);
     rmSync(dir, { recursive: true, force: true });

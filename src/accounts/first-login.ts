@@ -18,6 +18,7 @@ import { assignTier, releaseSeat, type Tier } from "./license.ts";
 import { provisionerFor } from "./provision.ts";
 import { Vault } from "./vault.ts";
 import type { FirstLoginGuard } from "./first-login-guard.ts";
+import { TIMEOUTS } from "../timeouts.ts";
 
 export type FirstLogin =
   | { outcome: "accept"; tier: Tier; className: string }
@@ -33,7 +34,7 @@ export async function createAccount(home: string, config: Config, user: string, 
   const d = config.domains[m.domain]!;
   const provisioner = provisionerFor(config);
   // one creation per user at a time; a second concurrent first login waits and finds it done
-  const release = acquireLock(join(homePaths(home).accounts, accountFileName(user).replace(/\.json$/, ".create.lock")), { waitMs: 20_000, what: `creating ${user}` });
+  const release = acquireLock(join(homePaths(home).accounts, accountFileName(user).replace(/\.json$/, ".create.lock")), { waitMs: TIMEOUTS.accountCreateLockMs, what: `creating ${user}` });
   try {
     const state = await AccountStateStore.open(home, user);
     if (state.data.account) return { tier: state.data.account.tier, className: state.data.account.className };
@@ -79,7 +80,7 @@ export async function masterLookup(home: string, config: Config, user: string): 
 async function oldServerCheck(config: Config, domain: string, user: string, password: string): Promise<{ outcome: "accept" } | Exclude<FirstLogin, { outcome: "accept" }>> {
   const o = config.domains[domain]!.migration.old;
   try {
-    const client = await openImap(oldEndpoint(o), { user: loginName(o.login, user), pass: password }, { timeoutMs: 10_000 });
+    const client = await openImap(oldEndpoint(o), { user: loginName(o.login, user), pass: password }, { timeoutMs: TIMEOUTS.firstLoginCheckMs });
     await closeImap(client);
     return { outcome: "accept" };
   } catch (e) {

@@ -7,6 +7,7 @@ import { homePaths } from "../home.ts";
 import { readJsonFile, writeJsonFileAtomic } from "../store/json-file.ts";
 import { acquireLock } from "../store/lock-file.ts";
 import { AutomigrateError } from "../errors.ts";
+import { TIMEOUTS } from "../timeouts.ts";
 
 export type Tier = "premium" | "basic";
 
@@ -34,7 +35,7 @@ export function seatUsage(home: string, seats: number): { seats: number; used: n
 
 /** Decides and records the tier of a new account atomically. */
 export function assignTier(home: string, user: string, premiumByLicense: boolean, seats: number): Tier {
-  const release = acquireLock(`${ledgerPath(home)}.lock`, { waitMs: 10_000, what: "the licence ledger" });
+  const release = acquireLock(`${ledgerPath(home)}.lock`, { waitMs: TIMEOUTS.lockWaitMs, what: "the licence ledger" });
   try {
     const ledger = readLedger(home);
     if (ledger.premium.includes(user)) return "premium";
@@ -51,7 +52,7 @@ export function assignTier(home: string, user: string, premiumByLicense: boolean
 
 /** Gives a seat back (the account it was taken for could not be created). */
 export function releaseSeat(home: string, user: string): void {
-  const release = acquireLock(`${ledgerPath(home)}.lock`, { waitMs: 10_000, what: "the licence ledger" });
+  const release = acquireLock(`${ledgerPath(home)}.lock`, { waitMs: TIMEOUTS.lockWaitMs, what: "the licence ledger" });
   try {
     const ledger = readLedger(home);
     const i = ledger.premium.indexOf(user);

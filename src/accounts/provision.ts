@@ -13,6 +13,7 @@ import { AutomigrateError } from "../errors.ts";
 import { writeFileAtomic } from "../store/json-file.ts";
 import { acquireLock } from "../store/lock-file.ts";
 import type { Tier } from "./license.ts";
+import { TIMEOUTS } from "../timeouts.ts";
 
 export interface NewAccount {
   user: string;
@@ -96,7 +97,7 @@ class PasswdFile implements Provisioner {
     const line = `${a.user}:${hash}::::::${fields}`;
     let release: () => void;
     try {
-      release = acquireLock(`${this.path}.automigrate.lock`, { waitMs: 10_000, what: "the passwd-file" });
+      release = acquireLock(`${this.path}.automigrate.lock`, { waitMs: TIMEOUTS.lockWaitMs, what: "the passwd-file" });
     } catch (e) {
       throw this.noAccess(e, a.user);
     }

@@ -6,6 +6,7 @@ import { ensureDir, readJsonFile, writeJsonFileAtomic } from "../store/json-file
 import { acquireLock } from "../store/lock-file.ts";
 import { CONFIG_VERSION, configSchema, emptyConfig, type Config } from "./schema.ts";
 import { formatIssue } from "./dotted.ts";
+import { TIMEOUTS } from "../timeouts.ts";
 
 export function parseConfig(raw: unknown, file: string): Config {
   if (raw && typeof raw === "object" && "version" in raw && typeof raw.version === "number" && raw.version > CONFIG_VERSION) {
@@ -40,7 +41,7 @@ export function saveConfig(home: string, config: Config): void {
 export function updateConfig(home: string, change: (config: Config) => Config | void): Config {
   const paths = homePaths(home);
   ensureDir(paths.root);
-  const release = acquireLock(`${paths.config}.lock`, { waitMs: 10_000, what: "the settings file" });
+  const release = acquireLock(`${paths.config}.lock`, { waitMs: TIMEOUTS.lockWaitMs, what: "the settings file" });
   try {
     const current = loadConfig(home);
     const next = change(current) ?? current;

@@ -12,6 +12,7 @@ import { AutomigrateError } from "../errors.ts";
 import { tlsServername } from "../tls-name.ts";
 import { ResponseBoundError, ResponseReader } from "./response-reader.ts";
 import { appendableFlags, encodeMailbox, imapDateTime, parseUidSet, quoted } from "./wire.ts";
+import { TIMEOUTS } from "../timeouts.ts";
 
 export interface AppendMessage {
   /** The message bytes, or a spooled file of exactly `size` bytes for large messages. */
@@ -140,9 +141,9 @@ export class ImapAppender {
   private attach(socket: Socket | TLSSocket): void {
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.setTimeout(this.opts.timeoutMs ?? 300_000);
+    socket.setTimeout(this.opts.timeoutMs ?? TIMEOUTS.imapIdleMs);
     socket.on("data", (d: Buffer) => this.onData(d));
-    socket.on("timeout", () => socket.destroy(this.fail(`no answer from the server for ${(this.opts.timeoutMs ?? 300_000) / 1000}s`)));
+    socket.on("timeout", () => socket.destroy(this.fail(`no answer from the server for ${(this.opts.timeoutMs ?? TIMEOUTS.imapIdleMs) / 1000}s`)));
     socket.on("error", (e) => this.onClose(e));
     socket.on("close", () => this.onClose(this.fail("the server closed the connection")));
   }
@@ -447,7 +448,7 @@ export class ImapAppender {
   async close(): Promise<void> {
     if (this.closedError) return;
     try {
-      await Promise.race([this.command("LOGOUT"), Bun.sleep(2000)]);
+      await Promise.race([this.command("LOGOUT"), Bun.sleep(TIMEOUTS.imapLogoutMs)]);
     } catch {}
     this.socket.destroy();
   }

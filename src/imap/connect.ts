@@ -5,6 +5,7 @@ import { tlsServername } from "../tls-name.ts";
 import type { ServerAuth, TlsMode } from "../config/schema.ts";
 import { readPasswordFile } from "../config/secrets.ts";
 import { AutomigrateError, CONNECTION_ERROR_CODES } from "../errors.ts";
+import { TIMEOUTS } from "../timeouts.ts";
 
 export interface Endpoint {
   /** "old" or "new": which side, for messages. */
@@ -98,9 +99,9 @@ export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { t
       ...(creds.authzid ? { authzid: creds.authzid, loginMethod: "AUTH=PLAIN" } : {}),
     },
     logger: false,
-    connectionTimeout: opts.timeoutMs ?? 30_000,
-    greetingTimeout: opts.timeoutMs ?? 30_000,
-    socketTimeout: 5 * 60_000,
+    connectionTimeout: opts.timeoutMs ?? TIMEOUTS.imapConnectMs,
+    greetingTimeout: opts.timeoutMs ?? TIMEOUTS.imapConnectMs,
+    socketTimeout: TIMEOUTS.imapIdleMs,
     disableAutoIdle: true,
     qresync: false,
   } as ConstructorParameters<typeof ImapFlow>[0]);
@@ -167,7 +168,7 @@ function refuseLoginFallback(client: ImapFlow, authzid: string, server: string):
 export async function closeImap(client: ImapFlow | undefined): Promise<void> {
   if (!client) return;
   try {
-    await Promise.race([client.logout(), Bun.sleep(2000)]);
+    await Promise.race([client.logout(), Bun.sleep(TIMEOUTS.imapLogoutMs)]);
   } catch {}
   client.close();
 }

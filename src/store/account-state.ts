@@ -11,6 +11,7 @@ import { z } from "zod";
 import { homePaths } from "../home.ts";
 import { ensureDir, openDocument, readJsonFile } from "./json-file.ts";
 import { acquireLock } from "./lock-file.ts";
+import { TIMEOUTS } from "../timeouts.ts";
 
 export const pendingBatchSchema = z.object({
   /** Old UIDs being appended. */
@@ -148,7 +149,7 @@ export class AccountStateStore {
   update(change: (s: AccountState) => void): Promise<void> {
     const run = this.chain.then(async () => {
       if (!this.held) {
-        this.held = { release: acquireLock(this.path.replace(/\.json$/, ".doc.lock"), { waitMs: 10_000, what: `the state of ${this.db.data.user}`, context: { user: this.db.data.user } }) };
+        this.held = { release: acquireLock(this.path.replace(/\.json$/, ".doc.lock"), { waitMs: TIMEOUTS.lockWaitMs, what: `the state of ${this.db.data.user}`, context: { user: this.db.data.user } }) };
         await this.db.read();
       }
       clearTimeout(this.held.timer);

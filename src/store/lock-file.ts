@@ -12,9 +12,10 @@ import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync
 import { dirname } from "node:path";
 import { AutomigrateError, type ErrorContext } from "../errors.ts";
 import { ensureDir } from "./json-file.ts";
+import { TIMEOUTS } from "../timeouts.ts";
 
 /** A claim older than this whose creator is dead was left by a crash inside a takeover. */
-const STALE_CLAIM_MS = 30_000;
+const STALE_CLAIM_MS = TIMEOUTS.staleLockClaimMs;
 
 export function pidAlive(pid: number): boolean {
   try {

@@ -1,0 +1,35 @@
+// Every timeout automigrate waits on, in one table: what waits, how long, and why that long.
+// Settings an admin may change (retry waits, PIM and provisioning commands, LDAP) live in
+// config.json instead; these are the fixed ones.
+export const TIMEOUTS = {
+  /** Connecting to an IMAP server and getting its greeting. */
+  imapConnectMs: 30_000,
+  /** An IMAP connection silent this long is dead: the longest single answer (a 25 MB FETCH or APPEND on a slow link) fits well inside. */
+  imapIdleMs: 5 * 60_000,
+  /** LOGOUT when closing a connection: not waited for longer (the socket is closed anyway). */
+  imapLogoutMs: 2_000,
+  /** A first login's password check on the old server: Dovecot's auth answers the user within its own limits. */
+  firstLoginCheckMs: 10_000,
+  /** test-connection run from the console (an admin is waiting in front of it). */
+  consoleTestConnectionMs: 5_000,
+  /** Waiting for another process's lock on a shared file (settings, licence ledger, passwd-file, account state). */
+  lockWaitMs: 10_000,
+  /** Creating an account at a first login: may wait behind another creation of the same user. */
+  accountCreateLockMs: 20_000,
+  /** A takeover claim on a stale lock older than this, whose creator is dead, was left by a crash. */
+  staleLockClaimMs: 30_000,
+  /** Shutdown (SIGTERM): running jobs get this long to reach a safe point. systemd's TimeoutStopSec=15 leaves 7 s for the state flush and the sockets. */
+  shutdownJobsMs: 8_000,
+  /** Closing a listening socket at shutdown. */
+  socketCloseMs: 1_000,
+  /** A netstring request begun must be complete within this (a slow sender holds a connection slot). */
+  socketPartialRequestMs: 10_000,
+  /** Postfix keeps socketmap connections open between lookups: closed when silent this long. */
+  routingIdleMs: 10 * 60_000,
+  /** Dovecot's helpers connect per check: a first-login connection silent this long is closed. */
+  firstLoginIdleMs: 120_000,
+  /** A rotated login log that has not grown for this long is closed. */
+  rotatedLogIdleMs: 30_000,
+  /** The demo's daemon gets this long to stop when the console quits. */
+  demoDaemonStopMs: 10_000,
+} as const;
