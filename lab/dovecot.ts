@@ -38,6 +38,12 @@ export interface DovecotOptions {
    * LIST-STATUS (clients must not use what is not advertised).
    */
   capability?: string;
+  /**
+   * The mailbox format (default maildir, which maildir() and the generators write into);
+   * mdbox for a new server holding very large folders (a maildir directory of 300,000 files
+   * slows every client's APPEND).
+   */
+  mailFormat?: "maildir" | "mdbox";
   /** disable_plaintext_auth (default no): refuse PLAIN/LOGIN on insecure connections. */
   disablePlaintextAuth?: boolean;
   /** A checkpassword program, as a second passdb after the passwd-file (first-login account creation). */
@@ -181,7 +187,7 @@ auth_mechanisms = plain login
 auth_master_user_separator = *
 auth_verbose = yes
 login_log_format_elements = user=<%u> method=%m rip=%r lip=%l mpid=%e %c session=<%{session}> orig_user=<%{orig_user}> auth_user=<%{auth_user}>
-mail_location = maildir:${mailRoot}/%d/%n
+mail_location = ${opts.mailFormat ?? "maildir"}:${mailRoot}/%d/%n
 mail_uid = ${uid}
 mail_gid = ${gid}
 first_valid_uid = ${Math.min(uid, MAIL_UID)}
