@@ -59,7 +59,8 @@ export class Daemon {
   /** The daemon's recent log lines per user, for the console's account screen. */
   private readonly userLines = new Map<string, string[]>();
   /** Recently finished runs, newest last, for the console's queue screen. */
-  readonly recent: { user: string; domain: string; state: string; finishedAt: string; messages: number; lastError?: string }[] = [];
+  /** Finished runs: this pass's messages, and the account's total migrated so far. */
+  readonly recent: { user: string; domain: string; state: string; finishedAt: string; messages: number; totalMessages?: number; lastError?: string }[] = [];
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Running jobs an admin cancelled: dropped when they reach their safe point. */
   private readonly cancelling = new Set<string>();
@@ -226,6 +227,16 @@ export class Daemon {
       },
       (e) => this.log.error({ msg: "first-login socket not started: first logins get a temporary failure", socket: f.socket, error: errorText(e), fix: "check firstLogin.socket (its directory must exist and be the daemon's to write) and firstLogin.socketGroup" }),
     );
+  }
+
+  /** Messages migrated into the account so far, over all its passes (its state's folder counts). */
+  private mailboxTotal(user: string): number | undefined {
+    try {
+      const doc = readJsonFile(join(homePaths(this.home).accounts, accountFileName(user))) as { folders?: Record<string, { messages?: number }> } | null;
+      return doc?.folders ? Object.values(doc.folders).reduce((n, f) => n + (f.messages ?? 0), 0) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private lastStatusOf(user: string): string | undefined {
@@ -409,7 +420,7 @@ export class Daemon {
       status = r.status;
       transient = r.errors.some((e) => e.transient);
       error = r.errors[0]?.message;
-      this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, lastError: error });
+      this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, totalMessages: this.mailboxTotal(job.user), lastError: error });
       if (this.recent.length > IGNORED_KEPT) this.recent.shift();
       this.logUser("info", job.user, { msg: "migration finished", status, messages: r.messages, bytes: r.bytes, skipped: r.skipped.length, durationMs: r.durationMs, error });
     } catch (e) {
@@ -435,6 +446,8 @@ export class Daemon {
     switch (outcome.kind) {
       case "done": {
         await this.store.dropJob(job);
+        // an earlier failure of this user is over: it no longer counts as failed
+        if (this.store.failed.some((f) => f.user === job.user)) await this.store.dropFailed(job.user);
         // a captured password is kept only while later passes may need it
         const d = this.config.domains[job.domain];
         if (status === "done" && d && !d.migration.continuous && d.migration.old.auth?.mode !== "master" && this.vault.remove(job.user)) {

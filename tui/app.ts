@@ -13,7 +13,7 @@ import { domainProblems, whyNobodyMigrates } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
 import { formatBytes } from "../src/migrate/report.ts";
-import { bar, domainRow, jobRow, keyBar, matchesFilter, sortJobs, type JobView } from "./format.ts";
+import { accountRows, bar, domainRow, jobRow, keyBar, matchesFilter, sortJobs, type JobView } from "./format.ts";
 import { TIMEOUTS } from "../src/timeouts.ts";
 
 interface View {
@@ -341,7 +341,7 @@ export async function runTui(home: string): Promise<number> {
       }
       // the cursor stays on the same user while the rows re-sort under it
       const was = jobs[(el as unknown as { selected: number }).selected]?.user;
-      jobs = sortJobs([...s.jobs, ...s.failed.map((f: JobView) => ({ ...f, state: "failed" })), ...s.recent.filter((r: JobView) => !s.jobs.some((j: JobView) => j.user === r.user))].filter((j: JobView) => matchesFilter(j, filter)));
+      jobs = sortJobs(accountRows(s.jobs, s.failed, s.recent).filter((j) => matchesFilter(j, filter)));
       const width = Number(screen.width) - 2; // inside the list border
       // the filter before the counts: at 80 columns the end of the label is what gets cut
       const head = `${s.paused.all ? "PAUSED  " : ""}${filter ? `filter: ${filter}  ` : ""}queued ${s.counts.queued}  running ${s.counts.running}  waiting ${s.counts.waiting}  failed ${s.counts.failed}`;

@@ -14,8 +14,12 @@ export interface JobView {
   attempts?: number;
   lastError?: string;
   notBefore?: number;
-  /** Finished runs: messages copied. */
+  /** Finished runs: messages copied by that pass. */
   messages?: number;
+  /** Finished runs: messages migrated into the account over all its passes. */
+  totalMessages?: number;
+  finishedAt?: string;
+  failedAt?: number;
   progress?: { messagesDone: number; messagesTotal: number; bytesDone: number; bytesTotal: number; rateMsgPerSec: number; etaSec: number | null; folder?: string };
 }
 
@@ -26,11 +30,34 @@ export function jobRow(j: JobView, width: number, now = Date.now()): string {
   let detail = "";
   if (p) detail = `${bar(p.messagesDone, p.messagesTotal)} ${p.messagesDone}/${p.messagesTotal} ${formatBytes(p.bytesDone)} ${p.rateMsgPerSec}/s${p.etaSec !== null ? ` ETA ${p.etaSec}s` : ""}`;
   else if (j.state === "waiting" && j.notBefore) detail = `in ${Math.max(0, Math.round((j.notBefore - now) / 1000))}s: ${j.lastError ?? ""}`;
-  else if (j.messages !== undefined) detail = `${j.messages} message${j.messages === 1 ? "" : "s"}${j.lastError ? ` — ${j.lastError}` : ""}`;
+  else if (j.messages !== undefined) detail = `${finishedCounts(j.messages, j.totalMessages)}${j.lastError ? ` — ${j.lastError}` : ""}`;
   else if (j.lastError) detail = j.lastError;
   // 80 columns hold: user 24, state 8, bar 12, "2600/8000 22.6 MB 994/s ETA 5s"
   const line = `${j.user.padEnd(24).slice(0, 24)} ${state.padEnd(8)} ${detail.replace(/\s+/g, " ")}`;
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** A finished run: the mailbox's total when known ("40 messages, 2 new"), else the pass's count. */
+export function finishedCounts(pass: number, total?: number): string {
+  if (total === undefined) return plural(pass, "message");
+  return `${plural(total, "message")}${pass > 0 && pass !== total ? `, ${pass} new` : ""}`;
+}
+
+/**
+ * One row per account (pure): its live job if it has one, else whichever came last of its
+ * failure and its latest finished run. A user whose latest run succeeded is not "failed".
+ */
+export function accountRows(live: JobView[], failed: JobView[], recent: JobView[]): JobView[] {
+  const rows = new Map<string, JobView>(live.map((j) => [j.user, j]));
+  const when = (j: JobView) => (j.failedAt ?? (j.finishedAt ? Date.parse(j.finishedAt) : 0));
+  for (const j of [...failed.map((f) => ({ ...f, state: "failed" })), ...recent]) {
+    if (live.some((l) => l.user === j.user)) continue;
+    const had = rows.get(j.user);
+    if (!had || when(j) >= when(had)) rows.set(j.user, j);
+  }
+  return [...rows.values()];
 }
 
 /** The queue's order: what needs the admin first (failed, then running, waiting, queued), then finished runs; by user within a state. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { bar, domainRow, jobRow, keyBar, matchesFilter, sortJobs } from "../../tui/format.ts";
+import { accountRows, bar, domainRow, finishedCounts, jobRow, keyBar, matchesFilter, sortJobs } from "../../tui/format.ts";
 
 describe("console text", () => {
   test("the key bar keeps ? help and q quit visible at 80 columns and cuts the view's keys with …", () => {
@@ -53,5 +53,33 @@ describe("sortJobs", () => {
       { user: "p@x", state: "partial" },
     ];
     expect(sortJobs(jobs).map((j) => j.user)).toEqual(["f@x", "r@x", "w@x", "q1@x", "q2@x", "p@x", "d@x"]);
+  });
+});
+
+describe("one row per account", () => {
+  const at = (iso: string) => iso;
+  test("the live job wins; else the later of the failure and the latest finished run", () => {
+    const live = [{ user: "run@x", domain: "x", state: "running" }];
+    const failed = [
+      { user: "run@x", domain: "x", state: "queued", failedAt: Date.parse("2026-01-01T10:00:00Z") },
+      { user: "fixed@x", domain: "x", state: "queued", failedAt: Date.parse("2026-01-01T10:00:00Z"), lastError: "login refused" },
+      { user: "broken@x", domain: "x", state: "queued", failedAt: Date.parse("2026-01-01T12:00:00Z"), lastError: "login refused" },
+    ];
+    const recent = [
+      { user: "ada@x", domain: "x", state: "done", finishedAt: at("2026-01-01T09:00:00Z"), messages: 40, totalMessages: 40 },
+      { user: "ada@x", domain: "x", state: "done", finishedAt: at("2026-01-01T11:00:00Z"), messages: 0, totalMessages: 40 },
+      { user: "fixed@x", domain: "x", state: "done", finishedAt: at("2026-01-01T11:00:00Z"), messages: 3, totalMessages: 3 },
+      { user: "broken@x", domain: "x", state: "done", finishedAt: at("2026-01-01T11:00:00Z"), messages: 1, totalMessages: 1 },
+    ];
+    const rows = accountRows(live, failed, recent);
+    expect(rows.map((r) => `${r.user}:${r.state}`).sort()).toEqual(["ada@x:done", "broken@x:failed", "fixed@x:done", "run@x:running"]);
+    expect(rows.find((r) => r.user === "ada@x")).toMatchObject({ messages: 0, totalMessages: 40 });
+  });
+  test("a finished row says the mailbox's total, and what this pass added", () => {
+    expect(finishedCounts(0, 40)).toBe("40 messages");
+    expect(finishedCounts(2, 42)).toBe("42 messages, 2 new");
+    expect(finishedCounts(1, 1)).toBe("1 message");
+    expect(finishedCounts(5)).toBe("5 messages");
+    expect(jobRow({ user: "ada@x", domain: "x", state: "done", messages: 0, totalMessages: 40 }, 80)).toMatch(/^ada@x\s+done\s+40 messages$/);
   });
 });
