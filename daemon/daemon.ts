@@ -16,7 +16,7 @@ import { oldServerKey } from "../src/imap/connect.ts";
 import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-event.ts";
 import { splitUser } from "../src/address.ts";
 import { isTransient, migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
-import { afterRun, enqueue, pickNext, PRIORITY, selectForCancel, type CancelSelection, type Job, type JobReason } from "../src/queue/policy.ts";
+import { afterRun, domainProgress, enqueue, pickNext, PRIORITY, selectForCancel, type CancelSelection, type Job, type JobReason } from "../src/queue/policy.ts";
 import { decideLogin, insideQuietHours } from "../src/queue/login-decision.ts";
 import { accountFileName, knownAccountUsers } from "../src/store/account-state.ts";
 import { readJsonFile } from "../src/store/json-file.ts";
@@ -62,6 +62,8 @@ export class Daemon {
   /** Finished runs: this pass's messages, and the account's total migrated so far. */
   readonly recent: { user: string; domain: string; state: string; finishedAt: string; messages: number; totalMessages?: number; lastError?: string }[] = [];
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** Each known account's latest run status, read once from the states, then kept up to date by the runs. */
+  private latestStatus?: Map<string, string | undefined>;
   /** Running jobs an admin cancelled: dropped when they reach their safe point. */
   private readonly cancelling = new Set<string>();
   private tails = new Map<string, LogTail>();
@@ -227,6 +229,16 @@ export class Daemon {
       },
       (e) => this.log.error({ msg: "first-login socket not started: first logins get a temporary failure", socket: f.socket, error: errorText(e), fix: "check firstLogin.socket (its directory must exist and be the daemon's to write) and firstLogin.socketGroup" }),
     );
+  }
+
+  /** Known accounts and their latest run status (first call: one pass over the account states). */
+  private accountStatuses(): Map<string, string | undefined> {
+    if (!this.latestStatus) {
+      this.latestStatus = new Map();
+      for (const user of knownAccountUsers(this.home)) this.latestStatus.set(user, this.lastStatusOf(user));
+    }
+    for (const j of this.store.jobs) if (!this.latestStatus.has(j.user)) this.latestStatus.set(j.user, undefined);
+    return this.latestStatus;
   }
 
   /** Messages migrated into the account so far, over all its passes (its state's folder counts). */
@@ -421,6 +433,7 @@ export class Daemon {
       transient = r.errors.some((e) => e.transient);
       error = r.errors[0]?.message;
       this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, totalMessages: this.mailboxTotal(job.user), lastError: error });
+      this.latestStatus?.set(job.user, r.status);
       if (this.recent.length > IGNORED_KEPT) this.recent.shift();
       this.logUser("info", job.user, { msg: "migration finished", status, messages: r.messages, bytes: r.bytes, skipped: r.skipped.length, durationMs: r.durationMs, error });
     } catch (e) {
@@ -520,6 +533,7 @@ export class Daemon {
       logs: [...this.tails.entries()].map(([path, t]) => ({ path, ...t.position() })),
       logsRefused: [...this.refusedLogs.entries()].map(([path, reason]) => ({ path, reason })),
       eventsSeen: this.eventsSeen,
+      domains: domainProgress(this.accountStatuses()),
       routing: this.routing.current ? { socket: this.routing.current.path, lookups: this.routing.current.lookups } : null,
       firstLogin: this.auth.current ? { socket: this.auth.current.path, ...this.auth.current.stats } : null,
     };

@@ -274,6 +274,9 @@ describe("console", () => {
     const n = Object.keys(c.domains).length;
     t.keys("Escape");
     await t.waitFor("automigrate — Domains");
+    // per-domain progress from the daemon: accounts by their latest run
+    await t.waitFor(/example\.com\s+Migration Enabled\s+2\/2 done/);
+    expect(t.screen()).toMatch(/other\.example\s+Migration Enabled\s+0\/1 done, 1 failed/);
     t.keys("/");
     await t.waitFor("Filter domains");
     t.keys("Enter"); // refresh with the new list

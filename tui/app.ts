@@ -13,7 +13,7 @@ import { domainProblems, whyNobodyMigrates } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
 import { formatBytes } from "../src/migrate/report.ts";
-import { accountRows, bar, domainRow, jobRow, keyBar, matchesFilter, sortJobs, type JobView } from "./format.ts";
+import { accountRows, bar, domainRow, jobRow, keyBar, matchesFilter, progressText, sortJobs, type JobView } from "./format.ts";
 import { TIMEOUTS } from "../src/timeouts.ts";
 
 interface View {
@@ -82,6 +82,8 @@ export async function runTui(home: string): Promise<number> {
   const helpBar = blessed.box({ parent: screen, bottom: 0, left: 0, height: 1, width: "100%", style: { inverse: true } });
   const stack: View[] = [];
   let daemonUp = false;
+  /** The daemon's last /status answer (per-domain progress for the Domains screen). */
+  let lastStatus: any;
   let busy = false; // a prompt is open: keys belong to it
 
   const say = (text: string, error = false) => {
@@ -157,7 +159,7 @@ export async function runTui(home: string): Promise<number> {
       const c = loadConfig(home);
       names = Object.keys(c.domains).sort().filter((n) => n.includes(filter));
       problems = names.map((n) => domainProblems(n, c.domains[n]!)[0] ?? whyNobodyMigrates(n, c.domains[n]!));
-      el.setItems(names.map((n, i) => domainRow(n, c.domains[n]!.migration.enabled, problems[i], Number(screen.width) - 2)) as never);
+      el.setItems(names.map((n, i) => domainRow(n, c.domains[n]!.migration.enabled, problems[i], Number(screen.width) - 2, progressText(lastStatus?.domains?.[n]))) as never);
       el.setLabel(` Domains${filter ? ` (filter: ${filter})` : ""} `);
       explain();
     };
@@ -332,6 +334,7 @@ export async function runTui(home: string): Promise<number> {
     let jobs: JobView[] = [];
     const refresh = async () => {
       const s = await daemonGet(home, "/status", 1500);
+      lastStatus = s;
       daemonUp = Boolean(s);
       if (!s) {
         el.setLabel(" Migration queue ");
@@ -520,7 +523,10 @@ export async function runTui(home: string): Promise<number> {
       const v = top();
       // a form being edited is not refreshed under the admin's hands
       const tick = async () => {
-        if (!v.live) daemonUp = Boolean(await daemonGet(home, "/status", 1000));
+        if (!v.live) {
+          lastStatus = await daemonGet(home, "/status", 1000);
+          daemonUp = Boolean(lastStatus);
+        }
         if (!v.title.startsWith("Configure")) await v.refresh?.();
       };
       tick().then(draw, (e) => say(errorText(e), true));

@@ -73,9 +73,15 @@ export function matchesFilter(j: { user: string; domain: string; state: string }
   return j.domain.includes(f) || j.state === f || j.user.includes(f);
 }
 
+/** A domain's accounts by outcome: "12/40 done, 1 partial, 2 failed". */
+export function progressText(p: { accounts: number; done: number; partial: number; failed: number } | undefined): string {
+  if (!p || p.accounts === 0) return "";
+  return [`${p.done}/${p.accounts} done`, ...(p.partial ? [`${p.partial} partial`] : []), ...(p.failed ? [`${p.failed} failed`] : [])].join(", ");
+}
+
 /** One domain row, cut with "…" to `width` (the whole problem is shown below the list). */
-export function domainRow(name: string, enabled: boolean, problem?: string, width = Infinity): string {
-  const line = `${name.padEnd(34)} ${enabled ? "Migration Enabled " : "Migration Disabled"}${problem ? `  ! ${problem}` : ""}`;
+export function domainRow(name: string, enabled: boolean, problem?: string, width = Infinity, progress = ""): string {
+  const line = `${name.padEnd(34)} ${enabled ? "Migration Enabled " : "Migration Disabled"}${progress ? `  ${progress}` : ""}${problem ? `  ! ${problem}` : ""}`;
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;
 }
 

@@ -126,3 +126,27 @@ export function selectForCancel<F extends { user: string; domain: string }>(jobs
     failed: failed.filter((f) => match(f, "failed")),
   };
 }
+
+export interface DomainProgress {
+  accounts: number;
+  done: number;
+  partial: number;
+  failed: number;
+  /** Known accounts (created, imported, or seen) that no run has reached yet. */
+  notStarted: number;
+}
+
+/** Accounts per domain by their latest run's status (pure): the console's per-domain progress. */
+export function domainProgress(latest: Iterable<[user: string, status: string | undefined]>): Record<string, DomainProgress> {
+  const out: Record<string, DomainProgress> = {};
+  for (const [user, status] of latest) {
+    const domain = user.slice(user.lastIndexOf("@") + 1);
+    const p = (out[domain] ??= { accounts: 0, done: 0, partial: 0, failed: 0, notStarted: 0 });
+    p.accounts++;
+    if (status === "done") p.done++;
+    else if (status === "partial") p.partial++;
+    else if (status === "failed") p.failed++;
+    else p.notStarted++;
+  }
+  return out;
+}

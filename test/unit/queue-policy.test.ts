@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { afterRun, backoffMs, enqueue, pickNext, PRIORITY, selectForCancel, type Job } from "../../src/queue/policy.ts";
+import { afterRun, backoffMs, domainProgress, enqueue, pickNext, PRIORITY, selectForCancel, type Job } from "../../src/queue/policy.ts";
 
 const base = { domain: "example.com", oldServer: "old:143", continuous: true };
 const limits = { total: 2, perOldServer: 1 };
@@ -109,5 +109,14 @@ describe("selectForCancel", () => {
   });
   test("nothing selected is refused, never the whole queue", () => {
     expect(() => selectForCancel(jobs, failed, {})).toThrow("cancel needs a user, a domain or a state");
+  });
+});
+
+describe("domainProgress", () => {
+  test("accounts per domain by their latest run; never run is not started", () => {
+    expect(domainProgress([["a@x.org", "done"], ["b@x.org", "partial"], ["c@x.org", undefined], ["d@y.org", "failed"], ["e@x.org", "done"]])).toEqual({
+      "x.org": { accounts: 4, done: 2, partial: 1, failed: 0, notStarted: 1 },
+      "y.org": { accounts: 1, done: 0, partial: 0, failed: 1, notStarted: 0 },
+    });
   });
 });

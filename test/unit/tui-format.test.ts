@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { accountRows, bar, domainRow, finishedCounts, jobRow, keyBar, matchesFilter, sortJobs } from "../../tui/format.ts";
+import { accountRows, bar, domainRow, finishedCounts, jobRow, keyBar, matchesFilter, progressText, sortJobs } from "../../tui/format.ts";
 
 describe("console text", () => {
   test("the key bar keeps ? help and q quit visible at 80 columns and cuts the view's keys with …", () => {
@@ -81,5 +81,14 @@ describe("one row per account", () => {
     expect(finishedCounts(1, 1)).toBe("1 message");
     expect(finishedCounts(5)).toBe("5 messages");
     expect(jobRow({ user: "ada@x", domain: "x", state: "done", messages: 0, totalMessages: 40 }, 80)).toMatch(/^ada@x\s+done\s+40 messages$/);
+  });
+});
+
+describe("per-domain progress", () => {
+  test("done of all, then partial and failed when there are any; nothing for a domain without accounts", () => {
+    expect(progressText({ accounts: 40, done: 12, partial: 1, failed: 2 })).toBe("12/40 done, 1 partial, 2 failed");
+    expect(progressText({ accounts: 3, done: 3, partial: 0, failed: 0 })).toBe("3/3 done");
+    expect(progressText(undefined)).toBe("");
+    expect(domainRow("example.com", true, undefined, 80, "3/3 done")).toMatch(/^example\.com\s+Migration Enabled\s+3\/3 done$/);
   });
 });
