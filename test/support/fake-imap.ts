@@ -37,6 +37,10 @@ export interface Quirks {
   down?: boolean;
   /** Drop the connection once, without an answer, at the next LOGIN or AUTHENTICATE. */
   dropAtLogin?: boolean;
+  /** As a new server: no UIDPLUS (APPEND answers without [APPENDUID], not advertised). */
+  noUidPlus?: boolean;
+  /** As a new server: refuse APPENDs into this folder with NO (a quota, a policy). */
+  refuseAppendTo?: string;
   /** Hold each message's body answer back this long (a slow old server: a job that runs for a while). */
   slowBodyMs?: number;
   /** Drop the connection once, right after answering the next command of this name (e.g. "EXAMINE"): the client finds it closed while idle. */
@@ -146,7 +150,8 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
         if (!sock.destroyed) sock.write(s);
       }, delayMs);
     const close = () => later(() => sock.destroy());
-    const caps = "IMAP4rev1 AUTH=PLAIN SASL-IR NAMESPACE UIDPLUS";
+    // no MULTIAPPEND, no LITERAL+, no SPECIAL-USE, no CONDSTORE: a plain RFC 3501 server
+    const caps = `IMAP4rev1 AUTH=PLAIN SASL-IR NAMESPACE${quirks.noUidPlus ? "" : " UIDPLUS"}`;
     send(`* OK [CAPABILITY ${caps}] fake IMAP ready\r\n`);
 
     const handle = (line: string) => {
@@ -236,6 +241,28 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
           send(`* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* ${f.messages.length} EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY ${f.uidValidity}] ok\r\n`);
           if (!quirks.noUidNextInSelect) send(`* OK [UIDNEXT ${f.uidNext}] ok\r\n`);
           return ok(`[${cmd === "EXAMINE" ? "READ-ONLY" : "READ-WRITE"}] done`);
+        }
+        case "CREATE": {
+          if (folders.has(args[0] ?? "")) return send(`${tag} NO [ALREADYEXISTS] mailbox exists\r\n`);
+          folders.set(args[0]!, { uidValidity: 3000 + folders.size, uidNext: 1, messages: [] });
+          return ok();
+        }
+        case "SUBSCRIBE":
+        case "UNSUBSCRIBE":
+          return ok();
+        case "APPEND": {
+          // APPEND mailbox [(flags)] ["date"] literal (the literal arrives as the last token)
+          const f = folders.get(args[0] ?? "");
+          if (!f) return send(`${tag} NO [TRYCREATE] no such mailbox\r\n`);
+          if (quirks.refuseAppendTo === args[0]) return send(`${tag} NO [OVERQUOTA] quota exceeded\r\n`);
+          const rest = args.slice(1);
+          const body = Buffer.from(rest.pop() ?? "", "latin1");
+          const flags = rest[0]?.startsWith("(") ? rest.shift()!.replace(/[()]/g, "").split(" ").filter(Boolean) : [];
+          const d = rest[0] ? /^\s*(\d{1,2})-(\w{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$/.exec(rest[0]) : null;
+          const internalDate = d ? new Date(Date.UTC(Number(d[3]), MONTHS.indexOf(d[2]!), Number(d[1]), Number(d[4]), Number(d[5]), Number(d[6])) - (d[7] === "-" ? -1 : 1) * (Number(d[8]) * 60 + Number(d[9])) * 60_000) : new Date();
+          const m = { uid: f.uidNext++, flags, internalDate, body };
+          f.messages.push(m);
+          return ok(quirks.noUidPlus ? "appended" : `[APPENDUID ${f.uidValidity} ${m.uid}] appended`);
         }
         case "UID SEARCH": {
           if (!selected) return send(`${tag} BAD no folder selected\r\n`);
