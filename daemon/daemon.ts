@@ -58,8 +58,7 @@ export class Daemon {
   private readonly loggedInHere = new Set<string>();
   /** The daemon's recent log lines per user, for the console's account screen. */
   private readonly userLines = new Map<string, string[]>();
-  /** Recently finished runs, newest last, for the console's queue screen. */
-  /** Finished runs: this pass's messages, and the account's total migrated so far. */
+  /** Recently finished runs, newest last, for the console's queue screen: this pass's messages and the account's total so far. */
   readonly recent: { user: string; domain: string; state: string; finishedAt: string; messages: number; totalMessages?: number; lastError?: string }[] = [];
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Each known account's latest run status, read once from the states, then kept up to date by the runs. */

@@ -60,11 +60,11 @@ describe("vault", () => {
     await runCliOk(home, ["domain", "add", "example.com", "migration.old.host=old.example.com", "migration.old.auth.mode=captured"]);
     await runCliOk(home, ["domain", "enable", "example.com"]);
     new Vault(home).put("a@example.com", "x");
-    expect(await runCliOk(home, ["domain", "set", "example.com", "migration.enabled=false"])).toBe("example.com: migration switched off (1 captured password wiped)\n");
+    expect(await runCliOk(home, ["domain", "set", "example.com", "migration.enabled=false"])).toBe("example.com: migration.enabled: true → false\nexample.com: migration switched off (1 captured password wiped)\n");
     expect(existsSync(join(home, "vault", "a@example.com.json"))).toBe(false);
-    // a change that leaves migration off wipes nothing more (and says nothing)
+    // a change that leaves migration off wipes nothing more (and says only what changed)
     new Vault(home).put("b@example.com", "y");
-    expect(await runCliOk(home, ["domain", "set", "example.com", "migration.continuous=true"])).toBe("");
+    expect(await runCliOk(home, ["domain", "set", "example.com", "migration.continuous=true"])).toBe("example.com: migration.continuous: false → true\n");
     expect(new Vault(home).get("b@example.com")).toBe("y");
   });
 });

@@ -30,6 +30,7 @@ export function jobRow(j: JobView, width: number, now = Date.now()): string {
   let detail = "";
   if (p) detail = `${bar(p.messagesDone, p.messagesTotal)} ${p.messagesDone}/${p.messagesTotal} ${formatBytes(p.bytesDone)} ${p.rateMsgPerSec}/s${p.etaSec !== null ? ` ETA ${p.etaSec}s` : ""}`;
   else if (j.state === "waiting" && j.notBefore) detail = `in ${Math.max(0, Math.round((j.notBefore - now) / 1000))}s: ${j.lastError ?? ""}`;
+  else if (j.state === "failed" && j.lastError) detail = j.lastError;
   else if (j.messages !== undefined) detail = `${finishedCounts(j.messages, j.totalMessages)}${j.lastError ? ` — ${j.lastError}` : ""}`;
   else if (j.lastError) detail = j.lastError;
   // 80 columns hold: user 24, state 8, bar 12, "2600/8000 22.6 MB 994/s ETA 5s"
@@ -52,7 +53,8 @@ export function finishedCounts(pass: number, total?: number): string {
 export function accountRows(live: JobView[], failed: JobView[], recent: JobView[]): JobView[] {
   const rows = new Map<string, JobView>(live.map((j) => [j.user, j]));
   const when = (j: JobView) => (j.failedAt ?? (j.finishedAt ? Date.parse(j.finishedAt) : 0));
-  for (const j of [...failed.map((f) => ({ ...f, state: "failed" })), ...recent]) {
+  // the failed list after the runs: a failure recorded in the same moment as its run wins
+  for (const j of [...recent, ...failed.map((f) => ({ ...f, state: "failed" }))]) {
     if (live.some((l) => l.user === j.user)) continue;
     const had = rows.get(j.user);
     if (!had || when(j) >= when(had)) rows.set(j.user, j);

@@ -92,3 +92,14 @@ describe("per-domain progress", () => {
     expect(domainRow("example.com", true, undefined, 80, "3/3 done")).toMatch(/^example\.com\s+Migration Enabled\s+3\/3 done$/);
   });
 });
+
+describe("a failed row", () => {
+  test("says why it failed, not how many messages its last pass copied", () => {
+    expect(jobRow({ user: "ivan@x", domain: "x", state: "failed", messages: 0, lastError: "login refused for ivan@x" }, 80)).toMatch(/^ivan@x\s+failed\s+login refused for ivan@x$/);
+  });
+  test("a failure recorded in the same moment as its run is the row", () => {
+    const t = "2026-01-01T10:00:00.000Z";
+    const rows = accountRows([], [{ user: "i@x", domain: "x", state: "queued", failedAt: Date.parse(t), lastError: "refused" }], [{ user: "i@x", domain: "x", state: "failed", finishedAt: t, messages: 0 }]);
+    expect(rows).toEqual([expect.objectContaining({ user: "i@x", state: "failed", lastError: "refused" })]);
+  });
+});
