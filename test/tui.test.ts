@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Vault } from "../src/accounts/vault.ts";
 import { join } from "node:path";
 import { generateMaildir } from "../bench/mailgen.ts";
-import { startDaemon, userLogin, type DaemonProc } from "./support/daemon.ts";
+import { startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
 import { CLI, runCliOk, startHarness, type Harness } from "./support/harness.ts";
 import { makeMessage, seed } from "./support/mail.ts";
 import { startTerm, type Term } from "./support/tmux.ts";
@@ -68,7 +68,16 @@ describe("console", () => {
 
   test("enable/disable on a key changes the settings file; disabling wipes captured passwords as the CLI does", async () => {
     new Vault(h.home).put("kept-for-a-while@example.com", "captured-pw");
+    // disabling asks first and says what it wipes; anything but y changes nothing
     t.keys("e");
+    const ask = await t.waitFor(/Disable migration for example\.com\?[\s\S]*confirm/);
+    expect(ask.replace(/[│\s]+/g, " ")).toContain("Logins are no longer migrated, and 1 captured password is wiped. Type y to confirm:");
+    t.keys("n", "Enter");
+    await t.waitFor("example.com: not changed");
+    expect(cfg().domains["example.com"].migration.enabled).toBe(true);
+    t.keys("e");
+    await t.waitFor(/Disable migration for example\.com\?/);
+    t.keys("y", "Enter");
     await t.waitFor("example.com: Migration Disabled (1 captured password wiped)");
     expect(cfg().domains["example.com"].migration.enabled).toBe(false);
     expect(existsSync(join(h.home, "vault", "kept-for-a-while@example.com.json"))).toBe(false);
@@ -130,7 +139,22 @@ describe("console", () => {
     expect(cfg().domains["example.com"].migration.continuous).toBe(before);
   });
 
-  test("configure: Test connection shows each check's result", async () => {
+  test("configure: Test connection shows each check's result, for the form's values", async () => {
+    t.keys("Enter");
+    await t.waitFor("Configure example.com");
+    // an unsaved wrong port is what t tests (what s would save)
+    t.keys("Down", "Down", "Down", "Enter");
+    await t.waitFor("migration.old.imapPort (now:");
+    t.keys("C-u", "1", "Enter");
+    await t.waitFor(/migration\.old\.imapPort\s+1\s/);
+    t.keys("t");
+    await t.waitFor(/FAIL old-imap: [^\n]*ECONNREFUSED/);
+    t.keys("Escape"); // closes the results
+    await Bun.sleep(300);
+    t.keys("Escape");
+    await t.waitFor("unsaved changes — Esc again discards them");
+    t.keys("Escape");
+    await t.waitFor("automigrate — Domains");
     t.keys("Enter");
     await t.waitFor("Configure example.com");
     t.keys("t");
@@ -162,6 +186,11 @@ describe("console", () => {
     expect(cfg().domains["example.com"].accountDefaults.autoMigration).toBe(true);
     t.keys("Escape");
     await t.waitFor("automigrate — Domains");
+    // the daemon has the class back on before the next test's login: a reload it does after
+    // the last write (SIGHUP) reads the file as it is now
+    const reloads = d.output().split('"why":"SIGHUP"').length;
+    d.proc.kill("SIGHUP");
+    await waitFor(() => d.output().split('"why":"SIGHUP"').length > reloads, 10_000, "the daemon's reload");
   });
 
   test("the queue live from the daemon: a user runs with progress, then is done", async () => {
@@ -264,6 +293,28 @@ describe("console", () => {
     expect(s).toMatch(/info migration finished status=done messages=4000/);
     t.keys("Escape");
     await t.waitFor("Migration queue");
+    // any user by address, in the list or not
+    t.keys("u");
+    await t.waitFor("Look up a user (user@domain):");
+    t.keys("alice@example.com", "Enter");
+    await t.waitFor(/┌─ alice@example\.com /);
+    await t.waitFor("last run: done");
+    t.keys("Escape");
+    await t.waitFor("Migration queue");
+    t.keys("f");
+    await t.waitFor("Filter by domain");
+    t.keys("C-u", "Enter");
+    await t.waitFor(/ivan@other\.example\s+failed/, 20_000);
+    // P pauses the selected row's domain only; R retries every failed job after a y
+    t.keys("g", "P");
+    await t.waitFor("other.example: paused (other domains go on)");
+    expect((await d.status()).paused).toEqual({ all: false, domains: ["other.example"] });
+    t.keys("P");
+    await t.waitFor("other.example: resumed");
+    t.keys("R");
+    await t.waitFor(/Retry every failed job and end[\s\S]*y to[\s\S]*confirm:/);
+    t.keys("y", "Enter");
+    await t.waitFor(/retried 1 job\b/);
   });
 
   test("long lists: PgDn/PgUp, End/G and Home/g move by pages and to the ends; the header says which row", async () => {

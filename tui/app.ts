@@ -6,6 +6,7 @@ import { classNames } from "../src/config/rules.ts";
 import { applyAssignments, getPath, parseAssignment } from "../src/config/dotted.ts";
 import { domainSchema, type DomainSettings } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
+import { Vault } from "../src/accounts/vault.ts";
 import { settingsOf } from "../src/config/settings-help.ts";
 import { changeDomain, setMigrationEnabled } from "../src/config/change.ts";
 import { verifiedText } from "../src/cli/status-command.ts";
@@ -13,7 +14,7 @@ import { domainProblems, whyNobodyMigrates } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
 import { formatBytes } from "../src/migrate/report.ts";
-import { accountRows, bar, domainRow, jobRow, keyBar, matchesFilter, progressText, sortJobs, type JobView } from "./format.ts";
+import { accountRows, bar, domainRow, jobRow, keyBar, matchesFilter, progressText, sortJobs, userColumn, type JobView } from "./format.ts";
 import { TIMEOUTS } from "../src/timeouts.ts";
 
 interface View {
@@ -184,11 +185,17 @@ export async function runTui(home: string): Promise<number> {
           el.select(0); // a new filter starts at the top (setItems keeps the old selection)
           draw();
         },
-        e: () => {
+        e: async () => {
           const d = selected();
           if (!d) return;
           try {
             const enabled = !loadConfig(home).domains[d]!.migration.enabled;
+            if (!enabled) {
+              // disabling wipes the captured passwords: say so and ask first
+              const n = new Vault(home).countDomain(d);
+              const yes = await prompt(`Disable migration for ${d}? Logins are no longer migrated${n ? `, and ${n} captured password${n === 1 ? " is" : "s are"} wiped` : ""}. Type y to confirm:`, "");
+              if (yes?.trim().toLowerCase() !== "y") return say(`${d}: not changed`);
+            }
             const { wiped } = setMigrationEnabled(home, d, enabled);
             say(`${d}: ${enabled ? "Migration Enabled" : "Migration Disabled"}${wiped ? ` (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)` : ""}`);
           } catch (err) {
@@ -282,7 +289,9 @@ export async function runTui(home: string): Promise<number> {
         t: async () => {
           say("testing the connections ...");
           const { testConnection } = await import("../src/diagnose/test-connection.ts");
-          const r = await testConnection(loadConfig(home), domain, { timeoutMs: TIMEOUTS.consoleTestConnectionMs });
+          // the form's values, saved or not: what `s` would save is what is tested
+          const c = loadConfig(home);
+          const r = await testConnection({ ...c, domains: { ...c.domains, [domain]: draft } }, domain, { timeoutMs: TIMEOUTS.consoleTestConnectionMs });
           say(r.ok ? "all reachable" : "problems found", !r.ok);
           overlay(` test connection: ${domain} `, r.checks.map((c) => `${c.status === "pass" ? "ok  " : c.status.toUpperCase().padEnd(4)} ${c.name}: ${c.detail}${c.hint && c.status !== "pass" ? `\n     hint: ${c.hint}` : ""}`).join("\n"));
         },
@@ -349,7 +358,8 @@ export async function runTui(home: string): Promise<number> {
       // the filter before the counts: at 80 columns the end of the label is what gets cut
       const head = `${s.paused.all ? "PAUSED  " : ""}${filter ? `filter: ${filter}  ` : ""}queued ${s.counts.queued}  running ${s.counts.running}  waiting ${s.counts.waiting}  failed ${s.counts.failed}`;
       el.setLabel(` Migration queue — ${head} `);
-      el.setItems((jobs.length ? jobs.map((j) => jobRow(j, width)) : ["(no jobs)"]) as never);
+      const uw = userColumn(jobs.map((j) => j.user), width);
+      el.setItems((jobs.length ? jobs.map((j) => jobRow(j, width, Date.now(), uw)) : [filter ? `(no matches for "${filter}")` : "(no jobs)"]) as never);
       const at = was === undefined ? -1 : jobs.findIndex((j) => j.user === was);
       if (at >= 0) el.select(at);
     };
@@ -369,7 +379,7 @@ export async function runTui(home: string): Promise<number> {
     return {
       title: "Queue",
       live: true,
-      help: "Enter details  m migrate  r retry  x cancel  p pause  f filter  Esc back",
+      help: "Enter details  m migrate  r retry  x cancel  p pause  f filter  u user  Esc back",
       el,
       refresh,
       keys: {
@@ -397,6 +407,23 @@ export async function runTui(home: string): Promise<number> {
           const s = await daemonGet(home, "/status", 1500);
           if (!s) return say("the daemon is not running", true);
           await act(daemonPost(home, s.paused.all ? "/resume" : "/pause", {}), (r) => ({ text: r.paused?.all ? "paused: no new migrations start" : "resumed" }));
+        },
+        u: async () => {
+          const u = (await prompt("Look up a user (user@domain):", ""))?.trim().toLowerCase();
+          if (u) push(accountView(u));
+        },
+        "S-r": async () => {
+          const yes = await prompt("Retry every failed job and end every backoff wait? Type y to confirm:", "");
+          if (yes?.trim().toLowerCase() !== "y") return say("nothing retried");
+          await act(daemonPost(home, "/retry", {}), (r) => (r.retried > 0 ? { text: `retried ${r.retried} job${r.retried === 1 ? "" : "s"}` } : { text: "nothing to retry: no failed job and none waiting", error: true }));
+        },
+        "S-p": async () => {
+          const j = selected();
+          if (!j) return;
+          const s = await daemonGet(home, "/status", 1500);
+          if (!s) return say("the daemon is not running", true);
+          const paused = s.paused.domains.includes(j.domain);
+          await act(daemonPost(home, paused ? "/resume" : "/pause", { domain: j.domain }), (r) => ({ text: r.paused?.domains?.includes(j.domain) ? `${j.domain}: paused (other domains go on)` : `${j.domain}: resumed` }));
         },
         f: async () => {
           filter = (await prompt(`Filter by domain, state or user (now: ${filter || "none"}; empty: all):`, "")) ?? filter;
@@ -456,13 +483,15 @@ export async function runTui(home: string): Promise<number> {
   };
   const HELP = [
     "Lists: PgUp/PgDn a page, Home or g the first row, End or G the last; the header says which row",
-    "Domains: Enter configure, e enable/disable, c classes, / filter, Tab queue",
+    "Domains: Enter configure, e enable/disable (disabling asks), c classes, / filter,",
+    "  Tab queue",
     "Configure: Enter edits (booleans toggle, choices cycle), s save, Esc cancel,",
     "  t test connection; an invalid value is refused with the reason",
     "Classes: Space toggles \"enable automatic migration\"",
     "Queue: failed first, then running, waiting, queued, finished rows;",
     "  m migrate now (first in line), r retry, x cancel (asks), p pause/resume,",
-    "  f filter, Enter details",
+    "  P pause/resume the row's domain, R retry all (asks), f filter,",
+    "  u look up any user, Enter details",
     "Esc goes back, q quits, any key closes this help.",
   ].join("\n");
 

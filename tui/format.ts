@@ -24,7 +24,7 @@ export interface JobView {
 }
 
 /** One queue row, fitted to `width` columns. */
-export function jobRow(j: JobView, width: number, now = Date.now()): string {
+export function jobRow(j: JobView, width: number, now = Date.now(), userWidth = 24): string {
   const p = j.progress;
   const state = j.state === "waiting" ? `retry ${j.attempts ?? 0}` : j.state;
   let detail = "";
@@ -33,9 +33,17 @@ export function jobRow(j: JobView, width: number, now = Date.now()): string {
   else if (j.state === "failed" && j.lastError) detail = j.lastError;
   else if (j.messages !== undefined) detail = `${finishedCounts(j.messages, j.totalMessages)}${j.lastError ? ` — ${j.lastError}` : ""}`;
   else if (j.lastError) detail = j.lastError;
-  // 80 columns hold: user 24, state 8, bar 12, "2600/8000 22.6 MB 994/s ETA 5s"
-  const line = `${j.user.padEnd(24).slice(0, 24)} ${state.padEnd(8)} ${detail.replace(/\s+/g, " ")}`;
+  // 80 columns hold: user 24, state 8, bar 12, "2600/8000 22.6 MB 994/s ETA 5s"; a cut
+  // address ends with "…"
+  const user = j.user.length > userWidth ? `${j.user.slice(0, userWidth - 1)}…` : j.user.padEnd(userWidth);
+  const line = `${user} ${state.padEnd(8)} ${detail.replace(/\s+/g, " ")}`;
   return line.length > width ? `${line.slice(0, width - 1)}…` : line;
+}
+
+/** The user column: as wide as the longest address shown, at least 24, and at most what the terminal leaves (48 at most). */
+export function userColumn(users: string[], width: number): number {
+  const longest = users.reduce((n, u) => Math.max(n, u.length), 0);
+  return Math.max(24, Math.min(longest, 48, width - 56));
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;

@@ -95,17 +95,29 @@ export class Vault {
     }
   }
 
+  /** The record files of a domain's users. */
+  private domainFiles(domain: string): string[] {
+    try {
+      return readdirSync(this.dir).filter((f) => f !== "key" && decodeURIComponent(f).endsWith(`@${domain}.json`));
+    } catch {
+      return [];
+    }
+  }
+
+  /** How many of a domain's users have a record (what disabling it would wipe). */
+  countDomain(domain: string): number {
+    return this.domainFiles(domain).length;
+  }
+
   /** Wipes every record of a domain (when its migration is disabled). */
   removeDomain(domain: string): number {
     let n = 0;
-    try {
-      for (const f of readdirSync(this.dir)) {
-        if (f !== "key" && decodeURIComponent(f).endsWith(`@${domain}.json`)) {
-          unlinkSync(join(this.dir, f));
-          n++;
-        }
-      }
-    } catch {}
+    for (const f of this.domainFiles(domain)) {
+      try {
+        unlinkSync(join(this.dir, f));
+        n++;
+      } catch {}
+    }
     return n;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { accountRows, bar, domainRow, finishedCounts, jobRow, keyBar, matchesFilter, progressText, sortJobs } from "../../tui/format.ts";
+import { accountRows, bar, domainRow, finishedCounts, jobRow, keyBar, matchesFilter, progressText, sortJobs, userColumn } from "../../tui/format.ts";
 
 describe("console text", () => {
   test("the key bar keeps ? help and q quit visible at 80 columns and cuts the view's keys with …", () => {
@@ -101,5 +101,17 @@ describe("a failed row", () => {
     const t = "2026-01-01T10:00:00.000Z";
     const rows = accountRows([], [{ user: "i@x", domain: "x", state: "queued", failedAt: Date.parse(t), lastError: "refused" }], [{ user: "i@x", domain: "x", state: "failed", finishedAt: t, messages: 0 }]);
     expect(rows).toEqual([expect.objectContaining({ user: "i@x", state: "failed", lastError: "refused" })]);
+  });
+});
+
+describe("queue columns", () => {
+  test("the user column is as wide as the longest address, within what the terminal leaves (24 at 80, up to 48); a cut address ends with …", () => {
+    const long = "user00000.with-a-longer-local-part@example.com";
+    expect(userColumn([long, "a@x"], 80)).toBe(24);
+    expect(userColumn([long, "a@x"], 120)).toBe(long.length);
+    expect(userColumn(["a@x"], 120)).toBe(24);
+    expect(userColumn(["x".repeat(90)], 200)).toBe(48);
+    expect(jobRow({ user: long, domain: "example.com", state: "queued" }, 80, 0, userColumn([long], 80)).slice(0, 25)).toBe("user00000.with-a-longer… ");
+    expect(jobRow({ user: long, domain: "example.com", state: "queued" }, 120, 0, userColumn([long], 120))).toStartWith(`${long} queued`);
   });
 });
