@@ -16,6 +16,8 @@ export const TIMEOUTS = {
   lockWaitMs: 10_000,
   /** Creating an account at a first login: may wait behind another creation of the same user. */
   accountCreateLockMs: 20_000,
+  /** A lock written on another host (shared home) whose holder has not refreshed it for this long is dead; holders refresh every quarter of it. */
+  lockLeaseMs: 120_000,
   /** A takeover claim on a stale lock older than this, whose creator is dead, was left by a crash. */
   staleLockClaimMs: 30_000,
   /** Shutdown (SIGTERM): running jobs get this long to reach a safe point. systemd's TimeoutStopSec=15 leaves 7 s for the state flush and the sockets. */

@@ -66,3 +66,37 @@ console.log(v.get("u" + process.pid + "@example.com"));`;
     }
   });
 });
+
+describe("lock holders across hosts", () => {
+  test("a lock names its host; one without a host is this host's", async () => {
+    const { holderOf } = await import("../../src/store/lock-file.ts");
+    const { hostname } = await import("node:os");
+    expect(holderOf("123 abc node-a")).toEqual({ pid: 123, host: "node-a" });
+    expect(holderOf("123")).toEqual({ pid: 123, host: hostname() });
+    expect(holderOf(undefined)).toEqual({ pid: undefined, host: hostname() });
+  });
+  test("on this host by the pid; on another host by the heartbeat's age, never by the pid", async () => {
+    const { holderGone } = await import("../../src/store/lock-file.ts");
+    const alive = (pid: number) => pid === 7;
+    expect(holderGone({ pid: 7, host: "here" }, 999_999, 1000, "here", alive)).toBe(false);
+    expect(holderGone({ pid: 8, host: "here" }, 0, 1000, "here", alive)).toBe(true);
+    // pid 8 is not running here, but it is another host's process: alive while fresh
+    expect(holderGone({ pid: 8, host: "there" }, 500, 1000, "here", alive)).toBe(false);
+    expect(holderGone({ pid: 7, host: "there" }, 1500, 1000, "here", alive)).toBe(true);
+  });
+  test("the holder refreshes the lock's mtime while it holds it", async () => {
+    const { acquireLock } = await import("../../src/store/lock-file.ts");
+    const { mkdtempSync, statSync, utimesSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "automigrate-lease-"));
+    const path = join(dir, "x.lock");
+    const release = acquireLock(path, { waitMs: 0, what: "the test", leaseMs: 200 });
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(path, past, past);
+    await Bun.sleep(150);
+    expect(Date.now() - statSync(path).mtimeMs).toBeLessThan(1000);
+    release();
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
