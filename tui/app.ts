@@ -14,6 +14,7 @@ import { domainProblems, whyNobodyMigrates } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
 import { formatBytes } from "../src/migrate/report.ts";
+import { VirtualRows } from "./virtual-rows.ts";
 import { accountRows, bar, domainRow, jobRow, keyBar, matchesFilter, progressText, sortJobs, userColumn, type JobView } from "./format.ts";
 import { TIMEOUTS } from "../src/timeouts.ts";
 
@@ -27,6 +28,8 @@ interface View {
   keys?: Record<string, () => void | Promise<void>>;
   /** Edits not saved yet: q and Esc ask first. */
   unsaved?: () => boolean;
+  /** A windowed list (any length): movement keys go to it. */
+  rows?: VirtualRows;
 }
 
 /** Settings the Configure screen edits: dotted key, kind, choices. */
@@ -97,6 +100,8 @@ export async function runTui(home: string): Promise<number> {
   const top = () => stack[stack.length - 1]!;
   /** "row 12/1000" for a list view: where the cursor is in a long list. */
   const position = (): string => {
+    const v = top().rows;
+    if (v) return v.length > 1 ? ` — row ${v.cursor + 1}/${v.length}` : "";
     const l = top().el as unknown as { selected?: number; items?: unknown[]; select?: unknown };
     return typeof l.select === "function" && l.items && l.items.length > 1 ? ` — row ${(l.selected ?? 0) + 1}/${l.items.length}` : "";
   };
@@ -153,36 +158,37 @@ export async function runTui(home: string): Promise<number> {
 
   // ---------- Domains ----------
   const domainsView = (): View => {
-    const el = list("Domains");
+    const rows = new VirtualRows("Domains");
+    const el = rows.el;
     let filter = "";
     let names: string[] = [];
     const refresh = () => {
       const c = loadConfig(home);
       names = Object.keys(c.domains).sort().filter((n) => n.includes(filter));
       problems = names.map((n) => domainProblems(n, c.domains[n]!)[0] ?? whyNobodyMigrates(n, c.domains[n]!));
-      el.setItems(names.map((n, i) => domainRow(n, c.domains[n]!.migration.enabled, problems[i], Number(screen.width) - 2, progressText(lastStatus?.domains?.[n]))) as never);
+      rows.setRows(names.map((n, i) => domainRow(n, c.domains[n]!.migration.enabled, problems[i], Number(screen.width) - 2, progressText(lastStatus?.domains?.[n]))));
       el.setLabel(` Domains${filter ? ` (filter: ${filter})` : ""} `);
       explain();
     };
     let problems: (string | undefined)[] = [];
-    const selected = () => names[(el as unknown as { selected: number }).selected];
+    const selected = () => names[rows.cursor];
     /** The selected domain's problem, whole, below the list (its row is cut at the screen's edge). */
     const explain = () => {
-      const i = (el as unknown as { selected: number }).selected;
-      const p = problems[i];
-      if (p && !busy) say(`${names[i]}: ${p}`, true);
+      const p = problems[rows.cursor];
+      if (p && !busy) say(`${names[rows.cursor]}: ${p}`, true);
     };
-    el.on("select item", explain);
+    rows.onMove = explain;
     return {
       title: "Domains",
       help: "Enter configure  e on/off  c classes  / filter  Tab queue",
       el,
+      rows,
       refresh,
       keys: {
         "/": async () => {
           filter = (await prompt(`Filter domains (now: ${filter || "none"}; empty: all):`, "")) ?? filter;
+          rows.cursor = 0; // a new filter starts at the top
           refresh();
-          el.select(0); // a new filter starts at the top (setItems keeps the old selection)
           draw();
         },
         e: async () => {
@@ -338,7 +344,8 @@ export async function runTui(home: string): Promise<number> {
 
   // ---------- Queue ----------
   const queueView = (): View => {
-    const el = list("Migration queue");
+    const rows = new VirtualRows("Migration queue");
+    const el = rows.el;
     let filter = "";
     let jobs: JobView[] = [];
     const refresh = async () => {
@@ -347,23 +354,23 @@ export async function runTui(home: string): Promise<number> {
       daemonUp = Boolean(s);
       if (!s) {
         el.setLabel(" Migration queue ");
-        el.setItems(["(the daemon is not running: live status is unavailable; settings can still be edited)"] as never);
+        rows.setRows(["(the daemon is not running: live status is unavailable; settings can still be edited)"]);
         jobs = [];
         return;
       }
       // the cursor stays on the same user while the rows re-sort under it
-      const was = jobs[(el as unknown as { selected: number }).selected]?.user;
+      const was = jobs[rows.cursor]?.user;
       jobs = sortJobs(accountRows(s.jobs, s.failed, s.recent).filter((j) => matchesFilter(j, filter)));
       const width = Number(screen.width) - 2; // inside the list border
       // the filter before the counts: at 80 columns the end of the label is what gets cut
       const head = `${s.paused.all ? "PAUSED  " : ""}${filter ? `filter: ${filter}  ` : ""}queued ${s.counts.queued}  running ${s.counts.running}  waiting ${s.counts.waiting}  failed ${s.counts.failed}`;
       el.setLabel(` Migration queue — ${head} `);
       const uw = userColumn(jobs.map((j) => j.user), width);
-      el.setItems((jobs.length ? jobs.map((j) => jobRow(j, width, Date.now(), uw)) : [filter ? `(no matches for "${filter}")` : "(no jobs)"]) as never);
       const at = was === undefined ? -1 : jobs.findIndex((j) => j.user === was);
-      if (at >= 0) el.select(at);
+      if (at >= 0) rows.cursor = at;
+      rows.setRows(jobs.length ? jobs.map((j) => jobRow(j, width, Date.now(), uw)) : [filter ? `(no matches for "${filter}")` : "(no jobs)"]);
     };
-    const selected = () => jobs[(el as unknown as { selected: number }).selected];
+    const selected = () => jobs[rows.cursor];
     /** Says what the daemon answered: its refusal, or what `describe` makes of its reply. */
     const act = async (p: Promise<any>, describe: (reply: any) => { text: string; error?: boolean }) => {
       const r = await p;
@@ -381,6 +388,7 @@ export async function runTui(home: string): Promise<number> {
       live: true,
       help: "Enter details  m migrate  r retry  x cancel  p pause  f filter  u user  Esc back",
       el,
+      rows,
       refresh,
       keys: {
         m: async () => {
@@ -427,8 +435,8 @@ export async function runTui(home: string): Promise<number> {
         },
         f: async () => {
           filter = (await prompt(`Filter by domain, state or user (now: ${filter || "none"}; empty: all):`, "")) ?? filter;
+          rows.cursor = 0;
           await refresh();
-          el.select(0);
           draw();
         },
         enter: () => {
@@ -524,6 +532,9 @@ export async function runTui(home: string): Promise<number> {
         return quit();
       }
       quitArmed = false;
+      // a windowed list (the queue): every movement key is its own
+      const v = top().rows;
+      if (v && !top().keys?.[key.full] && v.key(key.full)) return draw();
       // long lists: a page, or the ends, in one key (blessed's lists move one row at a time)
       const l = top().el as unknown as { select?: (i: number) => void; selected?: number; items?: unknown[]; height?: number };
       if (typeof l.select === "function" && l.items && ["pageup", "pagedown", "home", "end", "g", "S-g"].includes(key.full) && !top().keys?.[key.full]) {
