@@ -1,4 +1,5 @@
-// A real terminal for console tests: tmux at 80x24, send-keys to type, capture-pane to read.
+// A real terminal for console tests: tmux at 80x24 (or another size), send-keys to type,
+// capture-pane to read.
 import { spawnSync } from "node:child_process";
 import { waitFor } from "./daemon.ts";
 
@@ -10,10 +11,10 @@ export interface Term {
   kill(): void;
 }
 
-export function startTerm(command: string, name = `am${process.pid}${Math.floor(Math.random() * 1e6)}`): Term {
+export function startTerm(command: string, name = `am${process.pid}${Math.floor(Math.random() * 1e6)}`, size: { cols: number; rows: number } = { cols: 80, rows: 24 }): Term {
   const tmux = (...args: string[]) => spawnSync("tmux", args, { encoding: "utf8" });
   // NCURSES_NO_UTF8_ACS: line drawing as Unicode, readable in capture-pane
-  const r = tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24", `NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 ${command}; sleep 30`);
+  const r = tmux("new-session", "-d", "-s", name, "-x", String(size.cols), "-y", String(size.rows), `NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 ${command}; sleep 30`);
   if (r.status !== 0) throw new Error(`tmux: ${r.stderr}`);
   const term: Term = {
     name,

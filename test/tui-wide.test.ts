@@ -1,0 +1,59 @@
+// The console at 120×40 (the built entry, tmux): the room is used — every key of a view in
+// the key bar, a domain's whole reason on its row, whole long addresses in the queue, and
+// the list as tall as the terminal.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { accountFileName } from "../src/store/account-state.ts";
+import { startDaemon, type DaemonProc } from "./support/daemon.ts";
+import { CLI, runCliOk } from "./support/harness.ts";
+import { startTerm, type Term } from "./support/tmux.ts";
+
+const LONG = "firstname.middlename.lastname@example.com";
+let home: string;
+let d: DaemonProc;
+let t: Term;
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), "automigrate-tui-wide-"));
+  writeFileSync(join(home, "old.pw"), "x\n", { mode: 0o600 });
+  const old = ["migration.old.host=127.0.0.1", "migration.old.imapPort=1", "migration.old.imapTls=none", "migration.old.auth.mode=master", "migration.old.auth.user=admin", `migration.old.auth.passwordFile=${join(home, "old.pw")}`];
+  await runCliOk(home, ["domain", "add", "example.com", ...old]);
+  await runCliOk(home, ["domain", "enable", "example.com"]);
+  await runCliOk(home, ["class", "set", "example.com", "domain-default", "autoMigration=false"]);
+  for (let i = 0; i < 50; i++) await runCliOk(home, ["domain", "add", `zz${String(i).padStart(2, "0")}.example`]);
+  // a paused daemon with queued accounts, one with a long address
+  mkdirSync(join(home, "state", "queue"), { recursive: true });
+  writeFileSync(join(home, "state", "daemon.json"), JSON.stringify({ version: 1, paused: { all: true, domains: [] }, logs: {} }));
+  for (const [i, user] of [LONG, "ann@example.com", "bob@example.com"].entries()) {
+    writeFileSync(join(home, "state", "queue", accountFileName(user)), JSON.stringify({ user, domain: "example.com", oldServer: "127.0.0.1:1", reason: "sweep", priority: 2, state: "queued", attempts: 0, enqueuedAt: Date.now() + i }));
+  }
+  d = await startDaemon(home);
+  t = startTerm(`${CLI} --home ${home} tui`, undefined, { cols: 120, rows: 40 });
+  await t.waitFor(/automigrate — Domains — row 1\/51 — daemon running/);
+}, 60_000);
+
+afterAll(async () => {
+  t?.kill();
+  if (d?.proc.exitCode === null) await d.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe("console at 120×40", () => {
+  test("Domains: progress and more of the reason on the row, the whole reason below, the whole key bar, 33 rows", async () => {
+    const s = await t.waitFor(/example\.com\s+Migration Enabled\s+0\/3 done {2}! class "domain-default" \(new accounts\) has automati…│/);
+    expect(s.replace(/\s+/g, " ")).toContain('example.com: class "domain-default" (new accounts) has automatic migration off: logins are not migrated (automigrate class set example.com domain-default autoMigration=true)');
+    expect(s).toMatch(/Enter configure {2}e on\/off {2}c classes {2}\/ filter {2}Tab queue\s+\? help {2}q quit/);
+    // 40 rows: header, 35 for the list (33 inside its border), 3 for messages, the key bar
+    expect(s.split("\n").filter((l) => /^│(example\.com|zz\d\d\.example) /.test(l)).length).toBe(33);
+  });
+
+  test("Queue: whole long addresses, every key in the bar", async () => {
+    t.keys("Tab");
+    const s = await t.waitFor(new RegExp(`${LONG.replace(/\./g, "\\.")}\\s+queued`));
+    expect(s).toContain("Enter details  m migrate  r retry  x cancel  p pause  f filter  u user  Esc back");
+    expect(s).not.toContain("…");
+    expect(s).toMatch(/Migration queue — PAUSED {2}queued 3 {2}running 0 {2}waiting 0 {2}failed 0/);
+  });
+});
