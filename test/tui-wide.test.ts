@@ -2,7 +2,7 @@
 // the key bar, a domain's whole reason on its row, whole long addresses in the queue, and
 // the list as tall as the terminal.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { accountFileName } from "../src/store/account-state.ts";
@@ -44,7 +44,7 @@ describe("console at 120×40", () => {
   test("Domains: progress and more of the reason on the row, the whole reason below, the whole key bar, 33 rows", async () => {
     const s = await t.waitFor(/example\.com\s+Migration Enabled\s+0\/3 done {2}! class "domain-default" \(new accounts\) has automati…│/);
     expect(s.replace(/\s+/g, " ")).toContain('example.com: class "domain-default" (new accounts) has automatic migration off: logins are not migrated (automigrate class set example.com domain-default autoMigration=true)');
-    expect(s).toMatch(/Enter configure {2}e on\/off {2}c classes {2}\/ filter {2}Tab queue\s+\? help {2}q quit/);
+    expect(s).toMatch(/Enter edit {2}e on\/off {2}c classes {2}a add {2}\/ filter {2}Tab queue\s+\? help {2}q quit/);
     // 40 rows: header, 35 for the list (33 inside its border), 3 for messages, the key bar
     expect(s.split("\n").filter((l) => /^│(example\.com|zz\d\d\.example) /.test(l)).length).toBe(33);
   });
@@ -55,5 +55,36 @@ describe("console at 120×40", () => {
     expect(s).toContain("Enter details  m migrate  r retry  x cancel  p pause  f filter  u user  Esc back");
     expect(s).not.toContain("…");
     expect(s).toMatch(/Migration queue — PAUSED {2}queued 3 {2}running 0 {2}waiting 0 {2}failed 0/);
+  });
+
+  test("a adds a domain, L sets the licence's seats, a on Classes adds a class: through the CLI's rules", async () => {
+    t.keys("Escape");
+    await t.waitFor("automigrate — Domains");
+    t.keys("a");
+    await t.waitFor("Add a domain (e.g. example.com)");
+    t.keys("not a domain", "Enter");
+    await t.waitFor('"not a domain" is not a domain name');
+    t.keys("a");
+    await t.waitFor("Add a domain (e.g. example.com)");
+    t.keys("new.example", "Enter");
+    await t.waitFor("added new.example (Migration Disabled): Enter configures it");
+    await t.waitFor(/automigrate — Domains — row 2\/52/); // the new domain, selected
+    expect(JSON.parse(readFileSync(join(home, "config.json"), "utf8")).domains["new.example"].migration.enabled).toBe(false);
+    t.keys("L");
+    await t.waitFor("Premium seats in the licence (now 0)");
+    t.keys("C-u", "25", "Enter");
+    await t.waitFor("license.premiumSeats: 0 → 25");
+    expect(JSON.parse(readFileSync(join(home, "config.json"), "utf8")).license.premiumSeats).toBe(25);
+    t.keys("c");
+    await t.waitFor("Account classes of new.example");
+    t.keys("a");
+    await t.waitFor("Add an account class");
+    t.keys("staff", "Enter");
+    await t.waitFor("added class staff to new.example: automatic migration on");
+    await t.waitFor(/\[x\] enable automatic migration {3}staff/);
+    t.keys("a");
+    await t.waitFor("Add an account class");
+    t.keys("staff", "Enter");
+    await t.waitFor('class "staff" already exists in new.example');
   });
 });

@@ -51,7 +51,7 @@ describe("console", () => {
       "zeta.example Migration Disabled",
     ]);
     // at 80 columns every key of the view and ? help / q quit are visible
-    expect(s).toMatch(/Enter configure  e on\/off  c classes  \/ filter  Tab queue +\? help  q quit/);
+    expect(s).toMatch(/Enter edit  e on\/off  c classes  a add  \/ filter  Tab queue +\? help  q quit/);
   });
 
   test("a search filter narrows the list; an empty one shows all again", async () => {

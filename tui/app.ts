@@ -8,7 +8,8 @@ import { domainSchema, type DomainSettings } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
 import { Vault } from "../src/accounts/vault.ts";
 import { settingsOf } from "../src/config/settings-help.ts";
-import { changeDomain, setMigrationEnabled } from "../src/config/change.ts";
+import { addClass, addDomain, changeDomain, changeGlobals, setMigrationEnabled } from "../src/config/change.ts";
+import { changeLines } from "../src/config/settings-help.ts";
 import { verifiedText } from "../src/cli/status-command.ts";
 import { domainProblems, whyNobodyMigrates } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
@@ -180,7 +181,7 @@ export async function runTui(home: string): Promise<number> {
     rows.onMove = explain;
     return {
       title: "Domains",
-      help: "Enter configure  e on/off  c classes  / filter  Tab queue",
+      help: "Enter edit  e on/off  c classes  a add  / filter  Tab queue",
       el,
       rows,
       refresh,
@@ -217,6 +218,30 @@ export async function runTui(home: string): Promise<number> {
         c: () => {
           const d = selected();
           if (d) push(classesView(d));
+        },
+        a: async () => {
+          const name = (await prompt("Add a domain (e.g. example.com); migration stays off until e:", ""))?.trim();
+          if (!name) return;
+          try {
+            const d = addDomain(home, name);
+            refresh();
+            rows.select(names.indexOf(d));
+            say(`added ${d} (Migration Disabled): Enter configures it`);
+          } catch (err) {
+            say(errorText(err), true);
+          }
+          draw();
+        },
+        "S-l": async () => {
+          const now = loadConfig(home).license.premiumSeats;
+          const v = (await prompt(`Premium seats in the licence (now ${now}):`, String(now)))?.trim();
+          if (!v || v === String(now)) return;
+          try {
+            const changes = changeGlobals(home, [parseAssignment(`license.premiumSeats=${v}`)]);
+            say(changeLines(changes).join("\n") || "nothing changed");
+          } catch (err) {
+            say(`${errorText(err)} — not changed`, true);
+          }
         },
         tab: () => push(queueView()),
       },
@@ -319,7 +344,7 @@ export async function runTui(home: string): Promise<number> {
     };
     return {
       title: `Classes of ${domain}`,
-      help: "Space toggle automatic migration  Esc back",
+      help: "Space toggle automatic migration  a add class  Esc back",
       el,
       refresh,
       keys: {
@@ -333,6 +358,18 @@ export async function runTui(home: string): Promise<number> {
             });
           } catch (e) {
             say(errorText(e), true);
+          }
+          refresh();
+          draw();
+        },
+        a: async () => {
+          const name = (await prompt("Add an account class (letters, digits, '.', '_' or '-'):", ""))?.trim();
+          if (!name) return;
+          try {
+            addClass(home, domain, name);
+            say(`added class ${name} to ${domain}: automatic migration on`);
+          } catch (err) {
+            say(errorText(err), true);
           }
           refresh();
           draw();
@@ -491,11 +528,11 @@ export async function runTui(home: string): Promise<number> {
   };
   const HELP = [
     "Lists: PgUp/PgDn a page, Home or g the first row, End or G the last; the header says which row",
-    "Domains: Enter configure, e enable/disable (disabling asks), c classes, / filter,",
-    "  Tab queue",
+    "Domains: Enter configure, e enable/disable (disabling asks), c classes, a add a domain,",
+    "  L licence seats, / filter, Tab queue",
     "Configure: Enter edits (booleans toggle, choices cycle), s save, Esc cancel,",
     "  t test connection; an invalid value is refused with the reason",
-    "Classes: Space toggles \"enable automatic migration\"",
+    "Classes: Space toggles \"enable automatic migration\" (saved at once), a adds a class",
     "Queue: failed first, then running, waiting, queued, finished rows;",
     "  m migrate now (first in line), r retry, x cancel (asks), p pause/resume,",
     "  P pause/resume the row's domain, R retry all (asks), f filter,",

@@ -7,12 +7,7 @@ import { accountClassSchema, type DomainSettings } from "../config/schema.ts";
 import { loadConfig } from "../config/store.ts";
 import { inputError } from "../errors.ts";
 import { homeOf, json, out } from "./common.ts";
-import { changeDomain, normalizeDomain, requireDomain } from "../config/change.ts";
-
-function className(name: string): string {
-  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/i.test(name)) throw inputError(`"${name}" is not a class name (letters, digits, - and _)`);
-  return name;
-}
+import { addClass, changeDomain, normalizeDomain, requireDomain } from "../config/change.ts";
 
 function requireClass(d: DomainSettings, domain: string, name: string): void {
   if (name !== DEFAULT_CLASS && !d.classes[name]) {
@@ -51,14 +46,7 @@ export function addClassCommands(program: Command): void {
     .argument("[key=value...]", "autoMigration=true|false, quota=10G, services=[\"imap\",\"pop3\"]")
     .addHelpText("after", "\nExample:\n  automigrate class add example.com staff quota=20G autoMigration=true")
     .action((domain: string, name: string, pairs: string[], _o, cmd: Command) => {
-      className(name);
-      if (name === DEFAULT_CLASS) throw inputError(`"${DEFAULT_CLASS}" always exists; change it with: automigrate class set ${domain} ${DEFAULT_CLASS} key=value`);
-      const assignments = pairs.map(parseAssignment);
-      changeDomain(homeOf(cmd), normalizeDomain(domain), (d) => {
-        if (d.classes[name]) throw inputError(`class "${name}" already exists in ${domain}`);
-        d.classes[name] = applyAssignments(accountClassSchema, {}, assignments);
-        return d;
-      });
+      addClass(homeOf(cmd), domain, name, pairs.map(parseAssignment));
       out(`added class ${name} to ${normalizeDomain(domain)}`);
     });
 

@@ -1,10 +1,11 @@
 // automigrate config set|get
 import type { Command } from "commander";
-import { applyAssignments, getPath, parseAssignment } from "../config/dotted.ts";
-import { configSchema, type Config } from "../config/schema.ts";
-import { loadConfig, updateConfig } from "../config/store.ts";
+import { getPath, parseAssignment } from "../config/dotted.ts";
+import { configSchema } from "../config/schema.ts";
+import { loadConfig } from "../config/store.ts";
+import { changeGlobals } from "../config/change.ts";
 import { inputError } from "../errors.ts";
-import { changeLines, diffSettings, renderSettings, settingsOf, type SettingChange } from "../config/settings-help.ts";
+import { changeLines, renderSettings, settingsOf } from "../config/settings-help.ts";
 import { homeOf, json, out, redact } from "./common.ts";
 
 export function addConfigCommands(program: Command): void {
@@ -18,18 +19,7 @@ export function addConfigCommands(program: Command): void {
       `\nExamples:\n  automigrate config set target.host=mail.new.example target.port=143 target.tls=starttls\n  automigrate config set target.auth.mode=master target.auth.user=admin target.auth.passwordFile=/etc/automigrate/new-master.pw\n  automigrate config set logins.0.path=/var/log/dovecot.log logins.0.format=dovecot license.premiumSeats=50\n\nEach change is printed as "key: before → after".\n\n${renderSettings("Settings (key=value; lists and objects as JSON; <n> is 0, 1, ...):", settingsOf(configSchema, "", ["domains", "version"]))}`,
     )
     .action((pairs: string[], _o, cmd: Command) => {
-      const assignments = pairs.map(parseAssignment);
-      for (const a of assignments) {
-        if (a.path[0] === "domains") throw inputError(`${a.key}: use \`automigrate domain set\` for domain settings`);
-        if (a.path[0] === "version") throw inputError(`${a.key}: the schema version is not a setting`);
-      }
-      let changes: SettingChange[] = [];
-      updateConfig(homeOf(cmd), (c) => {
-        const { domains, ...globals } = c;
-        const next = applyAssignments(configSchema.omit({ domains: true }), globals, assignments);
-        changes = diffSettings(globals, next);
-        return { ...next, domains } as Config;
-      });
+      const changes = changeGlobals(homeOf(cmd), pairs.map(parseAssignment));
       out(changes.length ? changeLines(changes).join("\n") : "nothing changed (the settings already had these values)");
     });
   config

@@ -1,13 +1,13 @@
 // automigrate domain list|add|show|set|enable|disable|remove
 import type { Command } from "commander";
 import { applyAssignments, parseAssignment } from "../config/dotted.ts";
-import { domainProblems, refuseChange, whyNobodyMigrates } from "../config/rules.ts";
+import { domainProblems, whyNobodyMigrates } from "../config/rules.ts";
 import { domainSchema } from "../config/schema.ts";
 import { changeLines, diffSettings, renderSettings, settingsOf, type SettingChange } from "../config/settings-help.ts";
 import { loadConfig, updateConfig } from "../config/store.ts";
-import { AutomigrateError, inputError } from "../errors.ts";
+import { inputError } from "../errors.ts";
 import { err, homeOf, json, out, redact } from "./common.ts";
-import { applyDomainChange, normalizeDomain, requireDomain, setMigrationEnabled } from "../config/change.ts";
+import { addDomain, applyDomainChange, normalizeDomain, requireDomain, setMigrationEnabled } from "../config/change.ts";
 
 const status = (enabled: boolean) => (enabled ? "Migration Enabled" : "Migration Disabled");
 
@@ -41,16 +41,7 @@ export function addDomainCommands(program: Command): void {
     .argument("[key=value...]", "initial settings, as for `domain set`")
     .addHelpText("after", "\nExample:\n  automigrate domain add example.com migration.old.host=old.example.com")
     .action((name: string, pairs: string[], _o, cmd: Command) => {
-      const d = normalizeDomain(name);
-      const assignments = pairs.map(parseAssignment);
-      updateConfig(homeOf(cmd), (c) => {
-        if (c.domains[d]) throw inputError(`domain ${d} already exists`, { hint: `automigrate domain set ${d} key=value` });
-        const created = applyAssignments(domainSchema, {}, assignments);
-        const refusal = refuseChange(d, undefined, created);
-        if (refusal) throw new AutomigrateError(`${refusal.headline}\n${refusal.reasons.map((r) => `  reason: ${r}`).join("\n")}`, {}, { exitCode: 2 });
-        c.domains[d] = created;
-      });
-      out(`added ${d} (${status(false)})`);
+      out(`added ${addDomain(homeOf(cmd), name, pairs.map(parseAssignment))} (${status(false)})`);
     });
 
   domain

@@ -2,8 +2,10 @@
 // settings lock, through the cross-field rules; a refusal changes nothing.
 import { Vault } from "../accounts/vault.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
-import { ENABLE_REFUSED, LDAP_SYNC_REFUSED, refuseChange } from "./rules.ts";
-import { domainName, type Config, type DomainSettings } from "./schema.ts";
+import { applyAssignments, type Assignment } from "./dotted.ts";
+import { DEFAULT_CLASS, ENABLE_REFUSED, LDAP_SYNC_REFUSED, refuseChange } from "./rules.ts";
+import { accountClassSchema, className, configSchema, domainName, domainSchema, type Config, type DomainSettings } from "./schema.ts";
+import { diffSettings, type SettingChange } from "./settings-help.ts";
 import { updateConfig } from "./store.ts";
 
 export function normalizeDomain(name: string): string {
@@ -56,4 +58,45 @@ export function applyDomainChange(home: string, name: string, change: (d: Domain
 export function setMigrationEnabled(home: string, name: string, enabled: boolean): { domain: string; wiped: number } {
   const d = normalizeDomain(name);
   return { domain: d, wiped: applyDomainChange(home, d, (s) => ({ ...s, migration: { ...s.migration, enabled } })).wiped };
+}
+
+/** Adds a domain (migration off until enabled), with initial settings; the same rules as any change. */
+export function addDomain(home: string, name: string, assignments: Assignment[] = []): string {
+  const d = normalizeDomain(name);
+  updateConfig(home, (c) => {
+    if (c.domains[d]) throw inputError(`domain ${d} already exists`, { hint: `automigrate domain set ${d} key=value` });
+    const created = applyAssignments(domainSchema, {}, assignments);
+    const refusal = refuseChange(d, undefined, created);
+    if (refusal) throw new AutomigrateError(`${refusal.headline}\n${refusal.reasons.map((r) => `  reason: ${r}`).join("\n")}`, {}, { exitCode: 2 });
+    c.domains[d] = created;
+  });
+  return d;
+}
+
+/** Adds a named account class to a domain. */
+export function addClass(home: string, domain: string, name: string, assignments: Assignment[] = []): void {
+  const r = className.safeParse(name);
+  if (!r.success) throw inputError(`"${name}" ${r.error.issues[0]?.message}`);
+  if (name === DEFAULT_CLASS) throw inputError(`"${DEFAULT_CLASS}" always exists; change it with: automigrate class set ${domain} ${DEFAULT_CLASS} key=value`);
+  changeDomain(home, normalizeDomain(domain), (d) => {
+    if (d.classes[name]) throw inputError(`class "${name}" already exists in ${domain}`);
+    d.classes[name] = applyAssignments(accountClassSchema, {}, assignments);
+    return d;
+  });
+}
+
+/** Changes global settings (everything but domains) with dotted assignments; returns what changed. */
+export function changeGlobals(home: string, assignments: Assignment[]): SettingChange[] {
+  for (const a of assignments) {
+    if (a.path[0] === "domains") throw inputError(`${a.key}: use \`automigrate domain set\` for domain settings`);
+    if (a.path[0] === "version") throw inputError(`${a.key}: the schema version is not a setting`);
+  }
+  let changes: SettingChange[] = [];
+  updateConfig(home, (c) => {
+    const { domains, ...globals } = c;
+    const next = applyAssignments(configSchema.omit({ domains: true }), globals, assignments);
+    changes = diffSettings(globals, next);
+    return { ...next, domains } as Config;
+  });
+  return changes;
 }
