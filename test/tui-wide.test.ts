@@ -55,6 +55,14 @@ describe("console at 120×40", () => {
     expect(s).toContain("Enter details  m migrate  r retry  x cancel  p pause  f filter  u user  Esc back");
     expect(s).not.toContain("…");
     expect(s).toMatch(/Migration queue — PAUSED {2}queued 3 {2}running 0 {2}waiting 0 {2}failed 0/);
+    // o orders by age: the first queued first (the long address was queued first)
+    t.keys("o");
+    await t.waitFor("sorted by age: the longest waiting first");
+    const byAge = await t.waitFor(/PAUSED {2}by age {2}queued 3/);
+    const order = byAge.split("\n").filter((l) => /^│\S+@example\.com\s+queued/.test(l)).map((l) => l.slice(1).split(/\s+/)[0]);
+    expect(order).toEqual([LONG, "ann@example.com", "bob@example.com"]);
+    t.keys("o", "o"); // size, then back to state
+    await t.waitFor(/PAUSED {2}queued 3/);
   });
 
   test("a adds a domain, L sets the licence's seats, a on Classes adds a class: through the CLI's rules", async () => {

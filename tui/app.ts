@@ -16,7 +16,7 @@ import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
 import { formatBytes } from "../src/migrate/report.ts";
 import { VirtualRows } from "./virtual-rows.ts";
-import { accountRows, bar, domainRow, jobRow, keyBar, matchesFilter, progressText, sortJobs, userColumn, type JobView } from "./format.ts";
+import { accountRows, bar, domainRow, jobRow, keyBar, matchesFilter, progressText, SORT_KEYS, sortJobs, userColumn, type JobView, type SortKey } from "./format.ts";
 import { TIMEOUTS } from "../src/timeouts.ts";
 
 interface View {
@@ -384,6 +384,7 @@ export async function runTui(home: string): Promise<number> {
     const rows = new VirtualRows("Migration queue");
     const el = rows.el;
     let filter = "";
+    let sortBy: SortKey = "state";
     let jobs: JobView[] = [];
     const refresh = async () => {
       const s = await daemonGet(home, "/status", 1500);
@@ -397,10 +398,10 @@ export async function runTui(home: string): Promise<number> {
       }
       // the cursor stays on the same user while the rows re-sort under it
       const was = jobs[rows.cursor]?.user;
-      jobs = sortJobs(accountRows(s.jobs, s.failed, s.recent).filter((j) => matchesFilter(j, filter)));
+      jobs = sortJobs(accountRows(s.jobs, s.failed, s.recent).filter((j) => matchesFilter(j, filter)), sortBy);
       const width = Number(screen.width) - 2; // inside the list border
       // the filter before the counts: at 80 columns the end of the label is what gets cut
-      const head = `${s.paused.all ? "PAUSED  " : ""}${filter ? `filter: ${filter}  ` : ""}queued ${s.counts.queued}  running ${s.counts.running}  waiting ${s.counts.waiting}  failed ${s.counts.failed}`;
+      const head = `${s.paused.all ? "PAUSED  " : ""}${filter ? `filter: ${filter}  ` : ""}${sortBy !== "state" ? `by ${sortBy}  ` : ""}queued ${s.counts.queued}  running ${s.counts.running}  waiting ${s.counts.waiting}  failed ${s.counts.failed}`;
       el.setLabel(` Migration queue — ${head} `);
       const uw = userColumn(jobs.map((j) => j.user), width);
       const at = was === undefined ? -1 : jobs.findIndex((j) => j.user === was);
@@ -452,6 +453,13 @@ export async function runTui(home: string): Promise<number> {
           const s = await daemonGet(home, "/status", 1500);
           if (!s) return say("the daemon is not running", true);
           await act(daemonPost(home, s.paused.all ? "/resume" : "/pause", {}), (r) => ({ text: r.paused?.all ? "paused: no new migrations start" : "resumed" }));
+        },
+        o: async () => {
+          sortBy = SORT_KEYS[(SORT_KEYS.indexOf(sortBy) + 1) % SORT_KEYS.length]!;
+          rows.cursor = 0;
+          await refresh();
+          say(`sorted by ${sortBy === "state" ? "state: failed first, then running, waiting, queued, finished" : sortBy === "age" ? "age: the longest waiting first" : "size: the largest mailbox first"}`);
+          draw();
         },
         u: async () => {
           const u = (await prompt("Look up a user (user@domain):", ""))?.trim().toLowerCase();
@@ -536,7 +544,7 @@ export async function runTui(home: string): Promise<number> {
     "Queue: failed first, then running, waiting, queued, finished rows;",
     "  m migrate now (first in line), r retry, x cancel (asks), p pause/resume,",
     "  P pause/resume the row's domain, R retry all (asks), f filter,",
-    "  u look up any user, Enter details",
+    "  o order by state / age / size, u look up any user, Enter details",
     "Esc goes back, q quits, any key closes this help.",
   ].join("\n");
 

@@ -20,6 +20,8 @@ export interface JobView {
   totalMessages?: number;
   finishedAt?: string;
   failedAt?: number;
+  /** Live and failed jobs: when they were queued (ms). */
+  enqueuedAt?: number;
   progress?: { messagesDone: number; messagesTotal: number; bytesDone: number; bytesTotal: number; rateMsgPerSec: number; etaSec: number | null; folder?: string };
 }
 
@@ -70,11 +72,28 @@ export function accountRows(live: JobView[], failed: JobView[], recent: JobView[
   return [...rows.values()];
 }
 
-/** The queue's order: what needs the admin first (failed, then running, waiting, queued), then finished runs; by user within a state. */
+export type SortKey = "state" | "age" | "size";
+export const SORT_KEYS: SortKey[] = ["state", "age", "size"];
+
 const STATE_RANK: Record<string, number> = { failed: 0, running: 1, waiting: 2, queued: 3, partial: 4, done: 5 };
-export function sortJobs<T extends { user: string; state: string }>(jobs: T[]): T[] {
+/** When a row's job was queued, or its run ended (ms). */
+const since = (j: JobView) => j.enqueuedAt ?? j.failedAt ?? (j.finishedAt ? Date.parse(j.finishedAt) : Number.MAX_SAFE_INTEGER);
+/** A row's mailbox size in messages, as far as known. */
+const size = (j: JobView) => j.progress?.messagesTotal ?? j.totalMessages ?? j.messages ?? 0;
+
+/**
+ * The queue's order (pure). state (the default): what needs the admin first — failed, then
+ * running, waiting, queued, then finished runs; age: the longest waiting first; size: the
+ * largest mailbox first. By user within equal keys.
+ */
+export function sortJobs<T extends JobView>(jobs: T[], by: SortKey = "state"): T[] {
   const rank = (s: string) => STATE_RANK[s] ?? 6;
-  return [...jobs].sort((a, b) => rank(a.state) - rank(b.state) || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+  const key: Record<SortKey, (a: T, b: T) => number> = {
+    state: (a, b) => rank(a.state) - rank(b.state),
+    age: (a, b) => since(a) - since(b),
+    size: (a, b) => size(b) - size(a),
+  };
+  return [...jobs].sort((a, b) => key[by](a, b) || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
 }
 
 export function matchesFilter(j: { user: string; domain: string; state: string }, filter: string): boolean {

@@ -52,7 +52,7 @@ describe("sortJobs", () => {
       { user: "w@x", state: "waiting" },
       { user: "p@x", state: "partial" },
     ];
-    expect(sortJobs(jobs).map((j) => j.user)).toEqual(["f@x", "r@x", "w@x", "q1@x", "q2@x", "p@x", "d@x"]);
+    expect(sortJobs(jobs.map((j) => ({ ...j, domain: "x" }))).map((j) => j.user)).toEqual(["f@x", "r@x", "w@x", "q1@x", "q2@x", "p@x", "d@x"]);
   });
 });
 
@@ -113,5 +113,19 @@ describe("queue columns", () => {
     expect(userColumn(["x".repeat(90)], 200)).toBe(48);
     expect(jobRow({ user: long, domain: "example.com", state: "queued" }, 80, 0, userColumn([long], 80)).slice(0, 25)).toBe("user00000.with-a-longer… ");
     expect(jobRow({ user: long, domain: "example.com", state: "queued" }, 120, 0, userColumn([long], 120))).toStartWith(`${long} queued`);
+  });
+});
+
+describe("queue order", () => {
+  const rows = [
+    { user: "old-queued@x", domain: "x", state: "queued", enqueuedAt: 1_000, progress: undefined },
+    { user: "big-done@x", domain: "x", state: "done", finishedAt: "2026-01-01T00:00:05.000Z", totalMessages: 90_000 },
+    { user: "new-queued@x", domain: "x", state: "queued", enqueuedAt: 5_000 },
+    { user: "running@x", domain: "x", state: "running", enqueuedAt: 3_000, progress: { messagesDone: 1, messagesTotal: 500, bytesDone: 0, bytesTotal: 0, rateMsgPerSec: 1, etaSec: null } },
+  ];
+  test("age: the longest waiting first; size: the largest mailbox first", () => {
+    expect(sortJobs(rows, "age").map((r) => r.user)).toEqual(["old-queued@x", "running@x", "new-queued@x", "big-done@x"]);
+    expect(sortJobs(rows, "size").map((r) => r.user)).toEqual(["big-done@x", "running@x", "new-queued@x", "old-queued@x"]);
+    expect(sortJobs(rows).map((r) => r.user)).toEqual(["running@x", "new-queued@x", "old-queued@x", "big-done@x"]);
   });
 });
