@@ -2,6 +2,7 @@
 // the key bar, a domain's whole reason on its row, whole long addresses in the queue, and
 // the list as tall as the terminal.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,7 +43,16 @@ afterAll(async () => {
 
 describe("console at 120×40", () => {
   test("Domains: progress and more of the reason on the row, the whole reason below, the whole key bar, 33 rows", async () => {
-    const s = await t.waitFor(/example\.com\s+Migration Enabled\s+0\/3 done {2}! class "domain-default" \(new accounts\) has automati…│/);
+    const s = await t.waitFor(/example\.com\s+Migration Enabled\s+0\/3 done \(0%\) {2}PAUSED {2}! class "domain-default" \(new accounts\)/);
+    // in colour: enabled green, the problem red (the screen with its escape sequences; the
+    // row under the cursor is drawn inverse, so the cursor moves off it first)
+    t.keys("Down");
+    await t.waitFor(/row 2\/51/);
+    const coloured = spawnSync("tmux", ["capture-pane", "-p", "-e", "-t", t.name], { encoding: "utf8" }).stdout;
+    t.keys("Up");
+    await t.waitFor(/row 1\/51/);
+    expect(coloured).toMatch(/\x1b\[3[12]m(\x1b\[[0-9;]*m)*Migration Enabled/);
+    expect(coloured).toMatch(/\x1b\[31m(\x1b\[[0-9;]*m)*! class "domain-default"/);
     expect(s.replace(/\s+/g, " ")).toContain('example.com: class "domain-default" (new accounts) has automatic migration off: logins are not migrated (automigrate class set example.com domain-default autoMigration=true)');
     expect(s).toMatch(/Enter edit {2}e on\/off {2}c classes {2}a add {2}\/ filter {2}Tab queue\s+\? help {2}q quit/);
     // 40 rows: header, 35 for the list (33 inside its border), 3 for messages, the key bar

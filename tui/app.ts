@@ -16,7 +16,7 @@ import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
 import { formatBytes } from "../src/migrate/report.ts";
 import { VirtualRows } from "./virtual-rows.ts";
-import { accountRows, bar, domainRow, jobRow, keyBar, matchesFilter, progressText, SORT_KEYS, sortJobs, userColumn, type JobView, type SortKey } from "./format.ts";
+import { accountRows, bar, colourDomainRow, colourJobRow, domainRow, jobRow, keyBar, matchesFilter, progressText, SORT_KEYS, sortJobs, userColumn, type JobView, type SortKey } from "./format.ts";
 import { TIMEOUTS } from "../src/timeouts.ts";
 
 interface View {
@@ -159,7 +159,7 @@ export async function runTui(home: string): Promise<number> {
 
   // ---------- Domains ----------
   const domainsView = (): View => {
-    const rows = new VirtualRows("Domains");
+    const rows = new VirtualRows("Domains", colourDomainRow);
     const el = rows.el;
     let filter = "";
     let names: string[] = [];
@@ -167,7 +167,8 @@ export async function runTui(home: string): Promise<number> {
       const c = loadConfig(home);
       names = Object.keys(c.domains).sort().filter((n) => n.includes(filter));
       problems = names.map((n) => domainProblems(n, c.domains[n]!)[0] ?? whyNobodyMigrates(n, c.domains[n]!));
-      rows.setRows(names.map((n, i) => domainRow(n, c.domains[n]!.migration.enabled, problems[i], Number(screen.width) - 2, progressText(lastStatus?.domains?.[n]))));
+      const paused = (n: string) => Boolean(lastStatus?.paused?.all || lastStatus?.paused?.domains?.includes(n));
+      rows.setRows(names.map((n, i) => domainRow(n, c.domains[n]!.migration.enabled, problems[i], Number(screen.width) - 2, [progressText(lastStatus?.domains?.[n]), paused(n) ? "PAUSED" : ""].filter(Boolean).join("  "))));
       el.setLabel(` Domains${filter ? ` (filter: ${filter})` : ""} `);
       explain();
     };
@@ -295,8 +296,10 @@ export async function runTui(home: string): Promise<number> {
             const choices = f.kind === "class" ? classNames(draft) : f.choices!;
             return assign(f.key, choices[(choices.indexOf(String(cur)) + 1) % choices.length]!);
           }
-          const now = cur === undefined ? "not set" : typeof cur === "string" ? cur : JSON.stringify(cur);
-          const v = await prompt(`${f.key} (now: ${now}; empty keeps it):`, "");
+          // pre-filled with the current value, to edit rather than retype (a JSON list too)
+          const now = cur === undefined ? "" : typeof cur === "string" ? cur : JSON.stringify(cur);
+          const v = await prompt(`${f.key} (now: ${now || "not set"}; empty keeps it):`, now);
+          if (v === now) return;
           if (v) assign(f.key, v);
         },
         s: () => {
@@ -381,7 +384,7 @@ export async function runTui(home: string): Promise<number> {
 
   // ---------- Queue ----------
   const queueView = (): View => {
-    const rows = new VirtualRows("Migration queue");
+    const rows = new VirtualRows("Migration queue", colourJobRow);
     const el = rows.el;
     let filter = "";
     let sortBy: SortKey = "state";

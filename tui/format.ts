@@ -105,7 +105,30 @@ export function matchesFilter(j: { user: string; domain: string; state: string }
 /** A domain's accounts by outcome: "12/40 done, 1 partial, 2 failed". */
 export function progressText(p: { accounts: number; done: number; partial: number; failed: number } | undefined): string {
   if (!p || p.accounts === 0) return "";
-  return [`${p.done}/${p.accounts} done`, ...(p.partial ? [`${p.partial} partial`] : []), ...(p.failed ? [`${p.failed} failed`] : [])].join(", ");
+  return [`${p.done}/${p.accounts} done (${Math.floor((100 * p.done) / p.accounts)}%)`, ...(p.partial ? [`${p.partial} partial`] : []), ...(p.failed ? [`${p.failed} failed`] : [])].join(", ");
+}
+
+/** blessed tags: text shown as is ("{" and "}" escaped). */
+const esc = (t: string) => t.replace(/[{}]/g, (c) => (c === "{" ? "{open}" : "{close}"));
+/** A row with one part coloured. */
+const tagged = (row: string, at: number, len: number, colour: string) => `${esc(row.slice(0, at))}{${colour}-fg}${esc(row.slice(at, at + len))}{/${colour}-fg}${esc(row.slice(at + len))}`;
+
+const STATE_COLOUR: Record<string, string> = { failed: "red", partial: "yellow", retry: "yellow", running: "cyan", done: "green" };
+
+/** A queue row with its state word coloured (failed red, partial and retry yellow, running cyan, done green). */
+export function colourJobRow(row: string): string {
+  const m = /^(\S+\s+)(failed|partial|done|running|queued|retry)\b/.exec(row);
+  const colour = m ? STATE_COLOUR[m[2]!] : undefined;
+  return m && colour ? tagged(row, m[1]!.length, m[2]!.length, colour) : esc(row);
+}
+
+/** A domain row with "Migration Enabled" green and its problem ("! ...") red. */
+export function colourDomainRow(row: string): string {
+  const bang = row.indexOf("  ! ");
+  const base = bang >= 0 ? row.slice(0, bang) : row;
+  const on = base.indexOf("Migration Enabled");
+  const head = on >= 0 ? tagged(base, on, "Migration Enabled".length, "green") : esc(base);
+  return bang >= 0 ? `${head}  {red-fg}${esc(row.slice(bang + 2))}{/red-fg}` : head;
 }
 
 /** One domain row, cut with "…" to `width` (the whole problem is shown below the list). */

@@ -19,9 +19,10 @@ export class VirtualRows {
   private top = 0;
   cursor = 0;
 
-  constructor(label: string) {
+  /** `decorate` turns a row into blessed's tagged text (colours); without it rows are shown as they are. */
+  constructor(label: string, private readonly decorate?: (row: string) => string) {
     // keys off: ↑/↓ and paging come through move()/to(), the console's key handler calls them
-    this.el = blessed.list({ width: "100%", height: "100%", border: "line", label: ` ${label} `, keys: false, vi: false, style: { selected: { inverse: true } }, tags: false });
+    this.el = blessed.list({ width: "100%", height: "100%", border: "line", label: ` ${label} `, keys: false, vi: false, style: { selected: { inverse: true } }, tags: Boolean(decorate) });
   }
 
   get length(): number {
@@ -75,7 +76,8 @@ export class VirtualRows {
   paint(): void {
     const h = this.height;
     this.top = windowTop(this.rows.length, this.cursor, this.top, h);
-    const shown = this.rows.slice(this.top, this.top + h);
+    const window = this.rows.slice(this.top, this.top + h);
+    const shown = this.decorate ? window.map(this.decorate) : window;
     const l = this.el as unknown as { ritems: string[]; setItem(i: number, s: string): void };
     if (l.ritems.length !== shown.length) this.el.setItems(shown as never);
     else for (let i = 0; i < shown.length; i++) if (l.ritems[i] !== shown[i]) l.setItem(i, shown[i]!);

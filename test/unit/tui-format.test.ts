@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { accountRows, bar, domainRow, finishedCounts, jobRow, keyBar, matchesFilter, progressText, sortJobs, userColumn } from "../../tui/format.ts";
+import { accountRows, bar, colourDomainRow, colourJobRow, domainRow, finishedCounts, jobRow, keyBar, matchesFilter, progressText, sortJobs, userColumn } from "../../tui/format.ts";
 
 describe("console text", () => {
   test("the key bar keeps ? help and q quit visible at 80 columns and cuts the view's keys with …", () => {
@@ -86,8 +86,8 @@ describe("one row per account", () => {
 
 describe("per-domain progress", () => {
   test("done of all, then partial and failed when there are any; nothing for a domain without accounts", () => {
-    expect(progressText({ accounts: 40, done: 12, partial: 1, failed: 2 })).toBe("12/40 done, 1 partial, 2 failed");
-    expect(progressText({ accounts: 3, done: 3, partial: 0, failed: 0 })).toBe("3/3 done");
+    expect(progressText({ accounts: 40, done: 12, partial: 1, failed: 2 })).toBe("12/40 done (30%), 1 partial, 2 failed");
+    expect(progressText({ accounts: 3, done: 3, partial: 0, failed: 0 })).toBe("3/3 done (100%)");
     expect(progressText(undefined)).toBe("");
     expect(domainRow("example.com", true, undefined, 80, "3/3 done")).toMatch(/^example\.com\s+Migration Enabled\s+3\/3 done$/);
   });
@@ -127,5 +127,18 @@ describe("queue order", () => {
     expect(sortJobs(rows, "age").map((r) => r.user)).toEqual(["old-queued@x", "running@x", "new-queued@x", "big-done@x"]);
     expect(sortJobs(rows, "size").map((r) => r.user)).toEqual(["big-done@x", "running@x", "new-queued@x", "old-queued@x"]);
     expect(sortJobs(rows).map((r) => r.user)).toEqual(["running@x", "new-queued@x", "old-queued@x", "big-done@x"]);
+  });
+});
+
+describe("colours", () => {
+  test("the state word of a queue row is coloured; the rest is shown as is, braces too", () => {
+    expect(colourJobRow("ann@x    failed   login refused {really}")).toBe("ann@x    {red-fg}failed{/red-fg}   login refused {open}really{close}");
+    expect(colourJobRow("ann@x    done     40 messages")).toBe("ann@x    {green-fg}done{/green-fg}     40 messages");
+    expect(colourJobRow("ann@x    queued")).toBe("ann@x    queued");
+    expect(colourJobRow("(no jobs)")).toBe("(no jobs)");
+  });
+  test("a domain row: enabled green, its problem red", () => {
+    expect(colourDomainRow("a.example   Migration Enabled   1/2 done (50%)  ! no old server")).toBe("a.example   {green-fg}Migration Enabled{/green-fg}   1/2 done (50%)  {red-fg}! no old server{/red-fg}");
+    expect(colourDomainRow("b.example   Migration Disabled")).toBe("b.example   Migration Disabled");
   });
 });
