@@ -49,7 +49,7 @@ export async function startControl(daemon: Daemon): Promise<{ stop(): void; path
           const user = decodeURIComponent(url.pathname.slice("/accounts/".length)).toLowerCase();
           const snap = daemon.snapshot();
           const state = readJsonFile(join(homePaths(daemon.home).accounts, accountFileName(user)));
-          return json({ user, job: snap.jobs.find((j) => j.user === user) ?? null, failed: snap.failed.find((j) => j.user === user) ?? null, ignored: snap.ignored.filter((i) => i.user === user), log: daemon.linesOf(user), state });
+          return json({ user, job: snap.jobs.find((j) => j.user === user) ?? null, failed: snap.failed.find((j) => j.user === user) ?? null, ignored: snap.ignored.filter((i) => i.user === user), log: daemon.linesOf(user), runs: daemon.recent.filter((r) => r.user === user), state });
         }
         if (req.method === "POST") {
           const b = await body(req);

@@ -16,7 +16,7 @@ import { oldServerKey } from "../src/imap/connect.ts";
 import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-event.ts";
 import { splitUser } from "../src/address.ts";
 import { isTransient, migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
-import { afterRun, domainProgress, enqueue, pickNext, PRIORITY, selectForCancel, type CancelSelection, type Job, type JobReason } from "../src/queue/policy.ts";
+import { afterRun, domainProgress, enqueue, withRates, pickNext, PRIORITY, selectForCancel, type CancelSelection, type Job, type JobReason } from "../src/queue/policy.ts";
 import { decideLogin, insideQuietHours } from "../src/queue/login-decision.ts";
 import { accountFileName, knownAccountUsers } from "../src/store/account-state.ts";
 import { readJsonFile } from "../src/store/json-file.ts";
@@ -63,6 +63,8 @@ export class Daemon {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Each known account's latest run status, read once from the states, then kept up to date by the runs. */
   private latestStatus?: Map<string, string | undefined>;
+  /** When accounts became done (their run ended done, the one before had not): the per-domain rate. */
+  private completions: { user: string; at: number }[] = [];
   /** Running jobs an admin cancelled: dropped when they reach their safe point. */
   private readonly cancelling = new Set<string>();
   private tails = new Map<string, LogTail>();
@@ -426,6 +428,7 @@ export class Daemon {
     let status: "done" | "partial" | "failed";
     let transient: boolean;
     let error: string | undefined;
+    const before = this.lastStatusOf(job.user);
     try {
       const r = await migrateUser({ home: this.home, config: this.config, user: job.user, signal, onProgress: (e) => this.onProgress(job.user, e) });
       status = r.status;
@@ -433,6 +436,12 @@ export class Daemon {
       error = r.errors[0]?.message;
       this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, totalMessages: this.mailboxTotal(job.user), lastError: error });
       this.latestStatus?.set(job.user, r.status);
+      if (r.status === "done" && before !== "done") {
+        this.completions.push({ user: job.user, at: Date.now() });
+        // an hour's worth is all the rate needs
+        const hourAgo = Date.now() - 3_600_000;
+        if (this.completions[0]!.at < hourAgo) this.completions = this.completions.filter((c) => c.at >= hourAgo);
+      }
       if (this.recent.length > IGNORED_KEPT) this.recent.shift();
       this.logUser("info", job.user, { msg: "migration finished", status, messages: r.messages, bytes: r.bytes, skipped: r.skipped.length, durationMs: r.durationMs, error });
     } catch (e) {
@@ -532,7 +541,7 @@ export class Daemon {
       logs: [...this.tails.entries()].map(([path, t]) => ({ path, ...t.position() })),
       logsRefused: [...this.refusedLogs.entries()].map(([path, reason]) => ({ path, reason })),
       eventsSeen: this.eventsSeen,
-      domains: domainProgress(this.accountStatuses()),
+      domains: withRates(domainProgress(this.accountStatuses()), this.completions, now),
       routing: this.routing.current ? { socket: this.routing.current.path, lookups: this.routing.current.lookups } : null,
       firstLogin: this.auth.current ? { socket: this.auth.current.path, ...this.auth.current.stats } : null,
     };

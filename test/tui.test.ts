@@ -315,6 +315,15 @@ describe("console", () => {
     await t.waitFor(/Retry every failed job and end[\s\S]*y to[\s\S]*confirm:/);
     t.keys("y", "Enter");
     await t.waitFor(/retried 1 job\b/);
+    // the account's history: every run this daemon saw, newest first
+    await t.waitFor(/ivan@other\.example\s+failed/, 20_000);
+    t.keys("u");
+    await t.waitFor("Look up a user (user@domain):");
+    t.keys("ivan@other.example", "Enter");
+    const detail = await t.waitFor(/history:[\s\S]*│ {2}\S+ failed 0 new — login refused[\s\S]*│ {2}\S+ failed 0 new — login refused/);
+    expect(detail).toContain("job: failed: login refused");
+    t.keys("Escape");
+    await t.waitFor("Migration queue");
   });
 
   test("long lists: PgDn/PgUp, End/G and Home/g move by pages and to the ends; the header says which row", async () => {

@@ -354,11 +354,14 @@ export async function runTui(home: string): Promise<number> {
         space: () => {
           const n = rows[(el as unknown as { selected: number }).selected]!;
           try {
-            changeDomain(home, domain, (d) => {
+            const after = changeDomain(home, domain, (d) => {
               const k = n === "domain-default" ? d.accountDefaults : d.classes[n]!;
               k.autoMigration = !k.autoMigration;
               return d;
             });
+            // saved at once (a checkbox), and said so: nothing here waits for s
+            const on = (n === "domain-default" ? after.accountDefaults : after.classes[n]!).autoMigration;
+            say(`${domain}: class ${n}: automatic migration ${on ? "on" : "off"} — saved`);
           } catch (e) {
             say(errorText(e), true);
           }
@@ -513,6 +516,8 @@ export async function runTui(home: string): Promise<number> {
       const st = a.state;
       if (st?.account) lines.push(`account: class ${st.account.className}, ${st.account.tier}, created ${st.account.createdAt} (${st.account.via})`);
       if (st?.lastRun) lines.push(`last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages${st.lastRun.error ? ` — ${st.lastRun.error}` : ""}`);
+      // the runs this daemon has seen for the account, newest first
+      if (a.runs?.length > 1) lines.push("history:", ...a.runs.slice(-10).reverse().map((r: { finishedAt: string; state: string; messages: number; lastError?: string }) => `  ${r.finishedAt} ${r.state} ${r.messages} new${r.lastError ? ` — ${r.lastError.split("\n")[0]}` : ""}`));
       if (st?.verified) lines.push(verifiedText(st.verified));
       if (st?.pim) lines.push(`external application: ${st.pim.status} at ${st.pim.at} (exit ${st.pim.exitCode ?? "none"})${st.pim.stderrTail ? ` — ${st.pim.stderrTail.split("\n").pop()}` : ""}`);
       lines.push("", "folders:");

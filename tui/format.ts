@@ -103,9 +103,11 @@ export function matchesFilter(j: { user: string; domain: string; state: string }
 }
 
 /** A domain's accounts by outcome: "12/40 done, 1 partial, 2 failed". */
-export function progressText(p: { accounts: number; done: number; partial: number; failed: number } | undefined): string {
+export function progressText(p: { accounts: number; done: number; partial: number; failed: number; perHour?: number; etaHours?: number } | undefined): string {
   if (!p || p.accounts === 0) return "";
-  return [`${p.done}/${p.accounts} done (${Math.floor((100 * p.done) / p.accounts)}%)`, ...(p.partial ? [`${p.partial} partial`] : []), ...(p.failed ? [`${p.failed} failed`] : [])].join(", ");
+  const eta = p.etaHours === undefined ? "" : p.etaHours < 1 ? `, ETA ${Math.ceil(p.etaHours * 60)} min` : `, ETA ${p.etaHours.toFixed(1)} h`;
+  const rate = p.perHour ? `, ${p.perHour}/h${eta}` : "";
+  return [`${p.done}/${p.accounts} done (${Math.floor((100 * p.done) / p.accounts)}%)`, ...(p.partial ? [`${p.partial} partial`] : []), ...(p.failed ? [`${p.failed} failed`] : [])].join(", ") + rate;
 }
 
 /** blessed tags: text shown as is ("{" and "}" escaped). */

@@ -134,6 +134,33 @@ export interface DomainProgress {
   failed: number;
   /** Known accounts (created, imported, or seen) that no run has reached yet. */
   notStarted: number;
+  /** Accounts that reached done in the last hour. */
+  perHour?: number;
+  /** At that rate, hours until every known account is done. */
+  etaHours?: number;
+}
+
+/**
+ * Adds each domain's rate (accounts that became done in the last hour: `completions` holds
+ * when an account's run first ended done, not its later continuous passes) and the ETA at
+ * that rate for the accounts not done yet (pure).
+ */
+export function withRates(progress: Record<string, DomainProgress>, completions: { user: string; at: number }[], now: number): Record<string, DomainProgress> {
+  const since = now - 3_600_000;
+  const doneBy = new Map<string, Set<string>>();
+  for (const c of completions) {
+    if (c.at < since) continue;
+    const domain = c.user.slice(c.user.lastIndexOf("@") + 1);
+    if (!doneBy.has(domain)) doneBy.set(domain, new Set());
+    doneBy.get(domain)!.add(c.user);
+  }
+  const out: Record<string, DomainProgress> = {};
+  for (const [domain, p] of Object.entries(progress)) {
+    const perHour = doneBy.get(domain)?.size ?? 0;
+    const left = p.accounts - p.done;
+    out[domain] = { ...p, perHour, ...(perHour > 0 && left > 0 ? { etaHours: left / perHour } : {}) };
+  }
+  return out;
 }
 
 /** Accounts per domain by their latest run's status (pure): the console's per-domain progress. */

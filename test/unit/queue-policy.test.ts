@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { afterRun, backoffMs, domainProgress, enqueue, pickNext, PRIORITY, selectForCancel, type Job } from "../../src/queue/policy.ts";
+import { afterRun, backoffMs, domainProgress, enqueue, pickNext, PRIORITY, selectForCancel, withRates, type Job } from "../../src/queue/policy.ts";
 
 const base = { domain: "example.com", oldServer: "old:143", continuous: true };
 const limits = { total: 2, perOldServer: 1 };
@@ -118,5 +118,25 @@ describe("domainProgress", () => {
       "x.org": { accounts: 4, done: 2, partial: 1, failed: 0, notStarted: 1 },
       "y.org": { accounts: 1, done: 0, partial: 0, failed: 1, notStarted: 0 },
     });
+  });
+});
+
+describe("withRates", () => {
+  const now = Date.parse("2026-01-01T12:00:00Z");
+  const progress = { "x.org": { accounts: 40, done: 10, partial: 0, failed: 0, notStarted: 30 }, "y.org": { accounts: 5, done: 5, partial: 0, failed: 0, notStarted: 0 } };
+  test("accounts done in the last hour per domain, and the ETA for the rest at that rate", () => {
+    const completions = [
+      { user: "a@x.org", at: now - 10 * 60_000 },
+      { user: "b@x.org", at: now - 50 * 60_000 },
+      { user: "c@x.org", at: now - 70 * 60_000 }, // more than an hour ago
+      { user: "d@y.org", at: now - 5 * 60_000 },
+    ];
+    const r = withRates(progress, completions, now);
+    expect(r["x.org"]).toMatchObject({ perHour: 2, etaHours: 15 });
+    expect(r["y.org"]).toMatchObject({ perHour: 1 });
+    expect(r["y.org"]!.etaHours).toBeUndefined(); // nothing left
+  });
+  test("no completions: no rate, no ETA", () => {
+    expect(withRates(progress, [], now)["x.org"]).toEqual({ ...progress["x.org"], perHour: 0 });
   });
 });
