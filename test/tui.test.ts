@@ -54,7 +54,18 @@ describe("console", () => {
     expect(s).toMatch(/Enter edit  e on\/off  c classes  a add  \/ filter  Tab queue +\? help  q quit/);
   });
 
-  test("a search filter narrows the list; an empty one shows all again", async () => {
+  test("a search filter narrows the list as you type (any case); Esc clears it; an empty one shows all again", async () => {
+    t.keys("/");
+    await t.waitFor("Filter domains");
+    t.keys("O"); // example.com and other.example; not ldap.example nor zeta.example
+    const live = await t.waitFor(/\(filter: o\)[\s\S]*Filter domains: O▌/);
+    expect([live.includes("example.com"), live.includes("other.example"), live.includes("ldap.example"), live.includes("zeta.example")]).toEqual([true, true, false, false]);
+    t.keys("t");
+    const narrower = await t.waitFor(/\(filter: ot\)/);
+    expect([narrower.includes("│example.com"), narrower.includes("other.example")]).toEqual([false, true]);
+    t.keys("Escape"); // cleared, all back
+    await t.waitFor("ldap.example");
+    expect(t.screen()).not.toContain("(filter:");
     t.keys("/");
     await t.waitFor("Filter domains");
     t.keys("zeta", "Enter");
@@ -365,10 +376,8 @@ describe("console", () => {
     t.keys("Escape");
     await t.waitFor("automigrate — Domains");
     writeFileSync(file, "{ not json");
-    t.keys("/");
-    await t.waitFor("Filter domains");
-    t.keys("Enter");
-    await t.waitFor(/config\.json/);
+    t.keys("/"); // the list is read again for the filter: the broken file is named
+    await t.waitFor(/config\.json is corrupt/);
     expect(t.screen()).toContain("automigrate — Domains");
     writeFileSync(file, good);
     t.keys("/");

@@ -31,6 +31,8 @@ interface View {
   unsaved?: () => boolean;
   /** A windowed list (any length): movement keys go to it. */
   rows?: VirtualRows;
+  /** Live type-to-filter: the key that starts it, what it says, and how the view applies it. */
+  filter?: { key: string; what: string; set(text: string): void | Promise<void> };
 }
 
 /** Settings the Configure screen edits: dotted key, kind, choices. */
@@ -186,13 +188,16 @@ export async function runTui(home: string): Promise<number> {
       el,
       rows,
       refresh,
-      keys: {
-        "/": async () => {
-          filter = (await prompt(`Filter domains (now: ${filter || "none"}; empty: all):`, "")) ?? filter;
+      filter: {
+        key: "/",
+        what: "Filter domains",
+        set: (text) => {
+          filter = text.toLowerCase();
           rows.cursor = 0; // a new filter starts at the top
           refresh();
-          draw();
         },
+      },
+      keys: {
         e: async () => {
           const d = selected();
           if (!d) return;
@@ -434,6 +439,15 @@ export async function runTui(home: string): Promise<number> {
       el,
       rows,
       refresh,
+      filter: {
+        key: "f",
+        what: "Filter by domain, state or user",
+        set: async (text) => {
+          filter = text.toLowerCase();
+          rows.cursor = 0;
+          await refresh();
+        },
+      },
       keys: {
         m: async () => {
           // the selected row's user, ready to confirm with Enter or to edit
@@ -483,12 +497,6 @@ export async function runTui(home: string): Promise<number> {
           if (!s) return say("the daemon is not running", true);
           const paused = s.paused.domains.includes(j.domain);
           await act(daemonPost(home, paused ? "/resume" : "/pause", { domain: j.domain }), (r) => ({ text: r.paused?.domains?.includes(j.domain) ? `${j.domain}: paused (other domains go on)` : `${j.domain}: resumed` }));
-        },
-        f: async () => {
-          filter = (await prompt(`Filter by domain, state or user (now: ${filter || "none"}; empty: all):`, "")) ?? filter;
-          rows.cursor = 0;
-          await refresh();
-          draw();
         },
         enter: () => {
           const j = selected();
@@ -545,7 +553,7 @@ export async function runTui(home: string): Promise<number> {
   const HELP = [
     "Lists: PgUp/PgDn a page, Home or g the first row, End or G the last; the header says which row",
     "Domains: Enter configure, e enable/disable (disabling asks), c classes, a add a domain,",
-    "  L licence seats, / filter, Tab queue",
+    "  L licence seats, / filter as you type (Enter keeps it, Esc clears it), Tab queue",
     "Configure: Enter edits (booleans toggle, choices cycle), s save, Esc cancel,",
     "  t test connection; an invalid value is refused with the reason",
     "Classes: Space toggles \"enable automatic migration\" (saved at once), a adds a class",
@@ -568,9 +576,50 @@ export async function runTui(home: string): Promise<number> {
     };
     // killed politely (SIGTERM, a closed SSH session): leave the terminal usable, then exit
     for (const s of signals) process.on(s, onSignal);
-    screen.on("keypress", async (_ch, key) => {
+    /** Live filter being typed: the view, and the text so far. */
+    let typing: { view: View; text: string } | undefined;
+    const typed = async (text: string) => {
+      typing!.text = text;
+      const { view } = typing!;
+      try {
+        await view.filter!.set(text);
+        say(`${view.filter!.what}: ${text}▌  (type to narrow; Enter keeps it, Esc clears it)`);
+      } catch (e) {
+        // the list could not be read (a broken settings file, the daemon gone): say why, stop filtering
+        typing = undefined;
+        say(errorText(e), true);
+      }
+      draw();
+    };
+    screen.on("keypress", async (ch, key) => {
       if (busy || !key) return;
       if (key.full === "C-c") return quit();
+      if (typing) {
+        // every key belongs to the filter until Enter or Esc
+        if (key.name === "enter" || key.name === "return") {
+          if (key.name === "enter") {
+            typing = undefined;
+            say("");
+            draw();
+          }
+          return;
+        }
+        if (key.name === "escape") {
+          await typed("");
+          typing = undefined;
+          say("");
+          return draw();
+        }
+        if (key.name === "backspace") return typed(typing.text.slice(0, -1));
+        if (key.full === "C-u") return typed("");
+        if (ch && ch.length === 1 && ch >= " " && !key.ctrl && !key.meta) return typed(typing.text + ch);
+        return;
+      }
+      const f = top().filter;
+      if (f && key.full === f.key) {
+        typing = { view: top(), text: "" };
+        return typed("");
+      }
       if (!overlayBox.hidden) {
         overlayBox.hide();
         return draw();
