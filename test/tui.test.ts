@@ -227,6 +227,14 @@ describe("console", () => {
     t.keys("C-u", "nobody", "Enter");
     await t.waitFor("refused by the daemon:");
     expect(t.screen()).not.toContain("nobody: queued");
+    // an address the old server does not know: said before anything is queued
+    t.keys("m");
+    await t.waitFor("Migrate now, before logins and bulk work (user@domain)");
+    t.keys("C-u", "nosuchuser@example.com", "Enter");
+    await t.waitFor(/nosuchuser@example\.com: the old server's login fails[\s\S]*anyway\?/);
+    t.keys("n", "Enter");
+    await t.waitFor("nosuchuser@example.com: not queued");
+    expect((await d.status()).jobs.some((j: { user: string }) => j.user === "nosuchuser@example.com")).toBe(false);
     t.keys("m");
     await t.waitFor("Migrate now, before logins and bulk work (user@domain)");
     t.keys("C-u", "alice@example.com", "Enter");

@@ -451,7 +451,17 @@ export async function runTui(home: string): Promise<number> {
       keys: {
         m: async () => {
           // the selected row's user, ready to confirm with Enter or to edit
-          const u = (await prompt("Migrate now, before logins and bulk work (user@domain):", selected()?.user ?? ""))?.trim();
+          const u = (await prompt("Migrate now, before logins and bulk work (user@domain):", selected()?.user ?? ""))?.trim().toLowerCase();
+          if (!u) return;
+          // an address typed by hand: does the old server know it? (a typo would fail at login)
+          say(`${u}: checking the login on the old server ...`);
+          const { checkOldLogin } = await import("../src/diagnose/test-connection.ts");
+          const vault = new Vault(home);
+          const check = await checkOldLogin(loadConfig(home), u, { timeoutMs: TIMEOUTS.consoleTestConnectionMs, secrets: { password: (x) => vault.get(x) } }).catch(() => undefined);
+          if (check && check.status !== "pass") {
+            const yes = await prompt(`${u}: the old server's login fails: ${check.detail.split("\n")[0]}. Queue it anyway? Type y:`, "");
+            if (yes?.trim().toLowerCase() !== "y") return say(`${u}: not queued`, true);
+          }
           if (u) await act(daemonPost(home, "/migrate", { user: u }), (r) => ({ text: `${u}: ${r.result}${r.paused ? " — the queue is PAUSED: it runs after resume (p)" : ""}`, error: Boolean(r.paused) }));
         },
         x: async () => {

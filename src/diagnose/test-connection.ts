@@ -102,6 +102,19 @@ async function imapChecks(prefix: "old" | "new", e: Endpoint, who: LoginCheck, s
   return checks;
 }
 
+/**
+ * The old server's login check for one address alone, with the domain's configured identity
+ * (the console checks an address typed by hand before queueing it). Undefined when the
+ * address's domain is not configured or has no old server: the daemon's own refusal says so.
+ */
+export async function checkOldLogin(config: Config, user: string, opts: { timeoutMs?: number; secrets?: SecretSource } = {}): Promise<Check | undefined> {
+  const domain = user.slice(user.lastIndexOf("@") + 1).toLowerCase();
+  const o = config.domains[domain]?.migration.old;
+  if (!user.includes("@") || !o?.host) return undefined;
+  const checks = await imapChecks("old", oldEndpoint(o), { auth: o.auth, authKey: `domains.${domain}.migration.old.auth`, login: o.login, loginKey: "migration.old.login", secrets: opts.secrets }, "migration.old.imapTls", user, opts.timeoutMs ?? 10_000);
+  return checks.find((c) => c.name === "old-imap-login");
+}
+
 export async function testConnection(config: Config, domain: string, opts: { user?: string; timeoutMs?: number; secrets?: SecretSource } = {}): Promise<ConnectionReport> {
   const d = config.domains[domain]!;
   const timeoutMs = opts.timeoutMs ?? 10_000;
