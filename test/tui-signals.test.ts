@@ -4,7 +4,7 @@
 // in line mode with echo, on the main screen, with the cursor shown.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "./support/daemon.ts";
@@ -68,5 +68,19 @@ describe("the terminal after the console is killed", () => {
     expect(r.modes).toBe("isig icanon echo");
     expect(r.flags).toBe("01");
     await waitFor(() => !(pids().console > 0), 5000, "no console process left");
+  });
+
+  test("Ctrl-C while the demo is still starting: its servers and files are removed, exit 130", async () => {
+    const demoDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith("automigrate-demo-")).sort();
+    const before = demoDirs();
+    const t = startTerm(`${CLI} demo; echo EXIT=$?`);
+    terms.push(t);
+    await t.waitFor("automigrate demo: generating mailboxes", 30_000);
+    t.keys("C-c");
+    const after = await t.waitFor(/EXIT=\d+/, 30_000);
+    expect(after).toContain("stopped while starting; cleaning up");
+    expect(after).toContain("EXIT=130");
+    expect(demoDirs()).toEqual(before);
+    expect(spawnSync("pgrep", ["-f", "automigrate-dovecot-demo"]).status).toBe(1); // no Dovecot left
   });
 });

@@ -67,6 +67,15 @@ export async function runDemo(): Promise<number> {
     await Promise.all([old?.stop(), target?.stop()]);
     rmSync(dir, { recursive: true, force: true });
   };
+  // stopped while starting (Ctrl-C, SIGTERM) before the console is up: nothing left behind
+  let stopping = false;
+  const stopEarly = () => {
+    if (stopping) return; // Ctrl-C reaches it twice: from the terminal and from the launcher
+    stopping = true;
+    process.stderr.write("automigrate demo: stopped while starting; cleaning up ...\n");
+    void cleanup().finally(() => process.exit(130));
+  };
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(sig, stopEarly);
   try {
     process.stderr.write("automigrate demo: starting an old and a new Dovecot on 127.0.0.1 ...\n");
     [old, target] = await Promise.all([
@@ -108,6 +117,8 @@ export async function runDemo(): Promise<number> {
         await c.logout();
       })().catch(() => {});
     }, 3000);
+    // from here the console handles the signals (it restores the terminal and returns)
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(sig, stopEarly);
     return await runTui(home);
   } finally {
     await cleanup();
