@@ -156,6 +156,8 @@ export async function runTui(home: string): Promise<number> {
         screen.render();
       });
     });
+  /** Asks a yes/no question; only "y" is yes (destructive actions say what they will do first). */
+  const confirm = async (question: string): Promise<boolean> => (await prompt(`${question} Type y to confirm:`, ""))?.trim().toLowerCase() === "y";
   const list = (label: string) =>
     blessed.list({ width: "100%", height: "100%", border: "line", label: ` ${label} `, keys: true, vi: false, style: { selected: { inverse: true } }, tags: false });
 
@@ -206,8 +208,7 @@ export async function runTui(home: string): Promise<number> {
             if (!enabled) {
               // disabling wipes the captured passwords: say so and ask first
               const n = new Vault(home).countDomain(d);
-              const yes = await prompt(`Disable migration for ${d}? Logins are no longer migrated${n ? `, and ${n} captured password${n === 1 ? " is" : "s are"} wiped` : ""}. Type y to confirm:`, "");
-              if (yes?.trim().toLowerCase() !== "y") return say(`${d}: not changed`);
+              if (!(await confirm(`Disable migration for ${d}? Logins are no longer migrated${n ? `, and ${n} captured password${n === 1 ? " is" : "s are"} wiped` : ""}.`))) return say(`${d}: not changed`);
             }
             const { wiped } = setMigrationEnabled(home, d, enabled);
             say(`${d}: ${enabled ? "Migration Enabled" : "Migration Disabled"}${wiped ? ` (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)` : ""}`);
@@ -459,17 +460,15 @@ export async function runTui(home: string): Promise<number> {
           const vault = new Vault(home);
           const check = await checkOldLogin(loadConfig(home), u, { timeoutMs: TIMEOUTS.consoleTestConnectionMs, secrets: { password: (x) => vault.get(x) } }).catch(() => undefined);
           if (check && check.status !== "pass") {
-            const yes = await prompt(`${u}: the old server's login fails: ${check.detail.split("\n")[0]}. Queue it anyway? Type y:`, "");
-            if (yes?.trim().toLowerCase() !== "y") return say(`${u}: not queued`, true);
+            if (!(await confirm(`${u}: the old server's login fails: ${check.detail.split("\n")[0]}. Queue it anyway?`))) return say(`${u}: not queued`, true);
           }
-          if (u) await act(daemonPost(home, "/migrate", { user: u }), (r) => ({ text: `${u}: ${r.result}${r.paused ? " — the queue is PAUSED: it runs after resume (p)" : ""}`, error: Boolean(r.paused) }));
+          await act(daemonPost(home, "/migrate", { user: u }), (r) => ({ text: `${u}: ${r.result}${r.paused ? " — the queue is PAUSED: it runs after resume (p)" : ""}`, error: Boolean(r.paused) }));
         },
         x: async () => {
           const j = selected();
           if (!j) return;
           const what = j.state === "running" ? "it stops at its next safe point; what was copied stays" : j.state === "failed" ? "it leaves the failed list" : "it leaves the queue";
-          const yes = await prompt(`Cancel ${j.user} (${j.state})? ${what}. Type y to confirm:`, "");
-          if (yes?.trim().toLowerCase() !== "y") return say(`${j.user}: not cancelled`);
+          if (!(await confirm(`Cancel ${j.user} (${j.state})? ${what}.`))) return say(`${j.user}: not cancelled`);
           await act(daemonPost(home, "/cancel", { user: j.user }), (r) => {
             const n = r.cancelled.length + r.stopping.length + r.failedRemoved.length;
             return n ? { text: `${j.user}: ${r.stopping.length ? "stopping at the next safe point" : "cancelled"}` } : { text: `${j.user}: nothing to cancel (no live or failed job)`, error: true };
@@ -496,8 +495,7 @@ export async function runTui(home: string): Promise<number> {
           if (u) push(accountView(u));
         },
         "S-r": async () => {
-          const yes = await prompt("Retry every failed job and end every backoff wait? Type y to confirm:", "");
-          if (yes?.trim().toLowerCase() !== "y") return say("nothing retried");
+          if (!(await confirm("Retry every failed job and end every backoff wait?"))) return say("nothing retried");
           await act(daemonPost(home, "/retry", {}), (r) => (r.retried > 0 ? { text: `retried ${r.retried} job${r.retried === 1 ? "" : "s"}` } : { text: "nothing to retry: no failed job and none waiting", error: true }));
         },
         "S-p": async () => {
