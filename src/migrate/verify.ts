@@ -84,11 +84,18 @@ async function digests(c: ImapFlow, range: string): Promise<{ uid: number; sha: 
   return out;
 }
 
+/** INBOX first, then the folders by name (pure). */
+export function folderOrder(a: string, b: string): number {
+  const inbox = (f: string) => (f.toUpperCase() === "INBOX" ? 0 : 1);
+  return inbox(a) - inbox(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
 export async function verifyUser(home: string, config: Config, user: string, opts: { deep?: boolean; secrets?: SecretSource } = {}): Promise<VerifyReport> {
   const u = user.toLowerCase();
   const sides = resolveSides(config, u, opts.secrets);
   const state = await AccountStateStore.open(home, u);
-  const folders = Object.entries(state.data.folders);
+  // a stable order whatever order parallel copies recorded them in: INBOX first, then by name
+  const folders = Object.entries(state.data.folders).sort(([a], [b]) => folderOrder(a, b));
   if (!folders.length) throw new AutomigrateError(`${u} has no migration state: nothing to verify yet`, { user: u, hint: `migrate first: automigrate migrate ${u}` }, { exitCode: 1, code: "NO_MAILBOX" });
   const old = await openImap(sides.old, sides.oldCreds);
   let target: ImapFlow | undefined;

@@ -54,3 +54,10 @@ describe("verify's comparison", () => {
     expect(compareDigests(old, target, new Set([4]))).toEqual({ missing: 2, altered: 1, extra: 1, missingUids: [2, 5] });
   });
 });
+
+describe("verify's folder order", () => {
+  test("INBOX first, then by name, whatever order the state recorded", async () => {
+    const { folderOrder } = await import("../../src/migrate/verify.ts");
+    expect(["Work/2024", "Work", "INBOX", "Archive"].sort(folderOrder)).toEqual(["INBOX", "Archive", "Work", "Work/2024"]);
+  });
+});
