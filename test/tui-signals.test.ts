@@ -82,5 +82,6 @@ describe("the terminal after the console is killed", () => {
     expect(after).toContain("EXIT=130");
     expect(demoDirs()).toEqual(before);
     expect(spawnSync("pgrep", ["-f", "automigrate-dovecot-demo"]).status).toBe(1); // no Dovecot left
+    expect(spawnSync("pgrep", ["-f", "automigrate-demo-.*daemon"]).status).toBe(1); // nor its daemon
   });
 });

@@ -44,6 +44,8 @@ async function seedOld(old: Dovecot, user: string, count: number): Promise<void>
   }
 }
 
+class StoppedWhileStarting extends Error {}
+
 export async function runDemo(): Promise<number> {
   if (!dovecotBinary()) {
     process.stderr.write("automigrate demo needs Dovecot: apt-get install -y dovecot-imapd   (as root, Debian/Ubuntu)\n");
@@ -67,23 +69,30 @@ export async function runDemo(): Promise<number> {
     await Promise.all([old?.stop(), target?.stop()]);
     rmSync(dir, { recursive: true, force: true });
   };
-  // stopped while starting (Ctrl-C, SIGTERM) before the console is up: nothing left behind
+  // stopped while starting (Ctrl-C, SIGTERM) before the console is up: the start-up stops at
+  // its next step and the finally below removes whatever was started (a clean-up run from the
+  // signal itself would miss what a step still in flight starts after it)
   let stopping = false;
   const stopEarly = () => {
     if (stopping) return; // Ctrl-C reaches it twice: from the terminal and from the launcher
     stopping = true;
     process.stderr.write("automigrate demo: stopped while starting; cleaning up ...\n");
-    void cleanup().finally(() => process.exit(130));
   };
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(sig, stopEarly);
+  const step = () => {
+    if (stopping) throw new StoppedWhileStarting();
+  };
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const sig of signals) process.on(sig, stopEarly);
   try {
     process.stderr.write("automigrate demo: starting an old and a new Dovecot on 127.0.0.1 ...\n");
     [old, target] = await Promise.all([
       startDovecot({ label: "demo-old", separator: ".", specialUse: { "Sent Items": "\\Sent" }, users }),
       startDovecot({ label: "demo-new", users }),
     ]);
+    step();
     process.stderr.write("automigrate demo: generating mailboxes ...\n");
     await Promise.all(USERS.map((u, i) => seedOld(old!, u, 40 + i * 60)));
+    step();
     writeFileSync(join(dir, "old.pw"), old.master.password + "\n", { mode: 0o600 });
     writeFileSync(join(dir, "new.pw"), target.master.password + "\n", { mode: 0o600 });
     const o = old;
@@ -99,8 +108,10 @@ export async function runDemo(): Promise<number> {
       ].map(parseAssignment));
       return globals;
     });
+    step();
     daemon = spawn(process.execPath, [...process.execArgv, process.argv[1]!, "--home", home, "daemon"], { stdio: ["ignore", "ignore", "ignore"] });
     for (let i = 0; i < 100 && !(await daemonGet(home, "/status", 500)); i++) await Bun.sleep(100);
+    step();
     // simulated users: a real IMAP login on the new server every few seconds, and now and
     // then new mail on the old one for the continuous passes to pick up
     let n = 0;
@@ -118,9 +129,13 @@ export async function runDemo(): Promise<number> {
       })().catch(() => {});
     }, 3000);
     // from here the console handles the signals (it restores the terminal and returns)
-    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(sig, stopEarly);
+    for (const sig of signals) process.off(sig, stopEarly);
     return await runTui(home);
+  } catch (e) {
+    if (e instanceof StoppedWhileStarting) return 130;
+    throw e;
   } finally {
+    for (const sig of signals) process.off(sig, stopEarly);
     await cleanup();
     process.stderr.write(`automigrate demo: stopped the servers and the daemon, and removed:\n${dir}\n`);
   }
