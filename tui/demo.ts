@@ -132,7 +132,8 @@ export async function runDemo(): Promise<number> {
     for (const sig of signals) process.off(sig, stopEarly);
     return await runTui(home);
   } catch (e) {
-    if (e instanceof StoppedWhileStarting) return 130;
+    // stopped: whatever failed after that (Ctrl-C also reaches the servers) is its consequence
+    if (stopping || e instanceof StoppedWhileStarting) return 130;
     throw e;
   } finally {
     for (const sig of signals) process.off(sig, stopEarly);
