@@ -119,7 +119,12 @@ ${blocks}}
 `;
 }
 
-async function waitForGreeting(host: string, port: number, logPath: string, proc: ChildProcess, expect: string): Promise<void> {
+/**
+ * Waits up to 15 s for a server's greeting (a line starting with `expect`) on host:port; if
+ * it never comes or the process exits, kills the process and throws what `failure` says.
+ * One wait for every test server (Dovecot, Cyrus, Courier).
+ */
+export async function waitForGreeting(host: string, port: number, proc: ChildProcess, expect: string, failure: () => string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) break;
@@ -139,12 +144,8 @@ async function waitForGreeting(host: string, port: number, logPath: string, proc
     if (ok) return;
     await Bun.sleep(50);
   }
-  let log = "";
-  try {
-    log = readFileSync(logPath, "utf8").slice(-2000);
-  } catch {}
   proc.kill("SIGKILL");
-  throw new Error(`Dovecot did not answer on ${host}:${port} (exit ${proc.exitCode}). Log tail:\n${log}`);
+  throw new Error(failure());
 }
 
 export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> {
@@ -236,8 +237,15 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
   let stderr = "";
   proc.stderr?.on("data", (d) => (stderr += d.toString()));
   try {
-    await waitForGreeting(listen, port, logPath, proc, "* OK");
-    if (smtpPort) await waitForGreeting(listen, smtpPort, logPath, proc, "220");
+    const failure = (p: number) => () => {
+      let log = "";
+      try {
+        log = readFileSync(logPath, "utf8").slice(-2000);
+      } catch {}
+      return `Dovecot did not answer on ${listen}:${p} (exit ${proc.exitCode}). Log tail:\n${log}`;
+    };
+    await waitForGreeting(listen, port, proc, "* OK", failure(port));
+    if (smtpPort) await waitForGreeting(listen, smtpPort, proc, "220", failure(smtpPort));
   } catch (e) {
     throw new Error(`${(e as Error).message}\n${stderr}`);
   }

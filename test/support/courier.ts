@@ -10,10 +10,9 @@
 // SPECIAL-USE, CONDSTORE or LIST-STATUS: the server the engine must not take for Dovecot.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, stopServer } from "./dovecot.ts";
+import { freePort, stopServer, waitForGreeting } from "./dovecot.ts";
 
 const PREFIX = "/opt/courier-imap";
 export const COURIER_IMAPD = `${PREFIX}/usr/bin/imapd`;
@@ -41,22 +40,6 @@ export interface Courier {
   directLogin(login: string): { user: string; pass: string };
   maildir(login: string): string;
   stop(): Promise<void>;
-}
-
-async function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port });
-    s.setTimeout(1000);
-    s.once("data", (d) => {
-      s.destroy();
-      resolve(d.toString().startsWith("* OK"));
-    });
-    s.once("error", () => resolve(false));
-    s.once("timeout", () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
 }
 
 function uidOf(name: string): number {
@@ -123,14 +106,7 @@ exec /usr/sbin/couriertcpd -address=127.0.0.1 -maxprocs=40 -maxperip=40 -nodnslo
   const proc: ChildProcess = spawn("unshare", ["-m", "-p", "--fork", "--kill-child", "--propagation", "private", "sh", script], { env, stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   proc.stderr?.on("data", (d) => (stderr += d.toString()));
-  const deadline = Date.now() + 15_000;
-  while (!(await greets(port))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      throw new Error(`Courier did not start on 127.0.0.1:${port} (exit ${proc.exitCode}): ${stderr}`);
-    }
-    await Bun.sleep(100);
-  }
+  await waitForGreeting("127.0.0.1", port, proc, "* OK", () => `Courier did not start on 127.0.0.1:${port} (exit ${proc.exitCode}): ${stderr}`);
   return {
     host: "127.0.0.1",
     port,

@@ -7,11 +7,10 @@
 // imapd.conf and most long-running Cyrus servers).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
-import { freePort, stopServer } from "./dovecot.ts";
+import { freePort, stopServer, waitForGreeting } from "./dovecot.ts";
 
 export const CYRUS_IMAPD = "/opt/cyrus-imapd/usr/lib/cyrus/bin/imapd";
 const MASTER = "/usr/lib/cyrus/bin/master";
@@ -33,22 +32,6 @@ export interface Cyrus {
   /** The Cyrus admin (acts for users with SASL PLAIN authzid, like a Dovecot master user). */
   master: CyrusUser;
   stop(): Promise<void>;
-}
-
-async function greets(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port });
-    s.setTimeout(1000);
-    s.once("data", (d) => {
-      s.destroy();
-      resolve(d.toString().startsWith("* OK"));
-    });
-    s.once("error", () => resolve(false));
-    s.once("timeout", () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
 }
 
 /** virtdomains "userid": logins and mailboxes are user@domain; off: bare names ("alice"). */
@@ -108,14 +91,7 @@ DAEMON {
   const proc: ChildProcess = spawn(MASTER, ["-C", conf, "-M", join(dir, "cyrus.conf"), "-p", join(dir, "master.pid")], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   proc.stderr?.on("data", (d) => (stderr += d.toString()));
-  const deadline = Date.now() + 15_000;
-  while (!(await greets(port))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      throw new Error(`Cyrus did not start on 127.0.0.1:${port} (exit ${proc.exitCode}): ${stderr}`);
-    }
-    await Bun.sleep(100);
-  }
+  await waitForGreeting("127.0.0.1", port, proc, "* OK", () => `Cyrus did not start on 127.0.0.1:${port} (exit ${proc.exitCode}): ${stderr}`);
   // the users' mailboxes, created by the admin as Cyrus wants (user.<name>[@domain])
   const admin = new ImapFlow({ host: "127.0.0.1", port, secure: false, logger: false, auth: { user: master.user, pass: master.password } });
   admin.on("error", () => {});
