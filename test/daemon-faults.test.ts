@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { accountState, startDaemon, waitFor, type DaemonProc } from "./support/daemon.ts";
 import { startDovecot, type Dovecot } from "./support/dovecot.ts";
 import { fakeMessage, startFakeImap, type FakeImap } from "./support/fake-imap.ts";
-import { runCliOk } from "./support/harness.ts";
+import { homeWithFakeOld, runCliOk } from "./support/harness.ts";
 import { digestMailbox } from "./support/mail.ts";
 
 const USERS = ["ann@example.com", "ben@example.com"];
@@ -27,13 +27,13 @@ beforeAll(async () => {
   // and goes down after it, until the test brings it back
   old = await startFakeImap({ quirks: { dropDuringBodyFetch: 2, downAfterDrop: true } });
   for (let i = 1; i <= 400; i++) old.add(i % 3 ? "INBOX" : "Archive", fakeMessage(i), i % 2 ? ["\\Seen"] : []);
-  home = mkdtempSync(join(tmpdir(), "automigrate-home-"));
-  writeFileSync(join(home, "old.pw"), "secret\n", { mode: 0o600 });
-  writeFileSync(join(home, "new.pw"), target.master.password + "\n", { mode: 0o600 });
-  jsonl = join(home, "logins.jsonl");
-  writeFileSync(jsonl, "");
-  await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", `target.auth.user=${target.master.user}`, `target.auth.passwordFile=${join(home, "new.pw")}`, `logins.0.path=${jsonl}`, "logins.0.format=jsonl", "workers.retryBaseSec=1", "workers.retryMaxSec=1"]);
-  await runCliOk(home, ["domain", "add", "example.com", `migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=master", "migration.old.auth.user=admin", `migration.old.auth.passwordFile=${join(home, "old.pw")}`, "migration.old.auth.method=separator"]);
+  home = await homeWithFakeOld(old, target, {
+    config: (h) => {
+      jsonl = join(h, "logins.jsonl");
+      writeFileSync(jsonl, "");
+      return [`logins.0.path=${jsonl}`, "logins.0.format=jsonl", "workers.retryBaseSec=1", "workers.retryMaxSec=1"];
+    },
+  });
   await runCliOk(home, ["domain", "enable", "example.com"]);
   d = await startDaemon(home);
 }, 60_000);

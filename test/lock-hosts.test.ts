@@ -6,14 +6,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { accountFileName } from "../src/store/account-state.ts";
 import { waitFor } from "./support/daemon.ts";
 import { startDovecot, type Dovecot } from "./support/dovecot.ts";
 import { fakeMessage, startFakeImap, type FakeImap } from "./support/fake-imap.ts";
-import { CLI, migrateJson, runCliOk } from "./support/harness.ts";
+import { CLI, homeWithFakeOld, migrateJson } from "./support/harness.ts";
 import { digestMailbox } from "./support/mail.ts";
 
 const U = "alice@example.com";
@@ -41,11 +40,7 @@ beforeAll(async () => {
   target = await startDovecot({ label: "new", users: [{ user: U, password: "pw" }] });
   old = await startFakeImap();
   for (let i = 1; i <= 80; i++) old.add("INBOX", fakeMessage(i));
-  home = mkdtempSync(join(tmpdir(), "automigrate-hosts-"));
-  writeFileSync(join(home, "old.pw"), "secret\n", { mode: 0o600 });
-  writeFileSync(join(home, "new.pw"), target.master.password + "\n", { mode: 0o600 });
-  await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", `target.auth.user=${target.master.user}`, `target.auth.passwordFile=${join(home, "new.pw")}`]);
-  await runCliOk(home, ["domain", "add", "example.com", `migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=master", "migration.old.auth.user=admin", `migration.old.auth.passwordFile=${join(home, "old.pw")}`, "migration.old.auth.method=separator"]);
+  home = await homeWithFakeOld(old, target, { prefix: "automigrate-hosts-" });
 }, 60_000);
 
 afterAll(async () => {

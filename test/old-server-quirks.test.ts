@@ -4,12 +4,11 @@
 // run with the reason: never DONE with loss.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fakeMessage, startFakeImap, type FakeImap, type Quirks } from "./support/fake-imap.ts";
 import { startDovecot, type Dovecot } from "./support/dovecot.ts";
-import { migrateJson, runCliOk } from "./support/harness.ts";
+import { homeWithFakeOld, migrateJson } from "./support/harness.ts";
 import { digestMailbox } from "./support/mail.ts";
 
 const USER = "alice@example.com";
@@ -28,14 +27,7 @@ async function setup(quirks: Quirks, messages: number, folders: string[] = ["INB
   old = await startFakeImap({ quirks });
   let n = 0;
   for (const f of folders) for (let i = 0; i < messages; i++) old.add(f, fakeMessage(++n), i % 2 ? ["\\Seen", "$Label1"] : [], new Date(Date.UTC(2024, 0, 1 + n)));
-  home = mkdtempSync(join(tmpdir(), "automigrate-home-"));
-  const oldPw = join(home, "old.pw");
-  const newPw = join(home, "new.pw");
-  writeFileSync(oldPw, "secret\n", { mode: 0o600 });
-  writeFileSync(newPw, target.master.password + "\n", { mode: 0o600 });
-  await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", `target.auth.user=${target.master.user}`, `target.auth.passwordFile=${newPw}`]);
-  await runCliOk(home, ["domain", "add", "example.com"]);
-  await runCliOk(home, ["domain", "set", "example.com", `migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=master", "migration.old.auth.user=admin", `migration.old.auth.passwordFile=${oldPw}`, "migration.old.auth.method=separator"]);
+  home = await homeWithFakeOld(old, target);
 }
 
 beforeEach(() => {

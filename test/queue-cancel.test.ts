@@ -5,13 +5,11 @@
 // nothing copied twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { startDaemon, waitFor, type DaemonProc } from "./support/daemon.ts";
 import { startDovecot, type Dovecot } from "./support/dovecot.ts";
 import { fakeMessage, startFakeImap, type FakeImap } from "./support/fake-imap.ts";
-import { migrateJson, runCli, runCliOk } from "./support/harness.ts";
+import { homeWithFakeOld, migrateJson, runCli, runCliOk } from "./support/harness.ts";
 import { digestMailbox } from "./support/mail.ts";
 
 const SLOW = "slow@example.com";
@@ -24,12 +22,7 @@ beforeAll(async () => {
   target = await startDovecot({ label: "new", users: [SLOW, "bob@example.com"].map((user) => ({ user, password: "pw" })) });
   old = await startFakeImap();
   for (let i = 1; i <= 120; i++) old.add("INBOX", fakeMessage(i));
-  home = mkdtempSync(join(tmpdir(), "automigrate-cancel-"));
-  writeFileSync(join(home, "old.pw"), "secret\n", { mode: 0o600 });
-  writeFileSync(join(home, "new.pw"), target.master.password + "\n", { mode: 0o600 });
-  await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", `target.auth.user=${target.master.user}`, `target.auth.passwordFile=${join(home, "new.pw")}`]);
-  const oldSettings = [`migration.old.host=${old.host}`, `migration.old.imapPort=${old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=master", "migration.old.auth.user=admin", `migration.old.auth.passwordFile=${join(home, "old.pw")}`, "migration.old.auth.method=separator"];
-  for (const domain of ["example.com", "other.example"]) await runCliOk(home, ["domain", "add", domain, ...oldSettings]);
+  home = await homeWithFakeOld(old, target, { prefix: "automigrate-cancel-", domains: ["example.com", "other.example"] });
   d = await startDaemon(home);
 }, 60_000);
 
