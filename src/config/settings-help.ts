@@ -145,8 +145,8 @@ export function diffSettings(before: unknown, after: unknown, prefix = ""): Sett
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
     return keys.flatMap((k) => diffSettings(before[k], after[k], prefix ? `${prefix}.${k}` : k));
   }
-  if (isObj(before) !== isObj(after) && (isObj(before) || isObj(after))) {
-    // a whole object appeared or went (e.g. auth): its leaves
+  if (isObj(before) || isObj(after)) {
+    // only one side is an object: a whole object appeared or went (e.g. auth), by its leaves
     return diffSettings(isObj(before) ? before : {}, isObj(after) ? after : {}, prefix).map((c) => ({ ...c, before: isObj(before) ? c.before : before }));
   }
   return JSON.stringify(before) === JSON.stringify(after) ? [] : [{ key: prefix, before, after }];
