@@ -2,10 +2,9 @@
 import type { Command } from "commander";
 import { domainProblems } from "../config/rules.ts";
 import { loadConfig } from "../config/store.ts";
-import { classify, errorText, inputError } from "../errors.ts";
-import { daemonPost } from "../control-client.ts";
-import { AutomigrateError } from "../errors.ts";
+import { AutomigrateError, classify, errorText, inputError } from "../errors.ts";
 import { EXIT, err, homeOf, json, out } from "./common.ts";
+import { askDaemon } from "./queue-commands.ts";
 
 const QUEUED: Record<string, string> = {
   queued: "queued: it runs next, before logins and bulk work",
@@ -15,9 +14,11 @@ const QUEUED: Record<string, string> = {
 
 /** --queue: the daemon's answer, and a warning when the queue is paused. */
 async function queueNow(cmd: Command, user: string, asJson: boolean): Promise<void> {
-  const r = await daemonPost(homeOf(cmd), "/migrate", { user });
-  if (r === undefined) throw new AutomigrateError("the daemon is not running: nothing was queued", { user, hint: "start it (systemctl start automigrate), or run without --queue to migrate in the foreground" });
-  if (r.error) throw new AutomigrateError(`the daemon refused: ${r.error}`, { user }, { exitCode: EXIT.usage });
+  const r = await askDaemon(cmd, "/migrate", { user }, {
+    user,
+    refusedExit: EXIT.usage,
+    notRunning: () => new AutomigrateError("the daemon is not running: nothing was queued", { user, hint: "start it (systemctl start automigrate), or run without --queue to migrate in the foreground" }),
+  });
   if (asJson) return json({ user, ...r });
   out(`${user}: ${QUEUED[r.result] ?? r.result}`);
   if (r.paused) err(`warning: the queue is paused for ${user.slice(user.lastIndexOf("@") + 1)}: it starts after automigrate resume`);

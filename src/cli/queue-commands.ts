@@ -8,12 +8,17 @@ import { EXIT, homeOf, json, out } from "./common.ts";
 
 const NOT_RUNNING = () => new AutomigrateError("the daemon is not running: nothing was done", { hint: "start it (systemctl start automigrate, or automigrate daemon)" });
 
-async function ask(cmd: Command, path: string, body: unknown): Promise<any> {
+/**
+ * The daemon's answer to a request on its control socket; an error when no daemon answered
+ * (`notRunning`) or it refused (exit `refusedExit`, default 1).
+ */
+export async function askDaemon(cmd: Command, path: string, body: unknown, opts: { notRunning?: () => AutomigrateError; refusedExit?: 1 | 2; user?: string } = {}): Promise<any> {
   const r = await daemonPost(homeOf(cmd), path, body);
-  if (r === undefined) throw NOT_RUNNING();
-  if (r.error) throw new AutomigrateError(`the daemon refused: ${r.error}`, {});
+  if (r === undefined) throw (opts.notRunning ?? NOT_RUNNING)();
+  if (r.error) throw new AutomigrateError(`the daemon refused: ${r.error}`, opts.user ? { user: opts.user } : {}, { exitCode: opts.refusedExit ?? 1 });
   return r;
 }
+const ask = (cmd: Command, path: string, body: unknown) => askDaemon(cmd, path, body);
 
 const jobs = (n: number) => `${n} job${n === 1 ? "" : "s"}`;
 

@@ -8,6 +8,11 @@ import { accountClassSchema, className, configSchema, domainName, domainSchema, 
 import { diffSettings, type SettingChange } from "./settings-help.ts";
 import { updateConfig } from "./store.ts";
 
+/** A rules refusal as the error every door shows: the headline, then one line per reason. */
+function refused(refusal: { headline: string; reasons: string[] }, exitCode: 1 | 2): AutomigrateError {
+  return new AutomigrateError(`${refusal.headline}\n${refusal.reasons.map((r) => `  reason: ${r}`).join("\n")}`, {}, { exitCode });
+}
+
 export function normalizeDomain(name: string): string {
   const r = domainName.safeParse(name);
   if (!r.success) throw inputError(`"${name}" ${r.error.issues[0]?.message}`);
@@ -43,9 +48,8 @@ export function applyDomainChange(home: string, name: string, change: (d: Domain
     const after = change(structuredClone(before), c);
     const refusal = refuseChange(d, before, after);
     if (refusal) {
-      const text = `${refusal.headline}\n${refusal.reasons.map((r) => `  reason: ${r}`).join("\n")}`;
       const policy = refusal.headline === ENABLE_REFUSED || refusal.headline === LDAP_SYNC_REFUSED;
-      throw new AutomigrateError(text, {}, { exitCode: policy ? 1 : 2 });
+      throw refused(refusal, policy ? 1 : 2);
     }
     c.domains[d] = after;
     result = after;
@@ -67,7 +71,7 @@ export function addDomain(home: string, name: string, assignments: Assignment[] 
     if (c.domains[d]) throw inputError(`domain ${d} already exists`, { hint: `automigrate domain set ${d} key=value` });
     const created = applyAssignments(domainSchema, {}, assignments);
     const refusal = refuseChange(d, undefined, created);
-    if (refusal) throw new AutomigrateError(`${refusal.headline}\n${refusal.reasons.map((r) => `  reason: ${r}`).join("\n")}`, {}, { exitCode: 2 });
+    if (refusal) throw refused(refusal, 2);
     c.domains[d] = created;
   });
   return d;
