@@ -244,18 +244,18 @@ export class Daemon {
 
   /** Messages migrated into the account so far, over all its passes (its state's folder counts). */
   private mailboxTotal(user: string): number | undefined {
-    try {
-      const doc = readJsonFile(join(homePaths(this.home).accounts, accountFileName(user))) as { folders?: Record<string, { messages?: number }> } | null;
-      return doc?.folders ? Object.values(doc.folders).reduce((n, f) => n + (f.messages ?? 0), 0) : undefined;
-    } catch {
-      return undefined;
-    }
+    const folders = this.accountDoc(user)?.folders;
+    return folders ? Object.values(folders).reduce((n, f) => n + (f.messages ?? 0), 0) : undefined;
   }
 
   private lastStatusOf(user: string): string | undefined {
+    return this.accountDoc(user)?.lastRun?.status;
+  }
+
+  /** The account's state document as far as the daemon reads it here; undefined if missing or unreadable. */
+  private accountDoc(user: string): { folders?: Record<string, { messages?: number }>; lastRun?: { status?: string } } | undefined {
     try {
-      const doc = readJsonFile(join(homePaths(this.home).accounts, accountFileName(user))) as { lastRun?: { status?: string } } | null;
-      return doc?.lastRun?.status;
+      return (readJsonFile(join(homePaths(this.home).accounts, accountFileName(user))) as ReturnType<Daemon["accountDoc"]> | null) ?? undefined;
     } catch {
       return undefined;
     }
