@@ -458,7 +458,7 @@ export async function runTui(home: string): Promise<number> {
           say(`${u}: checking the login on the old server ...`);
           const { checkOldLogin } = await import("../src/diagnose/test-connection.ts");
           const vault = new Vault(home);
-          const check = await checkOldLogin(loadConfig(home), u, { timeoutMs: TIMEOUTS.consoleTestConnectionMs, secrets: { password: (x) => vault.get(x) } }).catch(() => undefined);
+          const check = await checkOldLogin(loadConfig(home), u, { timeoutMs: TIMEOUTS.consoleTestConnectionMs, secrets: vault }).catch(() => undefined);
           if (check && check.status !== "pass") {
             if (!(await confirm(`${u}: the old server's login fails: ${check.detail.split("\n")[0]}. Queue it anyway?`))) return say(`${u}: not queued`, true);
           }

@@ -86,6 +86,11 @@ export class Vault {
     }
   }
 
+  /** The vault as the source of captured and imported passwords for a server login (SecretSource). */
+  password(user: string): string | undefined {
+    return this.get(user);
+  }
+
   remove(user: string): boolean {
     try {
       unlinkSync(this.file(user));

@@ -65,7 +65,7 @@ export function addMigrateCommands(program: Command): void {
       const { Vault } = await import("../accounts/vault.ts");
       const vault = new Vault(home);
       try {
-        const r = await verifyUser(home, loadConfig(home), user, { deep: o.deep, secrets: { password: (u) => vault.get(u) } });
+        const r = await verifyUser(home, loadConfig(home), user, { deep: o.deep, secrets: vault });
         if (o.json) json(r);
         else out(formatVerify(r));
         process.exitCode = r.exact ? EXIT.ok : EXIT.failed;

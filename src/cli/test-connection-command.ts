@@ -21,7 +21,7 @@ export function addTestConnectionCommand(program: Command): void {
       const { testConnection, formatConnectionReport } = await import("../diagnose/test-connection.ts");
       // captured and imported passwords: the same vault migrate reads
       const vault = new Vault(home);
-      const report = await testConnection(config, name, { user: o.user?.toLowerCase(), timeoutMs: Math.max(1, Number(o.timeout) || 10) * 1000, secrets: { password: (u) => vault.get(u) } });
+      const report = await testConnection(config, name, { user: o.user?.toLowerCase(), timeoutMs: Math.max(1, Number(o.timeout) || 10) * 1000, secrets: vault });
       if (o.json) json(report);
       else out(formatConnectionReport(report));
       process.exitCode = report.ok ? EXIT.ok : EXIT.failed;

@@ -135,7 +135,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
   const user = opts.user.toLowerCase();
   const report: MigrationReport = { user, status: "failed", folders: 0, messages: 0, bytes: 0, skipped: [], renamed: [], errors: [], durationMs: 0 };
   const vault = new Vault(opts.home);
-  const sides = resolveSides(opts.config, user, { password: (u) => vault.get(u) });
+  const sides = resolveSides(opts.config, user, vault);
   const unlock = lockAccount(opts.home, user);
   let opened: AccountStateStore | undefined;
   try {
