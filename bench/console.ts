@@ -4,11 +4,11 @@
 // and for the daemon answering it. Writes BENCHMARKS.md's "Console" section.
 // Run: bun bench/console.ts (part of npm run bench).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configSchema, domainSchema } from "../src/config/schema.ts";
-import { accountFileName } from "../src/store/account-state.ts";
+import { pausedQueue } from "../test/support/daemon.ts";
 import { writeSection } from "./benchmarks-file.ts";
 import { AUTOMIGRATE } from "./tools.ts";
 
@@ -46,14 +46,7 @@ try {
     config.domains[domain(i)] = domainSchema.parse({ migration: { enabled: true, old: { host: "127.0.0.1", imapPort: 1, imapTls: "none", auth: { mode: "master", user: "admin", passwordFile: "/dev/null" } } } });
   }
   writeFileSync(join(home, "config.json"), JSON.stringify(config, null, 2), { mode: 0o600 });
-  const queue = join(home, "state", "queue");
-  mkdirSync(queue, { recursive: true });
-  writeFileSync(join(home, "state", "daemon.json"), JSON.stringify({ version: 1, paused: { all: true, domains: [] }, logs: {} }));
-  const now = Date.now();
-  for (let i = 0; i < ACCOUNTS; i++) {
-    const user = `user${String(i).padStart(5, "0")}.with-a-longer-name@${domain(i % DOMAINS)}`;
-    writeFileSync(join(queue, accountFileName(user)), JSON.stringify({ user, domain: domain(i % DOMAINS), oldServer: "127.0.0.1:1", reason: "sweep", priority: 2, state: "queued", attempts: 0, enqueuedAt: now + i }));
-  }
+  pausedQueue(home, Array.from({ length: ACCOUNTS }, (_, i) => `user${String(i).padStart(5, "0")}.with-a-longer-name@${domain(i % DOMAINS)}`));
   daemon = spawn(AUTOMIGRATE, ["--home", home, "daemon"], { stdio: "ignore" });
   for (let i = 0; ; i++) {
     try {

@@ -3,11 +3,10 @@
 // the list as tall as the terminal.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { accountFileName } from "../src/store/account-state.ts";
-import { startDaemon, type DaemonProc } from "./support/daemon.ts";
+import { pausedQueue, startDaemon, type DaemonProc } from "./support/daemon.ts";
 import { CLI, runCliOk } from "./support/harness.ts";
 import { startTerm, type Term } from "./support/tmux.ts";
 
@@ -25,11 +24,7 @@ beforeAll(async () => {
   await runCliOk(home, ["class", "set", "example.com", "domain-default", "autoMigration=false"]);
   for (let i = 0; i < 50; i++) await runCliOk(home, ["domain", "add", `zz${String(i).padStart(2, "0")}.example`]);
   // a paused daemon with queued accounts, one with a long address
-  mkdirSync(join(home, "state", "queue"), { recursive: true });
-  writeFileSync(join(home, "state", "daemon.json"), JSON.stringify({ version: 1, paused: { all: true, domains: [] }, logs: {} }));
-  for (const [i, user] of [LONG, "ann@example.com", "bob@example.com"].entries()) {
-    writeFileSync(join(home, "state", "queue", accountFileName(user)), JSON.stringify({ user, domain: "example.com", oldServer: "127.0.0.1:1", reason: "sweep", priority: 2, state: "queued", attempts: 0, enqueuedAt: Date.now() + i }));
-  }
+  pausedQueue(home, [LONG, "ann@example.com", "bob@example.com"]);
   d = await startDaemon(home);
   t = startTerm(`${CLI} --home ${home} tui`, undefined, { cols: 120, rows: 40 });
   await t.waitFor(/automigrate — Domains — row 1\/51 — daemon running/);
