@@ -56,7 +56,9 @@ for (const frontEnd of ["checkpassword", "lua"] as const) {
       await lab?.stop();
     });
 
-    test("nothing runs as root: the daemon's uid, the socket's mode and group, Dovecot's auth settings", () => {
+    test("nothing runs as root: the daemon's uid, the socket's mode and group, Dovecot's auth settings", async () => {
+      // the daemon answers on its control socket a moment before the first-login socket is up
+      await waitFor(async () => Boolean((await d.status()).firstLogin), 10_000, "the first-login socket");
       const status = readFileSync(`/proc/${d.proc.pid}/status`, "utf8");
       expect(/^Uid:\s+(\d+)/m.exec(status)![1]).toBe(String(as.uid));
       expect(/^CapEff:\s+(\w+)/m.exec(status)![1]).toBe("0000000000000000");
