@@ -5,7 +5,8 @@ import { oldSmtpHost } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError, errorText } from "../errors.ts";
 import { ImapAppender } from "../imap/appender.ts";
-import { closeImap, credentialsFor, oldEndpoint, openImap, targetEndpoint, type Endpoint, type SecretSource } from "../imap/connect.ts";
+import { openStore } from "../mailstore/imapflow-store.ts";
+import { credentialsFor, oldEndpoint, targetEndpoint, type Endpoint, type SecretSource } from "../imap/connect.ts";
 import type { ServerAuth } from "../config/schema.ts";
 import { probeSmtp } from "../routing/smtp-probe.ts";
 
@@ -84,10 +85,10 @@ async function imapChecks(prefix: "old" | "new", e: Endpoint, who: LoginCheck, s
   } else {
     try {
       const creds = credentialsFor(auth, user, authKey, who.secrets, who.login);
-      const client = await openImap(e, creds, { timeoutMs });
+      const store = await openStore(e, creds, { timeoutMs });
       // a server may let an admin act for an identity that has no mailbox (Cyrus): an
       // empty LIST is not a working login
-      const folders = await client.list().finally(() => closeImap(client));
+      const folders = await store.list().finally(() => store.close());
       const how = creds.authzid ? `as ${creds.user} acting for ${creds.authzid} (SASL PLAIN authzid)` : `as ${creds.user}`;
       if (!folders.some((f) => f.path.toUpperCase() === "INBOX")) {
         checks.push({ name, status: "fail", server, detail: `logged in ${how}, but the server lists no INBOX there: no mailbox for this login`, hint: `check the address, and ${who.loginKey} (e.g. {localpart} for bare login names)` });

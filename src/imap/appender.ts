@@ -13,21 +13,15 @@ import { tlsServername } from "../tls-name.ts";
 import { ResponseBoundError, ResponseReader } from "./response-reader.ts";
 import { appendableFlags, encodeMailbox, imapDateTime, parseUidSet, quoted } from "./wire.ts";
 import { TIMEOUTS } from "../timeouts.ts";
+import type { AppendMessage, AppendOutcome, MailWriter } from "../mailstore/port.ts";
 
-export interface AppendMessage {
-  /** The message bytes, or a spooled file of exactly `size` bytes for large messages. */
-  content: Buffer | { path: string; size: number };
-  flags: Iterable<string>;
-  internalDate: Date;
-}
+export type { AppendMessage, AppendOutcome };
 
 export interface TaggedResult {
   status: "OK" | "NO" | "BAD";
   code?: string;
   text: string;
 }
-
-export type AppendOutcome = { ok: true; uids: number[]; uidValidity?: number } | { ok: false; reason: string };
 
 export interface AppenderOptions {
   host: string;
@@ -61,7 +55,7 @@ function handled<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
-export class ImapAppender {
+export class ImapAppender implements MailWriter {
   private socket!: Socket | TLSSocket;
   private reader = new ResponseReader(RESPONSE_LIMITS);
   private pending = new Map<string, Pending>();

@@ -10,10 +10,9 @@
 // what is missing. A UIDVALIDITY change matches the whole folder the same way.
 import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import type { ImapFlow } from "imapflow";
 import { crashPoint } from "../crash-points.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
-import type { AppendMessage, ImapAppender } from "../imap/appender.ts";
+import type { AppendMessage, MailStore, MailWriter, OpenedFolder } from "../mailstore/port.ts";
 import { formatUidSet } from "../imap/wire.ts";
 import type { AccountStateStore, PendingBatch } from "../store/account-state.ts";
 import { alreadyPresent, fingerprint, planBatches, uidWindows, type Batch, type BatchLimits } from "./batches.ts";
@@ -27,12 +26,12 @@ export type ProgressEvent =
 
 export interface CopyContext {
   user: string;
-  old: ImapFlow;
-  appender: ImapAppender;
+  old: MailStore;
+  appender: MailWriter;
   /** A reading connection to the target, opened only when fingerprints must be compared. */
-  targetReader: () => Promise<ImapFlow>;
+  targetReader: () => Promise<MailStore>;
   /** A fresh connection to the old server after it dropped one (the worker's, replaced). */
-  reopenOld?: () => Promise<ImapFlow>;
+  reopenOld?: () => Promise<MailStore>;
   state: AccountStateStore;
   limits: BatchLimits;
   spoolDir: string;
@@ -78,7 +77,7 @@ const emptyFetched = (): Fetched => ({ messages: new Map(), noBody: [], unreadab
  * copy failed half-way still reports what landed.
  */
 export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: FolderOutcome = newOutcome(pf)): Promise<FolderOutcome> {
-  const box = await ctx.old.mailboxOpen(pf.old, { readOnly: true });
+  const box = await ctx.old.examine(pf.old);
   const { uidValidity, uidNext } = await oldFolderIds(ctx, pf.old, box);
 
   const known = ctx.state.folder(pf.old);
@@ -142,7 +141,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
   };
   const reopen = async () => {
     ctx.old = await ctx.reopenOld!();
-    await ctx.old.mailboxOpen(pf.old, { readOnly: true });
+    await ctx.old.examine(pf.old);
   };
   const isolateUnreadable = async (batch: Batch): Promise<Fetched> => {
     const out = emptyFetched();
@@ -315,8 +314,8 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
   let totalBytes = 0;
   for (const [lo, hi] of windows) {
     const metas: { uid: number; size: number }[] = [];
-    for await (const m of ctx.old.fetch(`${lo}:${hi}`, { uid: true, size: true }, { uid: true })) {
-      if (m.uid >= lo && m.uid <= hi && !present.has(m.uid)) metas.push({ uid: m.uid, size: m.size ?? 0 });
+    for await (const m of ctx.old.metadata(`${lo}:${hi}`)) {
+      if (m.uid >= lo && m.uid <= hi && !present.has(m.uid)) metas.push({ uid: m.uid, size: m.size });
     }
     total += metas.length;
     totalBytes += metas.reduce((n, m) => n + m.size, 0);
@@ -354,20 +353,18 @@ function settled<T>(p: Promise<T>): Promise<T> {
  * EXAMINE answer (Courier sends no [UIDNEXT]): then STATUS, then the highest UID + 1.
  * A missing UIDNEXT must never read as "nothing to copy".
  */
-async function oldFolderIds(ctx: CopyContext, path: string, box: { uidValidity?: bigint | number; uidNext?: number; exists?: number }): Promise<{ uidValidity: number; uidNext: number }> {
-  const positive = (v: unknown) => (typeof v === "number" || typeof v === "bigint") && Number(v) > 0;
-  let uidValidity = positive(box.uidValidity) ? Number(box.uidValidity) : undefined;
-  let uidNext = positive(box.uidNext) ? Number(box.uidNext) : undefined;
+async function oldFolderIds(ctx: CopyContext, path: string, box: OpenedFolder): Promise<{ uidValidity: number; uidNext: number }> {
+  let { uidValidity, uidNext } = box;
   if (uidNext === undefined || uidValidity === undefined) {
-    const st = (await ctx.old.status(path, { uidNext: true, uidValidity: true }).catch(() => undefined)) || undefined;
-    if (uidValidity === undefined && positive(st?.uidValidity)) uidValidity = Number(st!.uidValidity);
-    if (uidNext === undefined && positive(st?.uidNext)) uidNext = Number(st!.uidNext);
+    const st = await ctx.old.status(path);
+    uidValidity ??= st?.uidValidity;
+    uidNext ??= st?.uidNext;
   }
   if (uidNext === undefined) {
     // the highest UID now: sequence number * is the last message
-    const last = (box.exists ?? 0) > 0 ? await ctx.old.fetchOne("*", { uid: true }) : undefined;
-    uidNext = last ? last.uid + 1 : 1;
-    if ((box.exists ?? 0) > 0 && !last) {
+    const last = box.exists > 0 ? await ctx.old.lastUid() : undefined;
+    uidNext = last ? last + 1 : 1;
+    if (box.exists > 0 && !last) {
       throw new AutomigrateError("the old server gave no UIDNEXT and no highest UID for a folder that holds messages", { user: ctx.user, folder: path }, { code: "PROTOCOL" });
     }
   }
@@ -378,16 +375,15 @@ async function oldFolderIds(ctx: CopyContext, path: string, box: { uidValidity?:
 }
 
 /** UIDs of `uids` that the old folder still lists. */
-async function stillListed(old: ImapFlow, uids: number[]): Promise<number[]> {
-  const found = await old.search({ uid: formatUidSet(uids) }, { uid: true });
-  const set = new Set(Array.isArray(found) ? found : []);
+async function stillListed(old: MailStore, uids: number[]): Promise<number[]> {
+  const set = new Set(await old.search(formatUidSet(uids)));
   return uids.filter((u) => set.has(u));
 }
 
-async function sizesOf(old: ImapFlow, uids: number[]): Promise<{ uid: number; size: number }[]> {
+async function sizesOf(old: MailStore, uids: number[]): Promise<{ uid: number; size: number }[]> {
   const sizes: { uid: number; size: number }[] = [];
   const wanted = new Set(uids);
-  for await (const m of old.fetch(formatUidSet(uids), { uid: true, size: true }, { uid: true })) if (wanted.has(m.uid)) sizes.push({ uid: m.uid, size: m.size ?? 0 });
+  for await (const m of old.metadata(formatUidSet(uids))) if (wanted.has(m.uid)) sizes.push({ uid: m.uid, size: m.size });
   return sizes;
 }
 
@@ -402,16 +398,16 @@ async function fetchAll(ctx: CopyContext, uids: number[]): Promise<Fetched> {
   return all;
 }
 
-async function fetchSources(old: ImapFlow, uids: number[]): Promise<Fetched> {
+async function fetchSources(old: MailStore, uids: number[]): Promise<Fetched> {
   const out = emptyFetched();
   const wanted = new Set(uids);
-  for await (const m of old.fetch(formatUidSet(uids), { uid: true, flags: true, internalDate: true, source: true }, { uid: true })) {
+  for await (const m of old.bodies(formatUidSet(uids))) {
     if (!wanted.has(m.uid)) continue;
     if (!m.source) {
       out.noBody.push(m.uid);
       continue;
     }
-    out.messages.set(m.uid, { content: m.source, size: m.source.length, flags: m.flags ?? new Set(), internalDate: asDate(m.internalDate) });
+    out.messages.set(m.uid, { content: m.source, size: m.source.length, flags: m.flags, internalDate: m.internalDate });
     noteTransientBytes(m.source.length);
   }
   return out;
@@ -423,8 +419,7 @@ async function fetchSources(old: ImapFlow, uids: number[]): Promise<Fetched> {
  */
 async function checkAccounted(ctx: CopyContext, folder: string, f: { lastUid: number; messages: number; skipped: unknown[] }): Promise<void> {
   if (f.lastUid === 0) return;
-  const found = await ctx.old.search({ uid: `1:${f.lastUid}` }, { uid: true });
-  const onOld = Array.isArray(found) ? found.length : 0;
+  const onOld = (await ctx.old.search(`1:${f.lastUid}`)).length;
   const accounted = f.messages + f.skipped.length;
   if (onOld > accounted) {
     throw new AutomigrateError(
@@ -433,10 +428,6 @@ async function checkAccounted(ctx: CopyContext, folder: string, f: { lastUid: nu
       { code: "UNVERIFIED" },
     );
   }
-}
-
-function asDate(d: Date | string | undefined): Date {
-  return d instanceof Date ? d : new Date(d ?? 0);
 }
 
 /** A large message, fetched in 1 MB partials into a 0600 spool file: memory stays flat. */
@@ -450,17 +441,13 @@ async function spoolLarge(ctx: CopyContext, uid: number): Promise<Fetched> {
   let complete = false;
   try {
     for (;;) {
-      const r = await ctx.old.fetchOne(
-        String(uid),
-        { uid: true, ...(size === 0 ? { flags: true, internalDate: true } : {}), source: { start: size, maxLength: SPOOL_CHUNK } },
-        { uid: true },
-      );
+      const r = await ctx.old.part(uid, size, SPOOL_CHUNK);
       if (!r) break;
       if (size === 0) {
         flags = r.flags ?? new Set();
-        internalDate = asDate(r.internalDate);
+        internalDate = r.internalDate ?? new Date(0);
       }
-      const chunk = r.source ?? Buffer.alloc(0);
+      const chunk = r.source;
       if (chunk.length) writeSync(fd, chunk);
       size += chunk.length;
       noteTransientBytes(chunk.length);
@@ -509,9 +496,9 @@ async function presentOnTarget(ctx: CopyContext, target: string, uids: number[] 
   const reader = await ctx.targetReader();
   const targetFps: string[] = [];
   try {
-    await reader.mailboxOpen(target, { readOnly: true });
-    for await (const m of reader.fetch(range, { uid: true, size: true, internalDate: true, headers: true }, { uid: true })) {
-      if (m.uid >= minUid && m.headers) targetFps.push(fingerprint(m.size ?? 0, asDate(m.internalDate), m.headers));
+    await reader.examine(target);
+    for await (const m of reader.metadata(range, { date: true, headers: true })) {
+      if (m.uid >= minUid && m.headers) targetFps.push(fingerprint(m.size, m.internalDate!, m.headers));
     }
   } catch (e) {
     throw new AutomigrateError(`cannot read the target folder to check for copies: ${errorText(e)}`, { user: ctx.user, folder: target }, { transient: true, cause: e });
@@ -520,8 +507,8 @@ async function presentOnTarget(ctx: CopyContext, target: string, uids: number[] 
   const candidates: { uid: number; fp: string }[] = [];
   const set = uids === "all" ? "1:*" : formatUidSet(uids);
   if (uids !== "all" && uids.length === 0) return new Set();
-  for await (const m of ctx.old.fetch(set, { uid: true, size: true, internalDate: true, headers: true }, { uid: true })) {
-    if (m.headers) candidates.push({ uid: m.uid, fp: fingerprint(m.size ?? 0, asDate(m.internalDate), m.headers) });
+  for await (const m of ctx.old.metadata(set, { date: true, headers: true })) {
+    if (m.headers) candidates.push({ uid: m.uid, fp: fingerprint(m.size, m.internalDate!, m.headers) });
   }
   return alreadyPresent(candidates, targetFps);
 }

@@ -1,12 +1,13 @@
 // One user's migration: plan folders, create them on the new server, copy folders in
 // parallel (one old + one new connection per worker), and report.
-import type { ImapFlow } from "imapflow";
 import { splitUser } from "../address.ts";
 import type { Config, DomainSettings } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText, inputError, type ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import { ImapAppender } from "../imap/appender.ts";
-import { closeImap, credentialsFor, oldEndpoint, openImap, targetEndpoint, type Credentials, type Endpoint, type SecretSource } from "../imap/connect.ts";
+import { credentialsFor, oldEndpoint, targetEndpoint, type Credentials, type Endpoint, type SecretSource } from "../imap/connect.ts";
+import { closeStore, openStore } from "../mailstore/imapflow-store.ts";
+import type { FolderIds, MailStore, MailWriter } from "../mailstore/port.ts";
 import { Vault } from "../accounts/vault.ts";
 import { pimRun, runPim, type PimResult } from "../hooks/pim.ts";
 import { AccountStateStore, lockAccount } from "../store/account-state.ts";
@@ -73,28 +74,14 @@ export function resolveSides(config: Config, user: string, secrets?: SecretSourc
   };
 }
 
-function layoutOf(client: ImapFlow): Layout {
-  const ns = client.namespace as { prefix?: string; delimiter?: string } | undefined;
-  return { prefix: ns?.prefix ?? "", delimiter: ns?.delimiter ?? "/" };
-}
-
-type FolderStatus = { uidValidity?: number; uidNext?: number };
+type FolderStatus = FolderIds;
 
 /** LIST, with each folder's UIDVALIDITY/UIDNEXT (LIST-STATUS where offered) when asked. */
-async function listFolders(client: ImapFlow, withStatus = false): Promise<{ folders: ListedFolder[]; status: Map<string, FolderStatus> }> {
-  const list = await client.list(withStatus ? { statusQuery: { uidNext: true, uidValidity: true } } : undefined);
+async function listFolders(store: MailStore, withStatus = false): Promise<{ folders: ListedFolder[]; status: Map<string, FolderStatus> }> {
+  const list = await store.list({ status: withStatus });
   const status = new Map<string, FolderStatus>();
-  for (const f of list) {
-    const st = f.status as { uidNext?: number; uidValidity?: bigint | number; error?: unknown } | undefined;
-    if (st && !st.error) status.set(f.path, { uidNext: st.uidNext, uidValidity: st.uidValidity === undefined ? undefined : Number(st.uidValidity) });
-  }
-  const folders = list.map((f) => ({
-    path: f.path,
-    flags: [...(f.flags ?? [])],
-    specialUse: f.specialUse,
-    specialUseSource: (f as { specialUseSource?: string }).specialUseSource,
-    subscribed: f.subscribed,
-  }));
+  for (const f of list) if (f.status) status.set(f.path, f.status);
+  const folders = list.map(({ status: _, ...f }) => f);
   return { folders, status };
 }
 
@@ -168,23 +155,23 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
       return report;
     };
     try {
-      const old = await openImap(sides.old, sides.oldCreds);
+      const old = await openStore(sides.old, sides.oldCreds);
       const oldList = await listFolders(old, true).catch(async (e) => {
-        await closeImap(old);
+        await old.close();
         throw e;
       });
       if (!oldList.folders.some((f) => f.path.toUpperCase() === "INBOX")) {
-        await closeImap(old);
+        await old.close();
         throw new AutomigrateError(`the old server lists no INBOX for ${sides.oldCreds.authzid ?? sides.oldCreds.user}: the account does not exist there, or its login there differs from ${user}`, {
           user,
           server: `old server ${sides.old.host}:${sides.old.port}`,
           hint: "check the address; for servers whose logins are bare names set migration.old.login={localpart}",
         }, { code: "NO_MAILBOX" });
       }
-      const unchanged = nothingNew(oldList, layoutOf(old), state, sides.domain.migration.folders.exclude);
+      const unchanged = nothingNew(oldList, old.layout, state, sides.domain.migration.folders.exclude);
       if (unchanged !== undefined) {
         // a rerun with nothing new: one LIST-STATUS on the old server, no new-server login
-        await closeImap(old);
+        await old.close();
         report.folders = unchanged;
         report.renamed = state.data.renamed;
         report.status = "done";
@@ -192,7 +179,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
         await runExternalApplication(opts, state, vault, report);
         return finish();
       }
-      const { plan, status } = await prepareFolders(sides, user, report, old, oldList, state).finally(() => closeImap(old));
+      const { plan, status } = await prepareFolders(sides, user, report, old, oldList, state).finally(() => old.close());
       await state.update((s) => {
         s.renamed = plan.renamed;
       });
@@ -237,19 +224,19 @@ async function prepareFolders(
   sides: Sides,
   user: string,
   report: MigrationReport,
-  old: ImapFlow,
+  old: MailStore,
   oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> },
   state: AccountStateStore,
 ): Promise<{ plan: FolderPlan; status: Map<string, FolderStatus> }> {
-  let target: ImapFlow | undefined;
+  let target: MailStore | undefined;
   try {
-    target = await openImap(sides.target, sides.targetCreds);
+    target = await openStore(sides.target, sides.targetCreds);
     const targetList = await listFolders(target);
     // what earlier runs decided stands (their plan, or at least the targets their folders use)
     const pinned: Record<string, PinnedTarget> = {};
     for (const [oldName, f] of Object.entries(state.data.folders)) pinned[oldName] = { target: f.target };
     Object.assign(pinned, state.data.plan);
-    const plan = planFolders(oldList.folders, layoutOf(old), layoutOf(target), targetList.folders, sides.domain.migration.folders, pinned);
+    const plan = planFolders(oldList.folders, old.layout, target.layout, targetList.folders, sides.domain.migration.folders, pinned);
     report.renamed = plan.renamed;
     // persisted before any folder is created: a run killed from here on resumes this very plan
     const decided = plan.folders.filter((f) => f.selectable && !Object.hasOwn(state.data.plan, f.old));
@@ -263,12 +250,9 @@ async function prepareFolders(
       if (!f.selectable) continue;
       try {
         if (!existing.has(f.target) && f.target.toUpperCase() !== "INBOX") {
-          await target.mailboxCreate(f.target);
+          await target.create(f.target, { subscribed: Boolean(f.subscribed) });
           crashPoint("folder-created");
-          // imapflow subscribes what it creates; keep the old server's choice
-          if (!f.subscribed) await target.mailboxUnsubscribe(f.target);
-        }
-        if (f.subscribed) await target.mailboxSubscribe(f.target);
+        } else if (f.subscribed) await target.subscribe(f.target);
       } catch (e) {
         report.errors.push({ folder: f.old, message: `cannot create "${f.target}" on the new server: ${errorText(e)}` });
       }
@@ -278,19 +262,19 @@ async function prepareFolders(
     if (e instanceof AutomigrateError) throw e;
     throw new AutomigrateError(errorText(e), { user }, { cause: e });
   } finally {
-    await closeImap(target);
+    await closeStore(target);
   }
 }
 
 interface WorkerConnections {
-  old?: ImapFlow;
-  appender?: ImapAppender;
-  reader?: ImapFlow;
+  old?: MailStore;
+  appender?: MailWriter;
+  reader?: MailStore;
 }
 
 async function closeWorker(c: WorkerConnections): Promise<void> {
-  await closeImap(c.old);
-  await closeImap(c.reader);
+  await closeStore(c.old);
+  await closeStore(c.reader);
   await c.appender?.close();
   c.old = c.reader = c.appender = undefined;
 }
@@ -307,17 +291,17 @@ async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStat
       for (let f = queue.shift(); f && !opts.signal?.aborted; f = queue.shift()) {
         const outcome = newOutcome(f);
         try {
-          conn.old ??= await openImap(sides.old, sides.oldCreds);
+          conn.old ??= await openStore(sides.old, sides.oldCreds);
           conn.appender ??= await ImapAppender.open({ ...sides.target, user: sides.targetCreds.user, pass: sides.targetCreds.pass, authzid: sides.targetCreds.authzid });
           const ctx: CopyContext = {
             user: opts.user,
             old: conn.old,
             appender: conn.appender,
-            targetReader: async () => (conn.reader ??= await openImap(sides.target, sides.targetCreds)),
+            targetReader: async () => (conn.reader ??= await openStore(sides.target, sides.targetCreds)),
             reopenOld: async () => {
-              await closeImap(conn.old);
+              await closeStore(conn.old);
               conn.old = undefined;
-              conn.old = await openImap(sides.old, sides.oldCreds);
+              conn.old = await openStore(sides.old, sides.oldCreds);
               return conn.old;
             },
             state,

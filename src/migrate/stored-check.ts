@@ -5,7 +5,7 @@
 // server without UIDPLUS gives no UIDs to check (nothing is claimed then). Pure parts:
 // headerDigest, compareStored.
 import { createHash } from "node:crypto";
-import type { ImapFlow } from "imapflow";
+import type { MailStore } from "../mailstore/port.ts";
 
 export interface SentMessage {
   oldUid: number;
@@ -51,18 +51,18 @@ export function compareStored(sent: SentMessage[], stored: Map<number, { size?: 
 const CHUNK = 1000;
 
 /** Reads back sizes (and 8-bit headers) of what was appended to `mailbox`. */
-export async function checkStored(reader: ImapFlow, mailbox: string, sent: SentMessage[]): Promise<AlteredMessage[]> {
+export async function checkStored(reader: MailStore, mailbox: string, sent: SentMessage[]): Promise<AlteredMessage[]> {
   if (!sent.length) return [];
-  await reader.mailboxOpen(mailbox, { readOnly: true });
+  await reader.examine(mailbox);
   const altered: AlteredMessage[] = [];
   for (let i = 0; i < sent.length; i += CHUNK) {
     const part = sent.slice(i, i + CHUNK);
     const stored = new Map<number, { size?: number; header?: Buffer }>();
     const uids = part.map((m) => m.targetUid).join(",");
-    for await (const m of reader.fetch(uids, { uid: true, size: true }, { uid: true })) stored.set(m.uid, { size: m.size });
+    for await (const m of reader.metadata(uids)) stored.set(m.uid, { size: m.size });
     const eight = part.filter((m) => m.header8bit).map((m) => m.targetUid);
     if (eight.length) {
-      for await (const m of reader.fetch(eight.join(","), { uid: true, headers: true }, { uid: true })) {
+      for await (const m of reader.metadata(eight.join(","), { headers: true })) {
         const s = stored.get(m.uid);
         if (s && m.headers) s.header = m.headers;
       }

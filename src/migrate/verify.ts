@@ -6,10 +6,10 @@
 // the new), extra (on the new side only: the user's new mail, informational), and altered
 // (the same bytes with another INTERNALDATE). Flags are not compared: users change them.
 import { createHash } from "node:crypto";
-import type { ImapFlow } from "imapflow";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError } from "../errors.ts";
-import { closeImap, openImap } from "../imap/connect.ts";
+import { closeStore, openStore } from "../mailstore/imapflow-store.ts";
+import type { MailStore } from "../mailstore/port.ts";
 import type { SecretSource } from "../imap/connect.ts";
 import { AccountStateStore } from "../store/account-state.ts";
 import { resolveSides } from "./migrate-user.ts";
@@ -75,11 +75,11 @@ export function compareDigests(old: { uid: number; sha: string; date: number }[]
   return { missing, altered, extra, missingUids };
 }
 
-async function digests(c: ImapFlow, range: string): Promise<{ uid: number; sha: string; date: number }[]> {
+async function digests(c: MailStore, range: string): Promise<{ uid: number; sha: string; date: number }[]> {
   const out: { uid: number; sha: string; date: number }[] = [];
-  for await (const m of c.fetch(range, { uid: true, internalDate: true, source: true }, { uid: true })) {
+  for await (const m of c.bodies(range)) {
     if (!m.source) continue;
-    out.push({ uid: m.uid, sha: createHash("sha256").update(m.source).digest("hex"), date: new Date(m.internalDate ?? 0).getTime() });
+    out.push({ uid: m.uid, sha: createHash("sha256").update(m.source).digest("hex"), date: m.internalDate.getTime() });
   }
   return out;
 }
@@ -97,18 +97,18 @@ export async function verifyUser(home: string, config: Config, user: string, opt
   // a stable order whatever order parallel copies recorded them in: INBOX first, then by name
   const folders = Object.entries(state.data.folders).sort(([a], [b]) => folderOrder(a, b));
   if (!folders.length) throw new AutomigrateError(`${u} has no migration state: nothing to verify yet`, { user: u, hint: `migrate first: automigrate migrate ${u}` }, { exitCode: 1, code: "NO_MAILBOX" });
-  const old = await openImap(sides.old, sides.oldCreds);
-  let target: ImapFlow | undefined;
+  const old = await openStore(sides.old, sides.oldCreds);
+  let target: MailStore | undefined;
   try {
-    target = await openImap(sides.target, sides.targetCreds);
+    target = await openStore(sides.target, sides.targetCreds);
     const checks: FolderCheck[] = [];
     for (const [folder, f] of folders) {
       const skipped = new Set(f.skipped.map((s) => s.uid));
       const check: FolderCheck = { folder, target: f.target, old: 0, skipped: f.skipped.length, onTarget: 0, missing: 0, alteredOnAppend: f.altered.length, exact: false };
       let t;
       try {
-        await old.mailboxOpen(folder, { readOnly: true });
-        t = await target.mailboxOpen(f.target, { readOnly: true });
+        await old.examine(folder);
+        t = await target.examine(f.target);
       } catch (e) {
         check.error = `cannot open ${(e as { responseText?: string }).responseText ?? (e as Error).message}`;
         checks.push(check);
@@ -122,9 +122,9 @@ export async function verifyUser(home: string, config: Config, user: string, opt
           check.old = o.length;
           Object.assign(check, compareDigests(o, n, skipped));
         } else {
-          const found = await old.search({ uid: `1:${f.lastUid}` }, { uid: true });
-          check.old = Array.isArray(found) ? found.length : 0;
-          const notSkipped = check.old - (Array.isArray(found) ? found.filter((x) => skipped.has(x)).length : 0);
+          const found = await old.search(`1:${f.lastUid}`);
+          check.old = found.length;
+          const notSkipped = check.old - found.filter((x) => skipped.has(x)).length;
           check.missing = Math.max(0, notSkipped - check.onTarget);
         }
       }
@@ -138,8 +138,8 @@ export async function verifyUser(home: string, config: Config, user: string, opt
     });
     return report;
   } finally {
-    await closeImap(old);
-    await closeImap(target);
+    await closeStore(old);
+    await closeStore(target);
     state.close();
   }
 }

@@ -1,0 +1,100 @@
+// The mail-store port: the operations the migration engine needs from a mail server, and
+// nothing of how they go over the wire. The engine (copy-folder, migrate-user, verify,
+// stored-check) is written against these interfaces only; `imapflow-store.ts` is the
+// adapter for IMAP reading and folder management (imapflow), and the write side is the
+// pipelined MULTIAPPEND appender (src/imap/appender.ts), which implements `MailWriter`.
+import type { Layout, ListedFolder } from "../migrate/folder-plan.ts";
+
+export type { Layout, ListedFolder };
+
+/** UIDVALIDITY and UIDNEXT of a folder, when the server gave them (not every server does). */
+export interface FolderIds {
+  uidValidity?: number;
+  uidNext?: number;
+}
+
+/** A LISTed folder, with its ids when they were asked and the server answered them. */
+export interface StoreFolder extends ListedFolder {
+  status?: FolderIds;
+}
+
+/** A folder opened read-only (EXAMINE) or for appending (SELECT). */
+export interface OpenedFolder extends FolderIds {
+  exists: number;
+}
+
+/** What FETCH metadata brings: size always; date and header bytes when asked. */
+export interface MessageMeta {
+  uid: number;
+  size: number;
+  internalDate?: Date;
+  /** The header bytes (through the blank line), when asked. */
+  headers?: Buffer;
+}
+
+/** A message's body with its flags and date; `source` is absent when the server sent none. */
+export interface MessageBody {
+  uid: number;
+  source?: Buffer;
+  flags: Set<string>;
+  internalDate: Date;
+}
+
+/** One part of a message (BODY.PEEK[]<start.length>), for spooling large ones. */
+export interface MessagePart {
+  source: Buffer;
+  flags?: Set<string>;
+  internalDate?: Date;
+}
+
+/**
+ * Reading a mailbox and managing its folders. Ranges are IMAP UID sets ("1:*", "3,5:9").
+ * Message operations act on the folder last opened with `examine`. A server's refusal or a
+ * dropped connection rejects the call (classified by src/errors.ts).
+ */
+export interface MailStore {
+  /** Personal namespace prefix and hierarchy delimiter. */
+  readonly layout: Layout;
+  /** Every folder; with `status`, each one's ids (LIST-STATUS where offered, else STATUS). */
+  list(opts?: { status?: boolean }): Promise<StoreFolder[]>;
+  /** One folder's ids by STATUS; undefined when the server refuses it. */
+  status(path: string): Promise<FolderIds | undefined>;
+  /** Opens a folder read-only (nothing on the server changes: no \Seen set). */
+  examine(path: string): Promise<OpenedFolder>;
+  /** UIDs present in `range` of the open folder. */
+  search(range: string): Promise<number[]>;
+  /** The highest UID of the open folder (message `*`), undefined when it is empty. */
+  lastUid(): Promise<number | undefined>;
+  /** Size (and date, header bytes when asked) of every message in `range`. */
+  metadata(range: string, want?: { date?: boolean; headers?: boolean }): AsyncIterable<MessageMeta>;
+  /** Whole messages in `range` with flags and dates, without setting \Seen. */
+  bodies(range: string): AsyncIterable<MessageBody>;
+  /** Up to `length` bytes of one message from `start`; flags and date with the first part. */
+  part(uid: number, start: number, length: number): Promise<MessagePart | undefined>;
+  /** Creates a folder, subscribed or not as asked. */
+  create(path: string, opts: { subscribed: boolean }): Promise<void>;
+  subscribe(path: string): Promise<void>;
+  /** Logs out (bounded in time) and closes; never throws. */
+  close(): Promise<void>;
+}
+
+/** A message to append: its bytes in memory, or a spooled file of exactly `size` bytes. */
+export interface AppendMessage {
+  content: Buffer | { path: string; size: number };
+  flags: Iterable<string>;
+  internalDate: Date;
+}
+
+/** An APPEND's outcome: the new UIDs when the server says them (UIDPLUS), or its refusal. */
+export type AppendOutcome = { ok: true; uids: number[]; uidValidity?: number } | { ok: false; reason: string };
+
+/** Appending to the new server, folder by folder. */
+export interface MailWriter {
+  /** Opens the folder messages are appended to; its ids tell a crashed batch's range. */
+  select(path: string): Promise<Partial<OpenedFolder>>;
+  /** Appends the messages as one unit where the server allows it (MULTIAPPEND: all or none). */
+  appendBatch(path: string, messages: AppendMessage[]): Promise<AppendOutcome>;
+  /** Appends the messages one by one: one outcome each. */
+  appendEach(path: string, messages: AppendMessage[]): Promise<AppendOutcome[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,152 @@
+// The engine against the mail-store port in memory: each server quirk and fault ends in an
+// exact copy or an explicit, counted skip — never a watermark past a message that did not land.
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { copyFolder, type CopyContext } from "../../src/migrate/copy-folder.ts";
+import { AccountStateStore } from "../../src/store/account-state.ts";
+import { MemoryMailbox } from "../support/memory-store.ts";
+
+const USER = "ada@example.com";
+const homes: string[] = [];
+afterEach(() => {
+  for (const h of homes.splice(0)) rmSync(h, { recursive: true, force: true });
+});
+
+function message(i: number, extra = ""): string {
+  return `From: a${i}@example.org\r\nSubject: message ${i}\r\nMessage-ID: <${i}@example.org>\r\n\r\nbody ${i} ${extra}${"x".repeat(i % 7)}\r\n`;
+}
+
+async function setup(n: number) {
+  const home = mkdtempSync(join(tmpdir(), "am-port-"));
+  homes.push(home);
+  const old = new MemoryMailbox();
+  const target = new MemoryMailbox();
+  old.folder("INBOX");
+  target.folder("INBOX", 5000);
+  for (let i = 1; i <= n; i++) old.add("INBOX", message(i), i % 2 ? ["\\Seen"] : ["\\Flagged", "$Label1"], new Date(Date.UTC(2019, 0, 1 + i)));
+  const state = await AccountStateStore.open(home, USER);
+  const run = async (over: Partial<CopyContext> = {}) => {
+    const ctx: CopyContext = {
+      user: USER,
+      old: old.store(),
+      appender: target.writer(),
+      targetReader: async () => target.store(),
+      reopenOld: async () => old.store(),
+      state,
+      limits: { maxMessages: 10, maxBytes: 1 << 20, largeMessageBytes: 300 },
+      spoolDir: join(home, "spool"),
+      ...over,
+    };
+    return copyFolder(ctx, { old: "INBOX", target: "INBOX", selectable: true, subscribed: true });
+  };
+  return { home, old, target, state, run };
+}
+
+/** Every old message on the target exactly once: bytes, flags, date. */
+function expectExact(old: MemoryMailbox, target: MemoryMailbox, except: number[] = []) {
+  const key = (m: { body: Buffer; flags: Set<string>; internalDate: Date }) => `${m.body.toString("hex")}|${[...m.flags].sort()}|${m.internalDate.toISOString()}`;
+  const want = old.folder("INBOX").messages.filter((m) => !except.includes(m.uid)).map(key).sort();
+  expect(target.folder("INBOX").messages.map(key).sort()).toEqual(want);
+}
+
+describe("the engine through the mail-store port", () => {
+  test("a folder copies exactly in batches (large messages spooled); a rerun copies nothing", async () => {
+    const { old, target, run, home } = await setup(45);
+    old.add("INBOX", message(46, "L".repeat(2000)), ["\\Answered"]);
+    const first = await run();
+    expect(first.messages).toBe(46);
+    expect(first.skipped).toEqual([]);
+    expectExact(old, target);
+    expect((await run()).messages).toBe(0);
+    expect(target.folder("INBOX").messages.length).toBe(46);
+    // no spool file stays behind
+    expect(readdirSync(join(home, "spool"))).toEqual([]);
+  });
+
+  test("no UIDNEXT in EXAMINE and no STATUS: the highest UID is used, and later mail still comes", async () => {
+    const { old, target, run } = await setup(12);
+    old.quirks = { noUidNext: true, noStatus: true };
+    expect((await run()).messages).toBe(12);
+    old.add("INBOX", message(13));
+    expect((await run()).messages).toBe(1);
+    expectExact(old, target);
+  });
+
+  test("a body-less FETCH answer is a counted skip, retried later, never passed silently", async () => {
+    const { old, target, run, state } = await setup(20);
+    old.quirks = { bodyless: new Set([7]) };
+    const first = await run();
+    expect(first.messages).toBe(19);
+    expect(first.skipped.map((s) => s.uid)).toEqual([7]);
+    expect(first.skipped[0]!.reason).toContain("without the message's body");
+    expect(state.folder("INBOX")!.skipped.map((s) => s.uid)).toEqual([7]);
+    expectExact(old, target, [7]);
+    old.quirks = {};
+    const second = await run();
+    expect(second.messages).toBe(1);
+    expect(state.folder("INBOX")!.skipped).toEqual([]);
+    expectExact(old, target);
+  });
+
+  test("a message expunged between sizes and bodies is not a skip; one still listed but not returned is", async () => {
+    const { old, target, run } = await setup(10);
+    old.quirks = { vanishOnFetch: new Set([3]) };
+    const r = await run();
+    expect(r.skipped.map((s) => s.uid)).toEqual([3]);
+    expect(r.skipped[0]!.reason).toContain("still lists it");
+    // really gone now: the retry drops it from the skipped list without copying anything
+    old.folder("INBOX").messages = old.folder("INBOX").messages.filter((m) => m.uid !== 3);
+    old.quirks = {};
+    const again = await run();
+    expect(again.messages).toBe(0);
+    expectExact(old, target);
+  });
+
+  test("the new server refusing one message of a batch: the others land, that one is skipped with the server's words", async () => {
+    const { old, target, run } = await setup(15);
+    target.quirks = { refuseContaining: "message 4\r\n" };
+    const r = await run();
+    expect(r.messages).toBe(14);
+    expect(r.skipped).toEqual([{ folder: "INBOX", uid: 4, reason: expect.stringContaining("the new server refused it: NO [OVERQUOTA]") }]);
+    target.quirks = {};
+    expect((await run()).messages).toBe(1);
+    expectExact(old, target);
+  });
+
+  test("a message that drops the connection every time is isolated: the rest of its batch lands", async () => {
+    const { old, target, run } = await setup(25);
+    old.quirks = { dropOn: new Set([12]) };
+    const r = await run();
+    expect(r.messages).toBe(24);
+    expect(r.skipped.map((s) => s.uid)).toEqual([12]);
+    expect(r.skipped[0]!.reason).toContain("drops the connection");
+    expectExact(old, target, [12]);
+  });
+
+  for (const noUidPlus of [false, true]) {
+    test(`the connection drops after the new server stored a batch${noUidPlus ? " (no UIDPLUS)" : ""}: the rerun finds it by fingerprint, no duplicate`, async () => {
+      const { old, target, run, state } = await setup(30);
+      target.quirks = { dropAfterStoringBatch: 2, noUidPlus };
+      await expect(run()).rejects.toThrow("closed the connection");
+      // the intent of the batch in flight was kept
+      expect(state.folder("INBOX")!.pending?.uids.length).toBe(10);
+      expect(target.folder("INBOX").messages.length).toBe(20);
+      target.quirks = { noUidPlus };
+      const again = await run();
+      expect(again.messages).toBe(10);
+      expectExact(old, target);
+      expect(state.folder("INBOX")!.messages).toBe(30);
+    });
+  }
+
+  test("a new UIDVALIDITY on the old folder: everything matched again by fingerprint, nothing copied twice", async () => {
+    const { old, target, run } = await setup(8);
+    await run();
+    old.folder("INBOX").uidValidity = 4242;
+    old.add("INBOX", message(9));
+    expect((await run()).messages).toBe(1);
+    expectExact(old, target);
+  });
+});
