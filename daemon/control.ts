@@ -7,10 +7,9 @@
 //   POST /sweep                   queue an incremental pass over every known account now
 //   POST /cancel {"user"?,"domain"?,"state"?}  take jobs out of the queue (at least one given)
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
 import { homePaths } from "../src/home.ts";
-import { accountFileName } from "../src/store/account-state.ts";
-import { readJsonFile } from "../src/store/json-file.ts";
+import { readAccountState } from "../src/store/account-state.ts";
+import type { AccountAnswer } from "../src/status/status-view.ts";
 import { errorText } from "../src/errors.ts";
 import type { CancelState } from "../src/queue/policy.ts";
 import type { Daemon } from "./daemon.ts";
@@ -48,8 +47,16 @@ export async function startControl(daemon: Daemon): Promise<{ stop(): void; path
         if (req.method === "GET" && url.pathname.startsWith("/accounts/")) {
           const user = decodeURIComponent(url.pathname.slice("/accounts/".length)).toLowerCase();
           const snap = daemon.snapshot();
-          const state = readJsonFile(join(homePaths(daemon.home).accounts, accountFileName(user)));
-          return json({ user, job: snap.jobs.find((j) => j.user === user) ?? null, failed: snap.failed.find((j) => j.user === user) ?? null, ignored: snap.ignored.filter((i) => i.user === user), log: daemon.linesOf(user), runs: daemon.recent.filter((r) => r.user === user), state });
+          const answer: AccountAnswer = {
+            user,
+            job: snap.jobs.find((j) => j.user === user) ?? null,
+            failed: snap.failed.find((j) => j.user === user) ?? null,
+            ignored: snap.ignored.filter((i) => i.user === user),
+            log: daemon.linesOf(user),
+            runs: daemon.recent.filter((r) => r.user === user),
+            state: readAccountState(daemon.home, user),
+          };
+          return json(answer);
         }
         if (req.method === "POST") {
           const b = await body(req);

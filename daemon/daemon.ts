@@ -4,7 +4,6 @@
 //   - retries transient failures with backoff; failed jobs stay visible until retried;
 //   - node-cron schedules (retry failed, sweep), hot-reloads config.json (watch + SIGHUP);
 //   - SIGTERM: stop taking jobs, stop running ones at a safe point, persist, exit 0.
-import { join } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
 import { Vault } from "../src/accounts/vault.ts";
@@ -18,8 +17,7 @@ import { splitUser } from "../src/address.ts";
 import { isTransient, migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
 import { afterRun, domainProgress, enqueue, withRates, pickNext, PRIORITY, selectForCancel, type CancelSelection, type Job, type JobReason } from "../src/queue/policy.ts";
 import { decideLogin, insideQuietHours } from "../src/queue/login-decision.ts";
-import { accountFileName, knownAccountUsers } from "../src/store/account-state.ts";
-import { readJsonFile } from "../src/store/json-file.ts";
+import { knownAccountUsers, readAccountState } from "../src/store/account-state.ts";
 import { LocalAccounts } from "../src/routing/local-accounts.ts";
 import { LogTail } from "./log-tail.ts";
 import { claimLog, type LogClaim } from "./log-claim.ts";
@@ -28,7 +26,8 @@ import { AuthSocket, guardLimits } from "./auth-socket.ts";
 import { SocketSlot } from "./socket-slot.ts";
 import { FirstLoginGuard } from "../src/accounts/first-login-guard.ts";
 import type { Logger } from "./logger.ts";
-import { QueueStore } from "./queue-store.ts";
+import { QueueStore } from "../src/store/queue-store.ts";
+import type { DaemonStatus } from "../src/status/status-view.ts";
 import { TIMEOUTS } from "../src/timeouts.ts";
 
 export interface Progress {
@@ -244,21 +243,12 @@ export class Daemon {
 
   /** Messages migrated into the account so far, over all its passes (its state's folder counts). */
   private mailboxTotal(user: string): number | undefined {
-    const folders = this.accountDoc(user)?.folders;
-    return folders ? Object.values(folders).reduce((n, f) => n + (f.messages ?? 0), 0) : undefined;
+    const folders = readAccountState(this.home, user)?.folders;
+    return folders ? Object.values(folders).reduce((n, f) => n + f.messages, 0) : undefined;
   }
 
   private lastStatusOf(user: string): string | undefined {
-    return this.accountDoc(user)?.lastRun?.status;
-  }
-
-  /** The account's state document as far as the daemon reads it here; undefined if missing or unreadable. */
-  private accountDoc(user: string): { folders?: Record<string, { messages?: number }>; lastRun?: { status?: string } } | undefined {
-    try {
-      return (readJsonFile(join(homePaths(this.home).accounts, accountFileName(user))) as ReturnType<Daemon["accountDoc"]> | null) ?? undefined;
-    } catch {
-      return undefined;
-    }
+    return readAccountState(this.home, user)?.lastRun?.status;
   }
 
   async onLogins(events: LoginEvent[]): Promise<void> {
@@ -513,7 +503,7 @@ export class Daemon {
     this.log.info({ msg: "stopped" });
   }
 
-  snapshot() {
+  snapshot(): DaemonStatus {
     const now = Date.now();
     const jobs = this.store.jobs.map((j) => {
       const p = this.progress.get(j.user);

@@ -307,7 +307,7 @@ describe("console", () => {
     // screen (refreshed every second) shows both in turn
     const s = await t.waitFor(/info migration finished status=done messages=4000/);
     expect(s).toContain("last run: done");
-    expect(s).toMatch(/INBOX: 4000 messages, up to UID 4000/);
+    expect(s).toMatch(/INBOX → INBOX: 4000 messages, up to UID 4000/);
     expect(s).toContain("recent log lines:");
     expect(s).toMatch(/info migration finished status=done messages=4000/);
     t.keys("Escape");
@@ -339,8 +339,8 @@ describe("console", () => {
     t.keys("u");
     await t.waitFor("Look up a user (user@domain):");
     t.keys("ivan@other.example", "Enter");
-    const detail = await t.waitFor(/history:[\s\S]*│ {2}\S+ failed 0 new — login refused[\s\S]*│ {2}\S+ failed 0 new — login refused/);
-    expect(detail).toContain("job: failed: login refused");
+    const detail = await t.waitFor(/history:[\s\S]*│ {4}\S+ failed 0 new — login refused[\s\S]*│ {4}\S+ failed 0 new — login refused/);
+    expect(detail).toContain("ivan@other.example: job failed: login refused");
     t.keys("Escape");
     await t.waitFor("Migration queue");
   });

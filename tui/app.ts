@@ -10,7 +10,7 @@ import { Vault } from "../src/accounts/vault.ts";
 import { settingsOf } from "../src/config/settings-help.ts";
 import { addClass, addDomain, changeDomain, changeGlobals, setMigrationEnabled } from "../src/config/change.ts";
 import { changeLines } from "../src/config/settings-help.ts";
-import { verifiedText } from "../src/cli/status-command.ts";
+import { accountLines, type AccountAnswer } from "../src/status/status-view.ts";
 import { domainProblems, whyNobodyMigrates } from "../src/config/rules.ts";
 import { daemonGet, daemonPost } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
@@ -522,28 +522,11 @@ export async function runTui(home: string): Promise<number> {
       const a = await daemonGet(home, `/accounts/${encodeURIComponent(user)}`, 1500);
       daemonUp = Boolean(a);
       if (!a) return void el.setContent("the daemon is not running: live status is unavailable");
-      const lines: string[] = [];
-      const p = a.job?.progress;
-      lines.push(`job: ${a.job ? a.job.state : a.failed ? `failed: ${a.failed.lastError}` : "none"}${p?.folder ? ` in "${p.folder}"` : ""}`);
-      if (p) {
-        lines.push(`  messages ${bar(p.messagesDone, p.messagesTotal, 30)} ${p.messagesDone}/${p.messagesTotal}`);
-        lines.push(`  bytes    ${bar(p.bytesDone, p.bytesTotal, 30)} ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}  ${p.rateMsgPerSec} msg/s${p.etaSec !== null ? `, ETA ${p.etaSec}s` : ""}`);
-      }
-      const st = a.state;
-      if (st?.account) lines.push(`account: class ${st.account.className}, ${st.account.tier}, created ${st.account.createdAt} (${st.account.via})`);
-      if (st?.lastRun) lines.push(`last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages${st.lastRun.error ? ` — ${st.lastRun.error}` : ""}`);
-      // the runs this daemon has seen for the account, newest first
-      if (a.runs?.length > 1) lines.push("history:", ...a.runs.slice(-10).reverse().map((r: { finishedAt: string; state: string; messages: number; lastError?: string }) => `  ${r.finishedAt} ${r.state} ${r.messages} new${r.lastError ? ` — ${r.lastError.split("\n")[0]}` : ""}`));
-      if (st?.verified) lines.push(verifiedText(st.verified));
-      if (st?.pim) lines.push(`external application: ${st.pim.status} at ${st.pim.at} (exit ${st.pim.exitCode ?? "none"})${st.pim.stderrTail ? ` — ${st.pim.stderrTail.split("\n").pop()}` : ""}`);
-      lines.push("", "folders:");
-      for (const [name, f] of Object.entries<any>(st?.folders ?? {})) {
-        lines.push(`  ${name}${f.target !== name ? ` → ${f.target} (renamed)` : ""}: ${f.messages} messages, up to UID ${f.lastUid}`);
-        for (const s of f.skipped) lines.push(`    skipped UID ${s.uid}: ${s.reason}`);
-      }
-      // what the daemon did comes before the logins it ignored (mostly its own sessions)
-      if (a.log?.length) lines.push("", "recent log lines:", ...a.log.slice(-8).map((l: string) => `  ${l}`));
-      if (a.ignored.length) lines.push("", "recent logins not acted on:", ...a.ignored.slice(-5).map((i: any) => `  ${i.at} ${i.reason}`));
+      const answer = a as AccountAnswer;
+      const lines = accountLines(answer);
+      // the job's progress as bars under its line
+      const p = answer.job?.progress;
+      if (p) lines.splice(1, 0, `  messages ${bar(p.messagesDone, p.messagesTotal, 30)} ${p.messagesDone}/${p.messagesTotal}`, `  bytes    ${bar(p.bytesDone, p.bytesTotal, 30)} ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}  ${p.rateMsgPerSec} msg/s${p.etaSec !== null ? `, ETA ${p.etaSec}s` : ""}`);
       el.setContent(lines.join("\n"));
     };
     return { title: user, live: true, help: "Esc back", el, refresh, keys: { escape: pop } };

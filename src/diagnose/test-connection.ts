@@ -5,7 +5,7 @@ import { oldSmtpHost } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError, errorText } from "../errors.ts";
 import { ImapAppender } from "../imap/appender.ts";
-import { openStore } from "../mailstore/imapflow-store.ts";
+import { openStore } from "../mailstore/imap-store.ts";
 import { credentialsFor, oldEndpoint, targetEndpoint, type Endpoint, type SecretSource } from "../imap/connect.ts";
 import type { ServerAuth } from "../config/schema.ts";
 import { probeSmtp } from "../routing/smtp-probe.ts";

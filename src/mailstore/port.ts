@@ -1,6 +1,6 @@
 // The mail-store port: the operations the migration engine needs from a mail server, and
 // nothing of how they go over the wire. The engine (copy-folder, migrate-user, verify,
-// stored-check) is written against these interfaces only; `imapflow-store.ts` is the
+// stored-check) is written against these interfaces only; `imap-store.ts` holds the
 // adapter for IMAP reading and folder management (imapflow), and the write side is the
 // pipelined MULTIAPPEND appender (src/imap/appender.ts), which implements `MailWriter`.
 import type { Layout, ListedFolder } from "../migrate/folder-plan.ts";

@@ -4,9 +4,8 @@ import { splitUser } from "../address.ts";
 import type { Config, DomainSettings } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText, inputError, type ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
-import { ImapAppender } from "../imap/appender.ts";
 import { credentialsFor, oldEndpoint, targetEndpoint, type Credentials, type Endpoint, type SecretSource } from "../imap/connect.ts";
-import { closeStore, openStore } from "../mailstore/imapflow-store.ts";
+import { closeStore, openStore, openWriter } from "../mailstore/imap-store.ts";
 import type { FolderIds, MailStore, MailWriter } from "../mailstore/port.ts";
 import { Vault } from "../accounts/vault.ts";
 import { pimRun, runPim, type PimResult } from "../hooks/pim.ts";
@@ -292,7 +291,7 @@ async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStat
         const outcome = newOutcome(f);
         try {
           conn.old ??= await openStore(sides.old, sides.oldCreds);
-          conn.appender ??= await ImapAppender.open({ ...sides.target, user: sides.targetCreds.user, pass: sides.targetCreds.pass, authzid: sides.targetCreds.authzid });
+          conn.appender ??= await openWriter(sides.target, sides.targetCreds);
           const ctx: CopyContext = {
             user: opts.user,
             old: conn.old,

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError } from "../errors.ts";
-import { closeStore, openStore } from "../mailstore/imapflow-store.ts";
+import { closeStore, openStore } from "../mailstore/imap-store.ts";
 import type { MailStore } from "../mailstore/port.ts";
 import type { SecretSource } from "../imap/connect.ts";
 import { AccountStateStore } from "../store/account-state.ts";

@@ -108,6 +108,19 @@ export function knownAccountUsers(home: string): string[] {
     });
 }
 
+/**
+ * A user's state document as it is on disk, read through its schema (no lock: a reader's
+ * snapshot); null when there is none or it cannot be read as one.
+ */
+export function readAccountState(home: string, user: string): AccountState | null {
+  try {
+    const r = accountStateSchema.safeParse(readJsonFile(join(homePaths(home).accounts, accountFileName(user))));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
 /** How long a writer keeps the document's lock after its last update. */
 const HOLD_MS = 250;
 

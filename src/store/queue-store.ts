@@ -7,11 +7,11 @@ import { readdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Low } from "lowdb";
 import { z } from "zod";
-import { AutomigrateError } from "../src/errors.ts";
-import { homePaths } from "../src/home.ts";
-import type { Job } from "../src/queue/policy.ts";
-import { accountFileName } from "../src/store/account-state.ts";
-import { ensureDir, openDocument, readJsonFile, writeJsonFileAtomic } from "../src/store/json-file.ts";
+import { AutomigrateError } from "../errors.ts";
+import { homePaths } from "../home.ts";
+import type { Job } from "../queue/policy.ts";
+import { accountFileName } from "./account-state.ts";
+import { ensureDir, openDocument, readJsonFile, writeJsonFileAtomic } from "./json-file.ts";
 
 const jobSchema = z.object({
   user: z.string(),
@@ -38,16 +38,41 @@ const metaSchema = z.object({
 });
 type Meta = z.infer<typeof metaSchema>;
 
+/** A job document through its schema; null when the file is missing; an invalid one is named. */
+function readDoc<T>(path: string, schema: z.ZodType<T>): T | null {
+  const raw = readJsonFile(path);
+  if (raw === null) return null;
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new AutomigrateError(`${path} is invalid: ${r.error.issues[0]?.path.join(".")}: ${r.error.issues[0]?.message}`, { file: path, hint: "fix or remove that job file" });
+  return r.data;
+}
+
 function readDocs<T>(dir: string, schema: z.ZodType<T>): T[] {
-  ensureDir(dir);
-  const out: T[] = [];
-  for (const f of readdirSync(dir).filter((x) => x.endsWith(".json"))) {
-    const path = join(dir, f);
-    const r = schema.safeParse(readJsonFile(path));
-    if (!r.success) throw new AutomigrateError(`${path} is invalid: ${r.error.issues[0]?.path.join(".")}: ${r.error.issues[0]?.message}`, { file: path, hint: "fix or remove that job file" });
-    out.push(r.data);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
   }
-  return out;
+  return names.filter((x) => x.endsWith(".json")).flatMap((f) => readDoc(join(dir, f), schema) ?? []);
+}
+
+function queueDirs(home: string): { queue: string; failed: string } {
+  const state = homePaths(home).state;
+  return { queue: join(state, "queue"), failed: join(state, "failed") };
+}
+
+/** The queue as on disk, for readers that are not the daemon (status while it is stopped). */
+export function readQueue(home: string): { jobs: Job[]; failed: FailedJob[] } {
+  const dirs = queueDirs(home);
+  return { jobs: readDocs(dirs.queue, jobSchema), failed: readDocs(dirs.failed, failedSchema) };
+}
+
+/** One user's queued job and failure record as on disk. */
+export function readQueueEntry(home: string, user: string): { job: Job | null; failed: FailedJob | null } {
+  const dirs = queueDirs(home);
+  return { job: readDoc(join(dirs.queue, accountFileName(user)), jobSchema), failed: readDoc(join(dirs.failed, accountFileName(user)), failedSchema) };
 }
 
 export class QueueStore {
@@ -61,10 +86,12 @@ export class QueueStore {
   ) {}
 
   static async open(home: string): Promise<QueueStore> {
-    const state = homePaths(home).state;
-    const dirs = { queue: join(state, "queue"), failed: join(state, "failed") };
-    const meta = await openDocument(join(state, "daemon.json"), metaSchema, metaSchema.parse({}));
-    return new QueueStore(dirs, meta, readDocs(dirs.queue, jobSchema), readDocs(dirs.failed, failedSchema));
+    const dirs = queueDirs(home);
+    ensureDir(dirs.queue);
+    ensureDir(dirs.failed);
+    const meta = await openDocument(join(homePaths(home).state, "daemon.json"), metaSchema, metaSchema.parse({}));
+    const { jobs, failed } = readQueue(home);
+    return new QueueStore(dirs, meta, jobs, failed);
   }
 
   get paused(): Meta["paused"] {

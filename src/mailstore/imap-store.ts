@@ -1,13 +1,20 @@
-// The mail-store port over IMAP with imapflow: reading (LIST, STATUS, EXAMINE, UID FETCH,
-// UID SEARCH) and folder management (CREATE, SUBSCRIBE). Opening a connection, TLS, the
-// master identity and the errors of a refused login stay in src/imap/connect.ts.
+// The mail-store port over IMAP: reading (LIST, STATUS, EXAMINE, UID FETCH, UID SEARCH)
+// and folder management (CREATE, SUBSCRIBE) with imapflow; appending with the pipelined
+// MULTIAPPEND appender. Opening a connection, TLS, the master identity and the errors of a
+// refused login stay in src/imap/connect.ts.
 import type { ImapFlow } from "imapflow";
+import { ImapAppender } from "../imap/appender.ts";
 import { closeImap, openImap, type Credentials, type Endpoint } from "../imap/connect.ts";
-import type { FolderIds, Layout, MailStore, MessageBody, MessageMeta, MessagePart, OpenedFolder, StoreFolder } from "./port.ts";
+import type { FolderIds, Layout, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, StoreFolder } from "./port.ts";
 
 /** Opens a connection to a server as a MailStore (errors as openImap's: codes, hints). */
 export async function openStore(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number } = {}): Promise<MailStore> {
   return new ImapFlowStore(await openImap(endpoint, creds, opts));
+}
+
+/** Opens the appending connection to a server (the new one). */
+export async function openWriter(endpoint: Endpoint, creds: Credentials): Promise<MailWriter> {
+  return ImapAppender.open({ ...endpoint, user: creds.user, pass: creds.pass, authzid: creds.authzid });
 }
 
 /** Closes a store that may not have been opened. */

@@ -1,0 +1,138 @@
+// What the daemon answers on its control socket (GET /status, GET /accounts/<user>), typed
+// (the daemon builds these types; the CLI and the console read them), and their one
+// rendering in words: `automigrate status [user]` prints these lines and the console's
+// account screen shows them. Pure: no I/O.
+import type { DomainProgress, Job, Paused } from "../queue/policy.ts";
+import type { AccountState } from "../store/account-state.ts";
+import { formatBytes } from "../migrate/report.ts";
+
+export interface JobProgress {
+  folder?: string;
+  messagesDone: number;
+  messagesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  rateMsgPerSec: number;
+  etaSec: number | null;
+}
+
+export type LiveJob = Job & { progress?: JobProgress };
+export type FailedJobView = Job & { failedAt: number };
+
+/** A run the daemon finished for the account (its recent history). */
+export interface RunRecord {
+  user: string;
+  domain: string;
+  state: string;
+  finishedAt: string;
+  messages: number;
+  totalMessages?: number;
+  lastError?: string;
+}
+
+export interface IgnoredLogin {
+  at: string;
+  user: string;
+  reason: string;
+}
+
+export interface AccountAnswer {
+  user: string;
+  job: LiveJob | null;
+  failed: FailedJobView | null;
+  ignored: IgnoredLogin[];
+  /** The daemon's recent log lines about the account. */
+  log?: string[];
+  runs?: RunRecord[];
+  /** The account's state document, when it has one. */
+  state: AccountState | null;
+}
+
+/** GET /status: the daemon, its queue and its sockets. */
+export interface DaemonStatus {
+  pid: number;
+  startedAt: string;
+  paused: Paused;
+  counts: { queued: number; running: number; waiting: number; failed: number };
+  jobs: LiveJob[];
+  failed: FailedJobView[];
+  ignored: IgnoredLogin[];
+  recent: RunRecord[];
+  logs: { path: string; current?: { ino: number; offset: number }; previous?: { ino: number; offset: number } }[];
+  logsRefused: { path: string; reason: string }[];
+  eventsSeen: number;
+  domains: Record<string, DomainProgress>;
+  routing: { socket: string; lookups: number } | null;
+  firstLogin: { socket: string; checks: number; accepted: number; refused: number; temporary: number } | null;
+}
+
+/** The daemon's status in words (`automigrate status`). */
+export function statusLines(s: DaemonStatus, now = Date.now()): string[] {
+  const lines = [`daemon pid ${s.pid}, up since ${s.startedAt}${s.paused.all ? ", PAUSED" : ""}${s.paused.domains.length ? `, paused domains: ${s.paused.domains.join(" ")}` : ""}`];
+  lines.push(`queued ${s.counts.queued}, running ${s.counts.running}, waiting to retry ${s.counts.waiting}, failed ${s.counts.failed}`);
+  if (s.routing) lines.push(`mail routing: socketmap:unix:${s.routing.socket}:transport, ${s.routing.lookups} lookups`);
+  if (s.firstLogin) lines.push(`first logins: ${s.firstLogin.socket}, ${s.firstLogin.checks} checks (${s.firstLogin.accepted} accepted, ${s.firstLogin.refused} refused, ${s.firstLogin.temporary} temporary failures)`);
+  for (const l of s.logsRefused) lines.push(`LOGIN LOG NOT TAILED: ${l.reason}`);
+  for (const j of s.jobs) {
+    const prog = j.progress ? `  ${progressText(j.progress)}` : "";
+    const wait = j.state === "waiting" ? `  retry ${j.attempts} in ${Math.max(0, Math.round(((j.notBefore ?? now) - now) / 1000))}s: ${j.lastError ?? ""}` : "";
+    lines.push(`  ${j.state.padEnd(8)} ${j.user}${prog}${wait}`);
+  }
+  for (const f of s.failed) lines.push(`  failed   ${f.user}  ${f.lastError ?? ""}`);
+  for (const i of s.ignored.slice(-5)) lines.push(`  ignored  ${i.user}  ${i.reason}`);
+  return lines;
+}
+
+/** Nothing known of the account: never queued, never migrated, no login seen. */
+export function unknownAccount(a: AccountAnswer): boolean {
+  return !a.job && !a.failed && !a.state && !a.ignored.length;
+}
+
+/** "2600/8000 messages, 22.6 MB/40 MB, 994 msg/s, ETA 5s, in "INBOX"". */
+export function progressText(p: JobProgress): string {
+  return `${p.messagesDone}/${p.messagesTotal} messages, ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}, ${p.rateMsgPerSec} msg/s${p.etaSec !== null ? `, ETA ${p.etaSec}s` : ""}${p.folder ? `, in "${p.folder}"` : ""}`;
+}
+
+/** The last `automigrate verify`, in words. */
+export function verifiedText(v: { at: string; deep: boolean; exact: boolean; missing: number }): string {
+  return `verified ${v.exact ? "EXACT" : `with differences (${v.missing} missing)`} at ${v.at} (${v.deep ? "every message" : "counts"})`;
+}
+
+/** The account's job in one line: live state with its progress, its failure, or none. */
+export function jobText(a: AccountAnswer): string {
+  if (a.job) {
+    const wait = a.job.state === "waiting" && a.job.lastError ? ` (retry ${a.job.attempts}: ${a.job.lastError})` : "";
+    return `${a.job.state}${a.job.progress ? `, ${progressText(a.job.progress)}` : ""}${wait}`;
+  }
+  return a.failed ? `failed: ${a.failed.lastError ?? "no reason recorded"}` : "none";
+}
+
+/**
+ * The account in words, line by line: job, account, last run, history, verify, external
+ * application, folders with their skipped messages, the daemon's log lines, logins not
+ * acted on. `history` and `log` limit how many of each are shown.
+ */
+export function accountLines(a: AccountAnswer, opts: { history?: number; log?: number; ignored?: number } = {}): string[] {
+  const { history = 10, log = 8, ignored = 5 } = opts;
+  const lines = [`${a.user}: job ${jobText(a)}`];
+  const st = a.state;
+  if (st?.account) lines.push(`  account: class ${st.account.className}, ${st.account.tier}, created ${st.account.createdAt} (${st.account.via})`);
+  if (st?.lastRun) lines.push(`  last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages${st.lastRun.error ? ` — ${firstLine(st.lastRun.error)}` : ""}`);
+  // the runs this daemon has seen for the account, newest first
+  const runs = a.runs ?? [];
+  if (runs.length > 1) lines.push("  history:", ...runs.slice(-history).reverse().map((r) => `    ${r.finishedAt} ${r.state} ${r.messages} new${r.lastError ? ` — ${firstLine(r.lastError)}` : ""}`));
+  if (st?.verified) lines.push(`  ${verifiedText(st.verified)}`);
+  if (st?.pim) lines.push(`  external application: ${st.pim.status} at ${st.pim.at} (exit ${st.pim.exitCode ?? "none"})${st.pim.stderrTail ? ` — ${st.pim.stderrTail.trim().split("\n").pop()}` : ""}`);
+  const folders = Object.entries(st?.folders ?? {});
+  if (folders.length) lines.push("  folders:");
+  for (const [name, f] of folders) {
+    lines.push(`    ${name} → ${f.target}: ${f.messages} messages, up to UID ${f.lastUid}${f.skipped.length ? `, ${f.skipped.length} skipped` : ""}`);
+    for (const s of f.skipped) lines.push(`      skipped UID ${s.uid}: ${s.reason}`);
+  }
+  // what the daemon did comes before the logins it ignored (mostly its own sessions)
+  if (a.log?.length) lines.push("  recent log lines:", ...a.log.slice(-log).map((l) => `    ${l}`));
+  if (a.ignored.length) lines.push("  logins not acted on:", ...a.ignored.slice(-ignored).map((i) => `    ${i.at} ${i.reason}`));
+  return lines;
+}
+
+const firstLine = (t: string) => t.split("\n")[0]!;
