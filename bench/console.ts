@@ -7,6 +7,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { homePaths } from "../src/home.ts";
 import { configSchema, domainSchema } from "../src/config/schema.ts";
 import { pausedQueue } from "../test/support/daemon.ts";
 import { writeSection } from "./benchmarks-file.ts";
@@ -50,7 +51,7 @@ try {
   daemon = spawn(AUTOMIGRATE, ["--home", home, "daemon"], { stdio: "ignore" });
   for (let i = 0; ; i++) {
     try {
-      const r = await fetch("http://automigrate/status", { unix: join(home, "control.sock") } as RequestInit);
+      const r = await fetch("http://automigrate/status", { unix: homePaths(home).controlSocket } as RequestInit);
       if (((await r.json()) as { jobs: unknown[] }).jobs.length === ACCOUNTS) break;
     } catch {}
     if (i > 300) throw new Error("the daemon did not start");

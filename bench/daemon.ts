@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { homePaths } from "../src/home.ts";
 import { writeSection } from "./benchmarks-file.ts";
 import { startHarness } from "../test/support/harness.ts";
 import { makeMessage, seed } from "../test/support/mail.ts";
@@ -22,7 +23,7 @@ function pct(xs: number[], p: number): number {
 }
 
 async function control(home: string, path: string, body?: unknown): Promise<any> {
-  const r = await fetch(`http://automigrate${path}`, { method: body ? "POST" : "GET", body: body ? JSON.stringify(body) : undefined, unix: join(home, "control.sock") } as RequestInit);
+  const r = await fetch(`http://automigrate${path}`, { method: body ? "POST" : "GET", body: body ? JSON.stringify(body) : undefined, unix: homePaths(home).controlSocket } as RequestInit);
   return r.json();
 }
 

@@ -1,6 +1,6 @@
 // Where automigrate keeps its files (DESIGN.md "Home directory").
 import { readFileSync, statSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, hostname } from "node:os";
 import { join, resolve } from "node:path";
 
 export interface HomeOptions {
@@ -26,6 +26,7 @@ export interface HomePaths {
   accounts: string;
   spool: string;
   vault: string;
+  /** The daemon's control socket on this host. */
   controlSocket: string;
 }
 
@@ -37,7 +38,9 @@ export function homePaths(root: string): HomePaths {
     accounts: join(root, "state", "accounts"),
     spool: join(root, "state", "spool"),
     vault: join(root, "vault"),
-    controlSocket: join(root, "control.sock"),
+    // one per host: mail nodes sharing a home (NFS) each run a daemon, and each node's CLI
+    // and console talk to their own (a socket file is only reachable on its host anyway)
+    controlSocket: join(root, `control.${hostname()}.sock`),
   };
 }
 

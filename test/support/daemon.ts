@@ -1,6 +1,7 @@
 // A real `automigrate daemon` process for tests, and its control socket.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { accountFileName } from "../../src/store/account-state.ts";
+import { homePaths } from "../../src/home.ts";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
 import { CLI } from "./harness.ts";
@@ -34,7 +35,7 @@ export async function startDaemon(home: string, opts: { as?: RunAs } = {}): Prom
   };
   void pump(proc.stdout as ReadableStream<Uint8Array>);
   void pump(proc.stderr as ReadableStream<Uint8Array>);
-  const sock = join(home, "control.sock");
+  const sock = homePaths(home).controlSocket;
   const call = async (path: string, init: RequestInit = {}) => {
     const r = await fetch(`http://automigrate${path}`, { ...init, unix: sock } as RequestInit);
     return r.json();
