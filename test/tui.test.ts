@@ -17,6 +17,23 @@ let d: DaemonProc;
 let t: Term;
 const cfg = () => JSON.parse(readFileSync(join(h.home, "config.json"), "utf8"));
 
+/** In a Configure form: moves down from the top until the meaning line names `key`. */
+async function toField(key: string): Promise<void> {
+  // the first row is a section's title: the message line then holds only the keys
+  t.keys("Home");
+  await t.waitFor(/^Enter\/Space edit/m);
+  const named = new RegExp(`^${key.replace(/\./g, "\\.")}: `, "m");
+  for (let i = 0; i < 60; i++) {
+    try {
+      await t.waitFor(named, 150);
+      return;
+    } catch {
+      t.keys("Down");
+    }
+  }
+  throw new Error(`no field ${key} in the form`);
+}
+
 beforeAll(async () => {
   h = await startHarness({ users: ["alice@example.com", CAROL, IVAN] });
   await seed(h.old, "alice@example.com", [], [{ folder: "INBOX", raw: makeMessage(1) }]);
@@ -105,24 +122,25 @@ describe("console", () => {
     t.keys("Up");
   });
 
-  test("configure: an invalid port is shown inline and nothing is saved; a valid change saves", async () => {
+  test("configure: in sections, in plain words; an invalid port is refused inline with its format and does not block saving a valid change", async () => {
     const before = cfg().domains["example.com"].migration.old.imapPort;
     t.keys("Enter");
-    await t.waitFor("Configure example.com");
-    t.keys("Down", "Down", "Down");
-    // the highlighted setting's meaning, from the schema
-    await t.waitFor(/migration\.old\.imapPort: its IMAP port \(default 143, or 993 with/);
+    // in sections, each setting in plain words with its key small beside it
+    const form = await t.waitFor("Configure example.com");
+    expect(form).toMatch(/── Migration ─+[\s\S]*Migrate at login\s+true\s+migration\.enabled[\s\S]*── Old server ─+[\s\S]*IMAP port\s/);
+    await toField("migration.old.imapPort");
+    // the highlighted setting's meaning, from the schema, with its format in words
+    await t.waitFor(/migration\.old\.imapPort: its IMAP port \(default 143, or 993 with[\s\S]*\(a number\)/);
     t.keys("Enter");
-    await t.waitFor("migration.old.imapPort (now:");
+    await t.waitFor("IMAP port — migration.old.imapPort (now:");
     t.keys("C-u", "70000", "Enter");
-    await t.waitFor("migration.old.imapPort: 70000 is not a port (1-65535) — not changed");
-    t.keys("s");
-    await t.waitFor("nothing was saved");
-    expect(cfg().domains["example.com"].migration.old.imapPort).toBe(before);
-    // migration.continuous is the 15th field (index 14, from imapPort at 3): toggle it and save
-    for (let i = 0; i < 11; i++) t.keys("Down");
-    t.keys("Enter");
-    await t.waitFor(/migration\.continuous\s+true/);
+    await t.waitFor(/migration\.old\.imapPort: 70000 is not a port \(1-65535\) — not changed;\s+expected\s+a\s+number/);
+    expect(t.screen()).not.toContain("MODIFIED");
+    // the refused value never entered the form: it does not block saving the rest.
+    // Space edits as Enter does: toggle continuous migration and save
+    await toField("migration.continuous");
+    t.keys("Space");
+    await t.waitFor(/Continuous \(every later login\)\s+true/);
     t.keys("s");
     await t.waitFor("example.com: saved");
     expect(cfg().domains["example.com"].migration.continuous).toBe(true);
@@ -133,7 +151,7 @@ describe("console", () => {
     const before = cfg().domains["example.com"].migration.continuous;
     t.keys("Enter");
     await t.waitFor("Configure example.com");
-    for (let i = 0; i < 14; i++) t.keys("Down");
+    await toField("migration.continuous");
     t.keys("Enter");
     await t.waitFor("MODIFIED, not saved");
     t.keys("Escape");
@@ -154,10 +172,11 @@ describe("console", () => {
     t.keys("Enter");
     await t.waitFor("Configure example.com");
     // an unsaved wrong port is what t tests (what s would save)
-    t.keys("Down", "Down", "Down", "Enter");
+    await toField("migration.old.imapPort");
+    t.keys("Enter");
     await t.waitFor("migration.old.imapPort (now:");
     t.keys("C-u", "1", "Enter");
-    await t.waitFor(/migration\.old\.imapPort\s+1\s/);
+    await t.waitFor(/IMAP port\s+1\s/);
     t.keys("t");
     await t.waitFor(/FAIL old-imap: [^\n]*ECONNREFUSED/);
     t.keys("Escape"); // closes the results
@@ -179,11 +198,89 @@ describe("console", () => {
     await t.waitFor("automigrate — Domains");
   });
 
+  test("configure: lists are edited as lists (add, edit, delete), folder renames as pairs; a refused value says the format", async () => {
+    t.keys("Enter");
+    await t.waitFor("Configure example.com");
+    await toField("migration.folders.exclude");
+    t.keys("Enter");
+    await t.waitFor("(none: a adds one)");
+    t.keys("a");
+    await t.waitFor("Folders not copied: a folder name or pattern");
+    t.keys("Spam*", "Enter");
+    await t.waitFor("Folders not copied: 1 item in the form");
+    t.keys("a");
+    await t.waitFor("Folders not copied: a folder name or pattern");
+    t.keys("Trash", "Enter");
+    await t.waitFor("Folders not copied: 2 items in the form");
+    t.keys("a");
+    await t.waitFor("Folders not copied: a folder name or pattern");
+    t.keys("Junk", "Enter");
+    await t.waitFor("3 items in the form");
+    // edit the first one (pre-filled), delete the second
+    t.keys("Home", "Enter");
+    await t.waitFor(/Folders not copied: a folder name or pattern[\s\S]*Spam\*/);
+    t.keys("C-u", "Spam", "Enter");
+    await t.waitFor(/│Spam\s/);
+    t.keys("Down", "d");
+    await t.waitFor("2 items in the form");
+    t.keys("Escape");
+    await t.waitFor(/Folders not copied\s+Spam, Junk/);
+    await t.waitFor("MODIFIED, not saved");
+    // a folder rename: the old name, then the new one
+    await toField("migration.folders.rename");
+    t.keys("Enter");
+    await t.waitFor("(none: a adds one)");
+    t.keys("a");
+    await t.waitFor("Folders renamed: the folder on the old server");
+    t.keys("Sent Items", "Enter");
+    await t.waitFor("Folders renamed: its name on the new server");
+    t.keys("Sent", "Enter");
+    await t.waitFor("Sent Items → Sent");
+    t.keys("Escape");
+    await t.waitFor(/Folders renamed\s+Sent Items → Sent/);
+    // a number refused: the reason and the format in words
+    await toField("migration.parallelFolders");
+    t.keys("Enter");
+    await t.waitFor("migration.parallelFolders (now:");
+    t.keys("C-u", "many", "Enter");
+    await t.waitFor('migration.parallelFolders: "many" is not a number — not changed');
+    await toField("migration.parallelFolders");
+    t.keys("Enter");
+    await t.waitFor("migration.parallelFolders (now:");
+    t.keys("C-u", "3", "Enter");
+    await t.waitFor(/Folders copied in parallel\s+3/);
+    t.keys("s");
+    await t.waitFor("example.com: saved");
+    const f = cfg().domains["example.com"].migration;
+    expect([f.folders.exclude, f.folders.rename, f.parallelFolders]).toEqual([["Spam", "Junk"], { "Sent Items": "Sent" }, 3]);
+    // back as they were, for the tests after this one
+    t.keys("Enter");
+    await t.waitFor("Configure example.com");
+    for (const key of ["migration.folders.exclude", "migration.folders.rename"]) {
+      await toField(key);
+      t.keys("Enter", "d", "d");
+      await t.waitFor("(none: a adds one)");
+      t.keys("Escape");
+    }
+    await toField("migration.parallelFolders");
+    t.keys("Enter");
+    await t.waitFor("migration.parallelFolders (now:");
+    t.keys("C-u", "2", "Enter");
+    t.keys("s");
+    await t.waitFor("example.com: saved");
+    expect(cfg().domains["example.com"].migration.folders).toMatchObject({ exclude: [], rename: {} });
+  });
+
   test("account classes: the automatic-migration checkbox", async () => {
     t.keys("c");
     await t.waitFor("[x] enable automatic migration   domain-default");
+    // a form like Configure: Space toggles in the form, s saves
     t.keys("Space");
-    await t.waitFor("[ ] enable automatic migration   domain-default");
+    await t.waitFor(/\[ \] enable automatic migration   domain-default.*\*/);
+    await t.waitFor("MODIFIED, not saved");
+    expect(cfg().domains["example.com"].accountDefaults.autoMigration).toBe(true);
+    t.keys("s");
+    await t.waitFor("example.com: class domain-default: automatic migration off — saved");
     expect(cfg().domains["example.com"].accountDefaults.autoMigration).toBe(false);
     // the Domains screen says why this enabled domain now migrates nobody
     t.keys("Escape");
@@ -192,7 +289,8 @@ describe("console", () => {
     await t.waitFor(/example\.com: class "domain-default" \(new accounts\) has automatic migration off/);
     t.keys("c");
     await t.waitFor("[ ] enable automatic migration   domain-default");
-    t.keys("Space");
+    t.keys("Space", "s");
+    await t.waitFor("automatic migration on — saved");
     await t.waitFor("[x] enable automatic migration   domain-default");
     expect(cfg().domains["example.com"].accountDefaults.autoMigration).toBe(true);
     t.keys("Escape");

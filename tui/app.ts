@@ -18,6 +18,7 @@ import { formatBytes } from "../src/migrate/report.ts";
 import { VirtualRows } from "./virtual-rows.ts";
 import { accountRows, bar, colourDomainRow, colourJobRow, domainRow, jobRow, keyBar, matchesFilter, progressText, SORT_KEYS, sortJobs, userColumn, type JobView, type SortKey } from "./format.ts";
 import { TIMEOUTS } from "../src/timeouts.ts";
+import { expectedText, FORM_ROWS, formLines, itemsOf, mapItem, splitMapItem, valueFromItems, valueText, type FormField } from "./settings-form.ts";
 
 interface View {
   title: string;
@@ -35,51 +36,8 @@ interface View {
   filter?: { key: string; what: string; set(text: string): void | Promise<void> };
 }
 
-/** Settings the Configure screen edits: dotted key, kind, choices. */
-const FIELDS: { key: string; kind: "bool" | "enum" | "class" | "text"; choices?: string[] }[] = [
-  { key: "migration.enabled", kind: "bool" },
-  { key: "migration.accountClass", kind: "class" },
-  { key: "migration.old.host", kind: "text" },
-  { key: "migration.old.imapPort", kind: "text" },
-  { key: "migration.old.imapTls", kind: "enum", choices: ["none", "starttls", "implicit"] },
-  { key: "migration.old.tlsVerify", kind: "bool" },
-  { key: "migration.old.smtpHost", kind: "text" },
-  { key: "migration.old.smtpPort", kind: "text" },
-  { key: "migration.old.auth.mode", kind: "enum", choices: ["master", "captured", "csv"] },
-  { key: "migration.old.auth.user", kind: "text" },
-  { key: "migration.old.auth.passwordFile", kind: "text" },
-  { key: "migration.old.auth.method", kind: "enum", choices: ["authzid", "separator"] },
-  { key: "migration.old.auth.separator", kind: "text" },
-  { key: "migration.premiumByLicense", kind: "bool" },
-  { key: "migration.continuous", kind: "bool" },
-  { key: "migration.pim.mode", kind: "enum", choices: ["none", "command"] },
-  { key: "migration.pim.command", kind: "text" },
-  { key: "migration.pim.timeoutSec", kind: "text" },
-  { key: "migration.pim.everyPass", kind: "bool" },
-  { key: "migration.folders.separatorReplacement", kind: "text" },
-  { key: "migration.folders.exclude", kind: "text" },
-  { key: "migration.folders.rename", kind: "text" },
-  { key: "migration.parallelFolders", kind: "text" },
-  { key: "ldap.sync", kind: "bool" },
-  { key: "ldap.authCreate", kind: "bool" },
-  { key: "ldap.url", kind: "text" },
-  { key: "ldap.startTls", kind: "bool" },
-  { key: "ldap.tlsVerify", kind: "bool" },
-  { key: "ldap.caFile", kind: "text" },
-  { key: "ldap.bindDn", kind: "text" },
-  { key: "ldap.bindPasswordFile", kind: "text" },
-  { key: "ldap.baseDn", kind: "text" },
-  { key: "ldap.filter", kind: "text" },
-  { key: "ldap.timeoutSec", kind: "text" },
-];
-
 /** Each domain setting's values, default and meaning, from the schema (as `domain set --help`). */
 const SETTING_HELP = new Map(settingsOf(domainSchema).map((h) => [h.key, h]));
-
-function show(v: unknown): string {
-  if (v === undefined) return "(not set)";
-  return typeof v === "string" ? v : JSON.stringify(v);
-}
 
 export async function runTui(home: string): Promise<number> {
   const screen = blessed.screen({ smartCSR: true, fullUnicode: true, title: "automigrate", autoPadding: true });
@@ -257,24 +215,39 @@ export async function runTui(home: string): Promise<number> {
 
   // ---------- Configure ----------
   const configureView = (domain: string): View => {
-    const el = list(`Configure ${domain}`);
+    const el = blessed.list({ width: "100%", height: "100%", border: "line", label: ` Configure ${domain} `, keys: true, vi: false, style: { selected: { inverse: true } }, tags: true });
     let draft: DomainSettings = structuredClone(loadConfig(home).domains[domain]!);
     const original = JSON.stringify(draft);
     const modified = () => JSON.stringify(draft) !== original;
     let error = "";
+    const KEYS = "Enter/Space edit  s save  Esc cancel  t test connection";
+    const selectedRow = () => FORM_ROWS[(el as unknown as { selected?: number }).selected ?? 0];
+    const selectedField = (): FormField | undefined => {
+      const r = selectedRow();
+      return r && "field" in r ? r.field : undefined;
+    };
+    const value = (key: string) => getPath(draft, key.split("."));
     /** The highlighted setting's meaning, from the schema, above the keys. */
     const meaning = () => {
-      const f = FIELDS[(el as unknown as { selected?: number }).selected ?? 0];
+      const f = selectedField();
       const h = f ? SETTING_HELP.get(f.key) : undefined;
-      return h ? `${f!.key}: ${h.description ?? ""} (${h.values}${h.default !== undefined ? `; default ${h.default}` : ""})\n` : "";
+      if (!f || !h) return "";
+      const facts = [expectedText(h.values), h.default !== undefined ? `default ${h.default}` : ""].filter(Boolean).join("; ");
+      return `${f.key}: ${h.description ?? ""}${facts ? ` (${facts})` : ""}\n`;
     };
     const render = () => {
-      el.setItems(FIELDS.map((f) => `${f.key.padEnd(40)} ${show(getPath(draft, f.key.split(".")))}`) as never);
+      redrawing = true;
+      el.setItems(formLines(value, Number(screen.width) - 4) as never);
+      redrawing = false;
       el.setLabel(` Configure ${domain}${modified() ? " — MODIFIED, not saved" : ""} `);
-      say(error || `${meaning()}Enter edit  s save  Esc cancel  t test connection`, Boolean(error));
+      say(error || `${meaning()}${KEYS}`, Boolean(error));
     };
+    let redrawing = false;
     el.on("select item", () => {
-      if (!error) say(`${meaning()}Enter edit  s save  Esc cancel  t test connection`);
+      // a refused value stays said until the cursor moves on (setItems selects rows too)
+      if (redrawing) return;
+      error = "";
+      say(`${meaning()}${KEYS}`);
     });
     let escArmed = false;
     const assign = (key: string, raw: string) => {
@@ -283,33 +256,44 @@ export async function runTui(home: string): Promise<number> {
         error = "";
         escArmed = false;
       } catch (e) {
-        error = `${e instanceof AutomigrateError ? e.message : errorText(e)} — not changed`;
+        const expected = expectedText(SETTING_HELP.get(key)?.values);
+        const why = e instanceof AutomigrateError ? e.message : errorText(e);
+        error = `${why} — not changed${expected && !why.includes(expected) ? `; expected ${expected}` : ""}`;
       }
       render();
     };
+    const edit = async () => {
+      const f = selectedField();
+      if (!f) return; // a section's title
+      const cur = value(f.key);
+      if (f.kind === "bool") return assign(f.key, String(!cur));
+      if (f.kind === "enum" || f.kind === "class") {
+        const choices = f.kind === "class" ? classNames(draft) : f.choices!;
+        return assign(f.key, choices[(choices.indexOf(String(cur)) + 1) % choices.length]!);
+      }
+      if (f.kind === "list" || f.kind === "map") {
+        return push(itemsView(domain, f, itemsOf(cur, f.kind), (items) => {
+          assign(f.key, valueFromItems(items, f.kind as "list" | "map"));
+          return error;
+        }));
+      }
+      // pre-filled with the current value, to edit rather than retype
+      const now = cur === undefined ? "" : valueText(cur, f.kind);
+      const v = await prompt(`${f.label} — ${f.key} (now: ${now || "not set"}; empty keeps it):`, now);
+      if (v === now) return;
+      if (v) assign(f.key, v);
+    };
     return {
       title: `Configure ${domain}`,
-      help: "Enter edit  s save  Esc cancel  t test connection",
+      help: KEYS,
       el,
       refresh: render,
       unsaved: modified,
       keys: {
-        enter: async () => {
-          const f = FIELDS[(el as unknown as { selected: number }).selected]!;
-          const cur = getPath(draft, f.key.split("."));
-          if (f.kind === "bool") return assign(f.key, String(!cur));
-          if (f.kind === "enum" || f.kind === "class") {
-            const choices = f.kind === "class" ? classNames(draft) : f.choices!;
-            return assign(f.key, choices[(choices.indexOf(String(cur)) + 1) % choices.length]!);
-          }
-          // pre-filled with the current value, to edit rather than retype (a JSON list too)
-          const now = cur === undefined ? "" : typeof cur === "string" ? cur : JSON.stringify(cur);
-          const v = await prompt(`${f.key} (now: ${now || "not set"}; empty keeps it):`, now);
-          if (v === now) return;
-          if (v) assign(f.key, v);
-        },
+        enter: edit,
+        space: edit,
         s: () => {
-          if (error) return say(`${error}\nfix it or press Esc to cancel: nothing was saved`, true);
+          // a refused value never entered the form: what is saved is what the form shows
           try {
             changeDomain(home, domain, () => draft);
             pop();
@@ -339,37 +323,115 @@ export async function runTui(home: string): Promise<number> {
     };
   };
 
+  /**
+   * A list setting edited as a list (folders not copied, the external command's arguments,
+   * folder renames as "old → new"): a adds, Enter edits, d removes. Each change goes into the
+   * form through the schema (`apply` answers its refusal); the form saves with s as usual.
+   */
+  const itemsView = (domain: string, field: FormField, start: string[], apply: (items: string[]) => string): View => {
+    const el = list(`${field.label} — ${domain}`);
+    let items = [...start];
+    const isMap = field.kind === "map";
+    const refresh = () => {
+      el.setItems((items.length ? items : ["(none: a adds one)"]) as never);
+    };
+    const commit = (next: string[]) => {
+      const refused = apply(next);
+      if (refused) return say(refused, true);
+      items = next;
+      refresh();
+      say(`${field.label}: ${items.length} item${items.length === 1 ? "" : "s"} in the form (s on the form saves)`);
+      draw();
+    };
+    const ask = async (now?: string): Promise<string | undefined> => {
+      if (!isMap) return (await prompt(`${field.label}: ${field.key === "migration.pim.command" ? "an argument ({user}, {domain}, {localpart} are replaced)" : "a folder name or pattern (* and ?)"}`, now ?? ""))?.trim() || undefined;
+      const [from, to] = now ? splitMapItem(now)! : ["", ""];
+      const oldName = (await prompt(`${field.label}: the folder on the old server`, from))?.trim();
+      if (!oldName) return undefined;
+      const newName = (await prompt(`${field.label}: its name on the new server`, to))?.trim();
+      return newName ? mapItem(oldName, newName) : undefined;
+    };
+    const at = () => (el as unknown as { selected: number }).selected;
+    return {
+      title: `${field.label} of ${domain}`,
+      help: "a add  Enter edit  d delete  Esc back to the form",
+      el,
+      refresh,
+      keys: {
+        a: async () => {
+          const v = await ask();
+          if (v) commit([...items, v]);
+        },
+        enter: async () => {
+          if (!items.length) return;
+          const v = await ask(items[at()]);
+          if (v) commit(items.map((x, i) => (i === at() ? v : x)));
+        },
+        d: () => {
+          if (items.length) commit(items.filter((_, i) => i !== at()));
+        },
+        delete: () => {
+          if (items.length) commit(items.filter((_, i) => i !== at()));
+        },
+        escape: pop,
+      },
+    };
+  };
+
   // ---------- Classes ----------
+  // A form like Configure: Space toggles a class's checkbox in the form, s saves, Esc asks
+  // before dropping toggles. Adding a class (a) is its own action, saved at once.
   const classesView = (domain: string): View => {
     const el = list(`Account classes of ${domain}`);
     let rows: string[] = [];
+    /** The checkboxes as toggled in the form, by class name. */
+    const toggled = new Map<string, boolean>();
+    const saved = (d: DomainSettings, n: string) => (n === "domain-default" ? d.accountDefaults : d.classes[n]!).autoMigration;
+    const modified = () => toggled.size > 0;
+    let escArmed = false;
     const refresh = () => {
       const d = loadConfig(home).domains[domain]!;
       rows = classNames(d);
       el.setItems(rows.map((n) => {
         const k = n === "domain-default" ? d.accountDefaults : d.classes[n]!;
-        return `[${k.autoMigration ? "x" : " "}] enable automatic migration   ${n}${d.migration.accountClass === n ? "  (new accounts)" : ""}${k.quota ? `  quota ${k.quota}` : ""}`;
+        const on = toggled.get(n) ?? k.autoMigration;
+        return `[${on ? "x" : " "}] enable automatic migration   ${n}${d.migration.accountClass === n ? "  (new accounts)" : ""}${k.quota ? `  quota ${k.quota}` : ""}${toggled.has(n) ? "  *" : ""}`;
       }) as never);
+      el.setLabel(` Account classes of ${domain}${modified() ? " — MODIFIED, not saved" : ""} `);
+    };
+    const toggle = () => {
+      const n = rows[(el as unknown as { selected: number }).selected];
+      if (!n) return;
+      const d = loadConfig(home).domains[domain]!;
+      const next = !(toggled.get(n) ?? saved(d, n));
+      if (next === saved(d, n)) toggled.delete(n);
+      else toggled.set(n, next);
+      escArmed = false;
+      refresh();
+      say(modified() ? `${domain}: ${toggled.size} class${toggled.size === 1 ? "" : "es"} changed — s saves, Esc cancels` : "");
+      draw();
     };
     return {
       title: `Classes of ${domain}`,
-      help: "Space toggle automatic migration  a add class  Esc back",
+      help: "Space toggle automatic migration  s save  a add class  Esc back",
       el,
       refresh,
+      unsaved: modified,
       keys: {
-        space: () => {
-          const n = rows[(el as unknown as { selected: number }).selected]!;
+        space: toggle,
+        enter: toggle,
+        s: () => {
+          if (!modified()) return say(`${domain}: nothing changed`);
           try {
             const after = changeDomain(home, domain, (d) => {
-              const k = n === "domain-default" ? d.accountDefaults : d.classes[n]!;
-              k.autoMigration = !k.autoMigration;
+              for (const [n, on] of toggled) (n === "domain-default" ? d.accountDefaults : d.classes[n]!).autoMigration = on;
               return d;
             });
-            // saved at once (a checkbox), and said so: nothing here waits for s
-            const on = (n === "domain-default" ? after.accountDefaults : after.classes[n]!).autoMigration;
-            say(`${domain}: class ${n}: automatic migration ${on ? "on" : "off"} — saved`);
+            const what = [...toggled.keys()].map((n) => `class ${n}: automatic migration ${saved(after, n) ? "on" : "off"}`).join(", ");
+            toggled.clear();
+            say(`${domain}: ${what} — saved`);
           } catch (e) {
-            say(errorText(e), true);
+            say(`${errorText(e)}\nnothing was saved`, true);
           }
           refresh();
           draw();
@@ -386,7 +448,16 @@ export async function runTui(home: string): Promise<number> {
           refresh();
           draw();
         },
-        escape: pop,
+        escape: () => {
+          if (modified() && !escArmed) {
+            escArmed = true;
+            return say(`${domain}: unsaved changes — Esc again discards them, s saves`, true);
+          }
+          const dropped = modified();
+          toggled.clear();
+          pop();
+          say(dropped ? `${domain}: changes discarded` : "");
+        },
       },
     };
   };
@@ -545,9 +616,10 @@ export async function runTui(home: string): Promise<number> {
     "Lists: PgUp/PgDn a page, Home or g the first row, End or G the last; the header says which row",
     "Domains: Enter configure, e enable/disable (disabling asks), c classes, a add a domain,",
     "  L licence seats, / filter as you type (Enter keeps it, Esc clears it), Tab queue",
-    "Configure: Enter edits (booleans toggle, choices cycle), s save, Esc cancel,",
-    "  t test connection; an invalid value is refused with the reason",
-    "Classes: Space toggles \"enable automatic migration\" (saved at once), a adds a class",
+    "Forms (Configure, Classes): Enter or Space edits (booleans toggle, choices cycle, lists",
+    "  open as lists: a add, Enter edit, d delete), s saves, Esc cancels (asks when modified);",
+    "  Configure: t tests the connections with the form's values",
+    "Classes: Space toggles \"enable automatic migration\", a adds a class (saved at once)",
     "Queue: failed first, then running, waiting, queued, finished rows;",
     "  m migrate now (first in line), r retry, x cancel (asks), p pause/resume,",
     "  P pause/resume the row's domain, R retry all (asks), f filter,",
@@ -618,7 +690,7 @@ export async function runTui(home: string): Promise<number> {
       if (key.full === "?") return overlay(" help ", HELP);
       if (key.full === "q") {
         // unsaved edits: the first q warns, a second one quits
-        if (top().unsaved?.() && !quitArmed) {
+        if (stack.some((v) => v.unsaved?.()) && !quitArmed) {
           quitArmed = true;
           return say("unsaved changes — q again quits without saving them, s saves, Esc goes back", true);
         }

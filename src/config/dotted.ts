@@ -54,7 +54,7 @@ export function getPath(source: unknown, path: (string | number)[]): unknown {
   return node;
 }
 
-export function formatIssue(issue: z.core.$ZodIssue, prefix = "", schema?: z.ZodType): string {
+export function formatIssue(issue: z.core.$ZodIssue, prefix = "", schema?: z.ZodType, raw?: string): string {
   const at = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "(settings)";
   if (issue.code === "unrecognized_keys") {
     const known = schema ? keysAt(schema, issue.path) : [];
@@ -62,8 +62,23 @@ export function formatIssue(issue: z.core.$ZodIssue, prefix = "", schema?: z.Zod
     const knownHere = known.length ? `; known here: ${known.join(", ")}` : "";
     return `${at}: unknown setting ${issue.keys.map((k) => `"${k}"`).join(", ")}${hints.length ? ` (did you mean ${hints.map((h) => `"${h}"`).join(", ")}?)` : ""}${knownHere}`;
   }
+  if (issue.code === "invalid_type") {
+    // zod's "Invalid input: expected number, received string" in words, with the value
+    const want = TYPE_WORDS[issue.expected] ?? issue.expected;
+    return raw === undefined ? `${at}: required (${want})` : `${at}: ${JSON.stringify(raw)} is not ${want}`;
+  }
   return `${at}: ${issue.message}`;
 }
+
+const TYPE_WORDS: Record<string, string> = {
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  string: "text",
+  array: 'a JSON list, e.g. ["a","b"]',
+  object: 'a JSON object, e.g. {"a":"b"}',
+  record: 'a JSON object, e.g. {"a":"b"}',
+};
 
 type Def = { type: string; shape?: Record<string, unknown>; innerType?: unknown; in?: unknown; valueType?: unknown; element?: unknown; options?: unknown[] };
 const defOf = (s: unknown): Def | undefined => (s as { _zod?: { def?: Def } } | undefined)?._zod?.def;
@@ -146,7 +161,8 @@ export function applyAssignments<T>(schema: z.ZodType<T>, current: unknown, assi
     );
     if (retry.length === 0) {
       const issues = result.error.issues.map((i) => typedIssues.get(i.path.join(".")) ?? i);
-      throw inputError(issues.map((i) => formatIssue(i, prefix, schema)).join("\n"));
+      const rawAt = (i: z.core.$ZodIssue) => assignments.find((a) => a.path.join(".") === i.path.join("."))?.raw;
+      throw inputError(issues.map((i) => formatIssue(i, prefix, schema, rawAt(i))).join("\n"));
     }
     for (const a of retry) asString.add(a.key);
   }

@@ -40,6 +40,13 @@ describe("dotted settings", () => {
     const e = inputErrorOf(() => applyAssignments(domainSchema, {}, assign("migration.old.imapTls=ssl")));
     expect(e.message).toBe('migration.old.imapTls: "ssl" is not a TLS mode (none, starttls, implicit)');
   });
+  test("a value of the wrong type is said in words with the value and the format, not as zod's type names", () => {
+    const message = (a: string) => inputErrorOf(() => applyAssignments(domainSchema, {}, assign(a))).message;
+    expect(message("migration.parallelFolders=many")).toBe('migration.parallelFolders: "many" is not a number');
+    expect(message("migration.continuous=maybe")).toBe('migration.continuous: "maybe" is not true or false');
+    expect(message("migration.folders.exclude=Spam")).toBe('migration.folders.exclude: "Spam" is not a JSON list, e.g. ["a","b"]');
+    expect(message('migration.folders.rename=["Sent"]')).toBe('migration.folders.rename: "[\\"Sent\\"]" is not a JSON object, e.g. {"a":"b"}');
+  });
   test("passwords are never accepted as arguments", () => {
     expect(() => parseAssignment("target.auth.password=hunter2")).toThrow(/never given on the command line/);
   });
