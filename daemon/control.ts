@@ -1,6 +1,7 @@
 // The control socket: HTTP over a Unix socket in the home directory, mode 0600.
 //   GET  /status                  queue, progress, failed jobs, ignored logins, log positions
 //   GET  /accounts/<user>         one account: its job, progress and migration state
+//   POST /domains/<domain>        {"set":["key=value",...]}: the domain's settings, as `domain set`
 //   POST /migrate   {"user"}      queue a migration now
 //   POST /retry     {"user"?}     retry a failed job (or all), end a backoff wait
 //   POST /pause     {"domain"?}   pause everything or one domain; /resume likewise
@@ -10,7 +11,9 @@ import { chmodSync, existsSync, unlinkSync } from "node:fs";
 import { homePaths } from "../src/home.ts";
 import { readAccountState } from "../src/store/account-state.ts";
 import type { AccountAnswer } from "../src/status/status-view.ts";
-import { errorText } from "../src/errors.ts";
+import { AutomigrateError, errorText } from "../src/errors.ts";
+import { setDomain } from "../src/config/change.ts";
+import { parseAssignment } from "../src/config/dotted.ts";
 import type { CancelState } from "../src/queue/policy.ts";
 import type { Daemon } from "./daemon.ts";
 
@@ -57,6 +60,18 @@ export async function startControl(daemon: Daemon): Promise<{ stop(): void; path
             state: readAccountState(daemon.home, user),
           };
           return json(answer);
+        }
+        if (req.method === "POST" && url.pathname.startsWith("/domains/")) {
+          // a domain's settings, as `domain set` changes them: the same function, the same rules
+          const domain = decodeURIComponent(url.pathname.slice("/domains/".length));
+          const set = ((await req.json().catch(() => ({}))) as { set?: unknown }).set;
+          if (!Array.isArray(set) || !set.length || !set.every((x) => typeof x === "string")) return json({ error: 'set is required: a list of "key=value" strings, e.g. {"set":["migration.enabled=false"]}' }, 400);
+          try {
+            return json(setDomain(daemon.home, domain, set.map(parseAssignment)));
+          } catch (e) {
+            // a rules refusal (LDAP sync, an incomplete domain) is a conflict, bad input a 400
+            return json({ error: errorText(e) }, e instanceof AutomigrateError && e.exitCode === 1 ? 409 : 400);
+          }
         }
         if (req.method === "POST") {
           const b = await body(req);

@@ -1,13 +1,13 @@
 // automigrate domain list|add|show|set|enable|disable|remove
 import type { Command } from "commander";
-import { applyAssignments, parseAssignment } from "../config/dotted.ts";
+import { parseAssignment } from "../config/dotted.ts";
 import { domainProblems, whyNobodyMigrates } from "../config/rules.ts";
 import { domainSchema } from "../config/schema.ts";
-import { changeLines, diffSettings, renderSettings, settingsOf, type SettingChange } from "../config/settings-help.ts";
+import { changeLines, renderSettings, settingsOf } from "../config/settings-help.ts";
 import { loadConfig, updateConfig } from "../config/store.ts";
 import { inputError } from "../errors.ts";
 import { err, homeOf, json, out, redact } from "./common.ts";
-import { addDomain, applyDomainChange, normalizeDomain, requireDomain, setMigrationEnabled } from "../config/change.ts";
+import { addDomain, normalizeDomain, requireDomain, setDomain, setMigrationEnabled } from "../config/change.ts";
 
 const status = (enabled: boolean) => (enabled ? "Migration Enabled" : "Migration Disabled");
 
@@ -76,14 +76,7 @@ Each change is printed as "key: before → after".
 ${renderSettings("Settings (key=value; lists and objects as JSON):", settingsOf(domainSchema))}`,
     )
     .action((name: string, pairs: string[], _o, cmd: Command) => {
-      const assignments = pairs.map(parseAssignment);
-      const d = normalizeDomain(name);
-      let changes: SettingChange[] = [];
-      const { wiped } = applyDomainChange(homeOf(cmd), d, (before) => {
-        const next = applyAssignments(domainSchema, before, assignments);
-        changes = diffSettings(before, next);
-        return next;
-      });
+      const { domain: d, changes, wiped } = setDomain(homeOf(cmd), name, pairs.map(parseAssignment));
       out(changes.length ? changeLines(changes).map((l) => `${d}: ${l}`).join("\n") : `${d}: nothing changed (the settings already had these values)`);
       if (wiped) out(`${d}: migration switched off (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)`);
     });

@@ -58,6 +58,22 @@ export function applyDomainChange(home: string, name: string, change: (d: Domain
   return { settings: result, wiped: switchedOff ? new Vault(home).removeDomain(normalizeDomain(name)) : 0 };
 }
 
+/**
+ * Sets a domain's settings from "key=value" assignments (`domain set`, the control socket's
+ * POST /domains/<domain>): validated by the schema, through the rules; what changed, and the
+ * captured passwords wiped when it switched migration off.
+ */
+export function setDomain(home: string, name: string, assignments: Assignment[]): { domain: string; changes: SettingChange[]; wiped: number } {
+  const d = normalizeDomain(name);
+  let changes: SettingChange[] = [];
+  const { wiped } = applyDomainChange(home, d, (before) => {
+    const next = applyAssignments(domainSchema, before, assignments);
+    changes = diffSettings(before, next);
+    return next;
+  });
+  return { domain: d, changes, wiped };
+}
+
 /** Turns a domain's automatic migration on or off, through the rules (off wipes captured passwords). */
 export function setMigrationEnabled(home: string, name: string, enabled: boolean): { domain: string; wiped: number } {
   const d = normalizeDomain(name);
