@@ -89,4 +89,31 @@ describe("a new server without UIDPLUS, MULTIAPPEND and LITERAL+", () => {
     const got = fakeDigests(fake);
     for (const [folder, msgs] of want) expect({ folder, msgs: got.get(folder) ?? [] }).toEqual({ folder, msgs });
   });
+
+  test("hostile answers: a huge APPENDUID set is not believed (exact, nothing twice); an oversized literal ends the run with the reason, never DONE", async () => {
+    rmSync(join(home, "state"), { recursive: true, force: true });
+    for (const f of fake.folders.values()) f.messages.length = 0;
+    fake.quirks.noUidPlus = false;
+    fake.quirks.appendUidSet = "1:4294967295";
+    const r = await migrateJson(home, U);
+    expect({ code: r.code, status: r.report.status, messages: r.report.messages }).toEqual({ code: 0, status: "done", messages: 42 });
+    expect((await migrateJson(home, U)).report).toMatchObject({ status: "done", messages: 0 });
+    const want = await digestMailbox(old, U);
+    const got = fakeDigests(fake);
+    for (const [folder, msgs] of want) expect({ folder, msgs: got.get(folder) ?? [] }).toEqual({ folder, msgs });
+    fake.quirks.appendUidSet = undefined;
+
+    rmSync(join(home, "state"), { recursive: true, force: true });
+    for (const f of fake.folders.values()) f.messages.length = 0;
+    fake.quirks.selectLiteralBytes = 2_000_000_000;
+    const bad = await migrateJson(home, U);
+    expect(bad.report.status).not.toBe("done");
+    expect(bad.report.errors.length).toBeGreaterThan(0);
+    expect(bad.report.errors.map((e: { message: string }) => e.message).join("\n")).toMatch(/literal/i);
+    expect([...fake.folders.values()].reduce((n, f) => n + f.messages.length, 0)).toBe(0);
+    fake.quirks.selectLiteralBytes = undefined;
+    fake.quirks.noUidPlus = true;
+    const again = await migrateJson(home, U);
+    expect({ status: again.report.status, messages: again.report.messages }).toEqual({ status: "done", messages: 42 });
+  });
 });

@@ -43,6 +43,10 @@ export interface Quirks {
   refuseAppendTo?: string;
   /** Hold each message's body answer back this long (a slow old server: a job that runs for a while). */
   slowBodyMs?: number;
+  /** As a new server: the UID set its APPENDUID answers carry, whatever was stored (hostile: "1:4294967295"). */
+  appendUidSet?: string;
+  /** As a new server: SELECT answers with an untagged response announcing a literal of this many bytes (hostile, never sent). */
+  selectLiteralBytes?: number;
   /** Drop the connection once, right after answering the next command of this name (e.g. "EXAMINE"): the client finds it closed while idle. */
   dropAfter?: string;
 }
@@ -240,6 +244,7 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
           selected = f;
           send(`* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* ${f.messages.length} EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY ${f.uidValidity}] ok\r\n`);
           if (!quirks.noUidNextInSelect) send(`* OK [UIDNEXT ${f.uidNext}] ok\r\n`);
+          if (cmd === "SELECT" && quirks.selectLiteralBytes) return send(`* OK [ALERT] {${quirks.selectLiteralBytes}}\r\n`);
           return ok(`[${cmd === "EXAMINE" ? "READ-ONLY" : "READ-WRITE"}] done`);
         }
         case "CREATE": {
@@ -262,7 +267,7 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
           const internalDate = d ? new Date(Date.UTC(Number(d[3]), MONTHS.indexOf(d[2]!), Number(d[1]), Number(d[4]), Number(d[5]), Number(d[6])) - (d[7] === "-" ? -1 : 1) * (Number(d[8]) * 60 + Number(d[9])) * 60_000) : new Date();
           const m = { uid: f.uidNext++, flags, internalDate, body };
           f.messages.push(m);
-          return ok(quirks.noUidPlus ? "appended" : `[APPENDUID ${f.uidValidity} ${m.uid}] appended`);
+          return ok(quirks.noUidPlus ? "appended" : `[APPENDUID ${f.uidValidity} ${quirks.appendUidSet ?? m.uid}] appended`);
         }
         case "UID SEARCH": {
           if (!selected) return send(`${tag} BAD no folder selected\r\n`);
