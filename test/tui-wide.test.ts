@@ -38,7 +38,7 @@ afterAll(async () => {
 
 describe("console at 120×40", () => {
   test("Domains: progress and more of the reason on the row, the whole reason below, the whole key bar, 33 rows", async () => {
-    const s = await t.waitFor(/example\.com\s+Migration Enabled\s+0\/3 done \(0%\) {2}PAUSED {2}! class "domain-default" \(new accounts\)/);
+    const s = await t.waitFor(/example\.com\s+Migration Enabled\s+0\/3 done \(0%\), 3 not started {2}PAUSED {2}! class "domain-default"/);
     // in colour: enabled green, the problem red (the screen with its escape sequences; the
     // row under the cursor is drawn inverse, so the cursor moves off it first)
     t.keys("Down");
@@ -99,5 +99,23 @@ describe("console at 120×40", () => {
     await t.waitFor("Add an account class");
     t.keys("staff", "Enter");
     await t.waitFor('class "staff" already exists in new.example');
+  });
+
+  test("Configure: every section on one screen with each key beside its label; the meaning on two lines at most", async () => {
+    t.keys("Escape");
+    await t.waitFor("automigrate — Domains");
+    t.keys("Home");
+    await t.waitFor(/row 1\/52/);
+    t.keys("Enter");
+    const s = await t.waitFor("Configure example.com");
+    // at 120 columns even the longest keys fit beside their values
+    expect(s).toMatch(/│ {2}Log in with\s+master\s+migration\.old\.auth\.mode\s+│/);
+    expect(s).toMatch(/│ {2}Master login separator\s+\*\s+migration\.old\.auth\.separator\s+│/);
+    expect(s).toMatch(/│ {2}Master password file\s+\S+old\.pw\s+migration\.old\.auth\.passwordFile\s+│/);
+    for (const section of ["Migration", "Old server", "Accounts", "Folders"]) expect(s).toContain(`── ${section} ─`);
+    t.keys("Down", "Down");
+    await t.waitFor(/^migration\.continuous: every later login also copies what arrived on the old server since \(true or false; default false\)$/m);
+    t.keys("Escape");
+    await t.waitFor("automigrate — Domains");
   });
 });

@@ -102,12 +102,12 @@ export function matchesFilter(j: { user: string; domain: string; state: string }
   return j.domain.includes(f) || j.state === f || j.user.includes(f);
 }
 
-/** A domain's accounts by outcome: "12/40 done, 1 partial, 2 failed". */
-export function progressText(p: { accounts: number; done: number; partial: number; failed: number; perHour?: number; etaHours?: number } | undefined): string {
+/** A domain's accounts by outcome: "12/40 done (30%), 1 partial, 2 failed, 25 not started". */
+export function progressText(p: { accounts: number; done: number; partial: number; failed: number; notStarted?: number; perHour?: number; etaHours?: number } | undefined): string {
   if (!p || p.accounts === 0) return "";
   const eta = p.etaHours === undefined ? "" : p.etaHours < 1 ? `, ETA ${Math.ceil(p.etaHours * 60)} min` : `, ETA ${p.etaHours.toFixed(1)} h`;
   const rate = p.perHour ? `, ${p.perHour}/h${eta}` : "";
-  return [`${p.done}/${p.accounts} done (${Math.floor((100 * p.done) / p.accounts)}%)`, ...(p.partial ? [`${p.partial} partial`] : []), ...(p.failed ? [`${p.failed} failed`] : [])].join(", ") + rate;
+  return [`${p.done}/${p.accounts} done (${Math.floor((100 * p.done) / p.accounts)}%)`, ...(p.partial ? [`${p.partial} partial`] : []), ...(p.failed ? [`${p.failed} failed`] : []), ...(p.notStarted ? [`${p.notStarted} not started`] : [])].join(", ") + rate;
 }
 
 /** blessed tags: text shown as is ("{" and "}" escaped). */

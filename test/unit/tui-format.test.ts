@@ -89,6 +89,7 @@ describe("per-domain progress", () => {
     expect(progressText({ accounts: 40, done: 12, partial: 1, failed: 2 })).toBe("12/40 done (30%), 1 partial, 2 failed");
     expect(progressText({ accounts: 3, done: 3, partial: 0, failed: 0 })).toBe("3/3 done (100%)");
     expect(progressText(undefined)).toBe("");
+    expect(progressText({ accounts: 40, done: 12, partial: 1, failed: 2, notStarted: 25 })).toBe("12/40 done (30%), 1 partial, 2 failed, 25 not started");
     expect(progressText({ accounts: 40, done: 10, partial: 0, failed: 0, perHour: 20, etaHours: 1.5 })).toBe("10/40 done (25%), 20/h, ETA 1.5 h");
     expect(progressText({ accounts: 40, done: 30, partial: 0, failed: 0, perHour: 60, etaHours: 10 / 60 })).toBe("30/40 done (75%), 60/h, ETA 10 min");
     expect(domainRow("example.com", true, undefined, 80, "3/3 done")).toMatch(/^example\.com\s+Migration Enabled\s+3\/3 done$/);
