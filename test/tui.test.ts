@@ -19,9 +19,9 @@ const cfg = () => JSON.parse(readFileSync(join(h.home, "config.json"), "utf8"));
 
 /** In a Configure form: moves down from the top until the meaning line names `key`. */
 async function toField(key: string): Promise<void> {
-  // the first row is a section's title: the message line then holds only the keys
+  // the first row is the first section's title
   t.keys("Home");
-  await t.waitFor(/^Enter\/Space edit/m);
+  await t.waitFor(/^Migration — Enter or Space on a setting edits it/m);
   const named = new RegExp(`^${key.replace(/\./g, "\\.")}: `, "m");
   for (let i = 0; i < 60; i++) {
     try {

@@ -269,34 +269,35 @@ export async function runTui(home: string): Promise<number> {
     const original = JSON.stringify(draft);
     const modified = () => JSON.stringify(draft) !== original;
     let error = "";
-    const KEYS = "Enter/Space edit  s save  Esc cancel  t test connection";
     const selectedRow = () => FORM_ROWS[(el as unknown as { selected?: number }).selected ?? 0];
     const selectedField = (): FormField | undefined => {
       const r = selectedRow();
       return r && "field" in r ? r.field : undefined;
     };
     const value = (key: string) => getPath(draft, key.split("."));
-    /** The highlighted setting's meaning, from the schema, above the keys. */
+    /** The highlighted setting's meaning, accepted values and default, from the schema (the keys are in the key bar). */
     const meaning = () => {
+      const r = selectedRow();
+      if (r && "section" in r) return `${r.section} — Enter or Space on a setting edits it`;
       const f = selectedField();
       const h = f ? SETTING_HELP.get(f.key) : undefined;
       if (!f || !h) return "";
       const facts = [expectedText(h.values), h.default !== undefined ? `default ${h.default}` : ""].filter(Boolean).join("; ");
-      return `${f.key}: ${h.description ?? ""}${facts ? ` (${facts})` : ""}\n`;
+      return `${f.key}: ${h.description ?? ""}${facts ? ` (${facts})` : ""}`;
     };
     const render = () => {
       redrawing = true;
       el.setItems(formLines(value, Number(screen.width) - 4) as never);
       redrawing = false;
       el.setLabel(` Configure ${domain}${modified() ? " — MODIFIED, not saved" : ""} `);
-      say(error || `${meaning()}${KEYS}`, Boolean(error));
+      say(error || meaning(), Boolean(error));
     };
     let redrawing = false;
     el.on("select item", () => {
       // a refused value stays said until the cursor moves on (setItems selects rows too)
       if (redrawing) return;
       error = "";
-      say(`${meaning()}${KEYS}`);
+      say(meaning());
     });
     let escArmed = false;
     const assign = (key: string, raw: string) => {
@@ -334,7 +335,7 @@ export async function runTui(home: string): Promise<number> {
     };
     return {
       title: `Configure ${domain}`,
-      help: KEYS,
+      help: "Enter/Space edit  s save  Esc cancel  t test connection",
       el,
       refresh: render,
       unsaved: modified,
