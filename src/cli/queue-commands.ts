@@ -18,7 +18,6 @@ export async function askDaemon(cmd: Command, path: string, body: unknown, opts:
   if (r.error) throw new AutomigrateError(`the daemon refused: ${r.error}`, opts.user ? { user: opts.user } : {}, { exitCode: opts.refusedExit ?? 1 });
   return r;
 }
-const ask = (cmd: Command, path: string, body: unknown) => askDaemon(cmd, path, body);
 
 const jobs = (n: number) => `${n} job${n === 1 ? "" : "s"}`;
 
@@ -42,7 +41,7 @@ export function addQueueCommands(program: Command): void {
       .option("--json", "JSON: { paused: { all, domains } }")
       .addHelpText("after", `\nExamples:\n  automigrate ${name}\n  automigrate ${name} --domain example.com`)
       .action(async (o: { domain?: string; json?: boolean }, cmd: Command) => {
-        const r = await ask(cmd, `/${name}`, o.domain ? { domain: o.domain.toLowerCase() } : {});
+        const r = await askDaemon(cmd, `/${name}`, o.domain ? { domain: o.domain.toLowerCase() } : {});
         if (o.json) return json(r);
         out(pausedText(r.paused));
       });
@@ -55,7 +54,7 @@ export function addQueueCommands(program: Command): void {
     .option("--json", "JSON: { retried }")
     .addHelpText("after", "\nExamples:\n  automigrate retry alice@example.com\n  automigrate retry\n\nExit status: 0 when something was retried, 1 when there was nothing to retry.")
     .action(async (user: string | undefined, o: { json?: boolean }, cmd: Command) => {
-      const r = await ask(cmd, "/retry", user ? { user: user.toLowerCase() } : {});
+      const r = await askDaemon(cmd, "/retry", user ? { user: user.toLowerCase() } : {});
       if (o.json) json(r);
       else out(r.retried > 0 ? `retried ${r.retried} job${r.retried === 1 ? "" : "s"}` : `nothing to retry${user ? ` for ${user}` : ""}: no failed job and none waiting to retry`);
       process.exitCode = r.retried > 0 ? EXIT.ok : EXIT.failed;
@@ -67,7 +66,7 @@ export function addQueueCommands(program: Command): void {
     .option("--json", "JSON: { queued }")
     .addHelpText("after", "\nExample:\n  automigrate sweep")
     .action(async (o: { json?: boolean }, cmd: Command) => {
-      const r = await ask(cmd, "/sweep", {});
+      const r = await askDaemon(cmd, "/sweep", {});
       if (o.json) return json(r);
       out(`queued ${r.queued} account${r.queued === 1 ? "" : "s"} for an incremental pass`);
     });
@@ -82,7 +81,7 @@ export function addQueueCommands(program: Command): void {
     .addHelpText("after", "\nExamples:\n  automigrate cancel alice@example.com\n  automigrate cancel --domain example.com --state queued\n  automigrate cancel --state failed\n\nA migration that was stopped or cancelled starts again at the user's next login (or with\n`automigrate migrate`), from where it stopped: nothing is copied twice.\nExit status: 0 when something was cancelled, 1 when nothing matched, 2 when nothing was selected.")
     .action(async (user: string | undefined, o: { domain?: string; state?: string; json?: boolean }, cmd: Command) => {
       if (!user && !o.domain && !o.state) throw new AutomigrateError("say what to cancel: a user, --domain or --state", { hint: "automigrate cancel --help" }, { exitCode: EXIT.usage });
-      const r = await ask(cmd, "/cancel", { user: user?.toLowerCase(), domain: o.domain?.toLowerCase(), state: o.state });
+      const r = await askDaemon(cmd, "/cancel", { user: user?.toLowerCase(), domain: o.domain?.toLowerCase(), state: o.state });
       const lines = cancelText(r);
       if (o.json) json(r);
       else out(lines.length ? lines.join("\n") : "nothing to cancel: no job matched");

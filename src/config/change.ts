@@ -13,10 +13,15 @@ function refused(refusal: { headline: string; reasons: string[] }, exitCode: 1 |
   return new AutomigrateError(`${refusal.headline}\n${refusal.reasons.map((r) => `  reason: ${r}`).join("\n")}`, {}, { exitCode });
 }
 
-export function normalizeDomain(name: string): string {
-  const r = domainName.safeParse(name);
+/** `name` when the schema accepts it as a name, else an input error in the schema's words. */
+function validName(schema: typeof domainName | typeof className, name: string): string {
+  const r = schema.safeParse(name);
   if (!r.success) throw inputError(`"${name}" ${r.error.issues[0]?.message}`);
-  return name.toLowerCase();
+  return name;
+}
+
+export function normalizeDomain(name: string): string {
+  return validName(domainName, name).toLowerCase();
 }
 
 export function requireDomain(config: Config, name: string): string {
@@ -39,7 +44,7 @@ export function changeDomain(home: string, name: string, change: (d: DomainSetti
  * domain's migration off wipes its captured passwords (the vault), whichever door it came
  * through (domain disable, domain set, the console's e key or its Configure form).
  */
-export function applyDomainChange(home: string, name: string, change: (d: DomainSettings, config: Config) => DomainSettings): { settings: DomainSettings; wiped: number } {
+function applyDomainChange(home: string, name: string, change: (d: DomainSettings, config: Config) => DomainSettings): { settings: DomainSettings; wiped: number } {
   let result!: DomainSettings;
   let switchedOff = false;
   updateConfig(home, (c) => {
@@ -95,8 +100,7 @@ export function addDomain(home: string, name: string, assignments: Assignment[] 
 
 /** Adds a named account class to a domain. */
 export function addClass(home: string, domain: string, name: string, assignments: Assignment[] = []): void {
-  const r = className.safeParse(name);
-  if (!r.success) throw inputError(`"${name}" ${r.error.issues[0]?.message}`);
+  validName(className, name);
   if (name === DEFAULT_CLASS) throw inputError(`"${DEFAULT_CLASS}" always exists; change it with: automigrate class set ${domain} ${DEFAULT_CLASS} key=value`);
   changeDomain(home, normalizeDomain(domain), (d) => {
     if (d.classes[name]) throw inputError(`class "${name}" already exists in ${domain}`);
