@@ -3,7 +3,7 @@
 import blessed from "blessed";
 import { statSync } from "node:fs";
 import { setBackstopReporter } from "../src/backstop.ts";
-import { classNames } from "../src/config/rules.ts";
+import { classNames, classOf } from "../src/config/rules.ts";
 import { applyAssignments, getPath, parseAssignment } from "../src/config/dotted.ts";
 import { domainSchema, type DomainSettings } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
@@ -262,6 +262,26 @@ export async function runTui(home: string): Promise<number> {
     };
   };
 
+  /** Esc on a form (Configure, Classes): with unsaved edits the first Esc warns, a second one drops them and leaves. */
+  const formEscape = (domain: string, modified: () => boolean) => {
+    let armed = false;
+    return {
+      /** An edit since the warning: Esc warns again. */
+      disarm: () => {
+        armed = false;
+      },
+      escape: () => {
+        if (modified() && !armed) {
+          armed = true;
+          return say(`${domain}: unsaved changes — Esc again discards them, s saves`, true);
+        }
+        const dropped = modified();
+        pop();
+        say(dropped ? `${domain}: changes discarded` : "");
+      },
+    };
+  };
+
   // ---------- Configure ----------
   const configureView = (domain: string): View => {
     const el = blessed.list({ width: "100%", height: "100%", border: "line", label: ` Configure ${domain} `, keys: true, vi: false, style: { selected: { inverse: true } }, tags: true });
@@ -299,12 +319,12 @@ export async function runTui(home: string): Promise<number> {
       error = "";
       say(meaning());
     });
-    let escArmed = false;
+    const leave = formEscape(domain, modified);
     const assign = (key: string, raw: string) => {
       try {
         draft = applyAssignments(domainSchema, draft, [parseAssignment(`${key}=${raw}`)]); // the CLI's zod rules
         error = "";
-        escArmed = false;
+        leave.disarm();
       } catch (e) {
         const expected = expectedText(SETTING_HELP.get(key)?.values);
         const why = e instanceof AutomigrateError ? e.message : errorText(e);
@@ -352,14 +372,7 @@ export async function runTui(home: string): Promise<number> {
             say(`${e instanceof AutomigrateError ? e.message : errorText(e)}\nnothing was saved`, true);
           }
         },
-        escape: () => {
-          if (modified() && !escArmed) {
-            escArmed = true;
-            return say(`${domain}: unsaved changes — Esc again discards them, s saves`, true);
-          }
-          pop();
-          say(modified() ? `${domain}: changes discarded` : "");
-        },
+        escape: leave.escape,
         t: async () => {
           say("testing the connections ...");
           const { testConnection } = await import("../src/diagnose/test-connection.ts");
@@ -402,6 +415,9 @@ export async function runTui(home: string): Promise<number> {
       return newName ? mapItem(oldName, newName) : undefined;
     };
     const at = () => (el as unknown as { selected: number }).selected;
+    const remove = () => {
+      if (items.length) commit(items.filter((_, i) => i !== at()));
+    };
     return {
       title: `${field.label} of ${domain}`,
       help: "a add  Enter edit  d delete  Esc back to the form",
@@ -417,12 +433,8 @@ export async function runTui(home: string): Promise<number> {
           const v = await ask(items[at()]);
           if (v) commit(items.map((x, i) => (i === at() ? v : x)));
         },
-        d: () => {
-          if (items.length) commit(items.filter((_, i) => i !== at()));
-        },
-        delete: () => {
-          if (items.length) commit(items.filter((_, i) => i !== at()));
-        },
+        d: remove,
+        delete: remove,
         escape: pop,
       },
     };
@@ -436,14 +448,14 @@ export async function runTui(home: string): Promise<number> {
     let rows: string[] = [];
     /** The checkboxes as toggled in the form, by class name. */
     const toggled = new Map<string, boolean>();
-    const saved = (d: DomainSettings, n: string) => (n === "domain-default" ? d.accountDefaults : d.classes[n]!).autoMigration;
+    const saved = (d: DomainSettings, n: string) => classOf(d, n)!.autoMigration;
     const modified = () => toggled.size > 0;
-    let escArmed = false;
+    const leave = formEscape(domain, modified);
     const refresh = () => {
       const d = loadConfig(home).domains[domain]!;
       rows = classNames(d);
       el.setItems(rows.map((n) => {
-        const k = n === "domain-default" ? d.accountDefaults : d.classes[n]!;
+        const k = classOf(d, n)!;
         const on = toggled.get(n) ?? k.autoMigration;
         return `[${on ? "x" : " "}] enable automatic migration   ${n}${d.migration.accountClass === n ? "  (new accounts)" : ""}${k.quota ? `  quota ${k.quota}` : ""}${toggled.has(n) ? "  *" : ""}`;
       }) as never);
@@ -456,7 +468,7 @@ export async function runTui(home: string): Promise<number> {
       const next = !(toggled.get(n) ?? saved(d, n));
       if (next === saved(d, n)) toggled.delete(n);
       else toggled.set(n, next);
-      escArmed = false;
+      leave.disarm();
       refresh();
       say(modified() ? `${domain}: ${toggled.size} class${toggled.size === 1 ? "" : "es"} changed — s saves, Esc cancels` : "");
       draw();
@@ -474,7 +486,7 @@ export async function runTui(home: string): Promise<number> {
           if (!modified()) return say(`${domain}: nothing changed`);
           try {
             const after = changeDomain(home, domain, (d) => {
-              for (const [n, on] of toggled) (n === "domain-default" ? d.accountDefaults : d.classes[n]!).autoMigration = on;
+              for (const [n, on] of toggled) classOf(d, n)!.autoMigration = on;
               return d;
             });
             const what = [...toggled.keys()].map((n) => `class ${n}: automatic migration ${saved(after, n) ? "on" : "off"}`).join(", ");
@@ -498,16 +510,7 @@ export async function runTui(home: string): Promise<number> {
           refresh();
           draw();
         },
-        escape: () => {
-          if (modified() && !escArmed) {
-            escArmed = true;
-            return say(`${domain}: unsaved changes — Esc again discards them, s saves`, true);
-          }
-          const dropped = modified();
-          toggled.clear();
-          pop();
-          say(dropped ? `${domain}: changes discarded` : "");
-        },
+        escape: leave.escape,
       },
     };
   };
