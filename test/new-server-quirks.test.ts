@@ -29,6 +29,19 @@ function fakeDigests(f: FakeImap): Map<string, MessageDigest[]> {
   return out;
 }
 
+/** Every old message on the fake new server, folder by folder (bytes, flags, dates). */
+async function expectTargetExact(): Promise<void> {
+  const want = await digestMailbox(old, U);
+  const got = fakeDigests(fake);
+  for (const [folder, msgs] of want) expect({ folder, msgs: got.get(folder) ?? [] }).toEqual({ folder, msgs });
+}
+
+/** No migration state, an empty new server: the next run starts from nothing. */
+function startOver(): void {
+  rmSync(join(home, "state"), { recursive: true, force: true });
+  for (const f of fake.folders.values()) f.messages.length = 0;
+}
+
 beforeAll(async () => {
   old = await startDovecot({ label: "old", users: [{ user: U, password: "pw" }] });
   fake = await startFakeImap({ quirks: { noUidPlus: true } });
@@ -56,28 +69,22 @@ describe("a new server without UIDPLUS, MULTIAPPEND and LITERAL+", () => {
     expect({ code: r.code, status: r.report.status, messages: r.report.messages, errors: r.report.errors }).toEqual({ code: 0, status: "done", messages: 42, errors: [] });
     const appends = fake.commands.filter((c) => c.startsWith("APPEND"));
     expect(appends.length).toBe(42); // no MULTIAPPEND: one message per command
-    const want = await digestMailbox(old, U);
-    const got = fakeDigests(fake);
-    for (const [folder, msgs] of want) expect({ folder, msgs: got.get(folder) ?? [] }).toEqual({ folder, msgs });
+    await expectTargetExact();
     expect((await migrateJson(home, U)).report).toMatchObject({ status: "done", messages: 0 });
     expect(fake.commands.filter((c) => c.startsWith("APPEND")).length).toBe(42);
   });
 
   test("kill -9 after an APPEND was answered: without APPENDUID the rerun finds the copies by fingerprint; nothing twice", async () => {
-    rmSync(join(home, "state"), { recursive: true, force: true });
-    for (const f of fake.folders.values()) f.messages.length = 0;
+    startOver();
     const crashed = await runCli(home, ["migrate", U, "--json"], { AUTOMIGRATE_TEST_CRASH_AT: "appended:3" });
     expect(crashed.signal).toBe("SIGKILL");
     const r = await migrateJson(home, U);
     expect({ status: r.report.status, errors: r.report.errors }).toEqual({ status: "done", errors: [] });
-    const want = await digestMailbox(old, U);
-    const got = fakeDigests(fake);
-    for (const [folder, msgs] of want) expect({ folder, msgs: got.get(folder) ?? [] }).toEqual({ folder, msgs });
+    await expectTargetExact();
   });
 
   test("an APPEND the new server refuses: skipped with its reason (partial), copied once the cause is gone", async () => {
-    rmSync(join(home, "state"), { recursive: true, force: true });
-    for (const f of fake.folders.values()) f.messages.length = 0;
+    startOver();
     fake.quirks.refuseAppendTo = "Work";
     const r = await migrateJson(home, U);
     expect({ code: r.code, status: r.report.status }).toEqual({ code: 3, status: "partial" });
@@ -85,26 +92,20 @@ describe("a new server without UIDPLUS, MULTIAPPEND and LITERAL+", () => {
     fake.quirks.refuseAppendTo = undefined;
     const again = await migrateJson(home, U);
     expect({ status: again.report.status, messages: again.report.messages }).toEqual({ status: "done", messages: 1 });
-    const want = await digestMailbox(old, U);
-    const got = fakeDigests(fake);
-    for (const [folder, msgs] of want) expect({ folder, msgs: got.get(folder) ?? [] }).toEqual({ folder, msgs });
+    await expectTargetExact();
   });
 
   test("hostile answers: a huge APPENDUID set is not believed (exact, nothing twice); an oversized literal ends the run with the reason, never DONE", async () => {
-    rmSync(join(home, "state"), { recursive: true, force: true });
-    for (const f of fake.folders.values()) f.messages.length = 0;
+    startOver();
     fake.quirks.noUidPlus = false;
     fake.quirks.appendUidSet = "1:4294967295";
     const r = await migrateJson(home, U);
     expect({ code: r.code, status: r.report.status, messages: r.report.messages }).toEqual({ code: 0, status: "done", messages: 42 });
     expect((await migrateJson(home, U)).report).toMatchObject({ status: "done", messages: 0 });
-    const want = await digestMailbox(old, U);
-    const got = fakeDigests(fake);
-    for (const [folder, msgs] of want) expect({ folder, msgs: got.get(folder) ?? [] }).toEqual({ folder, msgs });
+    await expectTargetExact();
     fake.quirks.appendUidSet = undefined;
 
-    rmSync(join(home, "state"), { recursive: true, force: true });
-    for (const f of fake.folders.values()) f.messages.length = 0;
+    startOver();
     fake.quirks.selectLiteralBytes = 2_000_000_000;
     const bad = await migrateJson(home, U);
     expect(bad.report.status).not.toBe("done");
