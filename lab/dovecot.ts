@@ -1,7 +1,8 @@
 // Real Dovecot instances for integration tests, benchmarks and `automigrate demo`: each on its own free
 // 127.0.0.1 port with its own base_dir, log, maildirs and passwd-file, a master user
 // ("user*admin" and SASL PLAIN authzid), and either "/" or "." as hierarchy separator.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { spawnServer, stopSpawned } from "./servers.ts";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -78,17 +79,53 @@ export function dovecotBinary(): string | undefined {
   return path || undefined;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Whether `port` can be listened on at 127.0.0.1 now (0: any; resolves to the port, or 0). */
+function tryListen(port: number): Promise<number> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
+    srv.on("error", () => resolve(0));
+    srv.listen(port, "127.0.0.1", () => {
       const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
+      const got = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(got));
     });
   });
+}
+
+/** Ports this process handed out: never twice (two servers started at once must not share one). */
+const handedOut = new Set<number>();
+
+/**
+ * A free 127.0.0.1 port for a server about to start. The test runner gives each of its
+ * parallel test processes its own range (AUTOMIGRATE_TEST_PORTS="lo-hi", below the kernel's
+ * ephemeral ports), so two processes never pick the same port between this check and their
+ * server's bind; without it, the kernel's choice.
+ */
+export async function freePort(): Promise<number> {
+  const range = /^(\d+)-(\d+)$/.exec(process.env.AUTOMIGRATE_TEST_PORTS ?? "");
+  if (range) {
+    const lo = Number(range[1]);
+    const size = Number(range[2]) - lo + 1;
+    const start = Math.floor(Math.random() * size);
+    for (let i = 0; i < size; i++) {
+      const port = lo + ((start + i) % size);
+      if (handedOut.has(port)) continue;
+      if ((await tryListen(port)) === port) {
+        handedOut.add(port);
+        return port;
+      }
+    }
+    throw new Error(`no free port left in AUTOMIGRATE_TEST_PORTS=${process.env.AUTOMIGRATE_TEST_PORTS}`);
+  }
+  for (;;) {
+    const port = await tryListen(0);
+    if (!port) throw new Error("cannot listen on 127.0.0.1");
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 const hashes = new Map<string, string>();
@@ -144,8 +181,9 @@ export async function waitForGreeting(host: string, port: number, proc: ChildPro
     if (ok) return;
     await Bun.sleep(50);
   }
-  proc.kill("SIGKILL");
-  throw new Error(failure());
+  const why = failure();
+  await stopSpawned(proc);
+  throw new Error(why);
 }
 
 export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> {
@@ -233,7 +271,7 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
   writeFileSync(confPath, conf, { mode: 0o644 });
   mkdirSync(join(dir, "state"), { mode: 0o755 });
 
-  const proc = spawn(dovecotBinary() ?? "dovecot", ["-F", "-c", confPath], { stdio: ["ignore", "ignore", "pipe"] });
+  const proc = spawnServer(`Dovecot ${confPath}`, dovecotBinary() ?? "dovecot", ["-F", "-c", confPath]);
   let stderr = "";
   proc.stderr?.on("data", (d) => (stderr += d.toString()));
   try {
@@ -265,7 +303,7 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
     },
     addUser: (u) => appendFileSync(passwdPath, `${u.user}:${hashPassword(u.password)}\n`),
     stop: async () => {
-      await stopServer(proc);
+      await stopSpawned(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -273,14 +311,7 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
   return instance;
 }
 
-/** Stops a lab server process: SIGTERM, and SIGKILL if it has not exited within 5 s. */
-export async function stopServer(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  const exited = new Promise((r) => proc.once("exit", r));
-  proc.kill("SIGTERM");
-  await Promise.race([exited, Bun.sleep(5000)]);
-  if (proc.exitCode === null) proc.kill("SIGKILL");
-}
+export { stopServer } from "./servers.ts";
 
 /** Runs doveadm against one test instance (e.g. to change a folder's UIDVALIDITY). */
 export function doveadm(server: Dovecot, args: string[]): string {

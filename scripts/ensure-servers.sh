@@ -4,13 +4,15 @@
 # test-connection), Postfix's postmap (routing tables), OpenLDAP's slapd and ldap-utils (LDAP
 # account creation; openssl for its test certificates), Radicale (the CardDAV/CalDAV example),
 # script(1) and tmux for the terminal tests, the Lua passdb's modules, the tools of the
-# unprivileged and package tests, Cyrus and Courier as other old servers and, with --with-mbsync,
-# isync for the benchmarks.
+# unprivileged and package tests, ps/pgrep (procps), Cyrus and Courier as other old servers and,
+# with --with-mbsync, isync for the benchmarks. Every command the tests run is either installed
+# here or part of a minimal Debian (debootstrap --variant=minbase): test/unit/test-commands.test.ts
+# holds the list and checks the tests against it.
 # Installs them as root on Debian/Ubuntu; otherwise says exactly what to install. No service
 # is started or configured: the tests run their own instances.
 set -eu
 need=""
-command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need="dovecot-imapd"
+command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need="$need dovecot-imapd"
 [ -x /usr/lib/dovecot/submission ] || need="$need dovecot-submissiond"
 [ -x /usr/sbin/postmap ] || need="$need postfix"
 [ -x /usr/sbin/slapd ] || need="$need slapd"
@@ -19,6 +21,10 @@ command -v radicale >/dev/null 2>&1 || need="$need radicale"
 command -v openssl >/dev/null 2>&1 || need="$need openssl"
 command -v script >/dev/null 2>&1 || need="$need bsdutils"
 command -v tmux >/dev/null 2>&1 || need="$need tmux"
+# ps, pgrep, pkill (not in a minimal Debian), hostname, git (the demo test clones the checkout)
+command -v pgrep >/dev/null 2>&1 && command -v ps >/dev/null 2>&1 || need="$need procps"
+command -v hostname >/dev/null 2>&1 || need="$need hostname"
+command -v git >/dev/null 2>&1 || need="$need git"
 # the Lua passdb front-end (dovecot-auth-lua + LuaSocket), the system user the unprivileged
 # and package tests create (adduser, setpriv), the package test's tools (dpkg-deb, systemd-analyze)
 [ -f /usr/lib/dovecot/modules/auth/libauthdb_lua.so ] || need="$need dovecot-auth-lua"
@@ -44,7 +50,7 @@ aside() { # <package> <a file it must provide, relative to /opt/<package>>
   [ -x "/opt/$1/$2" ] && return 0
   [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1 || { echo "automigrate: the $1 tests need $1 unpacked in /opt/$1 (as root: apt-get download $1 && dpkg -x $1_*.deb /opt/$1)" >&2; return 0; }
   d=$(mktemp -d)
-  (cd "$d" && apt-get download -qq "$1" >/dev/null 2>&1 && dpkg -x "$1"_*.deb "/opt/$1") || echo "automigrate: could not unpack $1; its tests will be skipped" >&2
+  (cd "$d" && apt-get download -qq "$1" >/dev/null 2>&1 && dpkg -x "$1"_*.deb "/opt/$1") || echo "automigrate: could not unpack $1; its tests will fail (AUTOMIGRATE_TEST_SKIP=${1%%-*} skips them on purpose)" >&2
   rm -rf "$d"
 }
 both_aside() {

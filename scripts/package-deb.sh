@@ -1,7 +1,7 @@
 #!/bin/sh
 # `npm run package`: the Debian package of what `npm start` builds and `npm test` runs, in
-# out/automigrate_<version>_<arch>.deb. Layout: /usr/lib/automigrate holds the launcher
-# (bin/automigrate, the same file as in a checkout), the bundle (dist/), the Bun binary it
+# out/automigrate_<version>_<arch>.deb. The layout is scripts/stage-install.sh's (the tests
+# stage the same one): /usr/lib/automigrate holds the launcher, the bundle, the Bun binary it
 # was built with and the checkpassword helper; /usr/bin has links to both commands; the unit
 # goes to /lib/systemd/system, the Lua passdb to /usr/share/automigrate. The maintainer
 # scripts (scripts/deb) create the system user and /var/lib/automigrate.
@@ -14,16 +14,8 @@ version=$(node -p "require('./package.json').version")
 arch=$(dpkg --print-architecture)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-lib="$stage/usr/lib/automigrate"
-install -d "$lib/bin" "$lib/node_modules/.bin" "$stage/usr/bin" "$stage/lib/systemd/system" "$stage/usr/share/automigrate" "$stage/usr/share/doc/automigrate" "$stage/DEBIAN"
-cp -R dist "$lib/dist"
-install -m 0755 bin/automigrate bin/automigrate-checkpassword "$lib/bin/"
-install -m 0755 "$(readlink -f node_modules/.bin/bun)" "$lib/node_modules/.bin/bun"
-ln -s ../lib/automigrate/bin/automigrate "$stage/usr/bin/automigrate"
-ln -s ../lib/automigrate/bin/automigrate-checkpassword "$stage/usr/bin/automigrate-checkpassword"
-install -m 0644 daemon/automigrate.service "$stage/lib/systemd/system/automigrate.service"
-install -m 0644 daemon/automigrate-passdb.lua "$stage/usr/share/automigrate/automigrate-passdb.lua"
-install -m 0644 README.md BENCHMARKS.md "$stage/usr/share/doc/automigrate/"
+sh scripts/stage-install.sh "$stage"
+install -d -m 0755 "$stage/DEBIAN"
 install -m 0755 scripts/deb/postinst scripts/deb/prerm scripts/deb/postrm "$stage/DEBIAN/"
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 cat > "$stage/DEBIAN/control" <<CONTROL

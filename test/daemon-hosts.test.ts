@@ -2,15 +2,15 @@
 // (control.<hostname>.sock), each node's CLI reaches its own daemon, and stopping one never
 // takes the other's socket away. Each "node" is a real daemon process in its own UTS
 // namespace (its own hostname), as in test/lock-hosts.test.ts.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "./support/daemon.ts";
 import { CLI, startHarness, type Harness } from "./support/harness.ts";
+import { namespacesProblem } from "./support/privileges.ts";
+import { describeNeeding } from "./support/requires.ts";
 
-const AVAILABLE = spawnSync("unshare", ["-u", "true"]).status === 0;
-if (!AVAILABLE) console.warn("shared-home daemon tests skipped: unshare -u is not permitted here (they need root)");
 
 let h: Harness;
 const procs: ChildProcess[] = [];
@@ -54,7 +54,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-describe.skipIf(!AVAILABLE)("daemons of several nodes on one shared home", () => {
+describeNeeding("namespaces", namespacesProblem(["-u"]))("daemons of several nodes on one shared home", () => {
   test("each node's daemon serves its own control socket; each node's status reaches its own; stopping one leaves the other", async () => {
     const a = await startNode("node-a");
     const b = await startNode("node-b");

@@ -5,7 +5,7 @@
 // (2.3's dovecot-auth-lua; 2.4's only way). First login, wrong password, a burst of wrong
 // passwords (rate-limited: the old server is asked a bounded number of times), old server
 // down, master-user lookups.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -14,9 +14,10 @@ import { accountState, startDaemon, userLogin, waitFor, type DaemonProc, type Ru
 import { freePort } from "./support/dovecot.ts";
 import { loginFails, startFirstLoginLab, type FirstLoginLab } from "./support/first-login-lab.ts";
 import { runCliOk } from "./support/harness.ts";
+import { rootProblem } from "./support/privileges.ts";
+import { describeNeeding } from "./support/requires.ts";
 import { connectAs, digestMailbox, makeMessage, seed } from "./support/mail.ts";
 
-const IS_ROOT = process.getuid?.() === 0;
 const pw = (u: string) => `old-${u.split("@")[0]}-Pw7`;
 const USERS = ["first@example.com", "wrong@example.com", "burst@example.com", "down@example.com"];
 
@@ -37,7 +38,7 @@ function systemUser(): RunAs {
 }
 
 for (const frontEnd of ["checkpassword", "lua"] as const) {
-  describe.skipIf(!IS_ROOT)(`${frontEnd} front-end: Dovecot auth as its default user, the daemon as "automigrate"`, () => {
+  describeNeeding("root", rootProblem("these tests create the automigrate system user and run Dovecot's auth as its default user"))(`${frontEnd} front-end: Dovecot auth as its default user, the daemon as "automigrate"`, () => {
     let lab: FirstLoginLab;
     let d: DaemonProc;
     let as: RunAs;

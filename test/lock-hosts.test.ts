@@ -3,8 +3,8 @@
 // namespace (its own hostname) and, for the second, its own PID namespace, where the first
 // node's pid does not exist — exactly what a second host sees. A slow scripted old server
 // keeps node A's migration running while node B tries the same user.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { spawn, spawnSync } from "node:child_process";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,10 +14,10 @@ import { startDovecot, type Dovecot } from "./support/dovecot.ts";
 import { fakeMessage, startFakeImap, type FakeImap } from "./support/fake-imap.ts";
 import { CLI, homeWithFakeOld, migrateJson } from "./support/harness.ts";
 import { digestMailbox } from "./support/mail.ts";
+import { namespacesProblem } from "./support/privileges.ts";
+import { describeNeeding } from "./support/requires.ts";
 
 const U = "alice@example.com";
-const AVAILABLE = spawnSync("unshare", ["-u", "-p", "--fork", "true"]).status === 0;
-if (!AVAILABLE) console.warn("cross-host lock tests skipped: unshare -u -p is not permitted here (they need root)");
 
 let target: Dovecot;
 let old: FakeImap;
@@ -51,7 +51,7 @@ afterAll(async () => {
 
 const want = () => old.folders.get("INBOX")!.messages.map((m) => createHash("sha256").update(m.body).digest("hex")).sort();
 
-describe.skipIf(!AVAILABLE)("one user's run lock across hosts sharing a home", () => {
+describeNeeding("namespaces", namespacesProblem(["-u", "-p", "--fork"]))("one user's run lock across hosts sharing a home", () => {
   test("node B cannot take node A's lock although A's pid does not exist on B: refused, naming A's host; A ends exact", async () => {
     old.quirks.slowBodyMs = 40; // A runs for a few seconds
     const a = onHost("node-a", false);

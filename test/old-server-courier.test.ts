@@ -4,25 +4,24 @@
 // master user: credentials come from import-users (mode csv). With bare logins
 // (migration.old.login={localpart}) and with full addresses. Every run is compared message
 // by message with what Courier holds.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { countAll, expectSameMail } from "./support/compare.ts";
-import { courierAvailable, startCourier, type Courier } from "./support/courier.ts";
+import { courierProblem, startCourier, type Courier } from "./support/courier.ts";
+import { describeNeeding } from "./support/requires.ts";
 import { startDovecot, type Dovecot } from "./support/dovecot.ts";
 import { migrateJson, runCli, runCliOk } from "./support/harness.ts";
 import { digestMailbox, makeMessage, seed, withClient } from "./support/mail.ts";
 
-const AVAILABLE = courierAvailable();
-if (!AVAILABLE) console.warn("Courier tests skipped: no /opt/courier-imap or courier-authdaemon (npm test installs them as root: scripts/ensure-servers.sh)");
 
 // "INBOX.Projects.2024" on Courier is "Projects/2024" on the new Dovecot
 const toTarget = (f: string) => (f === "INBOX" ? "INBOX" : f.replace(/^INBOX\./, "").replaceAll(".", "/"));
 
 const EIGHT_BIT = Buffer.concat([Buffer.from("From: J\xfcrgen <j@example.com>\r\nTo: alice@example.com\r\nSubject: Gr\xfc\xdfe 8bit\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <8bit@example.com>\r\n\r\n", "latin1"), Buffer.from("K\xf6rper\r\n", "latin1")]);
 
-describe.skipIf(!AVAILABLE)("Courier-IMAP as the old server", () => {
+describeNeeding("courier", courierProblem())("Courier-IMAP as the old server", () => {
   let courier: Courier;
   let target: Dovecot;
   let home: string;

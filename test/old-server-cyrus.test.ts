@@ -4,19 +4,19 @@
 // logins, migration.old.login={localpart}). Every run is compared message by message with
 // what Cyrus holds; an identity Cyrus lets the admin act for but that has no mailbox is a
 // failure, never DONE.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expectSameMail, countAll } from "./support/compare.ts";
-import { cyrusAvailable, startCyrus, type Cyrus } from "./support/cyrus.ts";
+import { cyrusProblem, startCyrus, type Cyrus } from "./support/cyrus.ts";
+import { describeNeeding } from "./support/requires.ts";
 import { startDovecot, type Dovecot } from "./support/dovecot.ts";
 import { migrateJson, runCli, runCliOk } from "./support/harness.ts";
 import { digestMailbox, seed, makeMessage } from "./support/mail.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 
-const AVAILABLE = cyrusAvailable();
-if (!AVAILABLE) console.warn("Cyrus tests skipped: no /opt/cyrus-imapd (npm test installs it as root: scripts/ensure-servers.sh)");
+const describeCyrus = describeNeeding("cyrus", cyrusProblem());
 
 // "INBOX.Projects.2024" on Cyrus is "Projects/2024" on the new Dovecot
 const toTarget = (f: string) => (f === "INBOX" ? "INBOX" : f.replace(/^INBOX\./, "").replaceAll(".", "/"));
@@ -24,7 +24,7 @@ const asServer = (c: Cyrus) => c as unknown as Dovecot;
 
 const EIGHT_BIT = Buffer.concat([Buffer.from("From: J\xfcrgen <j@example.com>\r\nTo: alice@example.com\r\nSubject: Gr\xfc\xdfe 8bit\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\nMessage-ID: <8bit@example.com>\r\n\r\n", "latin1"), Buffer.from("K\xf6rper\r\n", "latin1")]);
 
-describe.skipIf(!AVAILABLE)("Cyrus IMAP as the old server", () => {
+describeCyrus("Cyrus IMAP as the old server", () => {
   let cyrus: Cyrus;
   let bare: Cyrus;
   let target: Dovecot;
@@ -129,7 +129,7 @@ describe.skipIf(!AVAILABLE)("Cyrus IMAP as the old server", () => {
 // Cyrus as the NEW server: with its default munge8bit it rewrites 8-bit header bytes to "X"
 // on APPEND (same size). The run must say so (ALTERED, partial), never DONE; with
 // munge8bit: no the same mailbox is DONE and exact.
-describe.skipIf(!AVAILABLE)("Cyrus IMAP as the new server", () => {
+describeCyrus("Cyrus IMAP as the new server", () => {
   let old: Dovecot;
   let munging: Cyrus;
   let clean: Cyrus;

@@ -13,6 +13,8 @@ import { homeWithFakeOld, migrateJson, runCli, runCliOk } from "./support/harnes
 import { digestMailbox } from "./support/mail.ts";
 
 const SLOW = "slow@example.com";
+/** Three batches of 100: after the first one lands, the cancel has two batches' time (~8 s) to arrive, even on a loaded machine. */
+const MESSAGES = 300;
 let target: Dovecot;
 let old: FakeImap;
 let home: string;
@@ -21,7 +23,7 @@ let d: DaemonProc;
 beforeAll(async () => {
   target = await startDovecot({ label: "new", users: [SLOW, "bob@example.com"].map((user) => ({ user, password: "pw" })) });
   old = await startFakeImap();
-  for (let i = 1; i <= 120; i++) old.add("INBOX", fakeMessage(i));
+  for (let i = 1; i <= MESSAGES; i++) old.add("INBOX", fakeMessage(i));
   home = await homeWithFakeOld(old, target, { prefix: "automigrate-cancel-", domains: ["example.com", "other.example"] });
   d = await startDaemon(home);
 }, 60_000);
@@ -74,7 +76,7 @@ describe("migrate --queue and cancel", () => {
   });
 
   test("a running migration stops at its next safe point when cancelled; a later run continues, nothing twice", async () => {
-    old.quirks.slowBodyMs = 40; // ~5 s for the mailbox
+    old.quirks.slowBodyMs = 40; // ~12 s for the mailbox
     await runCliOk(home, ["migrate", SLOW, "--queue"]);
     await waitFor(async () => (await d.status()).jobs.some((j: { user: string; state: string; progress?: { messagesDone: number } }) => j.user === SLOW && j.state === "running" && (j.progress?.messagesDone ?? 0) > 0), 20_000, "the slow job copying");
     const r = await runCli(home, ["cancel", SLOW]);
@@ -82,10 +84,10 @@ describe("migrate --queue and cancel", () => {
     await waitFor(async () => (await d.status()).jobs.length === 0, 20_000, "the job gone from the queue");
     expect(d.output()).toContain("migration cancelled");
     const part = await digestMailbox(target, SLOW);
-    expect(part.get("INBOX")!.length).toBeLessThan(120);
+    expect(part.get("INBOX")!.length).toBeLessThan(MESSAGES);
     old.quirks.slowBodyMs = undefined;
     const rest = await migrateJson(home, SLOW);
-    expect({ status: rest.report.status, total: part.get("INBOX")!.length + rest.report.messages }).toEqual({ status: "done", total: 120 });
+    expect({ status: rest.report.status, total: part.get("INBOX")!.length + rest.report.messages }).toEqual({ status: "done", total: MESSAGES });
     const want = old.folders.get("INBOX")!.messages.map((m) => createHash("sha256").update(m.body).digest("hex")).sort();
     expect((await digestMailbox(target, SLOW)).get("INBOX")!.map((m) => m.sha256).sort()).toEqual(want);
     expect(d.proc.exitCode).toBeNull();

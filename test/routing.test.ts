@@ -42,6 +42,8 @@ beforeAll(async () => {
   // a domain automigrate knows but does not migrate
   await runCliOk(home, ["domain", "add", "quiet.example", "migration.old.host=127.0.0.1", "migration.old.smtpHost=127.0.0.1"]);
   d = await startDaemon(home);
+  // the control socket answers a moment before the routing socket is up
+  await waitFor(async () => Boolean((await d.status()).routing), 10_000, "the routing socket");
 }, 120_000);
 
 afterAll(async () => {

@@ -8,19 +8,25 @@
 // ends them all. Courier has no master user: tests log in with each user's own password.
 // Its SELECT/EXAMINE reply carries no [UIDNEXT], and it offers no MULTIAPPEND, LITERAL+,
 // SPECIAL-USE, CONDSTORE or LIST-STATUS: the server the engine must not take for Dovecot.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, stopServer, waitForGreeting } from "./dovecot.ts";
+import { freePort, waitForGreeting } from "./dovecot.ts";
+import { spawnServer, stopSpawned } from "../../lab/servers.ts";
 
 const PREFIX = "/opt/courier-imap";
 export const COURIER_IMAPD = `${PREFIX}/usr/bin/imapd`;
 const IMAPLOGIN = `${PREFIX}/usr/lib/courier/courier/imaplogin`;
 const AUTHDAEMOND = "/usr/lib/courier/courier-authlib/authdaemond";
 
-export function courierAvailable(): boolean {
-  return [COURIER_IMAPD, IMAPLOGIN, AUTHDAEMOND, "/usr/sbin/couriertcpd", "/usr/sbin/makeuserdb", "/usr/sbin/userdbpw", "/usr/bin/maildirmake.courier"].every(existsSync) && spawnSync("unshare", ["-m", "-p", "--fork", "true"]).status === 0;
+/** Why Courier cannot run here, with the fix; undefined when it can. */
+export function courierProblem(): string | undefined {
+  const missing = [COURIER_IMAPD, IMAPLOGIN, AUTHDAEMOND, "/usr/sbin/couriertcpd", "/usr/sbin/makeuserdb", "/usr/sbin/userdbpw", "/usr/bin/maildirmake.courier"].filter((f) => !existsSync(f));
+  if (missing.length) return `missing ${missing.join(", ")} (npm test installs them as root through scripts/ensure-servers.sh: courier-authdaemon, courier-authlib-userdb, courier-base, and courier-imap unpacked into /opt/courier-imap)`;
+  const ns = spawnSync("unshare", ["-m", "-p", "--fork", "--propagation", "private", "true"], { encoding: "utf8" });
+  if (ns.status !== 0) return `each Courier instance runs in its own mount and PID namespace, and "unshare -m -p --fork --propagation private true" failed here: ${(ns.stderr || ns.error?.message || "").trim()} (run as root; in a chroot, bind-mount its root onto itself first, as scripts/test-fresh.sh does)`;
+  return undefined;
 }
 
 export interface CourierUser {
@@ -103,7 +109,7 @@ exec /usr/sbin/couriertcpd -address=127.0.0.1 -maxprocs=40 -maxperip=40 -nodnslo
   mkdirSync("/etc/courier", { recursive: true });
   // -p --fork --kill-child: the namespace's first process dies with unshare, and every
   // process of the instance (authdaemond, couriertcpd, the imapd sessions) with it
-  const proc: ChildProcess = spawn("unshare", ["-m", "-p", "--fork", "--kill-child", "--propagation", "private", "sh", script], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const proc: ChildProcess = spawnServer(`Courier ${dir}`, "unshare", ["-m", "-p", "--fork", "--kill-child", "--propagation", "private", "sh", script], { env });
   let stderr = "";
   proc.stderr?.on("data", (d) => (stderr += d.toString()));
   await waitForGreeting("127.0.0.1", port, proc, "* OK", () => `Courier did not start on 127.0.0.1:${port} (exit ${proc.exitCode}): ${stderr}`);
@@ -119,7 +125,7 @@ exec /usr/sbin/couriertcpd -address=127.0.0.1 -maxprocs=40 -maxperip=40 -nodnslo
       return { user: login, pass };
     },
     stop: async () => {
-      await stopServer(proc);
+      await stopSpawned(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };

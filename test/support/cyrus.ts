@@ -5,18 +5,23 @@
 // "admin" is a Cyrus admin that can act for any user with SASL PLAIN authzid. Mailboxes use
 // "." as separator under the "INBOX." namespace prefix (altnamespace: no, as in Debian's
 // imapd.conf and most long-running Cyrus servers).
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
-import { freePort, stopServer, waitForGreeting } from "./dovecot.ts";
+import { freePort, waitForGreeting } from "./dovecot.ts";
+import { spawnServer, stopSpawned } from "../../lab/servers.ts";
 
 export const CYRUS_IMAPD = "/opt/cyrus-imapd/usr/lib/cyrus/bin/imapd";
 const MASTER = "/usr/lib/cyrus/bin/master";
 
-export function cyrusAvailable(): boolean {
-  return existsSync(CYRUS_IMAPD) && existsSync(MASTER) && spawnSync("sh", ["-c", "command -v saslpasswd2"]).status === 0;
+/** Why Cyrus cannot run here, with the fix; undefined when it can. */
+export function cyrusProblem(): string | undefined {
+  const missing = [CYRUS_IMAPD, MASTER].filter((f) => !existsSync(f));
+  if (spawnSync("sh", ["-c", "command -v saslpasswd2"]).status !== 0) missing.push("saslpasswd2");
+  if (missing.length) return `missing ${missing.join(", ")} (npm test installs them as root through scripts/ensure-servers.sh: cyrus-common, sasl2-bin, and cyrus-imapd unpacked into /opt/cyrus-imapd)`;
+  return undefined;
 }
 
 export interface CyrusUser {
@@ -88,7 +93,7 @@ DAEMON {
   }
   spawnSync("chown", ["-R", "cyrus:mail", dir]);
   chmodSync(dir, 0o755);
-  const proc: ChildProcess = spawn(MASTER, ["-C", conf, "-M", join(dir, "cyrus.conf"), "-p", join(dir, "master.pid")], { stdio: ["ignore", "ignore", "pipe"] });
+  const proc: ChildProcess = spawnServer(`Cyrus ${conf}`, MASTER, ["-C", conf, "-M", join(dir, "cyrus.conf"), "-p", join(dir, "master.pid")]);
   let stderr = "";
   proc.stderr?.on("data", (d) => (stderr += d.toString()));
   await waitForGreeting("127.0.0.1", port, proc, "* OK", () => `Cyrus did not start on 127.0.0.1:${port} (exit ${proc.exitCode}): ${stderr}`);
@@ -105,7 +110,7 @@ DAEMON {
     separator: ".",
     master,
     stop: async () => {
-      await stopServer(proc);
+      await stopSpawned(proc);
       // master's children (imapd) end with it
       spawnSync("pkill", ["-f", `${conf}`]);
       rmSync(dir, { recursive: true, force: true });

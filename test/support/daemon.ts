@@ -5,6 +5,8 @@ import { homePaths } from "../../src/home.ts";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
 import { CLI } from "./harness.ts";
+import { stagedInstall } from "./install.ts";
+import { remember } from "../../lab/servers.ts";
 import type { Dovecot } from "./dovecot.ts";
 
 export interface DaemonProc {
@@ -25,9 +27,17 @@ export interface RunAs {
 }
 
 export async function startDaemon(home: string, opts: { as?: RunAs } = {}): Promise<DaemonProc> {
-  const argv = [CLI, "--home", home, "daemon"];
   const as = opts.as;
+  // another user runs the installed layout (staged world-readable), never the checkout
+  const argv = [as ? stagedInstall().cli : CLI, "--home", home, "daemon"];
   const proc = Bun.spawn(as ? ["setpriv", `--reuid=${as.uid}`, `--regid=${as.gid}`, `--groups=${as.groups.join(",") || as.gid}`, "--inh-caps=-all", "--", ...argv] : argv, { stdout: "pipe", stderr: "pipe", env: as ? { ...process.env, HOME: home } : process.env });
+  const forget = remember(`automigrate daemon --home ${home}`, () => proc.kill("SIGKILL"), async () => {
+    if (proc.exitCode === null) {
+      proc.kill("SIGKILL");
+      await proc.exited;
+    }
+  });
+  void proc.exited.then(() => forget());
   let out = "";
   const pump = async (s: ReadableStream<Uint8Array>) => {
     const dec = new TextDecoder();

@@ -11,7 +11,8 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { userLogin } from "./daemon.ts";
 import { startDovecot, type Dovecot } from "./dovecot.ts";
-import { ROOT, runCliOk } from "./harness.ts";
+import { runCliOk } from "./harness.ts";
+import { stagedInstall } from "./install.ts";
 
 export interface FirstLoginLab {
   /** 0755 temp directory (Dovecot's auth process reaches the socket through it). */
@@ -46,7 +47,9 @@ export async function startFirstLoginLab(label: string, oldUsers: { user: string
   const run = join(root, "run");
   mkdirSync(run, { mode: 0o755 });
   const socket = join(run, "auth.socket");
-  const frontEnd = opts.frontEnd === "lua" ? { luaPassdb: { file: join(ROOT, "daemon", "automigrate-passdb.lua"), socket } } : { checkpassword: `${join(ROOT, "bin", "automigrate-checkpassword")} --socket ${socket}` };
+  // Dovecot's auth process (user dovecot) runs the front-end: from the staged install, not the checkout
+  const installed = stagedInstall();
+  const frontEnd = opts.frontEnd === "lua" ? { luaPassdb: { file: installed.luaPassdb, socket } } : { checkpassword: `${installed.checkpassword} --socket ${socket}` };
   const [old, target] = await Promise.all([startDovecot({ label: "old", users: oldUsers }), startDovecot({ label: "new", users: [], ...frontEnd })]);
   writeFileSync(join(root, "new.pw"), target.master.password, { mode: 0o600 });
   const group = IS_ROOT ? dovecotGroup() : undefined;

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../lab/dovecot.ts";
+import { spawnServer, stopSpawned } from "../../lab/servers.ts";
 import { waitFor } from "./daemon.ts";
 
 export interface Radicale {
@@ -17,13 +18,12 @@ export async function startRadicale(users: { user: string; password: string }[])
   const dir = mkdtempSync(join(tmpdir(), "automigrate-radicale-"));
   writeFileSync(join(dir, "users"), users.map((u) => `${u.user}:${u.password}\n`).join(""));
   const port = await freePort();
-  const proc = Bun.spawn(
-    ["radicale", "-C", "", "--server-hosts", `127.0.0.1:${port}`, "--auth-type", "htpasswd", "--auth-htpasswd-filename", join(dir, "users"), "--auth-htpasswd-encryption", "plain", "--storage-filesystem-folder", join(dir, "collections"), "--rights-type", "owner_only"],
-    { stdout: "ignore", stderr: "pipe" },
-  );
+  const proc = spawnServer(`Radicale ${dir}`, "radicale", ["-C", "", "--server-hosts", `127.0.0.1:${port}`, "--auth-type", "htpasswd", "--auth-htpasswd-filename", join(dir, "users"), "--auth-htpasswd-encryption", "plain", "--storage-filesystem-folder", join(dir, "collections"), "--rights-type", "owner_only"]);
+  let stderr = "";
+  proc.stderr?.on("data", (d) => (stderr += d.toString()));
   const url = `http://127.0.0.1:${port}/`;
   await waitFor(async () => {
-    if (proc.exitCode !== null) throw new Error(`radicale exited ${proc.exitCode}: ${await new Response(proc.stderr as ReadableStream).text()}`);
+    if (proc.exitCode !== null) throw new Error(`radicale exited ${proc.exitCode}: ${stderr}`);
     try {
       await fetch(url, { method: "OPTIONS" });
       return true;
@@ -36,8 +36,7 @@ export async function startRadicale(users: { user: string; password: string }[])
     dav: (user, password, method, path, body, headers = {}) =>
       fetch(new URL(path, url), { method, body, headers: { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`, ...headers } }),
     stop: async () => {
-      proc.kill();
-      await proc.exited;
+      await stopSpawned(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -6,6 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../lab/dovecot.ts";
+import { spawnServer, stopSpawned } from "../../lab/servers.ts";
+import type { ChildProcess } from "node:child_process";
 import { waitFor } from "./daemon.ts";
 
 export const BASE = "dc=example,dc=com";
@@ -84,7 +86,7 @@ access to * by dn.exact="cn=automigrate,${BASE}" read by * none
   run(["slapadd", "-f", conf, "-l", join(dir, "data.ldif")], dir);
   const bindPasswordFile = join(dir, "reader.pw");
   writeFileSync(bindPasswordFile, readerPw + "\n", { mode: 0o600 });
-  let proc: ReturnType<typeof Bun.spawn> | undefined;
+  let proc: ChildProcess | undefined;
   const s: Slapd = {
     url: `ldap://127.0.0.1:${port}`,
     ldapsUrl: `ldaps://localhost:${tlsPort}`,
@@ -94,17 +96,18 @@ access to * by dn.exact="cn=automigrate,${BASE}" read by * none
     bindPasswordFile,
     start: async () => {
       // -d 0: stay in the foreground (no fork), no debug output
-      proc = Bun.spawn(["/usr/sbin/slapd", "-f", conf, "-h", `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${tlsPort}/`, "-d", "0"], { stdout: "ignore", stderr: "pipe" });
+      proc = spawnServer(`slapd ${conf}`, "/usr/sbin/slapd", ["-f", conf, "-h", `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${tlsPort}/`, "-d", "0"]);
       const p = proc;
+      let stderr = "";
+      p.stderr?.on("data", (d) => (stderr += d.toString()));
       await waitFor(async () => {
-        if (p.exitCode !== null) throw new Error(`slapd exited ${p.exitCode}: ${await new Response(p.stderr as ReadableStream).text()}`);
+        if (p.exitCode !== null) throw new Error(`slapd exited ${p.exitCode}: ${stderr}`);
         const r = Bun.spawnSync(["ldapsearch", "-x", "-H", s.url, "-D", s.bindDn, "-w", readerPw, "-b", BASE, "-s", "base", "1.1"], { stdout: "ignore", stderr: "ignore" });
         return r.exitCode === 0;
       }, 15_000, "slapd");
     },
     stop: async () => {
-      proc?.kill();
-      await proc?.exited;
+      if (proc) await stopSpawned(proc);
       proc = undefined;
     },
     destroy: async () => {

@@ -2,6 +2,7 @@
 // capture-pane to read.
 import { spawnSync } from "node:child_process";
 import { waitFor } from "./daemon.ts";
+import { rememberTmux } from "../../lab/servers.ts";
 
 export interface Term {
   name: string;
@@ -16,6 +17,7 @@ export function startTerm(command: string, name = `am${process.pid}${Math.floor(
   // NCURSES_NO_UTF8_ACS: line drawing as Unicode, readable in capture-pane
   const r = tmux("new-session", "-d", "-s", name, "-x", String(size.cols), "-y", String(size.rows), `NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 ${command}; sleep 30`);
   if (r.status !== 0) throw new Error(`tmux: ${r.stderr}`);
+  const forget = rememberTmux(name);
   const term: Term = {
     name,
     keys: (...keys) => void tmux("send-keys", "-t", name, ...keys),
@@ -30,7 +32,7 @@ export function startTerm(command: string, name = `am${process.pid}${Math.floor(
       });
       return last;
     },
-    kill: () => void tmux("kill-session", "-t", name),
+    kill: () => void forget(),
   };
   return term;
 }
