@@ -60,7 +60,7 @@ try {
 
   // first frame: from starting the command to the Domains list drawn
   const t0 = performance.now();
-  tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24", `NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 ${AUTOMIGRATE} --home ${home} tui; sleep 60`);
+  tmux("new-session", "-d", "-s", name, "-x", "80", "-y", "24", `NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 '${AUTOMIGRATE.replaceAll("'", "'\\''")}' --home ${home} tui; sleep 60`);
   await until(/automigrate — Domains — row 1\/1000/);
   const firstFrame = performance.now() - t0;
   const consolePid = Number(spawnSync("pgrep", ["-f", "-n", `dist/cli.js --home ${home} tui`], { encoding: "utf8" }).stdout.trim());

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT } from "./support/harness.ts";
+import { ROOT, shq } from "./support/harness.ts";
 import { startTerm } from "./support/tmux.ts";
 
 let clone: string;
@@ -22,7 +22,7 @@ afterAll(() => rmSync(join(clone, ".."), { recursive: true, force: true }));
 
 test("demo from a clean clone: npm start -- demo builds, shows the console at 80x24, users are migrated; q stops and cleans up", async () => {
   expect(existsSync(join(clone, "dist"))).toBe(false);
-  const t = startTerm(`cd ${clone} && npm start --silent -- demo; echo DEMO-EXIT $?`);
+  const t = startTerm(`cd ${shq(clone)} && npm start --silent -- demo; echo DEMO-EXIT $?`);
   try {
     await t.waitFor(/demo\.example\s+Migration Enabled/, 240_000);
     expect(existsSync(join(clone, "dist", "cli.js"))).toBe(true);
@@ -44,7 +44,7 @@ test("demo from a clean clone: npm start -- demo builds, shows the console at 80
 
 test("console from the same clean clone: bin/automigrate tui starts from the bundle and quits cleanly", async () => {
   const home = mkdtempSync(join(tmpdir(), "automigrate-home-"));
-  const t = startTerm(`${join(clone, "bin", "automigrate")} --home ${home} tui; echo TUI-EXIT $?`);
+  const t = startTerm(`${shq(join(clone, "bin", "automigrate"))} --home ${shq(home)} tui; echo TUI-EXIT $?`);
   try {
     await t.waitFor(/automigrate — Domains/, 60_000);
     await t.waitFor("? help", 5_000);

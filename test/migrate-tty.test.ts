@@ -1,6 +1,6 @@
 // Without --json, on a real terminal (a pty from script(1)): a progress bar, then a summary.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { CLI, startHarness, type Harness } from "./support/harness.ts";
+import { CLI, shq, startHarness, type Harness } from "./support/harness.ts";
 import { makeMessage, seed } from "./support/mail.ts";
 
 let h: Harness;
@@ -11,7 +11,7 @@ beforeAll(async () => {
 afterAll(() => h.stop());
 
 test("migrate on a TTY draws a progress bar and prints the summary", async () => {
-  const cmd = `${CLI} --home ${h.home} migrate alice@example.com`;
+  const cmd = `${shq(CLI)} --home ${shq(h.home)} migrate alice@example.com`;
   const proc = Bun.spawn(["script", "-qfec", cmd, "/dev/null"], { stdout: "pipe", stderr: "pipe" });
   const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
   expect(code).toBe(0);

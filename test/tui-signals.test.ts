@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitFor } from "./support/daemon.ts";
-import { CLI, runCliOk } from "./support/harness.ts";
+import { CLI, runCliOk, shq } from "./support/harness.ts";
 import { startTerm, type Term } from "./support/tmux.ts";
 
 let home: string;
@@ -32,7 +32,7 @@ function pids(): { console: number; launcher: number } {
 
 async function consoleThenKill(kill: (p: { console: number; launcher: number }) => void): Promise<{ after: string; modes: string; flags: string }> {
   // after the console: the exit status and the terminal's modes, printed by the shell
-  const t = startTerm(`${CLI} --home ${home} tui; echo EXIT=$?; echo MODES $(stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo|isig)$' | tr '\\n' ' ')`);
+  const t = startTerm(`${shq(CLI)} --home ${shq(home)} tui; echo EXIT=$?; echo MODES $(stty -a | tr ' ;' '\\n\\n' | grep -E '^-?(icanon|echo|isig)$' | tr '\\n' ' ')`);
   terms.push(t);
   await t.waitFor(/automigrate — Domains/);
   // it reads the terminal (not /dev/null): a key is answered
@@ -73,7 +73,7 @@ describe("the terminal after the console is killed", () => {
   test("Ctrl-C while the demo is still starting: its servers and files are removed, exit 130", async () => {
     const demoDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith("automigrate-demo-")).sort();
     const before = demoDirs();
-    const t = startTerm(`${CLI} demo; echo EXIT=$?`);
+    const t = startTerm(`${shq(CLI)} demo; echo EXIT=$?`);
     terms.push(t);
     await t.waitFor("automigrate demo: generating mailboxes", 30_000);
     t.keys("C-c");

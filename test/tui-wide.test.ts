@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pausedQueue, startDaemon, type DaemonProc } from "./support/daemon.ts";
-import { CLI, runCliOk } from "./support/harness.ts";
+import { CLI, runCliOk, shq } from "./support/harness.ts";
 import { startTerm, type Term } from "./support/tmux.ts";
 
 const LONG = "firstname.middlename.lastname@example.com";
@@ -26,7 +26,7 @@ beforeAll(async () => {
   // a paused daemon with queued accounts, one with a long address
   pausedQueue(home, [LONG, "ann@example.com", "bob@example.com"]);
   d = await startDaemon(home);
-  t = startTerm(`${CLI} --home ${home} tui`, undefined, { cols: 120, rows: 40 });
+  t = startTerm(`${shq(CLI)} --home ${shq(home)} tui`, undefined, { cols: 120, rows: 40 });
   await t.waitFor(/automigrate — Domains — row 1\/51 — daemon running/);
 }, 60_000);
 

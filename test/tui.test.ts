@@ -6,7 +6,7 @@ import { Vault } from "../src/accounts/vault.ts";
 import { join } from "node:path";
 import { generateMaildir } from "../bench/mailgen.ts";
 import { startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
-import { CLI, runCliOk, startHarness, type Harness } from "./support/harness.ts";
+import { CLI, runCliOk, shq, startHarness, type Harness } from "./support/harness.ts";
 import { makeMessage, seed } from "./support/mail.ts";
 import { startTerm, type Term } from "./support/tmux.ts";
 
@@ -47,7 +47,7 @@ beforeAll(async () => {
   await runCliOk(h.home, ["domain", "add", "other.example", ...old, `migration.old.auth.passwordFile=${join(h.home, "wrong.pw")}`]);
   await runCliOk(h.home, ["domain", "enable", "other.example"]);
   d = await startDaemon(h.home);
-  t = startTerm(`${CLI} --home ${h.home} tui`);
+  t = startTerm(`${shq(CLI)} --home ${shq(h.home)} tui`);
   await t.waitFor(/automigrate — Domains — row 1\/\d+ — daemon running/);
 }, 120_000);
 

@@ -10,6 +10,9 @@ export const BUN = process.execPath;
 /** What users run (README): the launcher of the built bundle, rebuilt first if stale. */
 export const CLI = join(ROOT, "bin", "automigrate");
 
+/** A word quoted for sh (a checkout may live on a path with spaces). */
+export const shq = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+
 export interface Harness {
   old: Dovecot;
   target: Dovecot;
