@@ -4,7 +4,7 @@ import { Vault } from "../accounts/vault.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
 import { applyAssignments, type Assignment } from "./dotted.ts";
 import { DEFAULT_CLASS, ENABLE_REFUSED, LDAP_SYNC_REFUSED, refuseChange } from "./rules.ts";
-import { accountClassSchema, className, configSchema, domainName, domainSchema, type Config, type DomainSettings } from "./schema.ts";
+import { accountClassSchema, className, domainName, domainSchema, globalsSchema, type Config, type DomainSettings } from "./schema.ts";
 import { diffSettings, type SettingChange } from "./settings-help.ts";
 import { updateConfig } from "./store.ts";
 
@@ -118,7 +118,7 @@ export function changeGlobals(home: string, assignments: Assignment[]): SettingC
   let changes: SettingChange[] = [];
   updateConfig(home, (c) => {
     const { domains, ...globals } = c;
-    const next = applyAssignments(configSchema.omit({ domains: true }), globals, assignments);
+    const next = applyAssignments(globalsSchema, globals, assignments);
     changes = diffSettings(globals, next);
     return { ...next, domains } as Config;
   });

@@ -3,6 +3,27 @@
 import type { z } from "zod";
 import { inputError } from "../errors.ts";
 
+/**
+ * Names that would reach an object's prototype through a dotted key or a JSON value
+ * (`__proto__.x=1`, `constructor.prototype.x=1`): never a setting, refused at every door.
+ */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
+/** The path of the first reserved name used as a key anywhere in `value` (parsed JSON), if any. */
+export function reservedKeyPath(value: unknown, path: (string | number)[] = []): (string | number)[] | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  for (const k of Object.keys(value)) {
+    if (RESERVED_NAMES.has(k)) return [...path, k];
+    const inner = reservedKeyPath((value as Record<string, unknown>)[k], [...path, Array.isArray(value) ? Number(k) : k]);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
+function reservedError(at: string, name: string) {
+  return inputError(`${at}: "${name}" is not a setting name (it is reserved: it would reach the prototype of every object)`);
+}
+
 export interface Assignment {
   key: string;
   path: (string | number)[];
@@ -20,6 +41,8 @@ export function parseAssignment(text: string): Assignment {
     });
   }
   const path = key.split(".").map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  const reserved = path.find((p) => typeof p === "string" && RESERVED_NAMES.has(p));
+  if (reserved !== undefined) throw reservedError(key, String(reserved));
   return { key, path, raw: text.slice(eq + 1) };
 }
 
@@ -32,11 +55,18 @@ function typed(raw: string): unknown {
   }
 }
 
+/** Refuses a reserved name in a path (every writer and reader of dotted paths goes through it). */
+function ownPath(path: (string | number)[]): void {
+  const reserved = path.find((p) => typeof p === "string" && RESERVED_NAMES.has(p));
+  if (reserved !== undefined) throw reservedError(path.join("."), String(reserved));
+}
+
 export function setPath(target: Record<string, unknown>, path: (string | number)[], value: unknown): void {
+  ownPath(path);
   let node: Record<string | number, unknown> = target;
   for (let i = 0; i < path.length - 1; i++) {
     const k = path[i]!;
-    const next = node[k];
+    const next = Object.hasOwn(node, k) ? node[k] : undefined;
     if (next === undefined || next === null || typeof next !== "object") {
       node[k] = typeof path[i + 1] === "number" ? [] : {};
     }
@@ -46,9 +76,10 @@ export function setPath(target: Record<string, unknown>, path: (string | number)
 }
 
 export function getPath(source: unknown, path: (string | number)[]): unknown {
+  ownPath(path);
   let node = source as Record<string | number, unknown> | undefined;
   for (const k of path) {
-    if (node === null || typeof node !== "object") return undefined;
+    if (node === null || typeof node !== "object" || !Object.hasOwn(node, k)) return undefined;
     node = node[k] as Record<string | number, unknown> | undefined;
   }
   return node;
@@ -145,6 +176,10 @@ export function closest(word: string, known: string[]): string | undefined {
  */
 export function applyAssignments<T>(schema: z.ZodType<T>, current: unknown, assignments: Assignment[], prefix = ""): T {
   const draft = structuredClone(current ?? {}) as Record<string, unknown>;
+  for (const a of assignments) {
+    const inValue = reservedKeyPath(typed(a.raw));
+    if (inValue) throw reservedError([prefix, a.key, ...inValue].filter(Boolean).join("."), String(inValue[inValue.length - 1]));
+  }
   const asString = new Set<string>();
   // the first (typed) attempt's complaint about a key is the one to show if the string retry fails too
   const typedIssues = new Map<string, z.core.$ZodIssue>();

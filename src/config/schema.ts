@@ -3,6 +3,7 @@
 import { validate as validCron } from "node-cron";
 import { z } from "zod";
 import { patternProblem } from "../events/login-event.ts";
+import { refuseControlCharacters } from "./plain-text.ts";
 
 const cronExpression = z.string().refine((v) => validCron(v), { error: (i) => `${JSON.stringify(i.input)} is not a cron expression (e.g. "0 2 * * *" for 02:00 daily)` });
 
@@ -159,12 +160,18 @@ export const ldapSchema = z
   });
 export type LdapSettings = z.infer<typeof ldapSchema>;
 
-export const domainSchema = z.strictObject({
+export const domainName = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, "is not a domain name (like example.com)");
+
+export const domainSchema = z
+  .strictObject({
   migration: migrationSchema.default(() => migrationSchema.parse({})),
   accountDefaults: accountClassSchema.default(() => accountClassSchema.parse({})),
   classes: z.record(className, accountClassSchema).default({}),
   ldap: ldapSchema.default(() => ldapSchema.parse({})),
-});
+  })
+  .superRefine((v, ctx) => refuseControlCharacters(v, ctx));
 export type DomainSettings = z.infer<typeof domainSchema>;
 
 /** Coexistence mail routing (Postfix transport lookups): created accounts → local, others → the old server. */
@@ -200,7 +207,7 @@ export const firstLoginSchema = z.strictObject({
   windowMin: z.number().int().min(1).default(15).describe("the window of both limits, minutes"),
 });
 
-export const configSchema = z.strictObject({
+const configObject = z.strictObject({
   version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
   target: targetSchema.default(() => targetSchema.parse({})),
   logins: z
@@ -258,14 +265,17 @@ export const configSchema = z.strictObject({
     .default({}),
   routing: routingSchema.default(() => routingSchema.parse({})),
   firstLogin: firstLoginSchema.default(() => firstLoginSchema.parse({})),
-  domains: z.record(z.string(), domainSchema).default({}),
+  domains: z.record(domainName, domainSchema).default({}),
 });
+
+/** config.json. Its texts hold no control characters (the domains' are checked by domainSchema). */
+export const configSchema = configObject.superRefine((v, ctx) => refuseControlCharacters(v, ctx, ["domains"]));
 export type Config = z.infer<typeof configSchema>;
+
+/** Everything but the domains (`config set`). */
+export const globalsSchema = configObject.omit({ domains: true }).superRefine((v, ctx) => refuseControlCharacters(v, ctx));
 
 export function emptyConfig(): Config {
   return configSchema.parse({});
 }
 
-export const domainName = z
-  .string()
-  .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, "is not a domain name (like example.com)");

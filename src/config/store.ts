@@ -5,7 +5,7 @@ import { homePaths } from "../home.ts";
 import { ensureDir, readJsonFile, writeJsonFileAtomic } from "../store/json-file.ts";
 import { acquireLock } from "../store/lock-file.ts";
 import { CONFIG_VERSION, configSchema, emptyConfig, type Config } from "./schema.ts";
-import { formatIssue } from "./dotted.ts";
+import { formatIssue, reservedKeyPath } from "./dotted.ts";
 import { TIMEOUTS } from "../timeouts.ts";
 
 export function parseConfig(raw: unknown, file: string): Config {
@@ -13,6 +13,14 @@ export function parseConfig(raw: unknown, file: string): Config {
     throw new AutomigrateError(`${file} has schema version ${raw.version}; this automigrate knows up to ${CONFIG_VERSION}`, {
       file,
       hint: "upgrade automigrate",
+    });
+  }
+  // a hand-edited file: zod would drop a "__proto__" key silently; it is refused, by its path
+  const reserved = reservedKeyPath(raw);
+  if (reserved) {
+    throw new AutomigrateError(`${file} is invalid:\n  ${reserved.join(".")}: "${reserved[reserved.length - 1]}" is not a setting name (it is reserved: it would reach the prototype of every object)`, {
+      file,
+      hint: "remove that key from the file",
     });
   }
   const parsed = configSchema.safeParse(raw);
