@@ -5,11 +5,11 @@
 // LDAP-synced domain is refused with the product's text and nothing changes; a bad value is
 // refused with its key. (The console's door is driven in test/tui.test.ts.)
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Vault } from "../src/accounts/vault.ts";
 import { homePaths } from "../src/home.ts";
-import { startDaemon, type DaemonProc } from "./support/daemon.ts";
+import { startDaemon, waitFor, type DaemonProc } from "./support/daemon.ts";
 import { runCli, runCliOk, startHarness, type Harness } from "./support/harness.ts";
 
 let h: Harness;
@@ -75,5 +75,31 @@ describe("a domain's settings through every door", () => {
     expect(await d.post("/domains/example.com", { set: "migration.enabled=false" })).toEqual({ error: expect.stringContaining("set is required") });
     expect(await d.post("/domains/nowhere.example", { set: ["migration.enabled=false"] })).toEqual({ error: expect.stringContaining("domain nowhere.example is not configured") });
     expect(cfg().domains["example.com"].migration).toMatchObject({ enabled: true, parallelFolders: 2 });
+  });
+
+  test("no key reaches a prototype by any door: the CLI, the control socket, a hand-edited file; the running daemon still acts on a later change", async () => {
+    for (const pair of ["__proto__.polluted=1", "constructor.prototype.polluted=1", 'migration.folders.rename={"__proto__":{"polluted":1}}']) {
+      const cli = await runCli(h.home, ["domain", "set", "example.com", pair]);
+      expect([cli.code, cli.stderr]).toEqual([2, expect.stringMatching(/"(__proto__|constructor)" is not a setting name/)]);
+      const r = await fetch("http://automigrate/domains/example.com", { method: "POST", body: JSON.stringify({ set: [pair] }), unix: homePaths(h.home).controlSocket } as RequestInit);
+      expect([r.status, ((await r.json()) as { error: string }).error]).toEqual([400, expect.stringMatching(/is not a setting name/)]);
+    }
+    const classAdd = await runCli(h.home, ["class", "add", "example.com", "constructor"]);
+    expect([classAdd.code, classAdd.stderr]).toEqual([2, expect.stringContaining('"constructor" is reserved')]);
+    // the daemon's settings were never poisoned: a later change by the CLI is picked up as usual
+    const mark = d.output().length;
+    await runCliOk(h.home, ["domain", "set", "example.com", "migration.parallelFolders=3"]);
+    await waitFor(() => d.output().slice(mark).includes("settings reloaded"), 10_000, "the daemon reloading its settings");
+    expect(d.output()).not.toContain("settings not reloaded");
+    // a hand-edited file with such a key is refused by name, and the daemon keeps its settings
+    const good = readFileSync(join(h.home, "config.json"), "utf8");
+    const bad = JSON.parse(good);
+    bad.domains["example.com"].classes = JSON.parse('{"__proto__": {"quota": "1G"}}');
+    writeFileSync(join(h.home, "config.json"), JSON.stringify(bad));
+    const list = await runCli(h.home, ["domain", "list"]);
+    expect([list.code, list.stderr]).toEqual([1, expect.stringContaining('domains.example.com.classes.__proto__: "__proto__" is not a setting name')]);
+    await waitFor(() => d.output().includes("settings not reloaded: keeping the previous ones"), 10_000, "the daemon refusing the file");
+    writeFileSync(join(h.home, "config.json"), good);
+    expect(d.proc.exitCode).toBeNull();
   });
 });

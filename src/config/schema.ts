@@ -4,6 +4,7 @@ import { validate as validCron } from "node-cron";
 import { z } from "zod";
 import { patternProblem } from "../events/login-event.ts";
 import { refuseControlCharacters } from "./plain-text.ts";
+import { ownRecord } from "../own-record.ts";
 
 const cronExpression = z.string().refine((v) => validCron(v), { error: (i) => `${JSON.stringify(i.input)} is not a cron expression (e.g. "0 2 * * *" for 02:00 daily)` });
 
@@ -86,14 +87,17 @@ export const folderOptionsSchema = z.strictObject({
     .default("_")
     .describe("replaces a hierarchy separator inside an old folder's name (\"a/b\" on a \".\" server) on the new server"),
   exclude: z.array(z.string().min(1)).default([]).describe('old folders not copied, JSON list of names or patterns, e.g. ["Spam*","Trash"]'),
-  rename: z.record(z.string().min(1), z.string().min(1)).default({}).describe('old folder → new folder, JSON object, e.g. {"Sent Items":"Sent"}'),
+  rename: ownRecord(z.string().min(1), z.string().min(1)).prefault({}).describe('old folder → new folder, JSON object, e.g. {"Sent Items":"Sent"}'),
 });
 
 /** A Dovecot quota size: it is written into passwd-file lines as userdb_quota_rule=*:storage=<quota>. */
 export const quotaSize = z.string().regex(/^(\d+(\.\d+)?[BkKMGT]?|\d{1,3}%)$/, 'is not a quota size like "2G", "500M", "1024k" or "10%" (digits, then B, k, M, G, T or %)');
 
 /** An account class name: written into passwd-file lines and shown in lists. */
-export const className = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "is not a class name (up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)");
+export const className = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "is not a class name (up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit)")
+  .refine((n) => n !== "constructor" && n !== "prototype", "is reserved (it would reach the prototype of every object): choose another name");
 
 export const accountClassSchema = z.strictObject({
   autoMigration: z.boolean().default(true).describe("accounts of this class are migrated automatically at login"),
@@ -168,7 +172,7 @@ export const domainSchema = z
   .strictObject({
   migration: migrationSchema.default(() => migrationSchema.parse({})),
   accountDefaults: accountClassSchema.default(() => accountClassSchema.parse({})),
-  classes: z.record(className, accountClassSchema).default({}),
+  classes: ownRecord(className, accountClassSchema).prefault({}),
   ldap: ldapSchema.default(() => ldapSchema.parse({})),
   })
   .superRefine((v, ctx) => refuseControlCharacters(v, ctx));
@@ -265,7 +269,7 @@ const configObject = z.strictObject({
     .default({}),
   routing: routingSchema.default(() => routingSchema.parse({})),
   firstLogin: firstLoginSchema.default(() => firstLoginSchema.parse({})),
-  domains: z.record(domainName, domainSchema).default({}),
+  domains: ownRecord(domainName, domainSchema).prefault({}),
 });
 
 /** config.json. Its texts hold no control characters (the domains' are checked by domainSchema). */

@@ -40,6 +40,9 @@ export function loadConfig(home: string): Config {
 }
 
 export function saveConfig(home: string, config: Config): void {
+  // the last door: nothing written would be refused when read back
+  const reserved = reservedKeyPath(config);
+  if (reserved) throw new AutomigrateError(`${reserved.join(".")}: "${reserved[reserved.length - 1]}" is not a setting name (reserved); nothing was saved`, { file: homePaths(home).config }, { exitCode: 2 });
   const paths = homePaths(home);
   ensureDir(paths.root);
   writeJsonFileAtomic(paths.config, configSchema.parse(config));

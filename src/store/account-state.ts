@@ -8,6 +8,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Low } from "lowdb";
 import { z } from "zod";
+import { anyKeyRecord } from "../own-record.ts";
 import { homePaths } from "../home.ts";
 import { ensureDir, openDocument, readJsonFile } from "./json-file.ts";
 import { acquireLock } from "./lock-file.ts";
@@ -41,7 +42,7 @@ export type FolderState = z.infer<typeof folderStateSchema>;
 export const accountStateSchema = z.object({
   version: z.literal(1).default(1),
   user: z.string(),
-  folders: z.record(z.string(), folderStateSchema).default({}),
+  folders: anyKeyRecord(folderStateSchema).prefault({}),
   /** Folder renames of the last full planning, reported again by runs that had nothing to copy. */
   renamed: z.array(z.object({ from: z.string(), to: z.string(), reason: z.enum(["separator", "special-use", "rename-rule", "collision"]) })).default([]),
   /**
@@ -49,7 +50,7 @@ export const accountStateSchema = z.object({
    * created and kept: later runs map these folders the same way whatever the new server lists
    * by then (its own folders, names that look like roles), so a crash never moves a folder.
    */
-  plan: z.record(z.string(), z.object({ target: z.string(), reason: z.enum(["separator", "special-use", "rename-rule", "collision"]).optional() })).default({}),
+  plan: anyKeyRecord(z.object({ target: z.string(), reason: z.enum(["separator", "special-use", "rename-rule", "collision"]).optional() })).prefault({}),
   /** The account automigrate created on the new server (first login or import). */
   account: z
     .object({ className: z.string(), tier: z.enum(["premium", "basic"]), createdAt: z.string(), via: z.enum(["first-login", "import"]) })

@@ -52,6 +52,34 @@ function expectExact(old: MemoryMailbox, target: MemoryMailbox, except: number[]
 }
 
 describe("the engine through the mail-store port", () => {
+  test("old folders named __proto__, constructor and toString keep their state across runs: a rerun from the file copies nothing", async () => {
+    const home = mkdtempSync(join(tmpdir(), "am-port-"));
+    homes.push(home);
+    const old = new MemoryMailbox();
+    const target = new MemoryMailbox();
+    const names = ["__proto__", "constructor", "toString"];
+    for (const [i, name] of names.entries()) {
+      old.folder(name);
+      target.folder(name);
+      for (let k = 1; k <= 3; k++) old.add(name, message(10 * i + k));
+    }
+    const copyAll = async () => {
+      // a fresh read of the state file each time, as a new run does
+      const state = await AccountStateStore.open(home, USER);
+      let copied = 0;
+      for (const name of names) {
+        const ctx: CopyContext = { user: USER, old: old.store(), appender: target.writer(), targetReader: async () => target.store(), state, limits: { maxMessages: 10, maxBytes: 1 << 20, largeMessageBytes: 1 << 20 }, spoolDir: join(home, "spool") };
+        copied += (await copyFolder(ctx, { old: name, target: name, selectable: true, subscribed: true })).messages;
+      }
+      state.close();
+      return { copied, keys: Object.keys((await AccountStateStore.open(home, USER)).data.folders).sort() };
+    };
+    expect(await copyAll()).toEqual({ copied: 9, keys: [...names].sort() });
+    expect(await copyAll()).toEqual({ copied: 0, keys: [...names].sort() });
+    for (const name of names) expect(target.folder(name).messages.length).toBe(3);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   test("a folder copies exactly in batches (large messages spooled); a rerun copies nothing", async () => {
     const { old, target, run, home } = await setup(45);
     old.add("INBOX", message(46, "L".repeat(2000)), ["\\Answered"]);
