@@ -1,4 +1,7 @@
-// The control socket: HTTP over a Unix socket in the home directory, mode 0600.
+// The control socket: HTTP over a Unix socket in the home directory, mode 0600. One handler
+// per route, in a table; every request body parsed by its schema (src/status/control-api.ts)
+// before anything acts on it; every refusal answered as { code, error } with the status the
+// code calls for (400 bad input, 404 unknown route or domain, 409 a rules refusal).
 //   GET  /status                  queue, progress, failed jobs, ignored logins, log positions
 //   GET  /accounts/<user>         one account: its job, progress and migration state
 //   POST /domains/<domain>        {"set":["key=value",...]}: the domain's settings, as `domain set`
@@ -7,14 +10,17 @@
 //   POST /pause     {"domain"?}   pause everything or one domain; /resume likewise
 //   POST /sweep                   queue an incremental pass over every known account now
 //   POST /cancel {"user"?,"domain"?,"state"?}  take jobs out of the queue (at least one given)
+//   POST /catch-up  {"user"}      schedule the user's next catch-up pass (after a run elsewhere)
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
+import type { z } from "zod";
+import { addressProblem, shownName } from "../src/address.ts";
+import { setDomain } from "../src/config/change.ts";
+import { formatIssue, parseAssignment } from "../src/config/dotted.ts";
+import { AutomigrateError, classify, errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
 import { readAccountState } from "../src/store/account-state.ts";
+import { httpStatus, requestSchemas, type Answers, type ControlError, type PostRoute } from "../src/status/control-api.ts";
 import type { AccountAnswer } from "../src/status/status-view.ts";
-import { AutomigrateError, errorText } from "../src/errors.ts";
-import { setDomain } from "../src/config/change.ts";
-import { parseAssignment } from "../src/config/dotted.ts";
-import type { CancelState } from "../src/queue/policy.ts";
 import type { Daemon } from "./daemon.ts";
 
 async function socketAnswers(path: string): Promise<boolean> {
@@ -26,83 +32,113 @@ async function socketAnswers(path: string): Promise<boolean> {
   }
 }
 
+const refuse = (message: string, code: ControlError["code"] = "INPUT") => new AutomigrateError(message, {}, { exitCode: 2, code });
+
+/** A user named in a request: the one address validator, lower case. */
+function userParam(raw: string): string {
+  const problem = addressProblem(raw);
+  if (problem) throw refuse(`${shownName(raw)} is not a valid user address: it ${problem}`);
+  return raw.toLowerCase();
+}
+
+/** The request's body, parsed by the route's schema; bad JSON or a wrong shape is a 400 naming the field. */
+async function bodyOf<R extends PostRoute>(req: Request, route: R): Promise<z.output<(typeof requestSchemas)[R]>> {
+  const text = await req.text();
+  let raw: unknown = {};
+  if (text.trim()) {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw refuse("the request body is not JSON");
+    }
+  }
+  const r = requestSchemas[route].safeParse(raw);
+  // unknown fields named with the known ones; otherwise the schema's own words (they name the field)
+  if (!r.success) throw refuse(r.error.issues.map((i) => (i.code === "unrecognized_keys" ? formatIssue(i) : i.message)).join("; "));
+  return r.data as z.output<(typeof requestSchemas)[R]>;
+}
+
+/** A path segment, decoded; a malformed escape is a 400, not an internal error. */
+function segment(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw refuse(`the URL holds a malformed escape: ${JSON.stringify(encoded.slice(0, 100))}`);
+  }
+}
+
+type Handler = (req: Request, param: string) => Promise<unknown>;
+
+function routes(daemon: Daemon): { method: "GET" | "POST"; prefix: string; exact: boolean; handle: Handler }[] {
+  const post = <R extends PostRoute>(route: R, handle: (body: z.output<(typeof requestSchemas)[R]>, param: string) => Promise<Answers[R]> | Answers[R]) => {
+    const exact = !route.includes(":");
+    return { method: "POST" as const, prefix: exact ? route : route.slice(0, route.indexOf(":")), exact, handle: async (req: Request, param: string) => handle(await bodyOf(req, route), param) };
+  };
+  const paused = (domain: string) => daemon.store.paused.all || daemon.store.paused.domains.includes(domain);
+  return [
+    { method: "GET", prefix: "/status", exact: true, handle: async (): Promise<Answers["GET /status"]> => daemon.snapshot() },
+    {
+      method: "GET",
+      prefix: "/accounts/",
+      exact: false,
+      handle: async (_req, param): Promise<Answers["GET /accounts/:user"]> => {
+        const user = userParam(param);
+        const snap = daemon.snapshot();
+        const answer: AccountAnswer = {
+          user,
+          job: snap.jobs.find((j) => j.user === user) ?? null,
+          failed: snap.failed.find((j) => j.user === user) ?? null,
+          ignored: snap.ignored.filter((i) => i.user === user),
+          log: daemon.linesOf(user),
+          runs: daemon.recent.filter((r) => r.user === user),
+          state: readAccountState(daemon.home, user),
+        };
+        return answer;
+      },
+    },
+    post("/domains/:domain", (b, domain) => setDomain(daemon.home, domain, b.set.map(parseAssignment))),
+    post("/migrate", async (b) => {
+      const user = userParam(b.user);
+      return { result: await daemon.request(user, "manual"), paused: paused(user.slice(user.lastIndexOf("@") + 1)) };
+    }),
+    post("/retry", async (b) => ({ retried: await daemon.retry(b.user === undefined ? undefined : userParam(b.user)) })),
+    post("/cancel", async (b) => daemon.cancel({ user: b.user === undefined ? undefined : userParam(b.user), domain: b.domain?.toLowerCase(), state: b.state })),
+    post("/sweep", async () => ({ queued: await daemon.sweep(true) })),
+    post("/pause", async (b) => {
+      await daemon.setPaused(true, b.domain?.toLowerCase());
+      return { paused: daemon.store.paused };
+    }),
+    post("/resume", async (b) => {
+      await daemon.setPaused(false, b.domain?.toLowerCase());
+      return { paused: daemon.store.paused };
+    }),
+    post("/catch-up", async (b) => ({ next: await daemon.scheduleCatchUp(userParam(b.user)) })),
+  ];
+}
+
 export async function startControl(daemon: Daemon): Promise<{ stop(): void; path: string }> {
   const path = homePaths(daemon.home).controlSocket;
   if (existsSync(path)) {
     if (await socketAnswers(path)) throw new Error(`another automigrate daemon is running (it answers on ${path})`);
     unlinkSync(path); // left behind by a daemon that was killed
   }
-  const json = (v: unknown, status = 200) => Response.json(v, { status });
-  const body = async (req: Request): Promise<Record<string, string | undefined>> => {
-    try {
-      const v = await req.json();
-      return v && typeof v === "object" ? (v as Record<string, string>) : {};
-    } catch {
-      return {};
-    }
+  const table = routes(daemon);
+  const failure = (e: unknown) => {
+    const c = classify(e);
+    const body: ControlError = { code: c.code, error: errorText(c) };
+    if (c.code === "BUG") daemon.log.error({ msg: "control request failed", error: errorText(c), stack: e instanceof Error ? e.stack : undefined });
+    return Response.json(body, { status: httpStatus(c.code) });
   };
   const server = Bun.serve({
     unix: path,
     async fetch(req) {
-      const url = new URL(req.url);
       try {
-        if (req.method === "GET" && url.pathname === "/status") return json(daemon.snapshot());
-        if (req.method === "GET" && url.pathname.startsWith("/accounts/")) {
-          const user = decodeURIComponent(url.pathname.slice("/accounts/".length)).toLowerCase();
-          const snap = daemon.snapshot();
-          const answer: AccountAnswer = {
-            user,
-            job: snap.jobs.find((j) => j.user === user) ?? null,
-            failed: snap.failed.find((j) => j.user === user) ?? null,
-            ignored: snap.ignored.filter((i) => i.user === user),
-            log: daemon.linesOf(user),
-            runs: daemon.recent.filter((r) => r.user === user),
-            state: readAccountState(daemon.home, user),
-          };
-          return json(answer);
-        }
-        if (req.method === "POST" && url.pathname.startsWith("/domains/")) {
-          // a domain's settings, as `domain set` changes them: the same function, the same rules
-          const domain = decodeURIComponent(url.pathname.slice("/domains/".length));
-          const set = ((await req.json().catch(() => ({}))) as { set?: unknown }).set;
-          if (!Array.isArray(set) || !set.length || !set.every((x) => typeof x === "string")) return json({ error: 'set is required: a list of "key=value" strings, e.g. {"set":["migration.enabled=false"]}' }, 400);
-          try {
-            return json(setDomain(daemon.home, domain, set.map(parseAssignment)));
-          } catch (e) {
-            // a rules refusal (LDAP sync, an incomplete domain) is a conflict, bad input a 400
-            return json({ error: errorText(e) }, e instanceof AutomigrateError && e.exitCode === 1 ? 409 : 400);
-          }
-        }
-        if (req.method === "POST") {
-          const b = await body(req);
-          switch (url.pathname) {
-            case "/migrate":
-              if (typeof b.user !== "string" || !b.user) return json({ error: "user is required: a string user@domain" }, 400);
-              {
-                const result = await daemon.request(b.user, "manual");
-                const domain = b.user.slice(b.user.lastIndexOf("@") + 1).toLowerCase();
-                const p = daemon.store.paused;
-                return json({ result, paused: p.all || p.domains.includes(domain) });
-              }
-            case "/retry":
-              return json({ retried: await daemon.retry(b.user?.toLowerCase()) });
-            case "/cancel": {
-              const state = b.state;
-              if (state !== undefined && !["queued", "waiting", "running", "failed"].includes(state)) return json({ error: `state "${state}" is not one of queued, waiting, running, failed` }, 400);
-              if (!b.user && !b.domain && !state) return json({ error: "say what to cancel: user, domain or state" }, 400);
-              return json(await daemon.cancel({ user: b.user?.toLowerCase(), domain: b.domain?.toLowerCase(), state: state as CancelState | undefined }));
-            }
-            case "/sweep":
-              return json({ queued: await daemon.sweep(true) });
-            case "/pause":
-            case "/resume":
-              await daemon.setPaused(url.pathname === "/pause", b.domain?.toLowerCase());
-              return json({ paused: daemon.store.paused });
-          }
-        }
-        return json({ error: `no such endpoint: ${req.method} ${url.pathname}` }, 404);
+        const pathname = new URL(req.url).pathname;
+        const route = table.find((r) => r.method === req.method && (r.exact ? pathname === r.prefix : pathname.startsWith(r.prefix) && pathname.length > r.prefix.length));
+        if (!route) throw refuse(`no such endpoint: ${req.method} ${pathname.slice(0, 200)}`, "NOT_FOUND");
+        return Response.json(await route.handle(req, route.exact ? "" : segment(pathname.slice(route.prefix.length))));
       } catch (e) {
-        return json({ error: errorText(e) }, 400);
+        return failure(e);
       }
     },
   });

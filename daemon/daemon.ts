@@ -9,13 +9,16 @@ import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
 import { Vault } from "../src/accounts/vault.ts";
 import { firstLoginSchema, type Config } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
-import { classify, errorCode, errorText, inputError } from "../src/errors.ts";
+import { AutomigrateError, classify, errorCode, errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
 import { oldServerKey } from "../src/imap/connect.ts";
 import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-event.ts";
 import { splitUser } from "../src/address.ts";
-import { isTransient, migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
-import { afterRun, domainProgress, enqueue, withRates, pickNext, PRIORITY, selectForCancel, type CancelSelection, type Job, type JobReason } from "../src/queue/policy.ts";
+import { migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
+import { domainProgress, enqueue, withRates, pickNext, PRIORITY, selectForCancel, type CancelSelection, type EnqueueResult, type Job, type JobReason } from "../src/queue/policy.ts";
+import { CATCH_UP_PRIORITY, decide, type JobEvent, type Verdict } from "../src/queue/job-policy.ts";
+import { catchUpOf } from "../src/queue/catch-up.ts";
+import { passwordStillNeeded } from "../src/accounts/retention.ts";
 import { decideLogin, insideQuietHours } from "../src/queue/login-decision.ts";
 import { knownAccountUsers, readAccountState } from "../src/store/account-state.ts";
 import { LocalAccounts } from "../src/routing/local-accounts.ts";
@@ -129,6 +132,7 @@ export class Daemon {
     for (const j of interrupted) j.state = "queued";
     await this.store.saveJobs(interrupted);
     await this.applyConfig();
+    await this.scheduleCatchUps();
     this.configWatcher = watch(homePaths(this.home).config, { ignoreInitial: true, persistent: false, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
     this.configWatcher.on("all", () => this.background("reloading config.json", () => this.reload("config.json changed")));
     this.ticker = setInterval(() => this.schedule(), 1000);
@@ -280,11 +284,11 @@ export class Daemon {
   }
 
   /** Queues a user by hand (control socket): allowed for any configured domain. */
-  async request(user: string, reason: JobReason): Promise<string> {
+  async request(user: string, reason: JobReason): Promise<EnqueueResult> {
     const u = user.toLowerCase();
     const { domain } = splitUser(u);
     const d = this.config.domains[domain];
-    if (!d) throw inputError(`domain ${domain} is not configured`, { user: u, hint: `automigrate domain add ${domain}` });
+    if (!d) throw new AutomigrateError(`domain ${domain} is not configured`, { user: u, hint: `automigrate domain add ${domain}` }, { exitCode: 2, code: "NOT_FOUND" });
     const o = d.migration.old;
     const r = enqueue(this.store.jobs, { user: u, domain, oldServer: oldServerKey(o), reason, now: Date.now(), continuous: true });
     await this.store.saveJob(this.store.jobs.find((j) => j.user === u)!);
@@ -306,9 +310,10 @@ export class Daemon {
       await this.store.dropFailed(f.user);
     }
     for (const j of this.store.jobs) {
-      if ((!user || j.user === user) && j.state === "waiting") {
-        j.notBefore = undefined;
-        touched.add(j);
+      if (user && j.user !== user) continue;
+      // a retry ends a backoff wait (a scheduled catch-up pass is not a failure: migrate --queue runs it now)
+      if (j.state === "waiting") {
+        if (await this.apply(j, decide(j, { kind: "retry" }, Date.now(), this.policyLimits()))) touched.add(j);
       }
     }
     await this.store.saveJobs(touched);
@@ -374,7 +379,9 @@ export class Daemon {
     for (;;) {
       const job = pickNext(this.store.jobs, Date.now(), limits, this.store.paused);
       if (!job) return;
-      job.state = "running";
+      const started = decide(job, { kind: "start" }, Date.now(), this.policyLimits());
+      if (!("patch" in started)) return;
+      Object.assign(job, { state: started.to, ...started.patch });
       const abort = new AbortController();
       const done = this.runJob(job, abort.signal)
         .catch((e) => this.jobBroke(job, e))
@@ -408,23 +415,88 @@ export class Daemon {
   private jobBroke(job: Job, e: unknown): void {
     const c = classify(e, { user: job.user });
     this.logUser("error", job.user, { msg: "migration job broke", error: errorText(c), code: c.code, stack: c.code === "BUG" && e instanceof Error ? e.stack : undefined });
-    Object.assign(job, { state: "waiting", attempts: job.attempts + 1, notBefore: Date.now() + this.config.workers.retryBaseSec * 1000, lastError: errorText(c) });
+    // in memory only: its file is what could not be written; a later tick retries it
+    const v = decide(job, { kind: "broke", error: { code: c.code, reason: errorText(c) } }, Date.now(), this.policyLimits());
+    if ("patch" in v) Object.assign(job, { state: v.to, ...v.patch });
+  }
+
+  private policyLimits() {
+    return { maxAttempts: this.config.workers.maxAttempts, baseMs: this.config.workers.retryBaseSec * 1000, maxMs: this.config.workers.retryMaxSec * 1000 };
+  }
+
+  /**
+   * Carries out the policy's verdict on a job (src/queue/job-policy.ts): keeps it with its
+   * changes, drops it, or moves it to the failed list. Returns whether anything changed.
+   */
+  private async apply(job: Job, v: Verdict): Promise<boolean> {
+    switch (v.to) {
+      case "unchanged":
+        return false;
+      case "done":
+      case "cancelled":
+        await this.store.dropJob(job);
+        return true;
+      case "failed":
+        await this.store.dropJob(job);
+        await this.store.addFailed({ ...job, state: "queued", lastError: v.error.reason, lastErrorCode: v.error.code, failedAt: Date.now() });
+        return true;
+      default:
+        Object.assign(job, { state: v.to, ...v.patch });
+        await this.store.saveJob(job);
+        return true;
+    }
+  }
+
+  /** The user's next catch-up pass due, from the account's state (none: undefined). */
+  private nextCatchUpOf(user: string): number | undefined {
+    const d = this.config.domains[splitUser(user).domain];
+    if (!d?.migration.enabled) return undefined;
+    return catchUpOf(readAccountState(this.home, user), d.migration.catchUp);
+  }
+
+  /**
+   * Schedules the user's next catch-up pass (after a run this daemon did not make: the CLI,
+   * a daemon restart). A job already in the queue keeps its place: its end schedules the next.
+   * Returns when it is due, or null when none is left.
+   */
+  async scheduleCatchUp(user: string): Promise<string | null> {
+    const at = this.nextCatchUpOf(user);
+    if (at === undefined) return null;
+    const existing = this.store.jobs.find((j) => j.user === user);
+    if (existing) return existing.state === "scheduled" && existing.notBefore !== undefined ? new Date(existing.notBefore).toISOString() : new Date(at).toISOString();
+    const d = this.config.domains[splitUser(user).domain]!;
+    const job: Job = { user, domain: splitUser(user).domain, oldServer: oldServerKey(d.migration.old), reason: "catch-up", priority: CATCH_UP_PRIORITY, state: "scheduled", attempts: 0, enqueuedAt: Date.now(), notBefore: at };
+    this.store.jobs.push(job);
+    await this.store.saveJob(job);
+    this.logUser("info", user, { msg: "catch-up pass scheduled", at: new Date(at).toISOString() });
+    return new Date(at).toISOString();
+  }
+
+  /** At start: every known account with a catch-up pass still to come and no job gets one. */
+  private async scheduleCatchUps(): Promise<void> {
+    const queued = new Set(this.store.jobs.map((j) => j.user));
+    for (const user of knownAccountUsers(this.home)) {
+      if (queued.has(user)) continue;
+      try {
+        await this.scheduleCatchUp(user);
+      } catch (e) {
+        this.log.warn({ msg: "catch-up pass not scheduled", user, error: errorText(e) });
+      }
+    }
   }
 
   private async runJob(job: Job, signal: AbortSignal): Promise<void> {
     await this.store.saveJob(job);
     this.progress.set(job.user, { messagesDone: 0, messagesTotal: 0, bytesDone: 0, bytesTotal: 0, startedAt: Date.now() });
     this.logUser("info", job.user, { msg: "migration started", reason: job.reason, attempt: job.attempts + 1 });
-    let status: "done" | "partial" | "failed";
-    let transient: boolean;
-    let error: string | undefined;
+    let event: Extract<JobEvent, { kind: "finished" }>;
     const before = this.lastStatusOf(job.user);
     try {
       const r = await migrateUser({ home: this.home, config: this.config, user: job.user, signal, onProgress: (e) => this.onProgress(job.user, e) });
-      status = r.status;
-      transient = r.errors.some((e) => e.transient);
-      error = r.errors[0]?.message;
-      this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, totalMessages: this.mailboxTotal(job.user), lastError: error });
+      const first = r.errors[0];
+      const error = first ? { code: first.code ?? "SERVER", reason: first.message } : undefined;
+      event = { kind: "finished", status: r.status, transient: r.errors.some((e) => e.transient), error };
+      this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, totalMessages: this.mailboxTotal(job.user), lastError: error?.reason });
       this.latestStatus?.set(job.user, r.status);
       if (r.status === "done" && before !== "done") {
         this.completions.push({ user: job.user, at: Date.now() });
@@ -433,53 +505,39 @@ export class Daemon {
         if (this.completions[0]!.at < hourAgo) this.completions = this.completions.filter((c) => c.at >= hourAgo);
       }
       if (this.recent.length > IGNORED_KEPT) this.recent.shift();
-      this.logUser("info", job.user, { msg: "migration finished", status, messages: r.messages, bytes: r.bytes, skipped: r.skipped.length, durationMs: r.durationMs, error });
+      this.logUser("info", job.user, { msg: "migration finished", status: r.status, messages: r.messages, bytes: r.bytes, skipped: r.skipped.length, durationMs: r.durationMs, reason: job.reason, error: error?.reason, code: error?.code });
     } catch (e) {
-      status = "failed";
-      transient = isTransient(e);
-      error = errorText(e);
-      this.logUser("warn", job.user, { msg: "migration could not run", error });
+      const c = classify(e, { user: job.user });
+      event = { kind: "finished", status: "failed", transient: c.transient, error: { code: c.code, reason: errorText(c) } };
+      this.logUser("warn", job.user, { msg: "migration could not run", error: errorText(c), code: c.code });
     } finally {
       this.progress.delete(job.user);
     }
     if (signal.aborted && this.cancelling.delete(job.user)) {
-      await this.store.dropJob(job);
-      this.logUser("info", job.user, { msg: "migration cancelled", status });
+      await this.apply(job, decide(job, { kind: "cancelled" }, Date.now(), this.policyLimits()));
+      this.logUser("info", job.user, { msg: "migration cancelled", status: event.status });
       return;
     }
     if (signal.aborted) {
-      job.state = "queued"; // shutdown: resumes on the next start, not counted as an attempt
-      await this.store.saveJob(job);
+      // shutdown: resumes on the next start, not counted as an attempt
+      await this.apply(job, decide(job, { kind: "stopped" }, Date.now(), this.policyLimits()));
       return;
     }
-    const cfg = { maxAttempts: this.config.workers.maxAttempts, baseMs: this.config.workers.retryBaseSec * 1000, maxMs: this.config.workers.retryMaxSec * 1000 };
-    const outcome = afterRun(job, { status, transient, error }, Date.now(), cfg);
-    switch (outcome.kind) {
-      case "done": {
-        await this.store.dropJob(job);
-        // an earlier failure of this user is over: it no longer counts as failed
-        if (this.store.failed.some((f) => f.user === job.user)) await this.store.dropFailed(job.user);
-        // a captured password is kept only while later passes may need it
-        const d = this.config.domains[job.domain];
-        if (status === "done" && d && !d.migration.continuous && d.migration.old.auth?.mode !== "master" && this.vault.remove(job.user)) {
-          this.log.info({ msg: "captured password wiped: migration complete, continuous migration off", user: job.user });
-        }
-        break;
+    const nextCatchUp = event.status === "failed" ? undefined : this.nextCatchUpOf(job.user);
+    const v = decide(job, { ...event, catchUpAt: nextCatchUp }, Date.now(), this.policyLimits());
+    await this.apply(job, v);
+    if (v.to === "done" || v.to === "scheduled") {
+      // an earlier failure of this user is over: it no longer counts as failed
+      if (this.store.failed.some((f) => f.user === job.user)) await this.store.dropFailed(job.user);
+      const d = this.config.domains[job.domain];
+      if (!passwordStillNeeded(d, { lastStatus: event.status, nextCatchUp }) && d?.migration.old.auth?.mode !== "master" && this.vault.remove(job.user)) {
+        this.log.info({ msg: "captured password wiped: migration complete, no later pass needs it", user: job.user });
       }
-      case "again":
-        Object.assign(job, { state: "queued", again: undefined, attempts: 0, notBefore: undefined });
-        await this.store.saveJob(job);
-        break;
-      case "retry":
-        Object.assign(job, { state: "waiting", attempts: outcome.attempts, notBefore: outcome.notBefore, lastError: outcome.error });
-        await this.store.saveJob(job);
-        this.logUser("warn", job.user, { msg: "migration will be retried", attempt: outcome.attempts, inSeconds: Math.round((outcome.notBefore - Date.now()) / 1000), error: outcome.error });
-        break;
-      case "failed":
-        await this.store.dropJob(job);
-        await this.store.addFailed({ ...job, state: "queued", lastError: outcome.error, failedAt: Date.now() });
-        this.logUser("error", job.user, { msg: "migration failed", error: outcome.error });
-        break;
+      if (v.to === "scheduled") this.logUser("info", job.user, { msg: "catch-up pass scheduled", at: new Date(nextCatchUp!).toISOString() });
+    } else if (v.to === "waiting") {
+      this.logUser("warn", job.user, { msg: "migration will be retried", attempt: job.attempts, inSeconds: Math.round(((job.notBefore ?? Date.now()) - Date.now()) / 1000), error: job.lastError, code: job.lastErrorCode });
+    } else if (v.to === "failed") {
+      this.logUser("error", job.user, { msg: "migration failed", error: v.error.reason, code: v.error.code });
     }
   }
 
@@ -522,6 +580,7 @@ export class Daemon {
         queued: jobs.filter((j) => j.state === "queued").length,
         running: jobs.filter((j) => j.state === "running").length,
         waiting: jobs.filter((j) => j.state === "waiting").length,
+        scheduled: jobs.filter((j) => j.state === "scheduled").length,
         failed: this.store.failed.length,
       },
       jobs,

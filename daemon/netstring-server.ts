@@ -22,8 +22,14 @@ export interface SocketSettings {
   idleMs: number;
 }
 
-/** A request begun must be complete within this (a slow sender holds a connection slot). */
-const PARTIAL_MS = TIMEOUTS.socketPartialRequestMs;
+/**
+ * A request begun must be complete within this, counted from its first byte (a sender that
+ * trickles a byte now and then would otherwise hold a connection slot for ever).
+ */
+const REQUEST_MS = TIMEOUTS.socketRequestMs;
+
+/** Why a connection is refused: "busy" (every slot taken: try again later) or "bad" (not a request). */
+export type Refusal = "busy" | "bad";
 
 export function groupId(name: string, setting: string): number {
   if (/^\d+$/.test(name)) return Number(name);
@@ -72,7 +78,7 @@ export class NetstringServer {
    * `answer` turns one request into one reply; `refuse` makes the reply that ends a connection
    * whose request is not a netstring. Replies go out in request order.
    */
-  static async listen(s: SocketSettings, answer: (request: string) => Buffer | Promise<Buffer>, refuse: (why: string) => Buffer, log: Logger): Promise<NetstringServer> {
+  static async listen(s: SocketSettings, answer: (request: string) => Buffer | Promise<Buffer>, refuse: (why: string, kind: Refusal) => Buffer, log: Logger): Promise<NetstringServer> {
     await clearStale(s.path, s.setting);
     const sockets = new Set<Socket>();
     const server = createServer((sock) => {
@@ -83,27 +89,43 @@ export class NetstringServer {
       sock.on("error", () => sock.destroy());
       if (full) {
         log.warn({ msg: `${s.setting}: too many connections, one refused`, open: sockets.size - 1 });
-        sock.end(refuse(`too many connections (${s.maxConnections})`));
+        sock.end(refuse(`too many connections (${s.maxConnections})`, "busy"));
         sock.setTimeout(1000, () => sock.destroy());
         return;
       }
       sock.setTimeout(s.idleMs, () => sock.destroy());
       let buf: Buffer = Buffer.alloc(0);
       let queue = Promise.resolve();
+      // the deadline of the request in progress, from its first byte
+      let deadline: ReturnType<typeof setTimeout> | undefined;
+      const requestBegun = () => {
+        if (deadline || !buf.length) return;
+        deadline = setTimeout(() => {
+          log.warn({ msg: `${s.setting}: a request not complete within ${REQUEST_MS / 1000} s of its first byte, connection closed` });
+          sock.destroy();
+        }, REQUEST_MS);
+      };
+      const requestDone = () => {
+        clearTimeout(deadline);
+        deadline = undefined;
+      };
+      sock.on("close", requestDone);
       sock.on("data", (chunk: Buffer) => {
         buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
         for (;;) {
           const p = takeNetstring(buf, s.maxRequest);
           if ("incomplete" in p) {
-            sock.setTimeout(buf.length ? PARTIAL_MS : s.idleMs);
+            requestBegun();
             return;
           }
           if ("error" in p) {
             log.warn({ msg: `${s.setting}: bad request, connection closed`, error: p.error });
             sock.removeAllListeners("data");
-            queue = queue.then(() => void sock.end(refuse(p.error)));
+            requestDone();
+            queue = queue.then(() => void sock.end(refuse(p.error, "bad")));
             return;
           }
+          requestDone();
           buf = p.rest;
           const request = p.request;
           queue = queue

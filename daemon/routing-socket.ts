@@ -50,7 +50,8 @@ export class RoutingSocket {
     const server = await NetstringServer.listen(
       { setting: "routing.socket", path, socketMode: settings.socketMode, socketGroup: settings.socketGroup, maxRequest: MAX_REQUEST, maxConnections: 500, idleMs: TIMEOUTS.routingIdleMs },
       answer,
-      (why) => reply({ kind: "perm", why }),
+      // full: TEMP, so that Postfix defers the mail (never bounces it because automigrate is busy)
+      (why, kind) => reply({ kind: kind === "busy" ? "temp" : "perm", why }),
       log,
     );
     return new RoutingSocket(server, stats);

@@ -14,6 +14,7 @@ export interface ErrorContext {
  */
 export type ErrorCode =
   | "INPUT"
+  | "NOT_FOUND"
   | "CONFIG"
   | "CONNECT"
   | "TLS"

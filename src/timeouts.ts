@@ -24,8 +24,8 @@ export const TIMEOUTS = {
   shutdownJobsMs: 8_000,
   /** Closing a listening socket at shutdown. */
   socketCloseMs: 1_000,
-  /** A netstring request begun must be complete within this (a slow sender holds a connection slot). */
-  socketPartialRequestMs: 10_000,
+  /** A netstring request must be complete within this of its first byte (a trickling sender would hold a connection slot). */
+  socketRequestMs: 10_000,
   /** Postfix keeps socketmap connections open between lookups: closed when silent this long. */
   routingIdleMs: 10 * 60_000,
   /** Dovecot's helpers connect per check: a first-login connection silent this long is closed. */

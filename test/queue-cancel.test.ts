@@ -43,7 +43,7 @@ describe("migrate --queue and cancel", () => {
     expect([none.code, none.stderr]).toEqual([2, expect.stringContaining("say what to cancel: a user, --domain or --state")]);
     const bad = await runCli(home, ["cancel", "--state", "sleeping"]);
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toContain("queued, waiting, running, failed");
+    expect(bad.stderr).toContain("queued, scheduled, waiting, running, failed");
   });
 
   test("migrate --queue while paused: queued, with a warning; a typo'd domain is refused", async () => {

@@ -69,11 +69,11 @@ describe("a domain's settings through every door", () => {
   test("a bad value or an unknown key is refused with its key by either door; a password never goes through it", async () => {
     const cli = await runCli(h.home, ["domain", "set", "example.com", "migration.parallelFolders=many"]);
     expect([cli.code, cli.stderr]).toEqual([2, expect.stringContaining('migration.parallelFolders: "many" is not a number')]);
-    expect(await d.post("/domains/example.com", { set: ["migration.parallelFolders=many"] })).toEqual({ error: expect.stringContaining('migration.parallelFolders: "many" is not a number') });
-    expect(await d.post("/domains/example.com", { set: ["migration.old.imapport=993"] })).toEqual({ error: expect.stringContaining('unknown setting "imapport"') });
-    expect(await d.post("/domains/example.com", { set: ["migration.old.auth.password=x"] })).toEqual({ error: expect.stringContaining("never given on the command line") });
-    expect(await d.post("/domains/example.com", { set: "migration.enabled=false" })).toEqual({ error: expect.stringContaining("set is required") });
-    expect(await d.post("/domains/nowhere.example", { set: ["migration.enabled=false"] })).toEqual({ error: expect.stringContaining("domain nowhere.example is not configured") });
+    expect(await d.post("/domains/example.com", { set: ["migration.parallelFolders=many"] })).toEqual({ code: "INPUT", error: expect.stringContaining('migration.parallelFolders: "many" is not a number') });
+    expect(await d.post("/domains/example.com", { set: ["migration.old.imapport=993"] })).toEqual({ code: "INPUT", error: expect.stringContaining('unknown setting "imapport"') });
+    expect(await d.post("/domains/example.com", { set: ["migration.old.auth.password=x"] })).toEqual({ code: "INPUT", error: expect.stringContaining("never given on the command line") });
+    expect(await d.post("/domains/example.com", { set: "migration.enabled=false" })).toEqual({ code: "INPUT", error: expect.stringContaining("set is required") });
+    expect(await d.post("/domains/nowhere.example", { set: ["migration.enabled=false"] })).toEqual({ code: "NOT_FOUND", error: expect.stringContaining("domain nowhere.example is not configured") });
     expect(cfg().domains["example.com"].migration).toMatchObject({ enabled: true, parallelFolders: 2 });
   });
 

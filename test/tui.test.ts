@@ -432,7 +432,7 @@ describe("console", () => {
     await t.waitFor("Look up a user (user@domain):");
     t.keys("ivan@other.example", "Enter");
     const detail = await t.waitFor(/history:[\s\S]*│ {4}\S+ failed 0 new — login refused[\s\S]*│ {4}\S+ failed 0 new — login refused/);
-    expect(detail).toContain("ivan@other.example: job failed: login refused");
+    expect(detail).toContain("ivan@other.example: job failed: [LOGIN_REFUSED] login refused");
     t.keys("Escape");
     await t.waitFor("Migration queue");
   });

@@ -69,6 +69,19 @@ describe("automigrate verify", () => {
     expect((await runCli(h.home, ["verify", U, "--deep"])).stdout).toContain("DIFF INBOX → INBOX: 6 old, 6 on the new server, 1 missing, 1 only on the new server, missing old UIDs 3");
   });
 
+  test("mail that reached the old server after the last run is new since then, not missing: still exact", async () => {
+    await withClient(h.old, U, async (c) => {
+      await c.append("Work", makeMessage(50), [], new Date());
+      await c.append("Work", makeMessage(51), [], new Date());
+    });
+    for (const args of [[], ["--deep"]]) {
+      const { report } = await verify(...args);
+      expect(report.folders.find((f: { folder: string }) => f.folder === "Work")).toMatchObject({ missing: 0, newSince: 2, exact: true });
+      expect(report.folders.find((f: { folder: string }) => f.folder === "Work/2024")).toMatchObject({ newSince: 0 });
+    }
+    expect((await runCli(h.home, ["verify", U])).stdout).toContain("Work → Work: 1 old, 1 on the new server, 0 missing, 2 new on the old server since the last run (the next pass copies them)");
+  });
+
   test("a user never migrated: a clear failure, in JSON too", async () => {
     const r = await runCli(h.home, ["verify", "nobody@example.com", "--json"]);
     expect(r.code).toBe(1);

@@ -13,9 +13,9 @@ import { Vault } from "../src/accounts/vault.ts";
 import { settingsOf } from "../src/config/settings-help.ts";
 import { addClass, addDomain, changeDomain, changeGlobals, setMigrationEnabled } from "../src/config/change.ts";
 import { changeLines } from "../src/config/settings-help.ts";
-import { accountLines, type AccountAnswer } from "../src/status/status-view.ts";
+import { accountLines, type AccountAnswer, type DaemonStatus } from "../src/status/status-view.ts";
 import { domainProblems, whyNobodyMigrates } from "../src/config/rules.ts";
-import { daemonGet, daemonPost } from "../src/control-client.ts";
+import { daemonAccount, daemonPost, daemonStatus, refusedBy, type ControlError } from "../src/control-client.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
 import { formatBytes } from "../src/migrate/report.ts";
 import { VirtualRows } from "./virtual-rows.ts";
@@ -42,6 +42,17 @@ interface View {
 /** Each domain setting's values, default and meaning, from the schema (as `domain set --help`). */
 const SETTING_HELP = new Map(settingsOf(domainSchema).map((h) => [h.key, h]));
 
+/** The daemon's status, or undefined when none answers (or it refuses: the console then shows no live data). */
+async function liveStatus(home: string, timeoutMs: number): Promise<DaemonStatus | undefined> {
+  const r = await daemonStatus(home, timeoutMs);
+  return refusedBy(r) ? undefined : r;
+}
+
+async function liveAccount(home: string, user: string): Promise<AccountAnswer | undefined> {
+  const r = await daemonAccount(home, user, 1500);
+  return refusedBy(r) ? undefined : r;
+}
+
 export async function runTui(home: string): Promise<number> {
   const screen = blessed.screen({ smartCSR: true, fullUnicode: true, title: "automigrate", autoPadding: true });
   const header = blessed.box({ parent: screen, top: 0, left: 0, height: 1, width: "100%", style: { inverse: true } });
@@ -51,7 +62,7 @@ export async function runTui(home: string): Promise<number> {
   const stack: View[] = [];
   let daemonUp = false;
   /** The daemon's last /status answer (per-domain progress for the Domains screen). */
-  let lastStatus: any;
+  let lastStatus: DaemonStatus | undefined;
   let busy = false; // a prompt is open: keys belong to it
 
   const say = (text: string, error = false) => {
@@ -523,7 +534,7 @@ export async function runTui(home: string): Promise<number> {
     let sortBy: SortKey = "state";
     let jobs: JobView[] = [];
     const refresh = async () => {
-      const s = await daemonGet(home, "/status", 1500);
+      const s = await liveStatus(home, 1500);
       lastStatus = s;
       daemonUp = Boolean(s);
       if (!s) {
@@ -546,10 +557,10 @@ export async function runTui(home: string): Promise<number> {
     };
     const selected = () => jobs[rows.cursor];
     /** Says what the daemon answered: its refusal, or what `describe` makes of its reply. */
-    const act = async (p: Promise<any>, describe: (reply: any) => { text: string; error?: boolean }) => {
+    const act = async <T>(p: Promise<T | ControlError | undefined>, describe: (reply: T) => { text: string; error?: boolean }) => {
       const r = await p;
       if (r === undefined) say("the daemon is not running: nothing was done", true);
-      else if (r.error) say(`refused by the daemon: ${r.error}`, true);
+      else if (refusedBy(r)) say(`refused by the daemon: ${r.error}`, true);
       else {
         const d = describe(r);
         say(d.text, d.error);
@@ -603,7 +614,7 @@ export async function runTui(home: string): Promise<number> {
           if (j) await act(daemonPost(home, "/retry", { user: j.user }), (r) => (r.retried > 0 ? { text: `${j.user}: retried` } : { text: `${j.user}: nothing to retry (neither failed nor waiting to retry)`, error: true }));
         },
         p: async () => {
-          const s = await daemonGet(home, "/status", 1500);
+          const s = await liveStatus(home, 1500);
           if (!s) return say("the daemon is not running", true);
           await act(daemonPost(home, s.paused.all ? "/resume" : "/pause", {}), (r) => ({ text: r.paused?.all ? "paused: no new migrations start" : "resumed" }));
         },
@@ -625,7 +636,7 @@ export async function runTui(home: string): Promise<number> {
         "S-p": async () => {
           const j = selected();
           if (!j) return;
-          const s = await daemonGet(home, "/status", 1500);
+          const s = await liveStatus(home, 1500);
           if (!s) return say("the daemon is not running", true);
           const paused = s.paused.domains.includes(j.domain);
           await act(daemonPost(home, paused ? "/resume" : "/pause", { domain: j.domain }), (r) => ({ text: r.paused?.domains?.includes(j.domain) ? `${j.domain}: paused (other domains go on)` : `${j.domain}: resumed` }));
@@ -643,7 +654,7 @@ export async function runTui(home: string): Promise<number> {
   const accountView = (user: string): View => {
     const el = blessed.box({ width: "100%", height: "100%", border: "line", label: ` ${user} `, scrollable: true, keys: true, alwaysScroll: true });
     const refresh = async () => {
-      const a = await daemonGet(home, `/accounts/${encodeURIComponent(user)}`, 1500);
+      const a = await liveAccount(home, user);
       daemonUp = Boolean(a);
       if (!a) return void el.setContent("the daemon is not running: live status is unavailable");
       const answer = a as AccountAnswer;
@@ -782,7 +793,7 @@ export async function runTui(home: string): Promise<number> {
       // a form being edited is not refreshed under the admin's hands
       const tick = async () => {
         if (!v.live) {
-          lastStatus = await daemonGet(home, "/status", 1000);
+          lastStatus = await liveStatus(home, 1000);
           daemonUp = Boolean(lastStatus);
         }
         if (!v.title.startsWith("Configure")) await v.refresh?.();

@@ -11,7 +11,7 @@ import { dovecotBinary, startDovecot, type Dovecot } from "../lab/dovecot.ts";
 import { applyAssignments, parseAssignment } from "../src/config/dotted.ts";
 import { configSchema, domainSchema } from "../src/config/schema.ts";
 import { updateConfig } from "../src/config/store.ts";
-import { daemonGet } from "../src/control-client.ts";
+import { daemonStatus } from "../src/control-client.ts";
 import { runTui } from "./app.ts";
 import { TIMEOUTS } from "../src/timeouts.ts";
 
@@ -110,7 +110,7 @@ export async function runDemo(): Promise<number> {
     });
     step();
     daemon = spawn(process.execPath, [...process.execArgv, process.argv[1]!, "--home", home, "daemon"], { stdio: ["ignore", "ignore", "ignore"] });
-    for (let i = 0; i < 100 && !(await daemonGet(home, "/status", 500)); i++) await Bun.sleep(100);
+    for (let i = 0; i < 100 && !(await daemonStatus(home, 500)); i++) await Bun.sleep(100);
     step();
     // simulated users: a real IMAP login on the new server every few seconds, and now and
     // then new mail on the old one for the continuous passes to pick up

@@ -1,5 +1,6 @@
 // Text the console shows, as pure functions (tested without a terminal).
 import { formatBytes } from "../src/migrate/report.ts";
+import { inWords } from "../src/status/status-view.ts";
 
 export function bar(done: number, total: number, width = 10): string {
   const frac = total > 0 ? Math.min(1, done / total) : 0;
@@ -22,6 +23,8 @@ export interface JobView {
   failedAt?: number;
   /** Live and failed jobs: when they were queued (ms). */
   enqueuedAt?: number;
+  /** A finished account whose catch-up pass is scheduled: when (ms). */
+  catchUpAt?: number;
   progress?: { messagesDone: number; messagesTotal: number; bytesDone: number; bytesTotal: number; rateMsgPerSec: number; etaSec: number | null; folder?: string };
 }
 
@@ -32,9 +35,11 @@ export function jobRow(j: JobView, width: number, now = Date.now(), userWidth = 
   let detail = "";
   if (p) detail = `${bar(p.messagesDone, p.messagesTotal)} ${p.messagesDone}/${p.messagesTotal} ${formatBytes(p.bytesDone)} ${p.rateMsgPerSec}/s${p.etaSec !== null ? ` ETA ${p.etaSec}s` : ""}`;
   else if (j.state === "waiting" && j.notBefore) detail = `in ${Math.max(0, Math.round((j.notBefore - now) / 1000))}s: ${j.lastError ?? ""}`;
+  else if (j.state === "scheduled") detail = `catch-up pass ${j.notBefore ? inWords(j.notBefore - now) : "now"}`;
   else if (j.state === "failed" && j.lastError) detail = j.lastError;
   else if (j.messages !== undefined) detail = `${finishedCounts(j.messages, j.totalMessages)}${j.lastError ? ` — ${j.lastError}` : ""}`;
   else if (j.lastError) detail = j.lastError;
+  if (j.catchUpAt !== undefined && j.state !== "scheduled") detail += ` · catch-up ${inWords(j.catchUpAt - now)}`;
   // 80 columns hold: user 24, state 8, bar 12, "2600/8000 22.6 MB 994/s ETA 5s"; a cut
   // address ends with "…"
   const user = j.user.length > userWidth ? `${j.user.slice(0, userWidth - 1)}…` : j.user.padEnd(userWidth);
@@ -61,13 +66,20 @@ export function finishedCounts(pass: number, total?: number): string {
  * failure and its latest finished run. A user whose latest run succeeded is not "failed".
  */
 export function accountRows(live: JobView[], failed: JobView[], recent: JobView[]): JobView[] {
-  const rows = new Map<string, JobView>(live.map((j) => [j.user, j]));
+  // a catch-up pass scheduled for later is not what the account is doing now: its row is its
+  // latest outcome, with when the catch-up comes
+  const active = live.filter((j) => j.state !== "scheduled");
+  const rows = new Map<string, JobView>(active.map((j) => [j.user, j]));
   const when = (j: JobView) => (j.failedAt ?? (j.finishedAt ? Date.parse(j.finishedAt) : 0));
   // the failed list after the runs: a failure recorded in the same moment as its run wins
   for (const j of [...recent, ...failed.map((f) => ({ ...f, state: "failed" }))]) {
-    if (live.some((l) => l.user === j.user)) continue;
+    if (rows.get(j.user) && active.some((l) => l.user === j.user)) continue;
     const had = rows.get(j.user);
     if (!had || when(j) >= when(had)) rows.set(j.user, j);
+  }
+  for (const s of live.filter((j) => j.state === "scheduled")) {
+    const outcome = rows.get(s.user);
+    rows.set(s.user, outcome ? { ...outcome, catchUpAt: s.notBefore } : s);
   }
   return [...rows.values()];
 }
@@ -75,7 +87,7 @@ export function accountRows(live: JobView[], failed: JobView[], recent: JobView[
 export type SortKey = "state" | "age" | "size";
 export const SORT_KEYS: SortKey[] = ["state", "age", "size"];
 
-const STATE_RANK: Record<string, number> = { failed: 0, running: 1, waiting: 2, queued: 3, partial: 4, done: 5 };
+const STATE_RANK: Record<string, number> = { failed: 0, running: 1, waiting: 2, queued: 3, partial: 4, scheduled: 5, done: 6 };
 /** When a row's job was queued, or its run ended (ms). */
 const since = (j: JobView) => j.enqueuedAt ?? j.failedAt ?? (j.finishedAt ? Date.parse(j.finishedAt) : Number.MAX_SAFE_INTEGER);
 /** A row's mailbox size in messages, as far as known. */

@@ -10,7 +10,7 @@ import { AutomigrateError, classify, errorText } from "../errors.ts";
 import { closeImap, loginName, oldEndpoint, openImap } from "../imap/connect.ts";
 import { AccountStateStore, accountFileName } from "../store/account-state.ts";
 import { acquireLock } from "../store/lock-file.ts";
-import { daemonPost } from "../control-client.ts";
+import { daemonPost, refusedBy } from "../control-client.ts";
 import { homePaths } from "../home.ts";
 import { join } from "node:path";
 import { ldapCheck } from "./ldap-auth.ts";
@@ -60,7 +60,8 @@ export async function createAccount(home: string, config: Config, user: string, 
 
 /** Asks a running daemon to migrate the user now; without one, its Login log line will do. */
 export async function requestMigration(home: string, user: string): Promise<boolean> {
-  return (await daemonPost(home, "/migrate", { user }, 2000)) !== undefined;
+  const r = await daemonPost(home, "/migrate", { user }, { timeoutMs: 2000 });
+  return r !== undefined && !refusedBy(r);
 }
 
 /**

@@ -4,10 +4,9 @@ import { parseAssignment } from "../config/dotted.ts";
 import { domainProblems, whyNobodyMigrates } from "../config/rules.ts";
 import { domainSchema } from "../config/schema.ts";
 import { changeLines, renderSettings, settingsOf } from "../config/settings-help.ts";
-import { loadConfig, updateConfig } from "../config/store.ts";
-import { inputError } from "../errors.ts";
+import { loadConfig } from "../config/store.ts";
 import { err, homeOf, json, out, redact } from "./common.ts";
-import { addDomain, normalizeDomain, requireDomain, setDomain, setMigrationEnabled } from "../config/change.ts";
+import { addDomain, removeDomain, requireDomain, setDomain, setMigrationEnabled } from "../config/change.ts";
 
 const status = (enabled: boolean) => (enabled ? "Migration Enabled" : "Migration Disabled");
 
@@ -107,13 +106,7 @@ ${renderSettings("Settings (key=value; lists and objects as JSON):", settingsOf(
     .option("--yes", "confirm removing a domain whose migration is enabled")
     .addHelpText("after", "\nExample:\n  automigrate domain remove old-brand.example --yes")
     .action((name: string, o: { yes?: boolean }, cmd: Command) => {
-      updateConfig(homeOf(cmd), (c) => {
-        const d = requireDomain(c, name);
-        if (c.domains[d]!.migration.enabled && !o.yes) {
-          throw inputError(`migration is enabled for ${d}`, { hint: `automigrate domain disable ${d} first, or add --yes` });
-        }
-        delete c.domains[d];
-      });
-      out(`removed ${normalizeDomain(name)}`);
+      const { domain: d, wiped } = removeDomain(homeOf(cmd), name, Boolean(o.yes));
+      out(`removed ${d}${wiped ? ` (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)` : ""}`);
     });
 }

@@ -5,6 +5,7 @@ import { loadConfig } from "../config/store.ts";
 import { AutomigrateError, classify, errorText, inputError } from "../errors.ts";
 import { EXIT, err, homeOf, json, out } from "./common.ts";
 import { askDaemon } from "./queue-commands.ts";
+import { daemonPost } from "../control-client.ts";
 
 const QUEUED: Record<string, string> = {
   queued: "queued: it runs next, before logins and bulk work",
@@ -92,6 +93,9 @@ async function migrateNow(cmd: Command, user: string, asJson: boolean): Promise<
   const bar = !asJson && process.stderr.isTTY ? new ProgressBar((s) => process.stderr.write(s)) : undefined;
   const report = await migrateUser({ home, config, user, onProgress: bar ? (e) => bar.onEvent(e) : undefined });
   bar?.clear();
+  // a running daemon schedules this user's catch-up passes (mail still reaching the old server);
+  // without one they are scheduled when it starts
+  if (report.status !== "failed") await daemonPost(home, "/catch-up", { user: report.user }, { timeoutMs: 2000 });
   if (asJson) json(report);
   else out(formatSummary(report));
   process.exitCode = report.status === "done" ? EXIT.ok : report.status === "partial" ? EXIT.partial : EXIT.failed;

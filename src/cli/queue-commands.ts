@@ -2,8 +2,10 @@
 // through its control socket. Each says what the daemon answered; nothing is claimed when the
 // daemon is not running or refused.
 import { Option, type Command } from "commander";
-import { daemonPost } from "../control-client.ts";
+import { daemonPost, refusedBy } from "../control-client.ts";
+import type { Answers, PostRoute, RequestOf } from "../status/control-api.ts";
 import { AutomigrateError } from "../errors.ts";
+import type { CancelState } from "../queue/policy.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
 
 const NOT_RUNNING = () => new AutomigrateError("the daemon is not running: nothing was done", { hint: "start it (systemctl start automigrate, or automigrate daemon)" });
@@ -12,10 +14,10 @@ const NOT_RUNNING = () => new AutomigrateError("the daemon is not running: nothi
  * The daemon's answer to a request on its control socket; an error when no daemon answered
  * (`notRunning`) or it refused (exit `refusedExit`, default 1).
  */
-export async function askDaemon(cmd: Command, path: string, body: unknown, opts: { notRunning?: () => AutomigrateError; refusedExit?: 1 | 2; user?: string } = {}): Promise<any> {
-  const r = await daemonPost(homeOf(cmd), path, body);
+export async function askDaemon<R extends PostRoute>(cmd: Command, route: R, body: RequestOf<R>, opts: { notRunning?: () => AutomigrateError; refusedExit?: 1 | 2; user?: string } = {}): Promise<Answers[R]> {
+  const r = await daemonPost(homeOf(cmd), route, body);
   if (r === undefined) throw (opts.notRunning ?? NOT_RUNNING)();
-  if (r.error) throw new AutomigrateError(`the daemon refused: ${r.error}`, opts.user ? { user: opts.user } : {}, { exitCode: opts.refusedExit ?? 1 });
+  if (refusedBy(r)) throw new AutomigrateError(`the daemon refused: ${r.error}`, opts.user ? { user: opts.user } : {}, { exitCode: opts.refusedExit ?? (r.code === "INPUT" || r.code === "NOT_FOUND" ? 2 : 1), code: r.code });
   return r;
 }
 
@@ -41,7 +43,7 @@ export function addQueueCommands(program: Command): void {
       .option("--json", "JSON: { paused: { all, domains } }")
       .addHelpText("after", `\nExamples:\n  automigrate ${name}\n  automigrate ${name} --domain example.com`)
       .action(async (o: { domain?: string; json?: boolean }, cmd: Command) => {
-        const r = await askDaemon(cmd, `/${name}`, o.domain ? { domain: o.domain.toLowerCase() } : {});
+        const r = await askDaemon(cmd, `/${name}` as "/pause" | "/resume", o.domain ? { domain: o.domain.toLowerCase() } : {});
         if (o.json) return json(r);
         out(pausedText(r.paused));
       });
@@ -76,12 +78,12 @@ export function addQueueCommands(program: Command): void {
     .description("take jobs out of the daemon's queue: one user, a domain, or every job in a state; running ones stop at their next safe point")
     .argument("[user@domain]", "only this user")
     .option("--domain <domain>", "only this domain's jobs")
-    .addOption(new Option("--state <state>", "only jobs in this state").choices(["queued", "waiting", "running", "failed"]))
+    .addOption(new Option("--state <state>", "only jobs in this state").choices(["queued", "scheduled", "waiting", "running", "failed"]))
     .option("--json", "JSON: { cancelled, stopping, failedRemoved }")
     .addHelpText("after", "\nExamples:\n  automigrate cancel alice@example.com\n  automigrate cancel --domain example.com --state queued\n  automigrate cancel --state failed\n\nA migration that was stopped or cancelled starts again at the user's next login (or with\n`automigrate migrate`), from where it stopped: nothing is copied twice.\nExit status: 0 when something was cancelled, 1 when nothing matched, 2 when nothing was selected.")
     .action(async (user: string | undefined, o: { domain?: string; state?: string; json?: boolean }, cmd: Command) => {
       if (!user && !o.domain && !o.state) throw new AutomigrateError("say what to cancel: a user, --domain or --state", { hint: "automigrate cancel --help" }, { exitCode: EXIT.usage });
-      const r = await askDaemon(cmd, "/cancel", { user: user?.toLowerCase(), domain: o.domain?.toLowerCase(), state: o.state });
+      const r = await askDaemon(cmd, "/cancel", { user: user?.toLowerCase(), domain: o.domain?.toLowerCase(), state: o.state as CancelState | undefined });
       const lines = cancelText(r);
       if (o.json) json(r);
       else out(lines.length ? lines.join("\n") : "nothing to cancel: no job matched");

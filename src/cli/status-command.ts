@@ -1,9 +1,9 @@
 // automigrate status [user]
 import type { Command } from "commander";
-import { daemonGet } from "../control-client.ts";
+import { daemonAccount, daemonStatus, refusedBy } from "../control-client.ts";
 import { knownAccountUsers, readAccountState } from "../store/account-state.ts";
 import { readQueue, readQueueEntry } from "../store/queue-store.ts";
-import { accountLines, statusLines, unknownAccount, verifiedText, type AccountAnswer, type DaemonStatus } from "../status/status-view.ts";
+import { accountLines, printable, statusLines, unknownAccount, verifiedText, withText, type AccountAnswer, type DaemonStatus } from "../status/status-view.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
 import { addressProblem } from "../address.ts";
 import { loadConfig } from "../config/store.ts";
@@ -41,7 +41,9 @@ export function addStatusCommand(program: Command): void {
         const domain = u.slice(u.lastIndexOf("@") + 1);
         if (!loadConfig(home).domains[domain]) throw new AutomigrateError(`domain ${domain} is not configured`, { user: u, hint: "automigrate domain list shows the configured domains" });
       }
-      const live = await daemonGet(home, u ? `/accounts/${encodeURIComponent(u)}` : "/status");
+      const answer = u ? await daemonAccount(home, u) : await daemonStatus(home);
+      if (refusedBy(answer)) throw new AutomigrateError(`the daemon refused: ${answer.error}`, u ? { user: u } : {}, { code: answer.code });
+      const live = answer;
       // one account: the same shape live and from the state files
       if (o.json) return json(live ? { daemon: "running", ...live } : { ...(u ? offlineAccount(home, u) : offlineStatus(home)), daemon: "not running" });
       if (!live && u) {
@@ -52,8 +54,8 @@ export function addStatusCommand(program: Command): void {
       if (!live) {
         const s = offlineStatus(home);
         out("the daemon is not running: live status is unavailable; from the state files:");
-        for (const j of s.jobs) out(`  ${j.state.padEnd(8)} ${j.user}${j.lastError ? `  ${j.lastError}` : ""}`);
-        for (const f of s.failed) out(`  failed   ${f.user}  ${f.lastError}`);
+        for (const j of s.jobs) for (const l of withText(`  ${j.state.padEnd(8)} ${j.user}`, j.lastError, "             ", "  ")) out(printable(l));
+        for (const f of s.failed) for (const l of withText(`  failed   ${f.user}`, f.lastError, "             ", "  ")) out(printable(l));
         for (const a of s.accounts) {
           out(`  account  ${a.user}  ${a.lastRun ? `${a.lastRun.status} at ${a.lastRun.finishedAt}, ${a.lastRun.messages} messages` : "never migrated"}`);
           if (a.pim) out(`           external application: ${a.pim.status} at ${a.pim.at} (exit ${a.pim.exitCode ?? "none"})`);

@@ -7,10 +7,11 @@ import { DEFAULT_CLASS, ENABLE_REFUSED, LDAP_SYNC_REFUSED, refuseChange } from "
 import { accountClassSchema, className, domainName, domainSchema, globalsSchema, type Config, type DomainSettings } from "./schema.ts";
 import { diffSettings, type SettingChange } from "./settings-help.ts";
 import { updateConfig } from "./store.ts";
+import { domainChangeWipes } from "../accounts/retention.ts";
 
 /** A rules refusal as the error every door shows: the headline, then one line per reason. */
 function refused(refusal: { headline: string; reasons: string[] }, exitCode: 1 | 2): AutomigrateError {
-  return new AutomigrateError(`${refusal.headline}\n${refusal.reasons.map((r) => `  reason: ${r}`).join("\n")}`, {}, { exitCode });
+  return new AutomigrateError(`${refusal.headline}\n${refusal.reasons.map((r) => `  reason: ${r}`).join("\n")}`, {}, { exitCode, code: exitCode === 1 ? "ENABLE_REFUSED" : "INPUT" });
 }
 
 /** `name` when the schema accepts it as a name, else an input error in the schema's words. */
@@ -26,8 +27,25 @@ export function normalizeDomain(name: string): string {
 
 export function requireDomain(config: Config, name: string): string {
   const d = normalizeDomain(name);
-  if (!config.domains[d]) throw inputError(`domain ${d} is not configured`, { hint: `automigrate domain add ${d}` });
+  if (!config.domains[d]) throw new AutomigrateError(`domain ${d} is not configured`, { hint: `automigrate domain add ${d}` }, { exitCode: 2, code: "NOT_FOUND" });
   return d;
+}
+
+/**
+ * Removes a domain's settings (its mail and migration state stay). One whose migration is on
+ * needs `force`; its captured passwords are wiped, as when it is switched off.
+ */
+export function removeDomain(home: string, name: string, force = false): { domain: string; wiped: number } {
+  let d = "";
+  let wipes = false;
+  updateConfig(home, (c) => {
+    d = requireDomain(c, name);
+    const before = c.domains[d]!;
+    if (before.migration.enabled && !force) throw inputError(`migration is enabled for ${d}`, { hint: `automigrate domain disable ${d} first, or add --yes` });
+    wipes = domainChangeWipes(before, undefined);
+    delete c.domains[d];
+  });
+  return { domain: d, wiped: wipes ? new Vault(home).removeDomain(d) : 0 };
 }
 
 /**
@@ -58,7 +76,7 @@ function applyDomainChange(home: string, name: string, change: (d: DomainSetting
     }
     c.domains[d] = after;
     result = after;
-    switchedOff = before.migration.enabled && !after.migration.enabled;
+    switchedOff = domainChangeWipes(before, after);
   });
   return { settings: result, wiped: switchedOff ? new Vault(home).removeDomain(normalizeDomain(name)) : 0 };
 }

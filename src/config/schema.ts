@@ -5,6 +5,7 @@ import { z } from "zod";
 import { patternProblem } from "../events/login-event.ts";
 import { refuseControlCharacters } from "./plain-text.ts";
 import { ownRecord } from "../own-record.ts";
+import { DEFAULT_CATCH_UP, parseDelay } from "../queue/catch-up.ts";
 
 const cronExpression = z.string().refine((v) => validCron(v), { error: (i) => `${JSON.stringify(i.input)} is not a cron expression (e.g. "0 2 * * *" for 02:00 daily)` });
 
@@ -111,6 +112,12 @@ const migrationSchema = z.strictObject({
   old: oldServerSchema.default(() => oldServerSchema.parse({})),
   premiumByLicense: z.boolean().default(false).describe("new accounts are premium while the licence has seats, else basic"),
   continuous: z.boolean().default(false).describe("every later login also copies what arrived on the old server since"),
+  /** Passes after the switch that pick up mail still reaching the old server (in flight, an old MX's deferred queue). */
+  catchUp: z
+    .array(z.string().refine((d) => parseDelay(d) !== undefined, { error: (i) => `${JSON.stringify(i.input)} is not a delay like "15m", "1d", "36h" or "90s"` }))
+    .max(20)
+    .default(DEFAULT_CATCH_UP)
+    .describe('catch-up passes after the user\'s mail is switched to the new server, as delays, JSON list, e.g. ["15m","1d","6d"] (they pick up mail that still reaches the old server: in flight, or deferred on an old MX); [] for none'),
   /** The external application run per user after the mail (PIM data: events, contacts, ...). */
   pim: z
     .strictObject({

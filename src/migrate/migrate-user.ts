@@ -145,6 +145,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
         s.runs += 1;
         s.lastRun = {
           status: report.status,
+          startedAt: new Date(started).toISOString(),
           finishedAt: new Date().toISOString(),
           messages: report.messages,
           bytes: report.bytes,
@@ -237,11 +238,15 @@ async function prepareFolders(
     Object.assign(pinned, state.data.plan);
     const plan = planFolders(oldList.folders, old.layout, target.layout, targetList.folders, sides.domain.migration.folders, pinned);
     report.renamed = plan.renamed;
-    // persisted before any folder is created: a run killed from here on resumes this very plan
+    // persisted before any folder is created: a run killed from here on resumes this very plan.
+    // The account answered on the new server: from now on the user's mail goes there (routing
+    // says local), before the first folder is copied — mail arriving meanwhile lands there,
+    // and what still reaches the old server is picked up by the catch-up passes
     const decided = plan.folders.filter((f) => f.selectable && !Object.hasOwn(state.data.plan, f.old));
-    if (decided.length) {
+    if (decided.length || !state.data.routedLocalAt) {
       await state.update((s) => {
         for (const f of decided) s.plan[f.old] = { target: f.target, reason: plan.renamed.find((r) => r.from === f.old)?.reason };
+        s.routedLocalAt ??= new Date().toISOString();
       });
     }
     const existing = new Set(targetList.folders.map((f) => f.path));

@@ -24,6 +24,8 @@ export interface FolderCheck {
   onTarget: number;
   /** Old messages (not skipped) that are not on the target. */
   missing: number;
+  /** Messages the old folder received after the last run's watermark: the next pass copies them (not missing). */
+  newSince: number;
   /** Deep only: target messages that are not among the old ones. */
   extra?: number;
   /** Deep only: same bytes, another INTERNALDATE. */
@@ -104,7 +106,7 @@ export async function verifyUser(home: string, config: Config, user: string, opt
     const checks: FolderCheck[] = [];
     for (const [folder, f] of folders) {
       const skipped = new Set(f.skipped.map((s) => s.uid));
-      const check: FolderCheck = { folder, target: f.target, old: 0, skipped: f.skipped.length, onTarget: 0, missing: 0, alteredOnAppend: f.altered.length, exact: false };
+      const check: FolderCheck = { folder, target: f.target, old: 0, skipped: f.skipped.length, onTarget: 0, missing: 0, newSince: 0, alteredOnAppend: f.altered.length, exact: false };
       let t;
       try {
         await old.examine(folder);
@@ -115,6 +117,9 @@ export async function verifyUser(home: string, config: Config, user: string, opt
         continue;
       }
       check.onTarget = t.exists;
+      // what reached the old folder after the watermark: new since the last run, not missing
+      // ("n:*" names the last message even below n: only UIDs above the watermark count)
+      check.newSince = (await old.search(`${f.lastUid + 1}:*`)).filter((uid) => uid > f.lastUid).length;
       if (f.lastUid > 0) {
         if (opts.deep) {
           const o = await digests(old, `1:${f.lastUid}`);
@@ -148,6 +153,7 @@ export function formatVerify(r: VerifyReport): string {
   const lines = [`${r.user}: ${r.exact ? "EXACT" : "DIFFERENCES"} (${r.deep ? "every message's bytes and date compared" : "counts; --deep compares every message"})`];
   for (const c of r.folders) {
     const parts = [`${c.old} old`, ...(c.skipped ? [`${c.skipped} skipped with a reason`] : []), `${c.onTarget} on the new server`, `${c.missing} missing`];
+    if (c.newSince) parts.push(`${c.newSince} new on the old server since the last run (the next pass copies them)`);
     if (c.extra !== undefined) parts.push(`${c.extra} only on the new server`);
     if (c.altered) parts.push(`${c.altered} with another date`);
     if (c.alteredOnAppend) parts.push(`${c.alteredOnAppend} altered by the new server on APPEND`);

@@ -1,12 +1,16 @@
 // The migration queue's decisions, as plain functions over plain data: one job per user,
-// "migrate now" before fresh logins before retries before sweeps, limits in total and per old server,
-// exponential backoff with jitter, pause per domain or globally.
+// "migrate now" before fresh logins before retries and catch-up passes before sweeps, limits in
+// total and per old server, exponential backoff with jitter, pause per domain or globally.
+// What a job becomes after each event is the table in job-policy.ts.
+import type { ErrorCode } from "../errors.ts";
 
-export type JobReason = "login" | "manual" | "retry" | "sweep";
-export type JobState = "queued" | "running" | "waiting";
+export type JobReason = "login" | "manual" | "retry" | "catch-up" | "sweep";
+/** queued: to run now; scheduled: a catch-up pass, not before notBefore; waiting: a retry after backoff. */
+export type JobState = "queued" | "scheduled" | "running" | "waiting";
+export const JOB_STATES: readonly JobState[] = ["queued", "scheduled", "running", "waiting"];
 
 /** Lower runs first: an admin's "migrate now" goes before the logins and bulk work queued earlier. */
-export const PRIORITY: Record<JobReason, number> = { manual: -1, login: 0, retry: 1, sweep: 2 };
+export const PRIORITY: Record<JobReason, number> = { manual: -1, login: 0, retry: 1, "catch-up": 1, sweep: 2 };
 
 export interface Job {
   user: string;
@@ -22,6 +26,8 @@ export interface Job {
   /** Not before this time (backoff). */
   notBefore?: number;
   lastError?: string;
+  /** The stable code of lastError (what it was, for reports and decisions; the text is for people). */
+  lastErrorCode?: ErrorCode;
   /** A login arrived while the job ran: run one more incremental pass afterwards. */
   again?: boolean;
 }
@@ -54,8 +60,16 @@ export function enqueue(jobs: Job[], req: { user: string; domain: string; oldSer
     existing.priority = PRIORITY[req.reason];
     existing.reason = req.reason;
   }
-  // a fresh login does not wait out a backoff meant for a server that was down
-  if (req.reason === "login" || req.reason === "manual") existing.notBefore = undefined;
+  // a fresh login does not wait out a backoff meant for a server that was down; any pass asked
+  // for now (a login, an admin, a sweep) runs now instead of a catch-up pass scheduled later
+  // (its end schedules the catch-up passes still to come)
+  if (req.reason === "login" || req.reason === "manual" || existing.state === "scheduled") {
+    existing.notBefore = undefined;
+    if (existing.state === "scheduled") {
+      existing.state = "queued";
+      return "queued"; // a pass later became a pass now: as good as newly queued
+    }
+  }
   return "merged";
 }
 
@@ -77,34 +91,7 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
   return Math.round(exp * (0.5 + random()));
 }
 
-export type Outcome =
-  | { kind: "done" }
-  | { kind: "retry"; notBefore: number; attempts: number; error: string }
-  | { kind: "failed"; error: string }
-  | { kind: "again" };
-
-/**
- * What happens to a job after a run. Transient failures (server down, timeout, connection
- * dropped mid-folder) are retried with backoff up to maxAttempts; permanent ones (login
- * refused, bad settings) fail at once with the reason.
- */
-export function afterRun(
-  job: Job,
-  run: { status: "done" | "partial" | "failed"; transient: boolean; error?: string },
-  now: number,
-  cfg: { maxAttempts: number; baseMs: number; maxMs: number },
-  random: () => number = Math.random,
-): Outcome {
-  const failedRun = run.status === "failed" || (run.status === "partial" && run.transient);
-  if (!failedRun) return job.again ? { kind: "again" } : { kind: "done" };
-  const error = run.error ?? "migration failed";
-  if (!run.transient) return { kind: "failed", error };
-  const attempts = job.attempts + 1;
-  if (attempts >= cfg.maxAttempts) return { kind: "failed", error: `${error} (gave up after ${attempts} attempts)` };
-  return { kind: "retry", attempts, notBefore: now + backoffMs(attempts, cfg.baseMs, cfg.maxMs, random), error };
-}
-
-export type CancelState = "queued" | "waiting" | "running" | "failed";
+export type CancelState = "queued" | "scheduled" | "waiting" | "running" | "failed";
 
 export interface CancelSelection {
   user?: string;

@@ -20,8 +20,8 @@ import { readJsonFile } from "../store/json-file.ts";
  */
 export function onNewServer(state: unknown): boolean {
   if (!state || typeof state !== "object") return false;
-  const s = state as { account?: unknown; lastRun?: { status?: string }; folders?: Record<string, unknown> };
-  return Boolean(s.account) || s.lastRun?.status === "done" || s.lastRun?.status === "partial" || Object.keys(s.folders ?? {}).length > 0;
+  const s = state as { account?: unknown; routedLocalAt?: unknown; lastRun?: { status?: string }; folders?: Record<string, unknown> };
+  return Boolean(s.account) || Boolean(s.routedLocalAt) || s.lastRun?.status === "done" || s.lastRun?.status === "partial" || Object.keys(s.folders ?? {}).length > 0;
 }
 
 export class LocalAccounts {

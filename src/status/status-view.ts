@@ -53,7 +53,7 @@ export interface DaemonStatus {
   pid: number;
   startedAt: string;
   paused: Paused;
-  counts: { queued: number; running: number; waiting: number; failed: number };
+  counts: { queued: number; running: number; waiting: number; scheduled?: number; failed: number };
   jobs: LiveJob[];
   failed: FailedJobView[];
   ignored: IgnoredLogin[];
@@ -66,19 +66,39 @@ export interface DaemonStatus {
   firstLogin: { socket: string; checks: number; accepted: number; refused: number; temporary: number } | null;
 }
 
-/** The daemon's status in words (`automigrate status`). */
+/**
+ * A line as a terminal shows it faithfully: control characters (a CR, an escape sequence in a
+ * folder name from an old server) written as visible escapes, never acted on.
+ */
+export function printable(line: string): string {
+  return line.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => (c === "\t" ? "\\t" : c === "\r" ? "\\r" : c === "\n" ? "\\n" : `\\x${c.codePointAt(0)!.toString(16).padStart(2, "0")}`));
+}
+
+/** `head`, then `text` (an error, a reason) whole: its first line after " — ", the others below, indented. */
+export function withText(head: string, text: string | undefined, indent: string, sep = " — "): string[] {
+  if (!text) return [head];
+  const [first, ...rest] = text.split(/\r?\n/);
+  return [`${head}${sep}${first}`, ...rest.filter((l) => l.trim()).map((l) => `${indent}${l.trim()}`)];
+}
+
+/** The daemon's status in words (`automigrate status`), every line printable. */
 export function statusLines(s: DaemonStatus, now = Date.now()): string[] {
+  return statusText(s, now).map(printable);
+}
+
+function statusText(s: DaemonStatus, now: number): string[] {
   const lines = [`daemon pid ${s.pid}, up since ${s.startedAt}${s.paused.all ? ", PAUSED" : ""}${s.paused.domains.length ? `, paused domains: ${s.paused.domains.join(" ")}` : ""}`];
-  lines.push(`queued ${s.counts.queued}, running ${s.counts.running}, waiting to retry ${s.counts.waiting}, failed ${s.counts.failed}`);
+  lines.push(`queued ${s.counts.queued}, running ${s.counts.running}, waiting to retry ${s.counts.waiting}, catch-up passes scheduled ${s.counts.scheduled ?? 0}, failed ${s.counts.failed}`);
   if (s.routing) lines.push(`mail routing: socketmap:unix:${s.routing.socket}:transport, ${s.routing.lookups} lookups`);
   if (s.firstLogin) lines.push(`first logins: ${s.firstLogin.socket}, ${s.firstLogin.checks} checks (${s.firstLogin.accepted} accepted, ${s.firstLogin.refused} refused, ${s.firstLogin.temporary} temporary failures)`);
   for (const l of s.logsRefused) lines.push(`LOGIN LOG NOT TAILED: ${l.reason}`);
   for (const j of s.jobs) {
     const prog = j.progress ? `  ${progressText(j.progress)}` : "";
-    const wait = j.state === "waiting" ? `  retry ${j.attempts} in ${Math.max(0, Math.round(((j.notBefore ?? now) - now) / 1000))}s: ${j.lastError ?? ""}` : "";
-    lines.push(`  ${j.state.padEnd(8)} ${j.user}${prog}${wait}`);
+    if (j.state === "waiting") lines.push(...withText(`  waiting  ${j.user}${prog}  retry ${j.attempts} in ${Math.max(0, Math.round(((j.notBefore ?? now) - now) / 1000))}s`, codeAndText(j), "             ", ": "));
+    else if (j.state === "scheduled") lines.push(`  ${j.state.padEnd(8)} ${j.user}  catch-up pass ${whenText(j.notBefore, now)}`);
+    else lines.push(`  ${j.state.padEnd(8)} ${j.user}${prog}${j.reason === "catch-up" ? "  (catch-up pass)" : ""}`);
   }
-  for (const f of s.failed) lines.push(`  failed   ${f.user}  ${f.lastError ?? ""}`);
+  for (const f of s.failed) lines.push(...withText(`  failed   ${f.user}`, codeAndText(f), "             ", "  "));
   for (const i of s.ignored.slice(-5)) lines.push(`  ignored  ${i.user}  ${i.reason}`);
   return lines;
 }
@@ -98,13 +118,31 @@ export function verifiedText(v: { at: string; deep: boolean; exact: boolean; mis
   return `verified ${v.exact ? "EXACT" : `with differences (${v.missing} missing)`} at ${v.at} (${v.deep ? "every message" : "counts"})`;
 }
 
-/** The account's job in one line: live state with its progress, its failure, or none. */
-export function jobText(a: AccountAnswer): string {
+/** "[CODE] text" of a job's last error. */
+function codeAndText(j: { lastError?: string; lastErrorCode?: string }): string | undefined {
+  return j.lastError ? `${j.lastErrorCode ? `[${j.lastErrorCode}] ` : ""}${j.lastError}` : undefined;
+}
+
+/** "in 14m", "in 3h", "in 6d"; "now" when it is due. */
+export function inWords(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s <= 0 ? "now" : s < 120 ? `in ${s}s` : s < 7200 ? `in ${Math.round(s / 60)}m` : s < 172_800 ? `in ${Math.round(s / 3600)}h` : `in ${Math.round(s / 86_400)}d`;
+}
+
+/** "at 2026-12-05T10:15:00Z (in 14m)" */
+function whenText(at: number | undefined, now: number): string {
+  if (at === undefined) return "now";
+  return `at ${new Date(at).toISOString().replace(/\.\d+Z$/, "Z")} (${inWords(at - now)})`;
+}
+
+/** The account's job in one line: live state with its progress, its failure, or none (an error's first line). */
+export function jobText(a: AccountAnswer, now = Date.now()): string {
   if (a.job) {
-    const wait = a.job.state === "waiting" && a.job.lastError ? ` (retry ${a.job.attempts}: ${a.job.lastError})` : "";
-    return `${a.job.state}${a.job.progress ? `, ${progressText(a.job.progress)}` : ""}${wait}`;
+    const wait = a.job.state === "waiting" && a.job.lastError ? ` (retry ${a.job.attempts}: ${codeAndText(a.job)!.split("\n")[0]})` : "";
+    const scheduled = a.job.state === "scheduled" ? ` (catch-up pass ${whenText(a.job.notBefore, now)})` : "";
+    return `${a.job.state}${a.job.progress ? `, ${progressText(a.job.progress)}` : ""}${wait}${scheduled}`;
   }
-  return a.failed ? `failed: ${a.failed.lastError ?? "no reason recorded"}` : "none";
+  return a.failed ? `failed: ${(codeAndText(a.failed) ?? "no reason recorded").split("\n")[0]}` : "none";
 }
 
 /**
@@ -113,11 +151,16 @@ export function jobText(a: AccountAnswer): string {
  * acted on. `history` and `log` limit how many of each are shown.
  */
 export function accountLines(a: AccountAnswer, opts: { history?: number; log?: number; ignored?: number } = {}): string[] {
+  return accountText(a, opts).map(printable);
+}
+
+function accountText(a: AccountAnswer, opts: { history?: number; log?: number; ignored?: number }): string[] {
   const { history = 10, log = 8, ignored = 5 } = opts;
   const lines = [`${a.user}: job ${jobText(a)}`];
   const st = a.state;
   if (st?.account) lines.push(`  account: class ${st.account.className}, ${st.account.tier}, created ${st.account.createdAt} (${st.account.via})`);
-  if (st?.lastRun) lines.push(`  last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages${st.lastRun.error ? ` — ${firstLine(st.lastRun.error)}` : ""}`);
+  if (st?.routedLocalAt) lines.push(`  mail routed to the new server since ${st.routedLocalAt}`);
+  if (st?.lastRun) lines.push(...withText(`  last run: ${st.lastRun.status} at ${st.lastRun.finishedAt}, ${st.lastRun.messages} messages`, st.lastRun.error, "    "));
   // the runs this daemon has seen for the account, newest first
   const runs = a.runs ?? [];
   if (runs.length > 1) lines.push("  history:", ...runs.slice(-history).reverse().map((r) => `    ${r.finishedAt} ${r.state} ${r.messages} new${r.lastError ? ` — ${firstLine(r.lastError)}` : ""}`));

@@ -51,6 +51,11 @@ export const accountStateSchema = z.object({
    * by then (its own folders, names that look like roles), so a crash never moves a folder.
    */
   plan: anyKeyRecord(z.object({ target: z.string(), reason: z.enum(["separator", "special-use", "rename-rule", "collision"]).optional() })).prefault({}),
+  /**
+   * When the user's mail started going to the new server: a run reached the account there
+   * (before its first folder was copied). Catch-up passes count from here.
+   */
+  routedLocalAt: z.string().optional(),
   /** The account automigrate created on the new server (first login or import). */
   account: z
     .object({ className: z.string(), tier: z.enum(["premium", "basic"]), createdAt: z.string(), via: z.enum(["first-login", "import"]) })
@@ -66,6 +71,7 @@ export const accountStateSchema = z.object({
   lastRun: z
     .object({
       status: z.enum(["done", "partial", "failed"]),
+      startedAt: z.string().optional(),
       finishedAt: z.string(),
       messages: z.number(),
       bytes: z.number(),

@@ -7,7 +7,7 @@ import { readdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Low } from "lowdb";
 import { z } from "zod";
-import { AutomigrateError } from "../errors.ts";
+import { AutomigrateError, type ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import type { Job } from "../queue/policy.ts";
 import { accountFileName } from "./account-state.ts";
@@ -17,13 +17,14 @@ const jobSchema = z.object({
   user: z.string(),
   domain: z.string(),
   oldServer: z.string(),
-  reason: z.enum(["login", "manual", "retry", "sweep"]),
+  reason: z.enum(["login", "manual", "retry", "catch-up", "sweep"]),
   priority: z.number(),
-  state: z.enum(["queued", "running", "waiting"]),
+  state: z.enum(["queued", "scheduled", "running", "waiting"]),
   attempts: z.number(),
   enqueuedAt: z.number(),
   notBefore: z.number().optional(),
   lastError: z.string().optional(),
+  lastErrorCode: z.string().optional() as z.ZodOptional<z.ZodType<ErrorCode>>,
   again: z.boolean().optional(),
 });
 const failedSchema = jobSchema.extend({ failedAt: z.number() });

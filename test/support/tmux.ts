@@ -20,7 +20,23 @@ export function startTerm(command: string, name = `am${process.pid}${Math.floor(
   const forget = rememberTmux(name);
   const term: Term = {
     name,
-    keys: (...keys) => void tmux("send-keys", "-t", name, ...keys),
+    keys: (...keys) => {
+      // a lone Escape followed at once by another key reaches the console as one Alt-key
+      // sequence on a loaded machine: each Escape is sent on its own, with a pause after it
+      let run: string[] = [];
+      const flush = () => {
+        if (run.length) tmux("send-keys", "-t", name, ...run);
+        run = [];
+      };
+      for (const k of keys) {
+        if (k === "Escape") {
+          flush();
+          tmux("send-keys", "-t", name, k);
+          Bun.sleepSync(120);
+        } else run.push(k);
+      }
+      flush();
+    },
     screen: () => tmux("capture-pane", "-p", "-t", name).stdout,
     waitFor: async (text, timeoutMs = 10_000) => {
       let last = "";

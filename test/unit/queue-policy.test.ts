@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { afterRun, backoffMs, domainProgress, enqueue, pickNext, PRIORITY, selectForCancel, withRates, type Job } from "../../src/queue/policy.ts";
+import { backoffMs, domainProgress, enqueue, JOB_STATES, pickNext, PRIORITY, selectForCancel, withRates, type Job } from "../../src/queue/policy.ts";
+import { CATCH_UP_PRIORITY, decide, JOB_TABLE } from "../../src/queue/job-policy.ts";
+import type { ErrorCode } from "../../src/errors.ts";
 
 const base = { domain: "example.com", oldServer: "old:143", continuous: true };
 const limits = { total: 2, perOldServer: 1 };
@@ -65,24 +67,45 @@ describe("pickNext", () => {
   });
 });
 
-describe("after a run", () => {
+describe("the job table (src/queue/job-policy.ts)", () => {
   const cfg = { maxAttempts: 3, baseMs: 1000, maxMs: 60_000 };
   const j: Job = { ...base, user: "a@x", reason: "login", priority: 0, state: "running", attempts: 0, enqueuedAt: 0 };
-  test("done; or one more pass when a login came in meanwhile", () => {
-    expect(afterRun(j, { status: "done", transient: false }, 0, cfg)).toEqual({ kind: "done" });
-    expect(afterRun({ ...j, again: true }, { status: "done", transient: false }, 0, cfg)).toEqual({ kind: "again" });
+  const err = (reason: string, code: ErrorCode = "CONNECT") => ({ code, reason });
+  const finished = (status: "done" | "partial" | "failed", transient: boolean, error?: { code: ErrorCode; reason: string }, catchUpAt?: number) => ({ kind: "finished" as const, status, transient, error, catchUpAt });
+  test("done; one more pass when a login came in meanwhile; a catch-up pass when one is due", () => {
+    expect(decide(j, finished("done", false), 0, cfg)).toEqual({ to: "done" });
+    expect(decide({ ...j, again: true }, finished("done", false), 0, cfg)).toMatchObject({ to: "queued", patch: { again: undefined } });
     // refused messages are a result, not a reason to retry
-    expect(afterRun(j, { status: "partial", transient: false }, 0, cfg)).toEqual({ kind: "done" });
+    expect(decide(j, finished("partial", false), 0, cfg)).toEqual({ to: "done" });
+    expect(decide(j, finished("done", false, undefined, 900), 0, cfg)).toMatchObject({ to: "scheduled", patch: { reason: "catch-up", notBefore: 900, priority: CATCH_UP_PRIORITY } });
   });
-  test("transient failures back off exponentially and give up after maxAttempts", () => {
-    const r1 = afterRun(j, { status: "failed", transient: true, error: "down" }, 0, cfg, () => 0.5);
-    expect(r1).toEqual({ kind: "retry", attempts: 1, notBefore: 1000, error: "down" });
-    const r2 = afterRun({ ...j, attempts: 1 }, { status: "partial", transient: true, error: "dropped" }, 0, cfg, () => 0.5);
-    expect(r2).toEqual({ kind: "retry", attempts: 2, notBefore: 2000, error: "dropped" });
-    expect(afterRun({ ...j, attempts: 2 }, { status: "failed", transient: true, error: "down" }, 0, cfg)).toEqual({ kind: "failed", error: "down (gave up after 3 attempts)" });
+  test("transient failures back off exponentially and give up after maxAttempts, keeping the code", () => {
+    expect(decide(j, finished("failed", true, err("down")), 0, cfg, () => 0.5)).toEqual({ to: "waiting", patch: { attempts: 1, notBefore: 1000, lastError: "down", lastErrorCode: "CONNECT" } });
+    expect(decide({ ...j, attempts: 1 }, finished("partial", true, err("dropped")), 0, cfg, () => 0.5)).toEqual({ to: "waiting", patch: { attempts: 2, notBefore: 2000, lastError: "dropped", lastErrorCode: "CONNECT" } });
+    expect(decide({ ...j, attempts: 2 }, finished("failed", true, err("down")), 0, cfg)).toEqual({ to: "failed", error: { code: "CONNECT", reason: "down (gave up after 3 attempts)" } });
   });
   test("a permanent failure fails at once", () => {
-    expect(afterRun(j, { status: "failed", transient: false, error: "login refused" }, 0, cfg)).toEqual({ kind: "failed", error: "login refused" });
+    expect(decide(j, finished("failed", false, err("login refused", "LOGIN_REFUSED")), 0, cfg)).toEqual({ to: "failed", error: { code: "LOGIN_REFUSED", reason: "login refused" } });
+  });
+  test("shutdown puts it back uncounted; cancel drops it from any state; retry ends a wait", () => {
+    expect(decide(j, { kind: "stopped" }, 0, cfg)).toEqual({ to: "queued", patch: {} });
+    for (const state of JOB_STATES) expect(decide({ ...j, state }, { kind: "cancelled" }, 0, cfg)).toEqual({ to: "cancelled" });
+    expect(decide({ ...j, state: "waiting", notBefore: 5 }, { kind: "retry" }, 0, cfg)).toEqual({ to: "queued", patch: { notBefore: undefined } });
+    expect(decide({ ...j, state: "queued" }, { kind: "retry" }, 0, cfg)).toEqual({ to: "unchanged" });
+  });
+  test("every state × every event has a rule, and each answer is a state, done, failed, cancelled or unchanged", () => {
+    const events = [{ kind: "start" }, finished("done", false), finished("failed", true, err("x")), { kind: "stopped" }, { kind: "cancelled" }, { kind: "broke", error: err("disk", "NO_SPACE") }, { kind: "retry" }] as const;
+    const kinds = new Set(events.map((e) => e.kind));
+    for (const state of JOB_STATES) {
+      expect(Object.keys(JOB_TABLE[state]).sort()).toEqual([...kinds].sort());
+      for (const e of events) {
+        const v = decide({ ...j, state }, e, 0, cfg);
+        expect(["queued", "scheduled", "running", "waiting", "done", "failed", "cancelled", "unchanged"]).toContain(v.to);
+        // only a running job finishes, and only a job not running starts
+        if (e.kind === "finished" && state !== "running") expect(v.to).toBe("unchanged");
+        if (e.kind === "start") expect(v.to).toBe(state === "running" ? "unchanged" : "running");
+      }
+    }
   });
   test("jitter stays within ±50% and the cap holds", () => {
     expect(backoffMs(1, 1000, 60_000, () => 0)).toBe(500);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { accountStateSchema } from "../../src/store/account-state.ts";
-import { accountLines, jobText, statusLines, unknownAccount, type AccountAnswer, type DaemonStatus } from "../../src/status/status-view.ts";
+import { accountLines, printable, withText, jobText, statusLines, unknownAccount, type AccountAnswer, type DaemonStatus } from "../../src/status/status-view.ts";
 
 const job = { user: "ada@example.com", domain: "example.com", oldServer: "old:143", reason: "login" as const, priority: 0, attempts: 0, enqueuedAt: 0 };
 
@@ -32,7 +32,8 @@ describe("the one rendering of the daemon's answers", () => {
     const text = accountLines(a).join("\n");
     expect(text).toContain('ada@example.com: job running, 26/80 messages, 2.0 KB/8.0 KB, 13 msg/s, ETA 4s, in "INBOX"');
     expect(text).toContain("last run: partial at 2026-11-30T01:00:00Z, 12 messages — the new server refused it\n");
-    expect(text).not.toContain("second line");
+    // a multi-line error is shown whole, its further lines indented (it used to be cut)
+    expect(text).toContain("12 messages — the new server refused it\n    second line\n");
     // history newest first
     expect(text).toMatch(/history:\n\s+t2 partial 12 new — refused\n\s+t1 done 3 new/);
     expect(text).toContain("verified EXACT at 2026-11-30T02:00:00Z (counts)");
@@ -74,11 +75,16 @@ describe("the one rendering of the daemon's answers", () => {
     };
     const text = statusLines(s, 1_000).join("\n");
     expect(text).toContain("daemon pid 42, up since 2026-11-30T00:00:00Z, paused domains: b.example");
-    expect(text).toContain("queued 1, running 1, waiting to retry 1, failed 1");
+    expect(text).toContain("queued 1, running 1, waiting to retry 1, catch-up passes scheduled 0, failed 1");
     expect(text).toContain("first logins: /run/a.sock, 3 checks (2 accepted, 1 refused, 0 temporary failures)");
     expect(text).toContain("LOGIN LOG NOT TAILED: another daemon tails it");
     expect(text).toContain("running  ada@example.com  1/2 messages, 0 B/0 B, 0 msg/s");
     expect(text).toContain("waiting  w@example.com  retry 3 in 60s: connection dropped");
     expect(text).toContain("failed   f@example.com  login refused");
+  });
+
+  test("control characters from anywhere (a folder name, an error) are shown as escapes, never sent to the terminal", () => {
+    expect(printable("INBOX\rEvil\x1b[2J\ttab")).toBe("INBOX\\rEvil\\x1b[2J\\ttab");
+    expect(withText("  failed   a@x", "refused\r\n  hint: check it\n", "    ", "  ")).toEqual(["  failed   a@x  refused", "    hint: check it"]);
   });
 });

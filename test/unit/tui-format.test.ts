@@ -105,6 +105,13 @@ describe("a failed row", () => {
     const rows = accountRows([], [{ user: "i@x", domain: "x", state: "queued", failedAt: Date.parse(t), lastError: "refused" }], [{ user: "i@x", domain: "x", state: "failed", finishedAt: t, messages: 0 }]);
     expect(rows).toEqual([expect.objectContaining({ user: "i@x", state: "failed", lastError: "refused" })]);
   });
+  test("an account whose catch-up pass is scheduled shows its outcome and when the pass comes; without an outcome, the pass", () => {
+    const now = Date.parse("2026-01-01T10:00:00.000Z");
+    const scheduled = { user: "c@x", domain: "x", state: "scheduled", notBefore: now + 14 * 60_000 };
+    const [row] = accountRows([scheduled], [], [{ user: "c@x", domain: "x", state: "done", finishedAt: "2026-01-01T09:59:00.000Z", messages: 40, totalMessages: 40 }]);
+    expect(jobRow(row!, 80, now)).toMatch(/^c@x\s+done\s+40 messages · catch-up in 14m$/);
+    expect(jobRow(accountRows([scheduled], [], [])[0]!, 80, now)).toMatch(/^c@x\s+scheduled catch-up pass in 14m$/);
+  });
 });
 
 describe("queue columns", () => {
