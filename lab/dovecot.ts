@@ -28,6 +28,8 @@ export interface DovecotOptions {
   label?: string;
   /** Also run Dovecot's SMTP submission service (banner + EHLO), on `smtpPort`. */
   smtp?: boolean;
+  /** Also run Dovecot's LMTP service (dovecot-lmtpd), on `lmtpPort`: how an MTA delivers into it. */
+  lmtp?: boolean;
   /**
    * Loopback address to listen on (default 127.0.0.1). Dovecot treats a client on the same
    * address as secure; listening on 127.0.0.2 makes a 127.0.0.1 client an insecure one.
@@ -57,6 +59,7 @@ export interface Dovecot {
   host: string;
   port: number;
   smtpPort?: number;
+  lmtpPort?: number;
   dir: string;
   /** The passwd-file passdb (where a provisioner adds accounts). */
   passwdPath: string;
@@ -202,6 +205,7 @@ export async function startDovecot(opts: DovecotOptions = {}): Promise<Dovecot> 
   const logPath = join(dir, "dovecot.log");
   const port = await freePort();
   const smtpPort = opts.smtp ? await freePort() : undefined;
+  const lmtpPort = opts.lmtp ? await freePort() : undefined;
   const listen = opts.listen ?? "127.0.0.1";
   const me = spawnSync("id", ["-un"], { encoding: "utf8" }).stdout.trim();
   const uid = IS_ROOT ? MAIL_UID : process.getuid!();
@@ -214,7 +218,7 @@ instance_name = automigrate-${port}
 state_dir = ${dir}/state
 log_path = ${logPath}
 info_log_path = ${logPath}
-protocols = imap${smtpPort ? " submission" : ""}
+protocols = imap${smtpPort ? " submission" : ""}${lmtpPort ? " lmtp" : ""}
 listen = ${listen}
 ssl = no
 disable_plaintext_auth = ${opts.disablePlaintextAuth ? "yes" : "no"}
@@ -259,7 +263,7 @@ service imap-login {
     port = 0
   }
 }
-${smtpPort ? `service submission-login {\n  inet_listener submission {\n    address = ${listen}\n    port = ${smtpPort}\n  }\n}\n` : ""}service stats {
+${smtpPort ? `service submission-login {\n  inet_listener submission {\n    address = ${listen}\n    port = ${smtpPort}\n  }\n}\n` : ""}${lmtpPort ? `service lmtp {\n  inet_listener lmtp {\n    address = ${listen}\n    port = ${lmtpPort}\n  }\n}\n` : ""}service stats {
   unix_listener stats-writer {
     mode = 0666
   }
@@ -284,6 +288,7 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
     };
     await waitForGreeting(listen, port, proc, "* OK", failure(port));
     if (smtpPort) await waitForGreeting(listen, smtpPort, proc, "220", failure(smtpPort));
+    if (lmtpPort) await waitForGreeting(listen, lmtpPort, proc, "220", failure(lmtpPort));
   } catch (e) {
     throw new Error(`${(e as Error).message}\n${stderr}`);
   }
@@ -292,6 +297,7 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
     host: listen,
     port,
     smtpPort,
+    lmtpPort,
     dir,
     passwdPath,
     logPath,

@@ -14,6 +14,8 @@ set -eu
 need=""
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need="$need dovecot-imapd"
 [ -x /usr/lib/dovecot/submission ] || need="$need dovecot-submissiond"
+# LMTP: the test Postfix instances deliver into the old and the new Dovecot with it
+[ -x /usr/lib/dovecot/lmtp ] || need="$need dovecot-lmtpd"
 [ -x /usr/sbin/postmap ] || need="$need postfix"
 [ -x /usr/sbin/slapd ] || need="$need slapd"
 command -v ldapadd >/dev/null 2>&1 || need="$need ldap-utils"
