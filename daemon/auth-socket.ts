@@ -17,7 +17,7 @@ import { TIMEOUTS } from "../src/timeouts.ts";
 const MAX_REQUEST = 4096;
 
 export function guardLimits(c: Config["firstLogin"]) {
-  return { failuresPerUser: c.failuresPerUser, failuresPerAddress: c.failuresPerAddress, windowMs: c.windowMin * 60_000 };
+  return { failuresPerUser: c.failuresPerUser, failuresPerAddress: c.failuresPerAddress, windowMs: c.windowMin * 60_000, limitedCheckEveryMs: c.limitedCheckEverySec * 1000 };
 }
 
 export class AuthSocket {
@@ -46,7 +46,7 @@ export class AuthSocket {
       try {
         if (bad) out = { outcome: "reject", reason: `${shownName(user)} is not a valid user address: it ${bad}` };
         else if (r.kind === "lookup") out = await masterLookup(home, config(), user);
-        else out = await firstLogin(home, config(), user, r.password, { guard, address: r.address });
+        else out = await firstLogin(home, config(), user, r.password, { guard, address: r.address, port: r.port });
       } catch (e) {
         out = { outcome: "tempfail", reason: errorText(e) };
       }

@@ -68,8 +68,13 @@ local function ask(kind, user, password, address)
   return "TEMP", reason or "unexpected answer from the daemon"
 end
 
+-- the client's address and port ("ip port"; 2.4 names them remote_ip/remote_port, 2.3 rip/rport):
+-- the daemon passes them on to the old server (IMAP ID)
 local function address_of(req)
-  return req.remote_ip or req.rip or ""
+  local ip = req.remote_ip or req.rip or ""
+  local port = req.remote_port or req.rport
+  if ip ~= "" and port ~= nil and tostring(port):match("^%d+$") then return ip .. " " .. tostring(port) end
+  return ip
 end
 
 -- the daemon's answer as Dovecot's result: OK with `fields`, NO as `refused`, anything else

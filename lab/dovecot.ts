@@ -49,6 +49,12 @@ export interface DovecotOptions {
   mailFormat?: "maildir" | "mdbox";
   /** disable_plaintext_auth (default no): refuse PLAIN/LOGIN on insecure connections. */
   disablePlaintextAuth?: boolean;
+  /**
+   * login_trusted_networks: clients there may name the client they act for (IMAP ID
+   * x-originating-ip), as automigrate's first-login checks do; Dovecot then logs and
+   * penalises that address.
+   */
+  trustedNetworks?: string;
   /** A checkpassword program, as a second passdb after the passwd-file (first-login account creation). */
   checkpassword?: string;
   /** Or a Lua passdb script (dovecot-auth-lua) and its `socket` parameter, in the same place. */
@@ -227,6 +233,7 @@ ${smtpPort ? `submission_relay_host = ${listen}
 submission_relay_port = 9
 ` : ""}
 auth_mechanisms = plain login
+${opts.trustedNetworks ? `login_trusted_networks = ${opts.trustedNetworks}\n` : ""}
 auth_master_user_separator = *
 auth_verbose = yes
 login_log_format_elements = user=<%u> method=%m rip=%r lip=%l mpid=%e %c session=<%{session}> orig_user=<%{orig_user}> auth_user=<%{auth_user}>

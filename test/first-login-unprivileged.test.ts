@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { expectSameMail } from "./support/compare.ts";
 import { accountState, startDaemon, userLogin, waitFor, type DaemonProc, type RunAs } from "./support/daemon.ts";
 import { freePort } from "./support/dovecot.ts";
-import { loginFails, startFirstLoginLab, type FirstLoginLab } from "./support/first-login-lab.ts";
+import { loginFails, loginFrom, startFirstLoginLab, type FirstLoginLab } from "./support/first-login-lab.ts";
 import { runCliOk } from "./support/harness.ts";
 import { rootProblem } from "./support/privileges.ts";
 import { describeNeeding } from "./support/requires.ts";
@@ -45,7 +45,7 @@ for (const frontEnd of ["checkpassword", "lua"] as const) {
 
     beforeAll(async () => {
       as = systemUser();
-      lab = await startFirstLoginLab(`unpriv-${frontEnd}`, USERS.map((user) => ({ user, password: pw(user) })), ["firstLogin.failuresPerUser=3"], { frontEnd, daemonUser: as });
+      lab = await startFirstLoginLab(`unpriv-${frontEnd}`, USERS.map((user) => ({ user, password: pw(user) })), ["firstLogin.failuresPerUser=3", "firstLogin.limitedCheckEverySec=10"], { frontEnd, daemonUser: as });
       await seed(lab.old, "first@example.com", [{ path: "Projects" }], Array.from({ length: 6 }, (_, i) => ({ folder: i % 2 ? "INBOX" : "Projects", raw: makeMessage(i) })));
       await runCliOk(lab.home, ["domain", "add", "example.com", `migration.old.host=${lab.old.host}`, `migration.old.imapPort=${lab.old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=captured"]);
       await runCliOk(lab.home, ["domain", "enable", "example.com"]);
@@ -94,17 +94,34 @@ for (const frontEnd of ["checkpassword", "lua"] as const) {
       expect(await accountState(lab.home, U)).toBeUndefined();
     });
 
-    test("a burst of wrong passwords reaches the old server at most failuresPerUser times", async () => {
+    test("wrong passwords from several sources, then the right one: a temporary failure at worst, then in; the old server asked a bounded number of times and told each client's address", async () => {
       const U = "burst@example.com";
-      const guesses = Array.from({ length: 8 }, (_, i) => `guess-${i}`);
-      await Promise.all(guesses.map((g) => loginFails(lab.target, U, g)));
-      // the right password too is refused while the user is blocked: the old server is not asked
-      expect(await loginFails(lab.target, U, pw(U))).toMatch(/AUTHENTICATIONFAILED|Authentication failed/);
-      const asked = readFileSync(lab.old.logPath, "utf8").split("\n").filter((l) => l.includes(`(${U},`) && /mismatch/i.test(l)).length;
-      expect(asked).toBeGreaterThanOrEqual(1);
-      expect(asked).toBeLessThanOrEqual(3);
+      const sources = ["127.0.0.2", "127.0.0.3", "127.0.0.4"];
+      // two wrong guesses from each source, the sources at once
+      await Promise.all(sources.map(async (ip) => {
+        for (const g of ["guess-a", "guess-b"]) expect(await loginFrom(lab.target, ip, U, `${g}-${ip}`)).toMatch(/^NO \[AUTHENTICATIONFAILED\]|^NO \[UNAVAILABLE\]/);
+      }));
+      // a client whose wrong guess just went through (the user is over the limit by now), then
+      // the right password from there: never "wrong password"; in at the latest after the interval
+      const shared = "127.0.0.5";
+      expect(await loginFrom(lab.target, shared, U, "guess-c")).toMatch(/^NO \[AUTHENTICATIONFAILED\]/);
+      const answers: string[] = [];
+      await waitFor(async () => {
+        answers.push(await loginFrom(lab.target, shared, U, pw(U)));
+        return answers.at(-1) === "OK";
+      }, 30_000, "the right password accepted");
+      // within the interval after that source's own guess: a temporary failure, then in
+      expect(answers.length).toBeGreaterThan(1);
+      expect(answers.slice(0, -1).every((a) => /UNAVAILABLE|Temporary/i.test(a))).toBe(true);
+      expect(lab.passwdLine(U)).toMatch(/^burst@example\.com:\{ARGON2ID\}/);
+      const oldLog = readFileSync(lab.old.logPath, "utf8").split("\n");
+      const asked = oldLog.filter((l) => l.includes(`(${U},`) && /mismatch/i.test(l)).length;
+      // failuresPerUser (3), then one check per source per interval at most
+      expect(asked).toBeGreaterThanOrEqual(3);
+      expect(asked).toBeLessThanOrEqual(3 + sources.length + 1);
+      // the old server saw each client's own address (IMAP ID x-originating-ip), not the daemon's
+      for (const ip of [...sources, shared]) expect(oldLog.some((l) => l.includes(`(${U},${ip}`) || (l.includes(U) && l.includes(`rip=${ip}`)))).toBe(true);
       expect(d.output()).toContain(`wrong passwords for ${U} since`);
-      expect(lab.passwdLine(U)).toBeUndefined();
     });
 
     test("old server down: a temporary failure, never 'wrong password'", async () => {

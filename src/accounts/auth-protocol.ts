@@ -2,12 +2,14 @@
 // one netstring per request and per reply, on a connection that may carry several.
 //   request  "check\0<user>\0<password>\0<remote address>"   a first login (password to check)
 //            "lookup\0<user>\0\0<remote address>"            a master-user login (no password)
+//   <remote address> is the client's "ip" or "ip port" (empty when unknown)
 //   reply    "OK" | "NO <reason>" | "TEMP <reason>"
 // NO is an authentication failure; TEMP is "try again later" (never "wrong password"). Pure.
+import { isIP } from "node:net";
 import { netstring, oneLine } from "../netstring.ts";
 import type { FirstLogin } from "./first-login.ts";
 
-export type AuthRequest = { kind: "check"; user: string; password: string; address: string } | { kind: "lookup"; user: string; address: string };
+export type AuthRequest = { kind: "check"; user: string; password: string; address: string; port?: number } | { kind: "lookup"; user: string; address: string; port?: number };
 
 export function parseAuthRequest(payload: string): AuthRequest | { error: string } {
   const f = payload.split("\0");
@@ -15,13 +17,17 @@ export function parseAuthRequest(payload: string): AuthRequest | { error: string
   if (f.length !== 4) return { error: `expected 4 NUL-separated fields, got ${f.length}` };
   if (!user) return { error: "no user" };
   if (address.length > 64) return { error: "remote address longer than 64 characters" };
-  if (kind === "check") return { kind, user, password, address };
-  if (kind === "lookup") return { kind, user, address };
+  const [ip = "", portText] = address.split(" ");
+  if (ip && isIP(ip) === 0) return { error: `remote address ${JSON.stringify(oneLine(ip).slice(0, 64))} is not an IP address` };
+  if (portText !== undefined && !/^\d{1,5}$/.test(portText)) return { error: "remote port is not a number" };
+  const port = portText === undefined ? undefined : Number(portText);
+  if (kind === "check") return { kind, user, password, address: ip, ...(port !== undefined ? { port } : {}) };
+  if (kind === "lookup") return { kind, user, address: ip, ...(port !== undefined ? { port } : {}) };
   return { error: `unknown request "${oneLine(kind ?? "").slice(0, 20)}" (check or lookup)` };
 }
 
 export function encodeAuthRequest(r: AuthRequest): Buffer {
-  return netstring([r.kind, r.user, r.kind === "check" ? r.password : "", r.address].join("\0"));
+  return netstring([r.kind, r.user, r.kind === "check" ? r.password : "", r.port !== undefined && r.address ? `${r.address} ${r.port}` : r.address].join("\0"));
 }
 
 export function encodeAuthReply(r: FirstLogin): Buffer {

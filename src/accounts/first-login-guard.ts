@@ -1,18 +1,28 @@
-// Keeps the new server from becoming a password-guessing relay against the old one: first
-// logins are checked there one at a time per user, a wrong password already refused is not
-// sent again, and after too many wrong passwords for one user or from one remote address
-// within the window, the old server is not asked at all until the window has moved on (so
-// nobody is locked out there by a burst here). Passwords are kept only as HMACs under a key
-// that lives in memory. Pure apart from the clock, which is injected.
+// Keeps the new server from becoming a password-guessing relay against the old one, without
+// ever locking a user out: first logins are checked there one at a time per user; a password
+// the old server refused is not sent again within the window (answered as wrong, which it
+// is); after too many wrong passwords for one user, or from one remote address, within the
+// window, checks are rate-limited, not refused: the answer is "temporary failure" (never
+// "wrong password"), and one check per interval still goes through for each user and source,
+// so an attacker can slow a first login but not block it, and a source's own failures do
+// not hold back other sources. Passwords are kept only as HMACs under a key that lives in
+// memory. Pure apart from the clock, which is injected.
 import { createHmac, randomBytes } from "node:crypto";
 
 export interface GuardLimits {
   failuresPerUser: number;
   failuresPerAddress: number;
   windowMs: number;
+  /** While limited: one check per this interval still goes through, per user and source. */
+  limitedCheckEveryMs: number;
 }
 
-export type GuardVerdict = { ask: true } | { ask: false; reason: string };
+export type GuardVerdict =
+  | { ask: true }
+  /** This very password was refused by the old server a moment ago: wrong, truthfully. */
+  | { ask: false; answer: "reject"; reason: string }
+  /** Rate-limited: try again later (Dovecot's temporary failure, never "wrong password"). */
+  | { ask: false; answer: "tempfail"; reason: string };
 
 /** Entries kept at most per map; the oldest go first (a flood of names cannot grow memory). */
 const MAX_KEYS = 100_000;
@@ -21,6 +31,8 @@ export class FirstLoginGuard {
   private readonly failures = new Map<string, number[]>();
   /** user \0 HMAC(password) → when it was refused, and why. */
   private readonly refused = new Map<string, { at: number; reason: string }>();
+  /** user \0 address → when a check last went through while the user or the address was limited. */
+  private readonly letThrough = new Map<string, number>();
   private readonly running = new Map<string, Promise<unknown>>();
   private readonly key = randomBytes(32);
 
@@ -51,15 +63,26 @@ export class FirstLoginGuard {
   /** Whether the old server (or LDAP) may be asked for this user, password and address now. */
   verdict(user: string, address: string, password: string): GuardVerdict {
     const t = this.now();
+    const { windowMs, limitedCheckEveryMs } = this.limits;
     const seen = this.refused.get(this.passwordKey(user, password));
-    if (seen !== undefined && t - seen.at < this.limits.windowMs) return { ask: false, reason: `${seen.reason} (at ${clock(seen.at)}; the same password is not checked again before ${clock(seen.at + this.limits.windowMs)})` };
+    if (seen !== undefined && t - seen.at < windowMs) return { ask: false, answer: "reject", reason: `${seen.reason} (at ${clock(seen.at)}; the same password is not checked again before ${clock(seen.at + windowMs)})` };
     const byUser = this.recent(`u\0${user}`, t);
-    if (byUser.length >= this.limits.failuresPerUser) return { ask: false, reason: `${byUser.length} wrong passwords for ${user} since ${clock(byUser[0]!)}: the old server is not asked again before ${clock(byUser[0]! + this.limits.windowMs)}` };
-    if (address) {
-      const byAddress = this.recent(`a\0${address}`, t);
-      if (byAddress.length >= this.limits.failuresPerAddress) return { ask: false, reason: `${byAddress.length} wrong passwords from ${address} since ${clock(byAddress[0]!)}: refused before ${clock(byAddress[0]! + this.limits.windowMs)}` };
+    const byAddress = address ? this.recent(`a\0${address}`, t) : [];
+    const why =
+      byAddress.length >= this.limits.failuresPerAddress
+        ? `${byAddress.length} wrong passwords from ${address} since ${clock(byAddress[0]!)}`
+        : byUser.length >= this.limits.failuresPerUser
+          ? `${byUser.length} wrong passwords for ${user} since ${clock(byUser[0]!)}`
+          : undefined;
+    if (why === undefined) return { ask: true };
+    // limited: one check per interval for this user from this source still goes through
+    const pair = `${user}\0${address}`;
+    const last = this.letThrough.get(pair);
+    if (last === undefined || t - last >= limitedCheckEveryMs) {
+      remember(this.letThrough, pair, t);
+      return { ask: true };
     }
-    return { ask: true };
+    return { ask: false, answer: "tempfail", reason: `${why}: checks are slowed down, try again after ${clock(last + limitedCheckEveryMs)}` };
   }
 
   /** What the old server (or LDAP) answered: only "wrong password" counts as a failure. */

@@ -78,10 +78,13 @@ export async function masterLookup(home: string, config: Config, user: string): 
 }
 
 /** The password checked by logging in to the old IMAP server as the user. */
-async function oldServerCheck(config: Config, domain: string, user: string, password: string): Promise<{ outcome: "accept" } | Exclude<FirstLogin, { outcome: "accept" }>> {
+async function oldServerCheck(config: Config, domain: string, user: string, password: string, origin: LoginOrigin): Promise<{ outcome: "accept" } | Exclude<FirstLogin, { outcome: "accept" }>> {
   const o = config.domains[domain]!.migration.old;
   try {
-    const client = await openImap(oldEndpoint(o), { user: loginName(o.login, user), pass: password }, { timeoutMs: TIMEOUTS.firstLoginCheckMs });
+    // the client's own address goes to the old server (IMAP ID x-originating-ip/-port): its
+    // per-IP penalties then fall on the guesser, not on every first login through this host
+    const originating = origin.address ? { ip: origin.address, port: origin.port } : undefined;
+    const client = await openImap(oldEndpoint(o), { user: loginName(o.login, user), pass: password }, { timeoutMs: TIMEOUTS.firstLoginCheckMs, originating });
     await closeImap(client);
     return { outcome: "accept" };
   } catch (e) {
@@ -94,10 +97,11 @@ async function oldServerCheck(config: Config, domain: string, user: string, pass
   }
 }
 
-/** Who asks: the guard that rate-limits old-server checks, and the client's remote address. */
+/** Who asks: the guard that rate-limits old-server checks, and the client's remote address and port. */
 export interface LoginOrigin {
   guard?: FirstLoginGuard;
   address?: string;
+  port?: number;
 }
 
 export async function firstLogin(home: string, config: Config, user: string, password: string, origin: LoginOrigin = {}): Promise<FirstLogin> {
@@ -114,11 +118,11 @@ export async function firstLogin(home: string, config: Config, user: string, pas
     return { outcome: "reject", reason: ok === false ? "wrong password for an existing account" : "the account exists on the new server: its own password database decides" };
   }
   const { guard, address = "" } = origin;
-  const ask = () => (m.check === "ldap" ? ldapCheck(config.domains[m.domain]!.ldap, u, password) : oldServerCheck(config, m.domain, u, password));
+  const ask = () => (m.check === "ldap" ? ldapCheck(config.domains[m.domain]!.ldap, u, password) : oldServerCheck(config, m.domain, u, password, origin));
   const checked = guard
     ? await guard.oneAtATime(u, async () => {
         const v = guard.verdict(u, address, password);
-        if (!v.ask) return { outcome: "reject" as const, reason: v.reason };
+        if (!v.ask) return { outcome: v.answer, reason: v.reason };
         const answer = await ask();
         guard.record(u, address, password, answer.outcome, answer.outcome === "accept" ? undefined : answer.reason);
         return answer;

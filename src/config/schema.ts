@@ -208,14 +208,21 @@ export const firstLoginSchema = z.strictObject({
   /** Where the daemon answers first-login checks (unset: no socket; the helpers then answer "temporary failure"), e.g. /run/automigrate/auth.socket. */
   socket: z.string().startsWith("/", "must be an absolute path").optional().describe("where the daemon answers first-login checks from Dovecot's helper, e.g. /run/automigrate/auth.socket (unset: first logins get a temporary failure)"),
   /** The socket's mode, octal, e.g. "0660" (Dovecot's auth process must be able to connect). */
-  socketMode: z.string().regex(/^0?[0-7]{3}$/, 'is not an octal file mode like "0660"').default("0660").describe("the socket's mode, octal (Dovecot's auth process must be able to connect)"),
+  socketMode: z
+    .string()
+    .regex(/^0?[0-7]{3}$/, 'is not an octal file mode like "0660"')
+    // whoever can connect may ask the daemon to try passwords on the old server: never every local user
+    .refine((m) => (parseInt(m, 8) & 0o007) === 0, { error: (i) => `${JSON.stringify(i.input)} lets every local user connect, and so test passwords against the old server: use 0660 with firstLogin.socketGroup=dovecot` })
+    .default("0660")
+    .describe("the socket's mode, octal (Dovecot's auth process must be able to connect; no access for others)"),
   /** Group that owns the socket, e.g. "dovecot" (the user Dovecot's auth service runs as). */
   socketGroup: z.string().min(1).optional().describe('group that owns the socket, e.g. "dovecot" (the user Dovecot\'s auth service runs as)'),
   /** Wrong passwords for one user within the window before the old server is no longer asked. */
-  failuresPerUser: z.number().int().min(1).default(5).describe("wrong passwords for one user within the window before the old server is no longer asked"),
+  failuresPerUser: z.number().int().min(1).default(5).describe("wrong passwords for one user within the window before its checks are slowed down (temporary failures, one check per limitedCheckEverySec per source)"),
   /** Wrong passwords from one remote address (any users) within the window before it is refused. */
-  failuresPerAddress: z.number().int().min(1).default(20).describe("wrong passwords from one remote address (any users) within the window before it is refused"),
+  failuresPerAddress: z.number().int().min(1).default(20).describe("wrong passwords from one remote address (any users) within the window before its checks are slowed down likewise"),
   windowMin: z.number().int().min(1).default(15).describe("the window of both limits, minutes"),
+  limitedCheckEverySec: z.number().int().min(1).max(3600).default(60).describe("while a user or a source is over its limit, one check per this many seconds still goes through for each user and source (the others get a temporary failure, never \"wrong password\")"),
 });
 
 const configObject = z.strictObject({

@@ -1,5 +1,6 @@
 // imapflow connections to the old and the new server: TLS modes, master identity
 // (user*master or SASL PLAIN authzid), timeouts, and a check of who we are logged in as.
+import { isIP } from "node:net";
 import { ImapFlow } from "imapflow";
 import { tlsServername } from "../tls-name.ts";
 import type { ServerAuth, TlsMode } from "../config/schema.ts";
@@ -86,8 +87,18 @@ export function describeEndpoint(e: Endpoint): string {
 }
 
 
-export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number } = {}): Promise<ImapFlow> {
+/**
+ * IMAP ID fields naming the client a login is made for (RFC 2971; Dovecot honours them from
+ * login_trusted_networks): only a well-formed IP address and port go out.
+ */
+export function originatingId(o: { ip: string; port?: number } | undefined): Record<string, string> {
+  if (!o || isIP(o.ip) === 0) return {};
+  return { "x-originating-ip": o.ip, ...(o.port !== undefined && Number.isInteger(o.port) && o.port > 0 && o.port < 65536 ? { "x-originating-port": String(o.port) } : {}) };
+}
+
+export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number; originating?: { ip: string; port?: number } } = {}): Promise<ImapFlow> {
   const client = new ImapFlow({
+    clientInfo: { name: "automigrate", ...originatingId(opts.originating) },
     host: endpoint.host,
     port: endpoint.port,
     secure: endpoint.tls === "implicit",

@@ -7,6 +7,7 @@
 // test's (the front-ends answer "temporary failure" until a daemon listens).
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { userLogin } from "./daemon.ts";
@@ -50,7 +51,8 @@ export async function startFirstLoginLab(label: string, oldUsers: { user: string
   // Dovecot's auth process (user dovecot) runs the front-end: from the staged install, not the checkout
   const installed = stagedInstall();
   const frontEnd = opts.frontEnd === "lua" ? { luaPassdb: { file: installed.luaPassdb, socket } } : { checkpassword: `${installed.checkpassword} --socket ${socket}` };
-  const [old, target] = await Promise.all([startDovecot({ label: "old", users: oldUsers }), startDovecot({ label: "new", users: [], ...frontEnd })]);
+  // the old server trusts this host to name the client it checks a password for (IMAP ID)
+  const [old, target] = await Promise.all([startDovecot({ label: "old", users: oldUsers, trustedNetworks: "127.0.0.0/8" }), startDovecot({ label: "new", users: [], ...frontEnd })]);
   writeFileSync(join(root, "new.pw"), target.master.password, { mode: 0o600 });
   const group = IS_ROOT ? dovecotGroup() : undefined;
   await runCliOk(home, ["config", "set", `target.host=${target.host}`, `target.port=${target.port}`, "target.tls=none", "target.auth.mode=master", "target.auth.user=admin", `target.auth.passwordFile=${join(root, "new.pw")}`, "provisioning.driver=passwd-file", `provisioning.passwdFile=${target.passwdPath}`, `logins.0.path=${target.logPath}`, `firstLogin.socket=${socket}`, ...(group ? [`firstLogin.socketGroup=${group}`] : []), ...config]);
@@ -78,6 +80,36 @@ export async function startFirstLoginLab(label: string, oldUsers: { user: string
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A LOGIN from a given local address (127.0.0.x: another client, as Dovecot sees it):
+ * "OK", or the server's tagged NO/BAD line.
+ */
+export async function loginFrom(server: Dovecot, localAddress: string, user: string, password: string): Promise<string> {
+  const q = (s: string) => `"${s.replace(/(["\\])/g, "\\$1")}"`;
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: server.host, port: server.port, localAddress });
+    let buf = "";
+    let sent = false;
+    s.setTimeout(60_000, () => {
+      s.destroy();
+      reject(new Error(`no answer to LOGIN ${user} from ${localAddress}`));
+    });
+    s.on("data", (d) => {
+      buf += d.toString("latin1");
+      if (!sent && buf.includes("\r\n")) {
+        sent = true;
+        s.write(`a LOGIN ${q(user)} ${q(password)}\r\n`);
+      }
+      const m = /^a (OK|NO|BAD)(.*)\r\n/m.exec(buf);
+      if (m) {
+        s.end("b LOGOUT\r\n");
+        resolve(m[1] === "OK" ? "OK" : `${m[1]}${m[2]}`);
+      }
+    });
+    s.on("error", reject);
+  });
 }
 
 /** A login that must fail: the server's answer. */
