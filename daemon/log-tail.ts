@@ -5,7 +5,9 @@
 //   - rotation by rename: Dovecot keeps writing to the renamed file until
 //     `doveadm log reopen`, so the old inode is drained until it stops growing, and after a
 //     restart a rotated file is found again by its inode;
-//   - copytruncate: the file shrinks below our offset, so reading restarts at 0.
+//   - copytruncate: the file is emptied and written again under the same inode. Its first
+//     bytes (kept with the position) tell it, even when it was refilled past the old position
+//     between two polls; shrinking below the position tells it too. Reading restarts at 0.
 // chokidar gives low latency; a 500 ms poll catches what it folds together.
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -16,6 +18,8 @@ import { TIMEOUTS } from "../src/timeouts.ts";
 export interface TailPosition {
   ino: number;
   offset: number;
+  /** The file's first bytes (up to HEAD_BYTES, hex): another content under the same inode means it was truncated and refilled. */
+  head?: string;
 }
 
 export interface TailState {
@@ -36,11 +40,15 @@ interface Open {
   ino: number;
   offset: number;
   lastGrowth: number;
+  /** The first bytes read from offset 0 (up to HEAD_BYTES). */
+  head?: Buffer;
   /** Inside a line longer than READ_CHUNK: everything up to its newline is dropped. */
   skipping?: boolean;
 }
 
 const READ_CHUNK = 256 * 1024;
+/** How much of the file's start identifies its content (a log line's timestamp is in it). */
+const HEAD_BYTES = 64;
 /** Bytes read per pass at most, so one huge file cannot hold the event loop for long. */
 const MAX_READ_PER_PASS = 64 * 1024 * 1024;
 /** A rotated file that has not grown for this long is closed. */
@@ -81,7 +89,8 @@ export class LogTail {
   }
 
   position(): TailState {
-    return { current: this.cur && { ino: this.cur.ino, offset: this.cur.offset }, previous: this.prev && { ino: this.prev.ino, offset: this.prev.offset } };
+    const of = (o: Open) => ({ ino: o.ino, offset: o.offset, ...(o.head?.length ? { head: o.head.toString("hex") } : {}) });
+    return { current: this.cur && of(this.cur), previous: this.prev && of(this.prev) };
   }
 
   /** Reads whatever is new, one pass at a time. */
@@ -100,14 +109,37 @@ export class LogTail {
     return this.running;
   }
 
-  private openAt(path: string, offset: number): Open | undefined {
+  private openAt(path: string, offset: number, head?: string): Open | undefined {
     try {
       const fd = openSync(path, "r");
       const st = fstatSync(fd);
-      return { fd, ino: st.ino, offset: st.size < offset ? 0 : offset, lastGrowth: Date.now() };
+      const o: Open = { fd, ino: st.ino, offset: st.size < offset ? 0 : offset, lastGrowth: Date.now(), head: head ? Buffer.from(head, "hex") : undefined };
+      if (this.truncated(o)) o.offset = 0;
+      this.noteHead(o);
+      return o;
     } catch {
       return undefined;
     }
+  }
+
+  /** The file's first bytes now. */
+  private firstBytes(o: Open, n: number): Buffer {
+    const b = Buffer.alloc(n);
+    return b.subarray(0, readSync(o.fd, b, 0, n, 0));
+  }
+
+  /** Whether the file no longer starts as it did: emptied and written again (copytruncate). */
+  private truncated(o: Open): boolean {
+    if (!o.head?.length || o.offset === 0) return false;
+    return !this.firstBytes(o, o.head.length).equals(o.head);
+  }
+
+  /** Remembers the file's first bytes once there are some (up to HEAD_BYTES). */
+  private noteHead(o: Open): void {
+    if ((o.head?.length ?? 0) >= HEAD_BYTES) return;
+    const now = this.firstBytes(o, HEAD_BYTES);
+    // only what the position has passed: a half-written first line is not its identity yet
+    o.head = now.subarray(0, Math.min(now.length, Math.max(o.offset, o.head?.length ?? 0)));
   }
 
   /** Where to start: the saved position if it is still this file; a rotated file found by inode. */
@@ -123,7 +155,7 @@ export class LogTail {
       return;
     }
     if (st && st.ino === want.ino) {
-      this.cur = this.openAt(this.path, want.offset);
+      this.cur = this.openAt(this.path, want.offset, want.head);
       if (saved.previous) this.prev = this.findByInode(saved.previous);
       return;
     }
@@ -139,7 +171,7 @@ export class LogTail {
       for (const name of readdirSync(dir)) {
         const p = join(dir, name);
         try {
-          if (statSync(p).ino === pos.ino) return this.openAt(p, pos.offset);
+          if (statSync(p).ino === pos.ino) return this.openAt(p, pos.offset, pos.head);
         } catch {}
       }
     } catch {}
@@ -159,8 +191,10 @@ export class LogTail {
         this.prev = this.cur; // rotated: keep draining the old inode
       }
       this.cur = this.openAt(this.path, 0);
-    } else if (st && this.cur && st.size < this.cur.offset) {
-      this.cur.offset = 0; // copytruncate
+    } else if (st && this.cur && (st.size < this.cur.offset || this.truncated(this.cur))) {
+      // copytruncate: emptied (and maybe refilled past our position already)
+      this.cur.offset = 0;
+      this.cur.head = undefined;
     }
     const events: LoginEvent[] = [];
     if (this.prev) {
@@ -170,7 +204,10 @@ export class LogTail {
         this.prev = undefined;
       }
     }
-    if (this.cur) events.push(...this.readNew(this.cur));
+    if (this.cur) {
+      events.push(...this.readNew(this.cur));
+      this.noteHead(this.cur);
+    }
     const before = this.lastSaved;
     const now = JSON.stringify(this.position());
     if (events.length) await this.hooks.onEvents(events);

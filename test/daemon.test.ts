@@ -1,7 +1,7 @@
 // The daemon as a process, against real Dovecot servers: users log in to the NEW server
 // over IMAP, the daemon tails that server's real log and migrates them from the OLD one.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, copyFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, statSync, copyFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateMaildir } from "../bench/mailgen.ts";
 import { countAll, expectSameMail } from "./support/compare.ts";
@@ -10,7 +10,7 @@ import { doveadm, freePort } from "./support/dovecot.ts";
 import { runCli, runCliOk, startHarness, type Harness } from "./support/harness.ts";
 import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
 
-const names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate", "mallory"];
+const names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate", "mallory", "nina"];
 const users = names.map((n) => `${n}@example.com`);
 const IVAN = "ivan@other.example";
 const BIG = ["carol@example.com", "judy@example.com"];
@@ -101,6 +101,20 @@ describe("daemon", () => {
     truncateSync(h.target.logPath, 0);
     await userLogin(h.target, "heidi@example.com");
     await done("heidi@example.com");
+  });
+
+  test("copytruncate refilled past the old position between two polls: the login at its new start is read", async () => {
+    const line = (user: string, i: number) => `{"time":"2026-11-24T06:00:${String(i % 60).padStart(2, "0")}Z","user":"${user}","service":"imap","ip":"192.0.2.${(i % 250) + 1}"}\n`;
+    // the log's position far in
+    appendFileSync(jsonl, Array.from({ length: 200 }, (_, i) => line("nobody@unknown.example", i)).join(""));
+    const size = statSync(jsonl).size;
+    await waitFor(async () => (await d.status()).logs.find((l: { path: string }) => l.path === jsonl)?.current?.offset === size, 10_000, "the log read to its end");
+    // emptied and written again at once (same inode), longer than before, a login at its start
+    const refill = line("nina@example.com", 7) + Array.from({ length: 400 }, (_, i) => line("nobody@unknown.example", i + 1)).join("");
+    truncateSync(jsonl, 0);
+    appendFileSync(jsonl, refill);
+    expect(statSync(jsonl).size).toBeGreaterThan(size);
+    await done("nina@example.com");
   });
 
   test("a line written in two pieces counts once", async () => {

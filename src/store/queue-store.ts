@@ -30,7 +30,7 @@ const jobSchema = z.object({
 const failedSchema = jobSchema.extend({ failedAt: z.number() });
 export type FailedJob = z.infer<typeof failedSchema>;
 
-const positionSchema = z.object({ ino: z.number(), offset: z.number() });
+const positionSchema = z.object({ ino: z.number(), offset: z.number(), head: z.string().regex(/^[0-9a-f]*$/).max(128).optional() });
 const metaSchema = z.object({
   version: z.literal(1).default(1),
   paused: z.object({ all: z.boolean(), domains: z.array(z.string()) }).default({ all: false, domains: [] }),
