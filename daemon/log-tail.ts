@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { LineParser, LoginEvent } from "../src/events/login-event.ts";
 import { TIMEOUTS } from "../src/timeouts.ts";
+import { RepeatLimiter } from "../src/repeat-limiter.ts";
 
 export interface TailPosition {
   ino: number;
@@ -61,6 +62,10 @@ export class LogTail {
   private timer?: ReturnType<typeof setInterval>;
   private running: Promise<void> = Promise.resolve();
   private pending = false;
+  private readonly problems = new RepeatLimiter();
+  /** The saved position, until the first poll has resumed from it (a failure there is retried at the next poll, never skipped). */
+  private saved?: TailState;
+  private resumed = false;
   private stopped = false;
 
   constructor(
@@ -70,7 +75,7 @@ export class LogTail {
   ) {}
 
   async start(): Promise<void> {
-    this.resume(this.hooks.load());
+    this.saved = this.hooks.load();
     this.watcher = watch(this.path, { ignoreInitial: true, persistent: false });
     this.watcher.on("all", () => this.kick());
     this.watcher.on("error", (e) => this.hooks.warn("log watcher error", { path: this.path, error: String(e) }));
@@ -102,23 +107,36 @@ export class LogTail {
       if (this.stopped) return;
       try {
         await this.poll();
+        // a problem that is over is said once, with how often it came back unlogged
+        for (const p of this.problems.clear("")) this.hooks.warn("log readable again", { path: this.path, was: p.key, repeatsNotLogged: p.suppressed });
       } catch (e) {
-        this.hooks.warn("cannot read log", { path: this.path, error: (e as Error).message });
+        // twice a second while a disk is full: logged when it starts, then once a minute
+        const error = (e as Error).message;
+        const d = this.problems.occur(error, Date.now());
+        if (d.log) this.hooks.warn("cannot read log", { path: this.path, error, ...(d.suppressed ? { repeatsNotLogged: d.suppressed } : {}) });
       }
     });
     return this.running;
   }
 
+  /** The file opened at `offset`; undefined when it does not exist (between rename and create). Other failures throw: they are reported. */
   private openAt(path: string, offset: number, head?: string): Open | undefined {
+    let fd: number;
     try {
-      const fd = openSync(path, "r");
+      fd = openSync(path, "r");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw e;
+    }
+    try {
       const st = fstatSync(fd);
       const o: Open = { fd, ino: st.ino, offset: st.size < offset ? 0 : offset, lastGrowth: Date.now(), head: head ? Buffer.from(head, "hex") : undefined };
       if (this.truncated(o)) o.offset = 0;
       this.noteHead(o);
       return o;
-    } catch {
-      return undefined;
+    } catch (e) {
+      closeSync(fd);
+      throw e;
     }
   }
 
@@ -179,6 +197,10 @@ export class LogTail {
   }
 
   private async poll(): Promise<void> {
+    if (!this.resumed) {
+      this.resume(this.saved);
+      this.resumed = true;
+    }
     let st: { ino: number; size: number } | undefined;
     try {
       st = statSync(this.path);

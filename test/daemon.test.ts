@@ -1,7 +1,7 @@
 // The daemon as a process, against real Dovecot servers: users log in to the NEW server
 // over IMAP, the daemon tails that server's real log and migrates them from the OLD one.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, statSync, copyFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, rmdirSync, statSync, copyFileSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateMaildir } from "../bench/mailgen.ts";
 import { countAll, expectSameMail } from "./support/compare.ts";
@@ -115,6 +115,20 @@ describe("daemon", () => {
     appendFileSync(jsonl, refill);
     expect(statSync(jsonl).size).toBeGreaterThan(size);
     await done("nina@example.com");
+  });
+
+  test("a log that cannot be read says so once, then once a minute, and once more when it is readable again", async () => {
+    const broken = join(h.home, "broken.log");
+    await runCliOk(h.home, ["config", "set", `logins.2.path=${broken}`, "logins.2.format=jsonl"]);
+    await waitFor(async () => (await d.status()).logs.some((l: { path: string }) => l.path === broken), 10_000, "the third log tailed");
+    mkdirSync(broken); // read twice a second: EISDIR each time
+    await Bun.sleep(3000);
+    const lines = () => d.output().split("\n").filter((l) => l.includes(broken));
+    expect(lines().filter((l) => l.includes("cannot read log")).length).toBe(1);
+    rmdirSync(broken);
+    writeFileSync(broken, "");
+    await waitFor(() => lines().some((l) => l.includes("log readable again")), 10_000, "the log readable again");
+    expect(lines().find((l) => l.includes("log readable again"))).toMatch(/"repeatsNotLogged":[1-9]/);
   });
 
   test("a line written in two pieces counts once", async () => {
