@@ -89,7 +89,13 @@ export function formatIssue(issue: z.core.$ZodIssue, prefix = "", schema?: z.Zod
   const at = [prefix, ...issue.path.map(String)].filter(Boolean).join(".") || "(settings)";
   if (issue.code === "unrecognized_keys") {
     const known = schema ? keysAt(schema, issue.path) : [];
-    const hints = issue.keys.map((k) => closest(k, known)).filter((x): x is string => x !== undefined);
+    // a key of another variant (auth.user with mode=captured) is known, just not with these settings
+    const elsewhere = issue.keys.filter((k) => known.includes(k));
+    if (elsewhere.length === issue.keys.length) {
+      const d = schema ? discriminatorAt(schema, issue.path) : undefined;
+      return `${at}: ${elsewhere.map((k) => `"${k}"`).join(", ")} ${elsewhere.length === 1 ? "does" : "do"} not apply with these settings${d ? ` (only with another ${at}.${d}: ${d} decides which settings apply)` : ""}`;
+    }
+    const hints = issue.keys.map((k) => closest(k, known)).filter((x): x is string => x !== undefined && !issue.keys.includes(x));
     const knownHere = known.length ? `; known here: ${known.join(", ")}` : "";
     return `${at}: unknown setting ${issue.keys.map((k) => `"${k}"`).join(", ")}${hints.length ? ` (did you mean ${hints.map((h) => `"${h}"`).join(", ")}?)` : ""}${knownHere}`;
   }
@@ -144,6 +150,19 @@ export function keysAt(schema: unknown, path: PropertyKey[]): string[] {
     return [];
   });
   return [...new Set(keys)];
+}
+
+/** The key that picks a variant of the union at `path` (e.g. "mode"), if the node there is a discriminated union. */
+export function discriminatorAt(schema: unknown, path: PropertyKey[]): string | undefined {
+  let node = unwrap(schema);
+  for (const k of path) {
+    const d = defOf(node);
+    if (d?.type === "object" && d.shape && Object.hasOwn(d.shape, String(k))) node = unwrap(d.shape[String(k)]);
+    else if (d?.type === "record") node = unwrap(d.valueType);
+    else if (d?.type === "array") node = unwrap(d.element);
+    else return undefined;
+  }
+  return (defOf(node) as { discriminator?: string } | undefined)?.discriminator;
 }
 
 /** The known name nearest to a mistyped one (edit distance at most 2, or a third of its length), if any. */

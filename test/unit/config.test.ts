@@ -93,6 +93,9 @@ describe("a mistyped settings key", () => {
     expect(e.message).toBe('migration.old: unknown setting "imaport" (did you mean "imapPort"?); known here: host, imapPort, imapTls, smtpHost, smtpPort, tlsVerify, auth, login');
     expect(inputErrorOf(() => applyAssignments(configSchema, {}, assign("firstlogin.socket=/run/a.sock"))).message).toContain('(did you mean "firstLogin"?)');
     expect(inputErrorOf(() => applyAssignments(domainSchema, {}, assign("classes.staff.quotaa=1G"))).message).toContain('classes.staff: unknown setting "quotaa" (did you mean "quota"?)');
+    // a key of another variant is not "unknown (did you mean itself?)": it does not apply with this mode
+    const other = inputErrorOf(() => applyAssignments(domainSchema, {}, assign("migration.old.auth.mode=captured", "migration.old.auth.user=admin"))).message;
+    expect(other).toBe('migration.old.auth: "user" does not apply with these settings (only with another migration.old.auth.mode: mode decides which settings apply)');
     // nothing near: no guess, only the list
     expect(inputErrorOf(() => applyAssignments(domainSchema, {}, assign("zzz=1"))).message).toBe('(settings): unknown setting "zzz"; known here: migration, accountDefaults, classes, ldap');
   });
