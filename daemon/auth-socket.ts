@@ -3,7 +3,7 @@
 // the premium seat and the vault, and Dovecot's auth service needs no access to the home
 // directory. One netstring request per login (src/accounts/auth-protocol.ts). Passwords are
 // never logged; every answer is (user, kind, remote address, outcome, reason).
-import { addressProblem, shownName } from "../src/address.ts";
+import { addressProblem, canonicalUser, shownName } from "../src/address.ts";
 import { encodeAuthReply, parseAuthRequest } from "../src/accounts/auth-protocol.ts";
 import { firstLogin, masterLookup, type FirstLogin } from "../src/accounts/first-login.ts";
 import { FirstLoginGuard } from "../src/accounts/first-login-guard.ts";
@@ -40,7 +40,7 @@ export class AuthSocket {
         return encodeAuthReply({ outcome: "tempfail", reason: `malformed request: ${r.error}` });
       }
       stats.checks++;
-      const user = r.user.toLowerCase();
+      const user = canonicalUser(r.user);
       let out: FirstLogin;
       const bad = addressProblem(user);
       try {

@@ -13,7 +13,7 @@
 //   POST /catch-up  {"user"}      schedule the user's next catch-up pass (after a run elsewhere)
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
 import type { z } from "zod";
-import { addressProblem, shownName } from "../src/address.ts";
+import { addressProblem, canonicalUser, shownName } from "../src/address.ts";
 import { setDomain } from "../src/config/change.ts";
 import { formatIssue, parseAssignment } from "../src/config/dotted.ts";
 import { AutomigrateError, classify, errorText } from "../src/errors.ts";
@@ -38,7 +38,7 @@ const refuse = (message: string, code: ControlError["code"] = "INPUT") => new Au
 function userParam(raw: string): string {
   const problem = addressProblem(raw);
   if (problem) throw refuse(`${shownName(raw)} is not a valid user address: it ${problem}`);
-  return raw.toLowerCase();
+  return canonicalUser(raw);
 }
 
 /** The request's body, parsed by the route's schema; bad JSON or a wrong shape is a 400 naming the field. */

@@ -13,7 +13,7 @@ import { AutomigrateError, classify, errorCode, errorText } from "../src/errors.
 import { homePaths } from "../src/home.ts";
 import { oldServerKey } from "../src/imap/connect.ts";
 import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-event.ts";
-import { splitUser } from "../src/address.ts";
+import { canonicalUser, splitUser } from "../src/address.ts";
 import { migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
 import { domainProgress, enqueue, withRates, pickNext, PRIORITY, selectForCancel, type CancelSelection, type EnqueueResult, type Job, type JobReason } from "../src/queue/policy.ts";
 import { CATCH_UP_PRIORITY, decide, type JobEvent, type Verdict } from "../src/queue/job-policy.ts";
@@ -285,7 +285,7 @@ export class Daemon {
 
   /** Queues a user by hand (control socket): allowed for any configured domain. */
   async request(user: string, reason: JobReason): Promise<EnqueueResult> {
-    const u = user.toLowerCase();
+    const u = canonicalUser(user);
     const { domain } = splitUser(u);
     const d = this.config.domains[domain];
     if (!d) throw new AutomigrateError(`domain ${domain} is not configured`, { user: u, hint: `automigrate domain add ${domain}` }, { exitCode: 2, code: "NOT_FOUND" });

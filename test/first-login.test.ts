@@ -152,6 +152,27 @@ describe("first login on the new server", () => {
     await userLogin(target, "imp1@example.com", "Imported-pw-1");
   });
 
+  test("import-users refuses what no login can carry, keys on one spelling per user, and never says created for a password it did not store", async () => {
+    const csv = join(root, "hostile.csv");
+    const nfc = "\u00e9mile@example.com";
+    const nfd = "e\u0301mile@example.com";
+    writeFileSync(csv, ["/etc/passwd@example.com;x", "%u@example.com;x", "*@example.com;x", "a*admin@example.com;x", `${nfc};Emile-pw-1`, `${nfd};Emile-pw-2`, "IMP3@Example.com;first-pw", "imp3@example.com;second-pw", "imp1@example.com;another-pw"].join("\n"));
+    const r = await runCli(home, ["import-users", csv, "--json"]);
+    const rows = JSON.parse(r.stdout) as { line: number; user: string; result: string; reason?: string }[];
+    const at = (line: number) => rows.find((x) => x.line === line)!;
+    for (const [line, ch] of [[1, "/"], [2, "%"], [3, "*"], [4, "*"]] as const) expect(at(line)).toMatchObject({ result: "refused", reason: expect.stringContaining(`holds "${ch}"`) });
+    expect(at(5)).toMatchObject({ user: nfc, result: "created" });
+    expect(at(6)).toMatchObject({ user: nfc, result: "refused", reason: expect.stringContaining("the same user as line 5") });
+    expect(at(7)).toMatchObject({ user: "imp3@example.com", result: "created" });
+    expect(at(8)).toMatchObject({ user: "imp3@example.com", result: "refused", reason: expect.stringContaining("the same user as line 7") });
+    expect(at(9)).toMatchObject({ user: "imp1@example.com", result: "exists", reason: "created before: its password is not changed" });
+    // one account for émile, the first password; imp1 keeps its own
+    expect(readFileSync(target.passwdPath, "utf8").split("\n").filter((l) => l.normalize("NFC").startsWith(`${nfc}:`)).length).toBe(1);
+    for (const bad of ["/etc/passwd@example.com", "%u@example.com", "*@example.com", "a*admin@example.com"]) expect(passwdHas(bad)).toBe(false);
+    await userLogin(target, "imp3@example.com", "first-pw");
+    await userLogin(target, "imp1@example.com", "Imported-pw-1");
+  });
+
   test("the first-login socket under hostile clients: malformed, oversized, a connection flood; it keeps answering", async () => {
     const ask = async (raw: string | Buffer): Promise<{ reply: string; closed: boolean }> => {
       let reply = "";

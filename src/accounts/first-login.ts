@@ -4,6 +4,7 @@
 // kept in the vault when the domain's credentials are "captured", and the Login line Dovecot
 // writes next makes the daemon migrate the mail (when the domain migrates). Used by the
 // checkpassword helper and by import-users.
+import { canonicalUser } from "../address.ts";
 import { creatableUser } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
@@ -28,7 +29,7 @@ export type FirstLogin =
   | { outcome: "tempfail"; reason: string };
 
 /** Creates the account (provisioner, tier, record) and captures the password if configured. */
-export async function createAccount(home: string, config: Config, user: string, password: string | undefined, via: "first-login" | "import"): Promise<{ tier: Tier; className: string }> {
+export async function createAccount(home: string, config: Config, user: string, password: string | undefined, via: "first-login" | "import"): Promise<{ tier: Tier; className: string; existed?: true }> {
   const m = creatableUser(config, user);
   if (!m.ok) throw new AutomigrateError(m.reason, { user }, { exitCode: 2 });
   const d = config.domains[m.domain]!;
@@ -37,7 +38,8 @@ export async function createAccount(home: string, config: Config, user: string, 
   const release = acquireLock(join(homePaths(home).accounts, accountFileName(user).replace(/\.json$/, ".create.lock")), { waitMs: TIMEOUTS.accountCreateLockMs, what: `creating ${user}` });
   try {
     const state = await AccountStateStore.open(home, user);
-    if (state.data.account) return { tier: state.data.account.tier, className: state.data.account.className };
+    // created before (an earlier import, a first login): nothing changes, its password neither
+    if (state.data.account) return { tier: state.data.account.tier, className: state.data.account.className, existed: true };
     if (provisioner.exists(user)) throw new AutomigrateError(`an account ${user} exists already on the new server`, { user, hint: "its own password database decides its logins" });
     const tier = assignTier(home, user, d.migration.premiumByLicense, config.license.premiumSeats);
     try {
@@ -70,7 +72,7 @@ export async function requestMigration(home: string, user: string): Promise<bool
  * re-reads a passwd-file that was just written.
  */
 export async function masterLookup(home: string, config: Config, user: string): Promise<FirstLogin> {
-  const u = user.toLowerCase();
+  const u = canonicalUser(user);
   const state = await AccountStateStore.open(home, u);
   if (state.data.account) return { outcome: "accept", tier: state.data.account.tier, className: state.data.account.className };
   if (provisionerFor(config).exists(u)) return { outcome: "accept", tier: "basic", className: "(existing)" };
@@ -105,7 +107,7 @@ export interface LoginOrigin {
 }
 
 export async function firstLogin(home: string, config: Config, user: string, password: string, origin: LoginOrigin = {}): Promise<FirstLogin> {
-  const u = user.toLowerCase();
+  const u = canonicalUser(user);
   const m = creatableUser(config, u);
   if (!m.ok) return { outcome: "reject", reason: m.reason };
   const provisioner = provisionerFor(config);

@@ -6,6 +6,8 @@ import type { Command } from "commander";
 import { loadConfig } from "../config/store.ts";
 import { errorText, inputError } from "../errors.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
+import { canonicalUser } from "../address.ts";
+import { printable } from "../status/status-view.ts";
 
 export function addAccountCommands(program: Command): void {
   program
@@ -77,13 +79,21 @@ Example:
       }
       const { createAccount, requestMigration } = await import("../accounts/first-login.ts");
       const { migratableUser } = await import("../config/rules.ts");
-      const rows: { line: number; user: string; result: "created" | "queued" | "refused"; reason?: string; tier?: string }[] = [];
+      const rows: { line: number; user: string; result: "created" | "exists" | "queued" | "refused"; reason?: string; tier?: string }[] = [];
+      // one user, one line: the same address in other capitals or another Unicode form is a duplicate
+      const seen = new Map<string, number>();
       for (const [i, raw] of text.split(/\r?\n/).entries()) {
         const line = raw.trim();
         if (!line || line.startsWith("#")) continue;
         const sep = line.indexOf(";");
-        const user = (sep < 0 ? line : line.slice(0, sep)).trim().toLowerCase();
+        const user = canonicalUser((sep < 0 ? line : line.slice(0, sep)).trim());
         const password = sep < 0 ? undefined : line.slice(sep + 1);
+        const first = seen.get(user);
+        if (first !== undefined) {
+          rows.push({ line: i + 1, user, result: "refused", reason: `the same user as line ${first} (in other capitals or another Unicode form): not created again, nothing stored` });
+          continue;
+        }
+        seen.set(user, i + 1);
         const m = migratableUser(config, user);
         if (!m.ok) {
           rows.push({ line: i + 1, user, result: "refused", reason: m.reason });
@@ -93,7 +103,7 @@ Example:
           if (password !== undefined) {
             if (!password) throw inputError("empty password");
             const created = await createAccount(home, config, user, password, "import");
-            rows.push({ line: i + 1, user, result: "created", tier: created.tier });
+            rows.push(created.existed ? { line: i + 1, user, result: "exists", tier: created.tier, reason: "created before: its password is not changed" } : { line: i + 1, user, result: "created", tier: created.tier });
           } else {
             if (config.domains[m.domain]!.migration.old.auth?.mode !== "master") throw inputError("a line without a password needs the domain's old-server credentials in master mode");
             rows.push({ line: i + 1, user, result: "queued" });
@@ -105,7 +115,7 @@ Example:
       }
       if (o.json) json(rows);
       else {
-        for (const r of rows) out(`line ${r.line}: ${r.user}: ${r.result}${r.tier ? ` (${r.tier})` : ""}${r.reason ? ` — ${r.reason}` : ""}`);
+        for (const r of rows) out(printable(`line ${r.line}: ${r.user}: ${r.result}${r.tier ? ` (${r.tier})` : ""}${r.reason ? ` — ${r.reason}` : ""}`));
         out(`${rows.filter((r) => r.result !== "refused").length} accepted, ${rows.filter((r) => r.result === "refused").length} refused`);
       }
       process.exitCode = rows.some((r) => r.result === "refused") ? EXIT.failed : EXIT.ok;

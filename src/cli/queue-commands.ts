@@ -1,6 +1,7 @@
 // automigrate pause|resume [--domain d] | retry [user] | sweep | cancel: the running daemon's queue,
 // through its control socket. Each says what the daemon answered; nothing is claimed when the
 // daemon is not running or refused.
+import { canonicalUser } from "../address.ts";
 import { Option, type Command } from "commander";
 import { daemonPost, refusedBy } from "../control-client.ts";
 import type { Answers, PostRoute, RequestOf } from "../status/control-api.ts";
@@ -56,7 +57,7 @@ export function addQueueCommands(program: Command): void {
     .option("--json", "JSON: { retried }")
     .addHelpText("after", "\nExamples:\n  automigrate retry alice@example.com\n  automigrate retry\n\nExit status: 0 when something was retried, 1 when there was nothing to retry.")
     .action(async (user: string | undefined, o: { json?: boolean }, cmd: Command) => {
-      const r = await askDaemon(cmd, "/retry", user ? { user: user.toLowerCase() } : {});
+      const r = await askDaemon(cmd, "/retry", user ? { user: canonicalUser(user) } : {});
       if (o.json) json(r);
       else out(r.retried > 0 ? `retried ${r.retried} job${r.retried === 1 ? "" : "s"}` : `nothing to retry${user ? ` for ${user}` : ""}: no failed job and none waiting to retry`);
       process.exitCode = r.retried > 0 ? EXIT.ok : EXIT.failed;

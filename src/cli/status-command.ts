@@ -5,7 +5,7 @@ import { knownAccountUsers, readAccountState } from "../store/account-state.ts";
 import { readQueue, readQueueEntry } from "../store/queue-store.ts";
 import { accountLines, printable, statusLines, unknownAccount, verifiedText, withText, type AccountAnswer, type DaemonStatus } from "../status/status-view.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
-import { addressProblem } from "../address.ts";
+import { addressProblem, canonicalUser } from "../address.ts";
 import { loadConfig } from "../config/store.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
 
@@ -33,7 +33,7 @@ export function addStatusCommand(program: Command): void {
     .addHelpText("after", "\nExamples:\n  automigrate status\n  automigrate status alice@example.com --json")
     .action(async (user: string | undefined, o: { json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
-      const u = user?.toLowerCase();
+      const u = user === undefined ? undefined : canonicalUser(user);
       if (u) {
         // a typo or an unknown domain is said as such, not answered with "no job"
         const bad = addressProblem(u);

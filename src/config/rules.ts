@@ -93,6 +93,10 @@ export function migratableUser(config: Config, user: string): { ok: true; domain
   }
   const d = config.domains[domain];
   if (!d) return { ok: false, reason: `domain ${domain} is not configured` };
+  // a login holding a configured master separator would log in as someone else there
+  const separators = [config.target.auth, d.migration.old.auth].flatMap((a) => (a?.mode === "master" && a.method === "separator" ? [a.separator] : []));
+  const sep = separators.find((x) => user.includes(x));
+  if (sep) return { ok: false, reason: `${user} holds "${sep}", the master-user separator of a server: a login with it is someone else's` };
   if (!d.migration.enabled) return { ok: false, reason: `migration is disabled for ${domain}` };
   const problems = domainProblems(domain, d);
   if (problems.length) return { ok: false, reason: problems[0]! };

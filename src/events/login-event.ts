@@ -1,5 +1,6 @@
 // Login events from the new server's log: Dovecot's own format, JSON lines, or a custom
 // regular expression with a named `user` group. Pure parsing; tailing is the daemon's job.
+import { canonicalUser } from "../address.ts";
 
 export interface LoginEvent {
   user: string;
@@ -33,7 +34,7 @@ export function parseDovecotLine(line: string): LoginEvent | undefined {
   const rest = m[3] ?? "";
   const time = /^(\w{3} +\d+ \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-][\d:]+)?)/.exec(line)?.[1];
   return {
-    user: m[2].toLowerCase(),
+    user: canonicalUser(m[2]),
     service: m[1]!,
     ip: field(rest, "rip"),
     session: field(rest, "session"),
@@ -55,7 +56,7 @@ export function parseJsonLine(line: string): LoginEvent | undefined {
   const o = v as Record<string, unknown>;
   if (typeof o.user !== "string" || !o.user) return undefined;
   const str = (x: unknown) => (typeof x === "string" ? x : undefined);
-  return { user: o.user.toLowerCase(), service: str(o.service) ?? "unknown", ip: str(o.ip), time: str(o.time), authUser: str(o.authUser)?.toLowerCase() };
+  return { user: canonicalUser(o.user), service: str(o.service) ?? "unknown", ip: str(o.ip), time: str(o.time), authUser: str(o.authUser)?.toLowerCase() };
 }
 
 export function regexParser(pattern: string): LineParser {
@@ -63,7 +64,7 @@ export function regexParser(pattern: string): LineParser {
   return (line) => {
     const g = re.exec(line)?.groups;
     if (!g?.user) return undefined;
-    return { user: g.user.toLowerCase(), service: g.service ?? "unknown", ip: g.ip, time: g.time, authUser: g.auth_user?.toLowerCase() };
+    return { user: canonicalUser(g.user), service: g.service ?? "unknown", ip: g.ip, time: g.time, authUser: g.auth_user?.toLowerCase() };
   };
 }
 

@@ -1,6 +1,6 @@
 // One user's migration: plan folders, create them on the new server, copy folders in
 // parallel (one old + one new connection per worker), and report.
-import { splitUser } from "../address.ts";
+import { canonicalUser, splitUser } from "../address.ts";
 import type { Config, DomainSettings } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText, inputError, type ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
@@ -118,7 +118,7 @@ function reportError(e: unknown, folder?: string): MigrationReport["errors"][num
 
 export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport> {
   const started = Date.now();
-  const user = opts.user.toLowerCase();
+  const user = canonicalUser(opts.user);
   const report: MigrationReport = { user, status: "failed", folders: 0, messages: 0, bytes: 0, skipped: [], renamed: [], errors: [], durationMs: 0 };
   const vault = new Vault(opts.home);
   const sides = resolveSides(opts.config, user, vault);

@@ -5,6 +5,7 @@
 // memory at a time, hashes kept) and compared as multisets: missing (on the old side, not on
 // the new), extra (on the new side only: the user's new mail, informational), and altered
 // (the same bytes with another INTERNALDATE). Flags are not compared: users change them.
+import { canonicalUser } from "../address.ts";
 import { createHash } from "node:crypto";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError } from "../errors.ts";
@@ -93,7 +94,7 @@ export function folderOrder(a: string, b: string): number {
 }
 
 export async function verifyUser(home: string, config: Config, user: string, opts: { deep?: boolean; secrets?: SecretSource } = {}): Promise<VerifyReport> {
-  const u = user.toLowerCase();
+  const u = canonicalUser(user);
   const sides = resolveSides(config, u, opts.secrets);
   const state = await AccountStateStore.open(home, u);
   // a stable order whatever order parallel copies recorded them in: INBOX first, then by name

@@ -3,6 +3,7 @@
 // daemon saw log in to the new server, or one in the provisioner's own list. Read from
 // the state files on every miss, so an account created by the checkpassword helper (another
 // process) is routed locally from its next lookup on; a user once local stays local.
+import { canonicalUser } from "../address.ts";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { provisionerFor } from "../accounts/provision.ts";
@@ -37,7 +38,7 @@ export class LocalAccounts {
   ) {}
 
   has(user: string): boolean {
-    const u = user.toLowerCase();
+    const u = canonicalUser(user);
     if (this.known.has(u)) return true;
     const local = this.alsoLocal(u) || onNewServer(readJsonFile(join(homePaths(this.home).accounts, accountFileName(u)))) || this.provisionedUsers().has(u);
     if (local) this.known.add(u);

@@ -3,6 +3,7 @@
 // (UIDVALIDITY + highest migrated UID), the batch in flight (for crash recovery),
 // skipped messages and totals. Also a per-user run lock: two migrations of one user at
 // the same time would copy messages twice.
+import { canonicalUser } from "../address.ts";
 import { createHash } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -90,7 +91,7 @@ const MAX_STEM = 180;
  * can escape the directory), and cut with a hash when too long for a file name.
  */
 export function accountFileName(user: string): string {
-  const u = user.toLowerCase();
+  const u = canonicalUser(user);
   const stem = /^[a-z0-9@._+-]+$/.test(u) && !u.startsWith(".") ? u : encodeURIComponent(u).replace(/^\./, "%2E");
   if (stem.length <= MAX_STEM) return `${stem}.json`;
   return `${stem.slice(0, MAX_STEM - 18)}~${createHash("sha256").update(u).digest("hex").slice(0, 16)}.json`;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { addressProblem, splitUser } from "../../src/address.ts";
+import { addressProblem, canonicalUser, splitUser } from "../../src/address.ts";
 
 describe("one address validator for every door", () => {
   test("ordinary and unusual but valid addresses pass", () => {
@@ -9,8 +9,13 @@ describe("one address validator for every door", () => {
   });
   test("path escapes, quotes, control characters, undecodable bytes, two @ and overlong names are refused with the reason", () => {
     const bad: [string, RegExp][] = [
-      ["../../evil@example.com", /dot-atom/],
-      ["../../../../srv/evil/x@example.com", /dot-atom/],
+      ["../../evil@example.com", /holds "\/"/],
+      ["../../../../srv/evil/x@example.com", /holds "\/"/],
+      // what no mail server's login carries: a path, a Dovecot variable, the master separator
+      ["/etc/passwd@example.com", /holds "\/"/],
+      ["%u@example.com", /holds "%"/],
+      ["*@example.com", /holds "\*"/],
+      ["a*admin@example.com", /holds "\*"/],
       ['"quoted@example.com', /dot-atom/],
       ["a@b@example.com", /dot-atom/],
       ["alice\r\n@example.com", /control character/],
@@ -29,5 +34,9 @@ describe("one address validator for every door", () => {
   test("the refusal names the value printably and briefly", () => {
     expect(() => splitUser(`${"\u0001".repeat(200)}@example.com`)).toThrow(/^".{1,80} is not a valid user address/);
     expect(splitUser("Alice@Example.COM")).toEqual({ local: "Alice", domain: "example.com" });
+  });
+  test("one spelling per user: NFC and lower case", () => {
+    expect(canonicalUser("E\u0301mile@Example.com")).toBe(canonicalUser("\u00c9mile@example.com"));
+    expect(canonicalUser("E\u0301mile@Example.com")).toBe("\u00e9mile@example.com");
   });
 });
