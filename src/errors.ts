@@ -29,6 +29,15 @@ export type ErrorCode =
   | "ALTERED"
   | "STOPPED"
   | "SERVER"
+  // why a message was skipped (stored with it; reports and metrics group by it)
+  | "TOO_LARGE"
+  | "OVERSIZED"
+  | "NO_BODY"
+  | "UNREADABLE"
+  | "NOT_RETURNED"
+  | "REFUSED_BY_NEW_SERVER"
+  // a folder the new server refuses to create, for good
+  | "FOLDER_REFUSED"
   | "BUG";
 
 export class AutomigrateError extends Error {

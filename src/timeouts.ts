@@ -6,6 +6,13 @@ export const TIMEOUTS = {
   imapConnectMs: 30_000,
   /** An IMAP connection silent this long is dead: the longest single answer (a 25 MB FETCH or APPEND on a slow link) fits well inside. */
   imapIdleMs: 5 * 60_000,
+  /**
+   * A read from a server (FETCH, SEARCH, LIST...) must end within this, plus its expected bytes
+   * at the slowest rate a server may keep up (imapMinBytesPerSec): a server that trickles a byte
+   * now and then never trips the idle timeout, and the CLI and the daemon must still end.
+   */
+  imapReadBaseMs: Number(process.env.AUTOMIGRATE_TEST_READ_DEADLINE_MS) || 120_000,
+  imapMinBytesPerSec: 64 * 1024,
   /** LOGOUT when closing a connection: not waited for longer (the socket is closed anyway). */
   imapLogoutMs: 2_000,
   /** A first login's password check on the old server: Dovecot's auth answers the user within its own limits. */

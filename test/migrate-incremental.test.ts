@@ -87,7 +87,7 @@ describe("incremental migration", () => {
     expect(r.report.status).toBe("partial");
     expect(r.report.messages).toBe(8);
     expect(r.report.skipped).toHaveLength(1);
-    expect(r.report.skipped[0]).toMatchObject({ folder: "INBOX", uid: 5 });
+    expect(r.report.skipped[0]).toMatchObject({ folder: "INBOX", uid: 5, code: "REFUSED_BY_NEW_SERVER" });
     expect(r.report.skipped[0].reason).toBe("the new server refused it: [LIMIT] Mail size is larger than the maximum size allowed by server configuration");
     // a rerun retries it, still refused, and duplicates nothing
     const again = await migrateJson(h.home, U);

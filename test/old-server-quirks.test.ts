@@ -88,7 +88,7 @@ describe("old servers that are not Dovecot", () => {
     expect(r.code).toBe(3);
     expect(r.report.status).toBe("partial");
     expect(r.report.messages).toBe(9);
-    expect(r.report.skipped).toEqual([{ folder: "INBOX", uid: 4, reason: expect.stringContaining("without the message's body") }]);
+    expect(r.report.skipped).toEqual([{ folder: "INBOX", uid: 4, code: "NO_BODY", reason: expect.stringContaining("without the message's body") }]);
     expect((await digestMailbox(target, USER)).get("INBOX")!.length).toBe(9);
     old.quirks.bodyless = undefined;
     const again = await migrateJson(home, USER);

@@ -133,6 +133,8 @@ const migrationSchema = z.strictObject({
     })
     .default(() => ({ mode: "none" as const, timeoutSec: 600, everyPass: false })),
   folders: folderOptionsSchema.default(() => folderOptionsSchema.parse({})),
+  /** Larger messages are not fetched; a FETCH literal larger than a message's size (or this) is refused as announced. */
+  maxMessageBytes: z.number().int().min(1024 * 1024).default(200 * 1024 * 1024).describe("messages larger than this many bytes are skipped (TOO_LARGE) instead of fetched; a server that announces a literal larger than the message (or this) is cut off (OVERSIZED). Default 209715200 (200 MB)"),
   /** Folders copied in parallel for one user (one old and one new connection each). */
   parallelFolders: z.number().int().min(1).max(8).default(2).describe("folders copied in parallel for one user (one old and one new connection each), 1-8"),
 });

@@ -5,7 +5,9 @@
 import type { ImapFlow } from "imapflow";
 import { ImapAppender } from "../imap/appender.ts";
 import { closeImap, openImap, type Credentials, type Endpoint } from "../imap/connect.ts";
-import type { FolderIds, Layout, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, StoreFolder } from "./port.ts";
+import type { FolderIds, Layout, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, ReadLimits, StoreFolder } from "./port.ts";
+import { AutomigrateError } from "../errors.ts";
+import { TIMEOUTS } from "../timeouts.ts";
 
 /** Opens a connection to a server as a MailStore (errors as openImap's: codes, hints). */
 export async function openStore(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number } = {}): Promise<MailStore> {
@@ -26,7 +28,61 @@ const positive = (v: unknown): number | undefined => ((typeof v === "number" || 
 const asDate = (d: Date | string | undefined): Date => (d instanceof Date ? d : new Date(d ?? 0));
 
 export class ImapFlowStore implements MailStore {
-  constructor(private readonly client: ImapFlow) {}
+  /** The connection's last error event (imapflow reports a refused literal there, then "no connection" to the command). */
+  private lastError?: { code?: string; message?: string };
+  private timedOut?: number;
+
+  constructor(private readonly client: ImapFlow) {
+    client.on("error", (e: { code?: string; message?: string }) => (this.lastError = e));
+  }
+
+  /**
+   * Runs one read under a deadline (the base plus its expected bytes at the slowest rate a
+   * server may keep up) and, when `maxLiteral` is given, with literals larger than that refused
+   * as they are announced. A deadline passed or a literal refused ends the connection; the
+   * caller gets a coded error (CONNECT: worth a retry on a fresh connection; OVERSIZED: this
+   * message, on this server, never fits).
+   */
+  private async read<T>(expectedBytes: number, maxLiteral: number | undefined, op: () => Promise<T>): Promise<T> {
+    const streamer = (this.client as unknown as { streamer?: { maxLiteralSize?: number } }).streamer;
+    const before = streamer?.maxLiteralSize;
+    if (streamer && maxLiteral !== undefined) streamer.maxLiteralSize = maxLiteral;
+    const ms = TIMEOUTS.imapReadBaseMs + Math.ceil((expectedBytes / TIMEOUTS.imapMinBytesPerSec) * 1000);
+    const timer = setTimeout(() => {
+      this.timedOut = ms;
+      this.client.close();
+    }, ms);
+    try {
+      return await op();
+    } catch (e) {
+      throw this.explain(e);
+    } finally {
+      clearTimeout(timer);
+      if (streamer && maxLiteral !== undefined && before !== undefined) streamer.maxLiteralSize = before;
+    }
+  }
+
+  private explain(e: unknown): unknown {
+    if (this.lastError?.code === "LiteralTooLarge") {
+      return new AutomigrateError(`the old server announced a message larger than it said it was (${this.lastError.message}): refused as announced, the connection closed`, {
+        hint: "a broken or hostile server (or a proxy) in the path; if the message really is that large, raise migration.maxMessageBytes",
+      }, { code: "OVERSIZED", cause: e });
+    }
+    if (this.timedOut !== undefined) {
+      return new AutomigrateError(`the server did not finish answering within ${Math.round(this.timedOut / 1000)} s (it kept the connection alive without delivering)`, {}, { code: "CONNECT", transient: true, cause: e });
+    }
+    return e;
+  }
+
+  /** An async iteration read under one deadline and literal limit. */
+  private async *readAll<T>(expectedBytes: number, maxLiteral: number | undefined, it: () => AsyncIterable<T>): AsyncIterable<T> {
+    const items: T[] = [];
+    // collected under the deadline, then handed out (the callers' batches are bounded in bytes)
+    await this.read(expectedBytes, maxLiteral, async () => {
+      for await (const x of it()) items.push(x);
+    });
+    yield* items;
+  }
 
   get layout(): Layout {
     const ns = this.client.namespace as { prefix?: string; delimiter?: string } | undefined;
@@ -54,12 +110,12 @@ export class ImapFlowStore implements MailStore {
   }
 
   async examine(path: string): Promise<OpenedFolder> {
-    const box = await this.client.mailboxOpen(path, { readOnly: true });
+    const box = await this.read(0, undefined, () => this.client.mailboxOpen(path, { readOnly: true }));
     return { uidValidity: positive(box.uidValidity), uidNext: positive(box.uidNext), exists: box.exists ?? 0 };
   }
 
   async search(range: string): Promise<number[]> {
-    const found = await this.client.search({ uid: range }, { uid: true });
+    const found = await this.read(0, undefined, () => this.client.search({ uid: range }, { uid: true }));
     return Array.isArray(found) ? found : [];
   }
 
@@ -70,7 +126,7 @@ export class ImapFlowStore implements MailStore {
 
   async *metadata(range: string, want: { date?: boolean; headers?: boolean } = {}): AsyncIterable<MessageMeta> {
     const query = { uid: true, size: true, ...(want.date ? { internalDate: true } : {}), ...(want.headers ? { headers: true } : {}) };
-    for await (const m of this.client.fetch(range, query, { uid: true })) {
+    for await (const m of this.readAll(0, undefined, () => this.client.fetch(range, query, { uid: true }))) {
       yield {
         uid: m.uid,
         size: m.size ?? 0,
@@ -80,15 +136,16 @@ export class ImapFlowStore implements MailStore {
     }
   }
 
-  async *bodies(range: string): AsyncIterable<MessageBody> {
-    for await (const m of this.client.fetch(range, { uid: true, flags: true, internalDate: true, source: true }, { uid: true })) {
+  async *bodies(range: string, limits: ReadLimits = {}): AsyncIterable<MessageBody> {
+    for await (const m of this.readAll(limits.expectedBytes ?? 0, limits.maxLiteralBytes, () => this.client.fetch(range, { uid: true, flags: true, internalDate: true, source: true }, { uid: true }))) {
       yield { uid: m.uid, source: m.source, flags: m.flags ?? new Set(), internalDate: asDate(m.internalDate) };
     }
   }
 
   async part(uid: number, start: number, length: number): Promise<MessagePart | undefined> {
     const first = start === 0;
-    const r = await this.client.fetchOne(String(uid), { uid: true, ...(first ? { flags: true, internalDate: true } : {}), source: { start, maxLength: length } }, { uid: true });
+    // a partial FETCH answers at most `length` bytes: a larger literal is refused as announced
+    const r = await this.read(length, length + 1024, () => this.client.fetchOne(String(uid), { uid: true, ...(first ? { flags: true, internalDate: true } : {}), source: { start, maxLength: length } }, { uid: true }));
     if (!r) return undefined;
     return { source: r.source ?? Buffer.alloc(0), ...(first ? { flags: r.flags ?? new Set(), internalDate: asDate(r.internalDate) } : {}) };
   }

@@ -40,6 +40,12 @@ export interface MessageBody {
   internalDate: Date;
 }
 
+/** Bounds of a body read: the largest literal accepted (larger ones are refused as announced) and the bytes expected (for its deadline). */
+export interface ReadLimits {
+  maxLiteralBytes?: number;
+  expectedBytes?: number;
+}
+
 /** One part of a message (BODY.PEEK[]<start.length>), for spooling large ones. */
 export interface MessagePart {
   source: Buffer;
@@ -67,8 +73,12 @@ export interface MailStore {
   lastUid(): Promise<number | undefined>;
   /** Size (and date, header bytes when asked) of every message in `range`. */
   metadata(range: string, want?: { date?: boolean; headers?: boolean }): AsyncIterable<MessageMeta>;
-  /** Whole messages in `range` with flags and dates, without setting \Seen. */
-  bodies(range: string): AsyncIterable<MessageBody>;
+  /**
+   * Whole messages in `range` with flags and dates, without setting \Seen. A message whose
+   * literal is announced above `limits.maxLiteralBytes` fails the read with code OVERSIZED
+   * (the connection is then closed); a read that outlasts its deadline fails with CONNECT.
+   */
+  bodies(range: string, limits?: ReadLimits): AsyncIterable<MessageBody>;
   /** Up to `length` bytes of one message from `start`; flags and date with the first part. */
   part(uid: number, start: number, length: number): Promise<MessagePart | undefined>;
   /** Creates a folder, subscribed or not as asked. */

@@ -23,6 +23,8 @@ export interface SizedUid {
 export interface Batch {
   uids: number[];
   bytes: number;
+  /** Its largest message (RFC822.SIZE): what a FETCH literal of it may be. */
+  largest: number;
   /** One message larger than largeMessageBytes: streamed through a spool file. */
   large: boolean;
 }
@@ -30,23 +32,35 @@ export interface Batch {
 /** Consecutive messages (ascending UID) grouped by count and bytes; large ones alone. */
 export function planBatches(messages: SizedUid[], limits: BatchLimits): Batch[] {
   const batches: Batch[] = [];
-  let current: Batch = { uids: [], bytes: 0, large: false };
+  let current: Batch = { uids: [], bytes: 0, largest: 0, large: false };
   const flush = () => {
     if (current.uids.length) batches.push(current);
-    current = { uids: [], bytes: 0, large: false };
+    current = { uids: [], bytes: 0, largest: 0, large: false };
   };
   for (const m of [...messages].sort((a, b) => a.uid - b.uid)) {
     if (m.size > limits.largeMessageBytes) {
       flush();
-      batches.push({ uids: [m.uid], bytes: m.size, large: true });
+      batches.push({ uids: [m.uid], bytes: m.size, largest: m.size, large: true });
       continue;
     }
     if (current.uids.length >= limits.maxMessages || (current.uids.length > 0 && current.bytes + m.size > limits.maxBytes)) flush();
     current.uids.push(m.uid);
     current.bytes += m.size;
+    current.largest = Math.max(current.largest, m.size);
   }
   flush();
   return batches;
+}
+
+/**
+ * The largest FETCH literal accepted for a message announced at `expected` bytes
+ * (RFC822.SIZE): room for servers whose size is approximate (twice it, or 1 MB more), never
+ * more than migration.maxMessageBytes. A literal announced above it is refused as it is
+ * announced: a hostile or broken server cannot make automigrate read 300 MB for a 353-byte
+ * message.
+ */
+export function literalLimit(expected: number, maxMessageBytes: number): number {
+  return Math.min(maxMessageBytes, Math.max(expected * 2, expected + 1024 * 1024));
 }
 
 /**

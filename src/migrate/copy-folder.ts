@@ -12,10 +12,11 @@ import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from "n
 import { join } from "node:path";
 import { crashPoint } from "../crash-points.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
-import type { AppendMessage, MailStore, MailWriter, OpenedFolder } from "../mailstore/port.ts";
+import type { AppendMessage, MailStore, MailWriter, OpenedFolder, ReadLimits } from "../mailstore/port.ts";
+import type { ErrorCode } from "../errors.ts";
 import { formatUidSet } from "../imap/wire.ts";
 import type { AccountStateStore, PendingBatch } from "../store/account-state.ts";
-import { alreadyPresent, fingerprint, planBatches, uidWindows, type Batch, type BatchLimits } from "./batches.ts";
+import { alreadyPresent, fingerprint, literalLimit, planBatches, uidWindows, type Batch, type BatchLimits } from "./batches.ts";
 import type { PlannedFolder } from "./folder-plan.ts";
 import { noteTransientBytes } from "./memory.ts";
 import { checkStored, headerDigest, type SentMessage } from "./stored-check.ts";
@@ -37,13 +38,22 @@ export interface CopyContext {
   spoolDir: string;
   onProgress?: (e: ProgressEvent) => void;
   signal?: AbortSignal;
+  /** migration.maxMessageBytes: larger messages are skipped (TOO_LARGE), larger literals refused (OVERSIZED). */
+  maxMessageBytes?: number;
 }
 
 export interface SkippedMessage {
   folder: string;
   uid: number;
   reason: string;
+  /** Why, as a stable code (reports and metrics group by it). */
+  code?: ErrorCode;
 }
+
+/** What a skip is recorded as: the code and the reason in words. */
+type Skip = { uid: number; reason: string; code: ErrorCode };
+
+export const DEFAULT_MAX_MESSAGE_BYTES = 200 * 1024 * 1024;
 
 export interface FolderOutcome {
   folder: string;
@@ -69,8 +79,10 @@ interface Fetched {
   messages: Map<number, FetchedMessage>;
   noBody: number[];
   unreadable: number[];
+  /** Not fetched or refused as announced: too large, or announced larger than it is. */
+  refused: Skip[];
 }
-const emptyFetched = (): Fetched => ({ messages: new Map(), noBody: [], unreadable: [] });
+const emptyFetched = (): Fetched => ({ messages: new Map(), noBody: [], unreadable: [], refused: [] });
 
 /**
  * Copies the folder's new messages. `outcome` is filled as batches commit, so a caller whose
@@ -107,6 +119,25 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     });
   }
   const fs = () => ctx.state.folder(pf.old)!;
+  const maxBytes = ctx.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  /** RFC822.SIZE of the messages met so far (what each FETCH literal may be). */
+  const sizes = new Map<number, number>();
+  const noteSizes = (metas: { uid: number; size: number }[]) => {
+    for (const m of metas) sizes.set(m.uid, m.size);
+    return metas;
+  };
+  /** A batch's messages: too large ones set aside unfetched, the others with their literals bounded by their sizes. */
+  const fetchSome = async (uids: number[], large: boolean): Promise<Fetched> => {
+    const tooLarge = uids.filter((u) => (sizes.get(u) ?? 0) > maxBytes);
+    const rest = uids.filter((u) => !tooLarge.includes(u));
+    const out = rest.length === 0 ? emptyFetched() : large ? await spoolLarge(ctx, rest[0]!) : await fetchSources(ctx.old, rest, readLimits(rest));
+    for (const uid of tooLarge) out.refused.push({ uid, code: "TOO_LARGE", reason: `${sizes.get(uid)} bytes, more than migration.maxMessageBytes (${maxBytes}): not fetched (raise the setting to copy it)` });
+    return out;
+  };
+  const readLimits = (uids: number[]) => {
+    const largest = Math.max(0, ...uids.map((u) => sizes.get(u) ?? 0));
+    return { maxLiteralBytes: literalLimit(largest || maxBytes, maxBytes), expectedBytes: uids.reduce((n, u) => n + (sizes.get(u) ?? 0), 0) };
+  };
 
   // what was appended, read back window by window (sizes; 8-bit headers byte for byte)
   let sent: SentMessage[] = [];
@@ -133,9 +164,9 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
    */
   const fetchBatch = async (batch: Batch): Promise<Fetched> => {
     try {
-      return batch.large ? await spoolLarge(ctx, batch.uids[0]!) : await fetchSources(ctx.old, batch.uids);
+      return await fetchSome(batch.uids, batch.large);
     } catch (e) {
-      if (!ctx.reopenOld || !droppedConnection(e)) throw e;
+      if (!ctx.reopenOld || !(droppedConnection(e) || oversized(e))) throw e;
       return isolateUnreadable(batch);
     }
   };
@@ -152,11 +183,18 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
         // one drop may be the network's
         for (let attempt = 1; ; attempt++) {
           try {
-            const one = batch.large ? await spoolLarge(ctx, uid) : await fetchSources(ctx.old, [uid]);
+            const one = await fetchSome([uid], batch.large);
             for (const [u, m] of one.messages) out.messages.set(u, m);
             out.noBody.push(...one.noBody);
+            out.refused.push(...one.refused);
             break;
           } catch (e) {
+            if (oversized(e)) {
+              // refused as announced: this message, on this server, never fits; the others go on
+              out.refused.push({ uid, code: "OVERSIZED", reason: `${errorText(e)} (its RFC822.SIZE is ${sizes.get(uid) ?? "unknown"})` });
+              await reopen();
+              break;
+            }
             if (!droppedConnection(e)) throw e;
             await reopen();
             if (attempt === 2) {
@@ -182,20 +220,23 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
   const appendAndCommit = async (uids: number[], fetched: Fetched, intent?: PendingBatch, asked: number[] = uids, alreadyThere = 0) => {
     const order = uids.filter((u) => fetched.messages.has(u));
     const messages = order.map((u) => fetched.messages.get(u)!);
-    const skipped: { uid: number; reason: string }[] = [
+    const skipped: Skip[] = [
       ...fetched.noBody.map((uid) => ({
         uid,
+        code: "NO_BODY" as const,
         reason: "the old server answered FETCH without the message's body (rerun to retry; if it persists, check the message on the old server)",
       })),
       ...fetched.unreadable.map((uid) => ({
         uid,
+        code: "UNREADABLE" as const,
         reason: "the old server drops the connection whenever this message is fetched: it cannot read it (on Dovecot its log names the file and the error); fix it there, the next run retries it",
       })),
+      ...fetched.refused,
     ];
     // A UID the server did not return at all was expunged meanwhile, unless it is still listed
-    const absent = asked.filter((u) => !fetched.messages.has(u) && !fetched.noBody.includes(u) && !fetched.unreadable.includes(u));
+    const absent = asked.filter((u) => !fetched.messages.has(u) && !fetched.noBody.includes(u) && !fetched.unreadable.includes(u) && !fetched.refused.some((r) => r.uid === u));
     for (const uid of absent.length ? await stillListed(ctx.old, absent) : []) {
-      skipped.push({ uid, reason: "the old server did not return it in FETCH although it still lists it (rerun to retry)" });
+      skipped.push({ uid, code: "NOT_RETURNED", reason: "the old server did not return it in FETCH although it still lists it (rerun to retry)" });
     }
     let copiedBytes = 0;
     let refused = 0;
@@ -220,7 +261,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
             if (r.uids.length === 1) noteSent(order[i]!, r.uids[0], messages[i]!);
           } else {
             refused++;
-            skipped.push({ uid: order[i]!, reason: `the new server refused it: ${r.reason}` });
+            skipped.push({ uid: order[i]!, code: "REFUSED_BY_NEW_SERVER", reason: `the new server refused it: ${r.reason}` });
           }
         });
         result = { ok: true, uids: each.flatMap((r) => (r.ok ? r.uids : [])) };
@@ -279,14 +320,14 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     const present = await presentOnTarget(ctx, target, pending.uids, range, pending.targetUidNext);
     const missing = pending.uids.filter((u) => !present.has(u));
     // the present ones count as migrated (they were, by the run that died)
-    await appendAndCommit(pending.uids, missing.length ? await fetchAll(ctx, missing) : emptyFetched(), pending, missing, present.size);
+    await appendAndCommit(pending.uids, missing.length ? await fetchAll(ctx, noteSizes(await sizesOf(ctx.old, missing)), fetchSome) : emptyFetched(), pending, missing, present.size);
   }
 
   // 2. Messages skipped last time (refused by the new server, or not returned by the old
   //    one): the cause may be gone. Through the same batched, spooled path as new mail.
   const retry = fs().skipped.map((x) => x.uid);
   if (retry.length) {
-    const metas = await sizesOf(ctx.old, retry);
+    const metas = noteSizes(await sizesOf(ctx.old, retry));
     const gone = retry.filter((u) => !metas.some((m) => m.uid === u));
     if (gone.length) {
       // expunged on the old server since: nothing left to copy
@@ -317,6 +358,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     for await (const m of ctx.old.metadata(`${lo}:${hi}`)) {
       if (m.uid >= lo && m.uid <= hi && !present.has(m.uid)) metas.push({ uid: m.uid, size: m.size });
     }
+    noteSizes(metas);
     total += metas.length;
     totalBytes += metas.reduce((n, m) => n + m.size, 0);
     plans.push({ lo, hi, batches: planBatches(metas, ctx.limits) });
@@ -388,20 +430,21 @@ async function sizesOf(old: MailStore, uids: number[]): Promise<{ uid: number; s
 }
 
 /** Fetches (a crashed run's batch) through the batch plan: large messages are spooled. */
-async function fetchAll(ctx: CopyContext, uids: number[]): Promise<Fetched> {
+async function fetchAll(ctx: CopyContext, metas: { uid: number; size: number }[], fetchSome: (uids: number[], large: boolean) => Promise<Fetched>): Promise<Fetched> {
   const all = emptyFetched();
-  for (const b of planBatches(await sizesOf(ctx.old, uids), ctx.limits)) {
-    const part = b.large ? await spoolLarge(ctx, b.uids[0]!) : await fetchSources(ctx.old, b.uids);
+  for (const b of planBatches(metas, ctx.limits)) {
+    const part = await fetchSome(b.uids, b.large);
     for (const [k, v] of part.messages) all.messages.set(k, v);
     all.noBody.push(...part.noBody);
+    all.refused.push(...part.refused);
   }
   return all;
 }
 
-async function fetchSources(old: MailStore, uids: number[]): Promise<Fetched> {
+async function fetchSources(old: MailStore, uids: number[], limits: ReadLimits): Promise<Fetched> {
   const out = emptyFetched();
   const wanted = new Set(uids);
-  for await (const m of old.bodies(formatUidSet(uids))) {
+  for await (const m of old.bodies(formatUidSet(uids), limits)) {
     if (!wanted.has(m.uid)) continue;
     if (!m.source) {
       out.noBody.push(m.uid);
@@ -476,6 +519,11 @@ async function spoolLarge(ctx: CopyContext, uid: number): Promise<Fetched> {
 /** The old server closed the connection under us (not a refusal, not a bug). */
 function droppedConnection(e: unknown): boolean {
   return classify(e).code === "CONNECT";
+}
+
+/** A FETCH literal refused as announced: larger than the message said it was. */
+function oversized(e: unknown): boolean {
+  return classify(e).code === "OVERSIZED";
 }
 
 function cleanupSpool(fetched: Fetched): void {

@@ -313,6 +313,7 @@ async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStat
             spoolDir,
             onProgress: opts.onProgress,
             signal: opts.signal,
+            maxMessageBytes: sides.domain.migration.maxMessageBytes,
           };
           await copyFolder(ctx, f, outcome);
         } catch (e) {

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { Low } from "lowdb";
 import { z } from "zod";
 import { anyKeyRecord } from "../own-record.ts";
+import type { ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import { ensureDir, openDocument, readJsonFile } from "./json-file.ts";
 import { acquireLock } from "./lock-file.ts";
@@ -32,7 +33,8 @@ export const folderStateSchema = z.object({
   /** Set after a UIDVALIDITY change (or lost state): match the whole folder by fingerprint before copying. */
   reconcile: z.boolean().default(false),
   pending: pendingBatchSchema.optional(),
-  skipped: z.array(z.object({ uid: z.number().int(), reason: z.string() })).default([]),
+  /** Messages not copied, each with why (a stable code; older documents have none) in words. */
+  skipped: z.array(z.object({ uid: z.number().int(), reason: z.string(), code: z.string().optional() as z.ZodOptional<z.ZodType<ErrorCode>> })).default([]),
   messages: z.number().int().nonnegative().default(0),
   bytes: z.number().nonnegative().default(0),
   /** Messages the new server stored otherwise than sent (old UID, sizes, what differs). */

@@ -49,6 +49,15 @@ export interface Quirks {
   selectLiteralBytes?: number;
   /** Drop the connection once, right after answering the next command of this name (e.g. "EXAMINE"): the client finds it closed while idle. */
   dropAfter?: string;
+  /**
+   * A hostile proxy: the body of this UID is announced as a literal of `bytes` (not its
+   * RFC822.SIZE) and streamed, 64 KB at a time, as long as the client reads.
+   */
+  inflateLiteral?: { uid: number; bytes: number };
+  /** The body of this UID is sent one byte every `everyMs` (a server that never quite stops answering). */
+  trickleBody?: { uid: number; everyMs: number };
+  /** Bytes the server wrote for inflated literals (to see that the client stopped reading). */
+  inflatedSent?: number;
 }
 
 export interface FakeImap {
@@ -302,6 +311,37 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
               const end = m.body.indexOf("\r\n\r\n");
               const h = end < 0 ? m.body : m.body.subarray(0, end + 4);
               parts.push(Buffer.from(` BODY[HEADER] {${h.length}}\r\n`), h);
+            }
+            if (wantsBody && quirks.inflateLiteral?.uid === uid) {
+              // everything before the literal, then the literal streamed while the client reads
+              const head = Buffer.concat([...parts, Buffer.from(` BODY[] {${quirks.inflateLiteral.bytes}}\r\n`)]);
+              send(head);
+              // through the chain: what follows (other messages, the tagged OK) waits for it
+              chain = (chain ?? Promise.resolve()).then(async () => {
+                const chunk = Buffer.alloc(65536, 0x41);
+                let left = quirks.inflateLiteral!.bytes;
+                quirks.inflatedSent = 0;
+                while (left > 0 && !sock.destroyed) {
+                  const piece = chunk.subarray(0, Math.min(left, chunk.length));
+                  if (!sock.write(piece)) await new Promise((r) => sock.once("drain", r).once("close", r));
+                  left -= piece.length;
+                  quirks.inflatedSent += piece.length;
+                }
+                if (!sock.destroyed) sock.write(")\r\n");
+              });
+              continue;
+            }
+            if (wantsBody && quirks.trickleBody?.uid === uid) {
+              const head = Buffer.concat([...parts, Buffer.from(` BODY[] {${m.body.length}}\r\n`)]);
+              send(head);
+              chain = (chain ?? Promise.resolve()).then(async () => {
+                for (let i = 0; i < m.body.length && !sock.destroyed; i++) {
+                  sock.write(m.body.subarray(i, i + 1));
+                  await Bun.sleep(quirks.trickleBody!.everyMs);
+                }
+                if (!sock.destroyed) sock.write(")\r\n");
+              });
+              continue;
             }
             if (wantsBody && !quirks.bodyless?.has(uid)) {
               const partial = /<(\d+)\.(\d+)>/.exec(wantsBody[2] ?? "");

@@ -21,9 +21,9 @@ describe("planBatches", () => {
   test("a message above the large threshold goes alone and is marked for spooling", () => {
     const b = planBatches([{ uid: 1, size: 10 }, { uid: 2, size: 5000 }, { uid: 3, size: 10 }], limits);
     expect(b).toEqual([
-      { uids: [1], bytes: 10, large: false },
-      { uids: [2], bytes: 5000, large: true },
-      { uids: [3], bytes: 10, large: false },
+      { uids: [1], bytes: 10, largest: 10, large: false },
+      { uids: [2], bytes: 5000, largest: 5000, large: true },
+      { uids: [3], bytes: 10, largest: 10, large: false },
     ]);
   });
   test("a single message bigger than maxBytes (but not large) still makes progress", () => {

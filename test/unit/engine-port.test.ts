@@ -137,7 +137,7 @@ describe("the engine through the mail-store port", () => {
     target.quirks = { refuseContaining: "message 4\r\n" };
     const r = await run();
     expect(r.messages).toBe(14);
-    expect(r.skipped).toEqual([{ folder: "INBOX", uid: 4, reason: expect.stringContaining("the new server refused it: NO [OVERQUOTA]") }]);
+    expect(r.skipped).toEqual([{ folder: "INBOX", uid: 4, code: "REFUSED_BY_NEW_SERVER", reason: expect.stringContaining("the new server refused it: NO [OVERQUOTA]") }]);
     target.quirks = {};
     expect((await run()).messages).toBe(1);
     expectExact(old, target);
