@@ -12,6 +12,7 @@ import { addQueueCommands } from "../src/cli/queue-commands.ts";
 import { addProcessCommands } from "./process-commands.ts";
 import { addDomainCommands } from "../src/cli/domain-commands.ts";
 import { addMigrateCommands } from "../src/cli/migrate-commands.ts";
+import { addPlanCommands } from "../src/cli/plan-commands.ts";
 import { addRoutingCommands } from "../src/cli/routing-commands.ts";
 import { addTestConnectionCommand } from "../src/cli/test-connection-command.ts";
 import { installBackstop } from "../src/backstop.ts";
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   addDomainCommands(program);
   addClassCommands(program);
   addMigrateCommands(program);
+  addPlanCommands(program);
   addTestConnectionCommand(program);
   addStatusCommand(program);
   addQueueCommands(program);

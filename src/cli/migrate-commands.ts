@@ -6,6 +6,7 @@ import { AutomigrateError, classify, errorText, inputError } from "../errors.ts"
 import { EXIT, err, homeOf, json, out } from "./common.ts";
 import { askDaemon } from "./queue-commands.ts";
 import { daemonPost } from "../control-client.ts";
+import { printable } from "../status/status-view.ts";
 
 const QUEUED: Record<string, string> = {
   queued: "queued: it runs next, before logins and bulk work",
@@ -68,7 +69,7 @@ export function addMigrateCommands(program: Command): void {
       try {
         const r = await verifyUser(home, loadConfig(home), user, { deep: o.deep, secrets: vault });
         if (o.json) json(r);
-        else out(formatVerify(r));
+        else out(formatVerify(r).split("\n").map(printable).join("\n"));
         process.exitCode = r.exact ? EXIT.ok : EXIT.failed;
       } catch (e) {
         if (!o.json) throw e;

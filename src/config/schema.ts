@@ -88,6 +88,7 @@ export const folderOptionsSchema = z.strictObject({
     .default("_")
     .describe("replaces a hierarchy separator inside an old folder's name (\"a/b\" on a \".\" server) on the new server"),
   exclude: z.array(z.string().min(1)).default([]).describe('old folders not copied, JSON list of names or patterns, e.g. ["Spam*","Trash"]'),
+  maxNameBytes: z.number().int().min(32).max(1024).default(200).describe("longest folder name segment sent to the new server, in bytes of its wire form (modified UTF-7: é takes 5); longer ones are cut and renamed with a hash of the name (Dovecot's maildir takes about 250 for a whole path)"),
   rename: ownRecord(z.string().min(1), z.string().min(1)).prefault({}).describe('old folder → new folder, JSON object, e.g. {"Sent Items":"Sent"}'),
 });
 

@@ -1,5 +1,7 @@
 // Which old folder goes to which new folder: namespace prefixes, hierarchy separators,
 // special-use roles, rename rules and excludes. Pure: no sockets, fully unit-tested.
+import { createHash } from "node:crypto";
+import iconv from "iconv-lite";
 
 export const SPECIAL_USE_ROLES = ["\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive"] as const;
 export type SpecialUseRole = (typeof SPECIAL_USE_ROLES)[number];
@@ -32,9 +34,37 @@ export interface FolderOptions {
   separatorReplacement: string;
   exclude: string[];
   rename: Record<string, string>;
+  /** Longest name segment the new server takes, in bytes as sent (modified UTF-7). */
+  maxNameBytes?: number;
 }
 
-export type RenameReason = "separator" | "special-use" | "rename-rule" | "collision";
+export type RenameReason = "separator" | "special-use" | "rename-rule" | "collision" | "unsafe-name";
+export const RENAME_REASONS: readonly RenameReason[] = ["separator", "special-use", "rename-rule", "collision", "unsafe-name"];
+
+/** What no new server holds in a folder name: control characters (NUL, TAB, CR, LF, DEL, C1), undecodable bytes (U+FFFD, a lone surrogate). */
+const UNSAFE_IN_NAME = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd\ud800-\udfff]/gu;
+
+/** A name's length as the new server receives it: modified UTF-7 (RFC 3501 5.1.3), where "é" takes 5 bytes. */
+export function wireLength(name: string): number {
+  return /[&\u0080-\uffff]/.test(name) ? iconv.encode(name, "utf-7-imap").length : name.length;
+}
+
+/**
+ * A name segment the new server can hold: each unsafe character replaced (visibly, with the
+ * separator replacement or "_"), and one longer than `maxBytes` on the wire cut to fit, ending
+ * in "~" and a hash of the whole name (two long names that start alike stay apart). Pure.
+ */
+export function safeSegment(segment: string, replacement: string, maxBytes = 200): string {
+  let s = segment.replace(UNSAFE_IN_NAME, replacement || "_");
+  if (wireLength(s) > maxBytes) {
+    const tag = `~${createHash("sha256").update(segment).digest("hex").slice(0, 12)}`;
+    const chars = [...s];
+    let n = Math.min(chars.length, maxBytes);
+    while (n > 0 && wireLength(chars.slice(0, n).join("")) + tag.length > maxBytes) n--;
+    s = chars.slice(0, n).join("") + tag;
+  }
+  return s;
+}
 
 export interface Rename {
   from: string;
@@ -168,10 +198,16 @@ export function planFolders(
     }
     const segments = logicalSegments(f.path, oldLayout);
     let reason: RenameReason | undefined;
+    const fit = (s: string) => safeSegment(s, options.separatorReplacement, options.maxNameBytes);
     const cleaned = segments.map((s) => {
-      if (!s.includes(targetLayout.delimiter)) return s;
-      reason = "separator";
-      return s.split(targetLayout.delimiter).join(options.separatorReplacement);
+      let out = s;
+      if (out.includes(targetLayout.delimiter)) {
+        reason = "separator";
+        out = out.split(targetLayout.delimiter).join(options.separatorReplacement);
+      }
+      const safe = fit(out);
+      if (safe !== out) reason = "unsafe-name";
+      return safe;
     });
     let target = joinTarget(cleaned, targetLayout);
     const natural = target;
@@ -179,7 +215,7 @@ export function planFolders(
     const rule = renameRule(f.path, oldLayout, options.rename);
     const role = roleOwner.get(roleOf(f) as SpecialUseRole) === f.path ? roleOf(f) : undefined;
     if (rule) {
-      const restSegs = rule.rest ? logicalSegments(oldLayout.prefix + rule.rest, oldLayout).map((s) => s.split(targetLayout.delimiter).join(options.separatorReplacement)) : [];
+      const restSegs = rule.rest ? logicalSegments(oldLayout.prefix + rule.rest, oldLayout).map((s) => fit(s.split(targetLayout.delimiter).join(options.separatorReplacement))) : [];
       target = [rule.to, ...restSegs].join(targetLayout.delimiter);
       reason = "rename-rule";
     } else if (role) {

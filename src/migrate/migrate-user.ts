@@ -1,5 +1,6 @@
 // One user's migration: plan folders, create them on the new server, copy folders in
 // parallel (one old + one new connection per worker), and report.
+import { quotedName } from "../text.ts";
 import { canonicalUser, splitUser } from "../address.ts";
 import type { Config, DomainSettings } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText, inputError, type ErrorCode } from "../errors.ts";
@@ -258,7 +259,17 @@ async function prepareFolders(
           crashPoint("folder-created");
         } else if (f.subscribed) await target.subscribe(f.target);
       } catch (e) {
-        report.errors.push({ folder: f.old, message: `cannot create "${f.target}" on the new server: ${errorText(e)}` });
+        // the server answered NO: that name is refused for good (fix the plan, see the hint),
+        // not a reason to retry; a dropped connection is
+        const refusedByServer = (e as { responseStatus?: string }).responseStatus === "NO" || (e as { responseStatus?: string }).responseStatus === "BAD";
+        if (refusedByServer) {
+          report.errors.push({
+            folder: f.old,
+            code: "FOLDER_REFUSED",
+            transient: false,
+            message: `the new server refuses to create ${quotedName(f.target)}: ${errorText(e)}\n  hint: its messages are not copied; give it another name (migration.folders.rename, or a smaller migration.folders.maxNameBytes) and rebuild its plan: automigrate plan reset ${user} --folder ${quotedName(f.old)}`,
+          });
+        } else report.errors.push(reportError(e, f.old));
       }
     }
     return { plan, status: oldList.status };

@@ -1,5 +1,6 @@
 // Human-readable migration summary and a one-line progress bar for terminals.
 import type { MigrationEvent, MigrationReport } from "./migrate-user.ts";
+import { printable, quotedName } from "../text.ts";
 
 export function formatBytes(n: number): string {
   const units = ["B", "KB", "MB", "GB", "TB"];
@@ -22,8 +23,9 @@ export function formatSummary(r: MigrationReport): string {
   const lines = [
     `${r.user}: ${r.status.toUpperCase()} — ${plural(r.messages, "message")} (${formatBytes(r.bytes)}) in ${plural(r.folders, "folder")}, ${secs}s${r.messages ? `, ${rate} msg/s` : ""}`,
   ];
-  for (const x of r.renamed) lines.push(`  renamed  "${x.from}" → "${x.to}" (${x.reason})`);
-  for (const s of r.skipped) lines.push(`  skipped  "${s.folder}" uid ${s.uid}: ${s.reason}`);
+  // names from the old server are hostile: quoted with their control characters escaped
+  for (const x of r.renamed) lines.push(`  renamed  ${quotedName(x.from)} → ${quotedName(x.to)} (${x.reason})`);
+  for (const s of r.skipped) lines.push(printable(`  skipped  ${quotedName(s.folder)} uid ${s.uid}${s.code ? ` [${s.code}]` : ""}: ${s.reason}`));
   for (const e of r.errors) lines.push(`  error    ${e.folder ? `"${e.folder}": ` : ""}${e.message}`);
   if (r.status === "partial") lines.push("  Run the same command again after fixing the cause: it retries skipped messages and failed folders, and never copies a message twice.");
   return lines.join("\n");

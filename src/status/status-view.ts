@@ -5,6 +5,7 @@
 import type { DomainProgress, Job, Paused } from "../queue/policy.ts";
 import type { AccountState } from "../store/account-state.ts";
 import { formatBytes } from "../migrate/report.ts";
+import { printable } from "../text.ts";
 
 export interface JobProgress {
   folder?: string;
@@ -66,13 +67,7 @@ export interface DaemonStatus {
   firstLogin: { socket: string; checks: number; accepted: number; refused: number; temporary: number } | null;
 }
 
-/**
- * A line as a terminal shows it faithfully: control characters (a CR, an escape sequence in a
- * folder name from an old server) written as visible escapes, never acted on.
- */
-export function printable(line: string): string {
-  return line.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, (c) => (c === "\t" ? "\\t" : c === "\r" ? "\\r" : c === "\n" ? "\\n" : `\\x${c.codePointAt(0)!.toString(16).padStart(2, "0")}`));
-}
+export { printable } from "../text.ts";
 
 /** `head`, then `text` (an error, a reason) whole: its first line after " — ", the others below, indented. */
 export function withText(head: string, text: string | undefined, indent: string, sep = " — "): string[] {

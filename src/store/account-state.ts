@@ -10,6 +10,7 @@ import { join } from "node:path";
 import type { Low } from "lowdb";
 import { z } from "zod";
 import { anyKeyRecord } from "../own-record.ts";
+import { RENAME_REASONS } from "../migrate/folder-plan.ts";
 import type { ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import { ensureDir, openDocument, readJsonFile } from "./json-file.ts";
@@ -47,13 +48,13 @@ export const accountStateSchema = z.object({
   user: z.string(),
   folders: anyKeyRecord(folderStateSchema).prefault({}),
   /** Folder renames of the last full planning, reported again by runs that had nothing to copy. */
-  renamed: z.array(z.object({ from: z.string(), to: z.string(), reason: z.enum(["separator", "special-use", "rename-rule", "collision"]) })).default([]),
+  renamed: z.array(z.object({ from: z.string(), to: z.string(), reason: z.enum(RENAME_REASONS) })).default([]),
   /**
    * The folder plan as first made (old folder → target), written before any folder is
    * created and kept: later runs map these folders the same way whatever the new server lists
    * by then (its own folders, names that look like roles), so a crash never moves a folder.
    */
-  plan: anyKeyRecord(z.object({ target: z.string(), reason: z.enum(["separator", "special-use", "rename-rule", "collision"]).optional() })).prefault({}),
+  plan: anyKeyRecord(z.object({ target: z.string(), reason: z.enum(RENAME_REASONS).optional() })).prefault({}),
   /**
    * When the user's mail started going to the new server: a run reached the account there
    * (before its first folder was copied). Catch-up passes count from here.

@@ -227,7 +227,9 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
           if (!quirks.emptyList) {
             for (const [name, f] of folders) {
               const flags = [cmd === "LIST" && f.specialUse ? f.specialUse : "", "\\HasNoChildren"].filter(Boolean).join(" ");
-              send(`* ${cmd} (${flags}) "${sep}" "${name}"\r\n`);
+              // a name a quoted string cannot carry (control characters, very long) goes as a literal
+              const wire = /[\x00-\x1f\x7f"\\]/.test(name) || name.length > 200 ? `{${Buffer.byteLength(name)}}\r\n${name}` : `"${name}"`;
+              send(`* ${cmd} (${flags}) "${sep}" ${wire}\r\n`);
             }
           }
           return ok();

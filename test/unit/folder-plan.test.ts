@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { copiedFromOld, globMatch, logicalSegments, planFolders, type ListedFolder } from "../../src/migrate/folder-plan.ts";
+import { copiedFromOld, globMatch, logicalSegments, planFolders, safeSegment, wireLength, type ListedFolder } from "../../src/migrate/folder-plan.ts";
 
 const SLASH = { prefix: "", delimiter: "/" };
 const DOT = { prefix: "INBOX.", delimiter: "." };
@@ -14,6 +14,33 @@ describe("logicalSegments", () => {
   });
   test("keeps a name that holds the other server's separator as one level", () => {
     expect(logicalSegments("INBOX.Q1/Q2 Reports", DOT)).toEqual(["Q1/Q2 Reports"]);
+  });
+});
+
+describe("hostile folder names from the old server", () => {
+  test("control characters, NUL, DEL, undecodable bytes become a visible replacement", () => {
+    expect(safeSegment("Bad\tName\r\nX\u0000\u007f\ufffd", "_")).toBe("Bad_Name__X___");
+    expect(safeSegment("ok name", "_")).toBe("ok name");
+    expect(safeSegment("a\u0007b", "")).toBe("a_b");
+  });
+  test("a name longer than the limit is cut to fit, with a hash that keeps two such names apart", () => {
+    const a = safeSegment("x".repeat(3000) + "A", "_", 200);
+    const b = safeSegment("x".repeat(3000) + "B", "_", 200);
+    expect(a.length).toBe(200);
+    expect(a).toMatch(/^x+~[0-9a-f]{12}$/);
+    expect(a).not.toBe(b);
+    // measured as the server receives it (modified UTF-7), characters never split
+    const e = safeSegment("é".repeat(120), "_", 200);
+    expect(e).toMatch(/^é+~[0-9a-f]{12}$/);
+    expect(wireLength(e)).toBeLessThanOrEqual(200);
+  });
+  test("planned renamed and reported (unsafe-name), never dropped; two that collide stay apart", () => {
+    const plan = planFolders([f("INBOX"), f("Bad\r\nName"), f("Bad__Name"), f("x".repeat(3000))], SLASH, SLASH, [], opts);
+    const byOld = Object.fromEntries(plan.folders.map((p) => [p.old, p.target]));
+    expect(byOld["Bad\r\nName"]).toMatch(/^Bad__Name( \(2\))?$/);
+    expect(new Set(Object.values(byOld)).size).toBe(4);
+    expect(plan.renamed.find((r) => r.from === "x".repeat(3000))).toMatchObject({ reason: "unsafe-name" });
+    expect(plan.renamed.some((r) => r.from === "Bad\r\nName")).toBe(true);
   });
 });
 
