@@ -47,6 +47,10 @@ describe("hostile folder names", () => {
     // the text summary shows the names escaped, never raw control characters
     const text = await runCli(home, ["migrate", USER]);
     expect(text.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    // and status, which lists the folders, too
+    const status = await runCli(home, ["status", USER]);
+    expect(status.stdout).toContain("Bad\\tName");
+    expect(status.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
   });
 
   test("a name the new server refuses for good: the folder is a final, coded skip; plan reset rebuilds it once the setting is fixed", async () => {
