@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { homePaths } from "../src/home.ts";
 import { configSchema, domainSchema } from "../src/config/schema.ts";
-import { pausedQueue } from "../test/support/daemon.ts";
+import { pausedQueue } from "./support/queue.ts";
 import { writeSection } from "./benchmarks-file.ts";
 import { AUTOMIGRATE } from "./tools.ts";
 

@@ -6,8 +6,8 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFi
 import { join } from "node:path";
 import { homePaths } from "../src/home.ts";
 import { writeSection } from "./benchmarks-file.ts";
-import { startHarness } from "../test/support/harness.ts";
-import { makeMessage, seed } from "../test/support/mail.ts";
+import { startHarness } from "./support/harness.ts";
+import { makeMessage, seed } from "./support/mail.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const AUTOMIGRATE = join(ROOT, "bin", "automigrate");

@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDovecot, type Dovecot } from "../lab/dovecot.ts";
+import { startDovecot, type Dovecot } from "../tui/servers/dovecot.ts";
 import { writeSection } from "./benchmarks-file.ts";
 import { generateMaildir } from "./mailgen.ts";
 import { AUTOMIGRATE, countTarget, MAIL_OWNER, mbsyncConfig, measure, setupHome, warm, type RunResult } from "./tools.ts";

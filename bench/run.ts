@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDovecot } from "../lab/dovecot.ts";
+import { startDovecot } from "../tui/servers/dovecot.ts";
 import { generateMaildir, type MailboxSpec } from "./mailgen.ts";
 import { AUTOMIGRATE, countTarget, MAIL_OWNER, mbsyncConfig, measure, ROOT, setupHome, version, warm, type RunResult } from "./tools.ts";
 

@@ -3,8 +3,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Dovecot } from "../lab/dovecot.ts";
-import { connectAs } from "../test/support/mail.ts";
+import type { Dovecot } from "../tui/servers/dovecot.ts";
+import { connectAs } from "./support/mail.ts";
 
 export const ROOT = join(import.meta.dir, "..");
 /** What an admin runs: the bundled CLI (npm run bench builds it first). */

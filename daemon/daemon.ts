@@ -11,7 +11,8 @@ import { firstLoginSchema, type Config } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
 import { AutomigrateError, classify, errorCode, errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
-import { oldServerKey } from "../src/imap/connect.ts";
+import { oldServerKey, resolveSides } from "../src/mailstore/endpoints.ts";
+import { imapOpener } from "../src/mailstore/imap/opener.ts";
 import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-event.ts";
 import { canonicalUser, splitUser } from "../src/address.ts";
 import { migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
@@ -492,7 +493,7 @@ export class Daemon {
     let event: Extract<JobEvent, { kind: "finished" }>;
     const before = this.lastStatusOf(job.user);
     try {
-      const r = await migrateUser({ home: this.home, config: this.config, user: job.user, signal, onProgress: (e) => this.onProgress(job.user, e) });
+      const r = await migrateUser({ home: this.home, config: this.config, user: job.user, opener: imapOpener(resolveSides(this.config, job.user, this.vault)), signal, onProgress: (e) => this.onProgress(job.user, e) });
       const first = r.errors[0];
       const error = first ? { code: first.code ?? "SERVER", reason: first.message } : undefined;
       event = { kind: "finished", status: r.status, transient: r.errors.some((e) => e.transient), error };

@@ -1,7 +1,7 @@
 // Makes a checkout runnable with only node and npm: installs the npm dependencies (Bun
 // among them) when missing or out of date, and builds dist/cli.js (scripts/build.ts: one
 // bundle with precompiled bytecode that holds every command, the console included) when any
-// of its sources (bin/, src/, daemon/, tui/, lab/, scripts/) is newer than it.
+// of its sources (bin/, src/, daemon/, tui/, scripts/) is newer than it.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { execFileSync, execSync } from "node:child_process";
 import { join, dirname } from "node:path";
@@ -29,7 +29,7 @@ function newest(dir) {
 }
 
 const bundle = join(root, "dist", "cli.js");
-const sources = ["bin", "src", "daemon", "tui", "lab", "scripts"].map((d) => newest(join(root, d)));
+const sources = ["bin", "src", "daemon", "tui", "scripts"].map((d) => newest(join(root, d)));
 if (mtime(bundle) < Math.max(...sources, mtime(stamp))) {
   execFileSync(bun, ["scripts/build.ts"], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
 }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { expectSameMail } from "./support/compare.ts";
 import { migrateJson, runCli, startHarness, type Harness } from "./support/harness.ts";
-import { ImapAppender } from "../src/imap/appender.ts";
+import { ImapAppender } from "../src/mailstore/imap/appender.ts";
 import { digestMailbox, maildirChecksum, makeMessage, seed, withClient } from "./support/mail.ts";
 
 const U = "alice@example.com";

@@ -6,14 +6,16 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ImapFlow } from "imapflow";
-import { dovecotBinary, startDovecot, type Dovecot } from "../lab/dovecot.ts";
+import { dovecotBinary, startDovecot, type Dovecot } from "./servers/dovecot.ts";
 import { applyAssignments, parseAssignment } from "../src/config/dotted.ts";
 import { configSchema, domainSchema } from "../src/config/schema.ts";
 import { updateConfig } from "../src/config/store.ts";
 import { daemonStatus } from "../src/control-client.ts";
 import { runTui } from "./app.ts";
 import { TIMEOUTS } from "../src/timeouts.ts";
+import type { Endpoint } from "../src/mailstore/endpoints.ts";
+import { openStore, openWriter } from "../src/mailstore/imap/store.ts";
+import type { AppendMessage } from "../src/mailstore/port.ts";
 
 const DOMAIN = "demo.example";
 const USERS = ["ada", "ben", "cleo", "dan", "eve", "fay"].map((n) => `${n}@${DOMAIN}`);
@@ -25,22 +27,36 @@ function message(i: number, user: string): string {
   return `From: Colleague ${i} <c${i}@old.example>\r\nTo: ${user}\r\nSubject: Demo message ${i}\r\nMessage-ID: <demo${i}.${user}>\r\nDate: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\n${body}`;
 }
 
-async function asUser(server: Dovecot, user: string, password?: string): Promise<ImapFlow> {
-  const auth = password ? { user, pass: password } : { user: server.master.user, pass: server.master.password, authzid: user, loginMethod: "AUTH=PLAIN" };
-  const c = new ImapFlow({ host: server.host, port: server.port, secure: false, logger: false, auth } as ConstructorParameters<typeof ImapFlow>[0]);
-  c.on("error", () => {});
-  await c.connect();
-  return c;
+// the demo talks to its servers through the product's own IMAP adapter (the mail-store port)
+const endpoint = (s: Dovecot, role: "old" | "new"): Endpoint => ({ role, host: s.host, port: s.port, tls: "none", tlsVerify: false });
+const asMaster = (s: Dovecot, user: string) => ({ user: s.master.user, pass: s.master.password, authzid: user });
+
+/** Appends messages to the user's folder on the old server (as its master user). */
+async function appendOld(old: Dovecot, user: string, folder: string, messages: AppendMessage[]): Promise<void> {
+  const w = await openWriter(endpoint(old, "old"), asMaster(old, user));
+  try {
+    await w.select(folder);
+    for (let i = 0; i < messages.length; i += 50) {
+      const r = await w.appendBatch(folder, messages.slice(i, i + 50));
+      if (!r.ok) throw new Error(`the demo's old server refused its mail: ${r.reason}`);
+    }
+  } finally {
+    await w.close();
+  }
 }
 
 async function seedOld(old: Dovecot, user: string, count: number): Promise<void> {
-  const c = await asUser(old, user);
+  const s = await openStore(endpoint(old, "old"), asMaster(old, user));
   try {
-    for (const f of FOLDERS) await c.mailboxCreate(f);
-    const targets = ["INBOX", ...FOLDERS.filter((f) => f !== "INBOX.Projects")];
-    for (let i = 0; i < count; i++) await c.append(targets[i % targets.length]!, message(i, user), i % 3 ? ["\\Seen"] : ["$Label1"], new Date(Date.UTC(2024, 0, 1 + (i % 300))));
+    for (const f of FOLDERS) await s.create(f, { subscribed: true });
   } finally {
-    await c.logout().catch(() => {});
+    await s.close();
+  }
+  const targets = ["INBOX", ...FOLDERS.filter((f) => f !== "INBOX.Projects")];
+  for (const [t, folder] of targets.entries()) {
+    const mine: AppendMessage[] = [];
+    for (let i = t; i < count; i += targets.length) mine.push({ content: Buffer.from(message(i, user)), flags: i % 3 ? ["\\Seen"] : ["$Label1"], internalDate: new Date(Date.UTC(2024, 0, 1 + (i % 300))) });
+    await appendOld(old, user, folder, mine);
   }
 }
 
@@ -119,13 +135,10 @@ export async function runDemo(): Promise<number> {
       const user = USERS[n % USERS.length]!;
       n++;
       void (async () => {
-        if (n > USERS.length && n % 2 === 0) {
-          const c = await asUser(o, user);
-          await c.append("INBOX", message(1000 + n, user), [], new Date());
-          await c.logout();
-        }
-        const c = await asUser(t, user, PASSWORD);
-        await c.logout();
+        if (n > USERS.length && n % 2 === 0) await appendOld(o, user, "INBOX", [{ content: Buffer.from(message(1000 + n, user)), flags: [], internalDate: new Date() }]);
+        // the user's own login on the new server (what the daemon notices in its log)
+        const s = await openStore(endpoint(t, "new"), { user, pass: PASSWORD });
+        await s.close();
       })().catch(() => {});
     }, 3000);
     // from here the console handles the signals (it restores the terminal and returns)

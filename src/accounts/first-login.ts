@@ -8,7 +8,8 @@ import { canonicalUser } from "../address.ts";
 import { creatableUser } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
-import { closeImap, loginName, oldEndpoint, openImap } from "../imap/connect.ts";
+import { loginName, oldEndpoint } from "../mailstore/endpoints.ts";
+import { openStore } from "../mailstore/imap/store.ts";
 import { AccountStateStore, accountFileName } from "../store/account-state.ts";
 import { acquireLock } from "../store/lock-file.ts";
 import { daemonPost, refusedBy } from "../control-client.ts";
@@ -86,8 +87,8 @@ async function oldServerCheck(config: Config, domain: string, user: string, pass
     // the client's own address goes to the old server (IMAP ID x-originating-ip/-port): its
     // per-IP penalties then fall on the guesser, not on every first login through this host
     const originating = origin.address ? { ip: origin.address, port: origin.port } : undefined;
-    const client = await openImap(oldEndpoint(o), { user: loginName(o.login, user), pass: password }, { timeoutMs: TIMEOUTS.firstLoginCheckMs, originating });
-    await closeImap(client);
+    const store = await openStore(oldEndpoint(o), { user: loginName(o.login, user), pass: password }, { timeoutMs: TIMEOUTS.firstLoginCheckMs, originating });
+    await store.close();
     return { outcome: "accept" };
   } catch (e) {
     // only the old server refusing the password is "wrong password"; anything else

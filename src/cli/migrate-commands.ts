@@ -5,6 +5,7 @@ import { loadConfig } from "../config/store.ts";
 import { AutomigrateError, classify, errorText, inputError } from "../errors.ts";
 import { EXIT, err, homeOf, json, out } from "./common.ts";
 import { askDaemon } from "./queue-commands.ts";
+import { canonicalUser } from "../address.ts";
 import { daemonPost } from "../control-client.ts";
 import { printable } from "../status/status-view.ts";
 
@@ -67,7 +68,10 @@ export function addMigrateCommands(program: Command): void {
       const { Vault } = await import("../accounts/vault.ts");
       const vault = new Vault(home);
       try {
-        const r = await verifyUser(home, loadConfig(home), user, { deep: o.deep, secrets: vault });
+        const config = loadConfig(home);
+        const { resolveSides } = await import("../mailstore/endpoints.ts");
+        const { imapOpener } = await import("../mailstore/imap/opener.ts");
+        const r = await verifyUser(home, config, user, imapOpener(resolveSides(config, canonicalUser(user), vault)), { deep: o.deep });
         if (o.json) json(r);
         else out(formatVerify(r).split("\n").map(printable).join("\n"));
         process.exitCode = r.exact ? EXIT.ok : EXIT.failed;
@@ -92,7 +96,11 @@ async function migrateNow(cmd: Command, user: string, asJson: boolean): Promise<
   const { migrateUser } = await import("../migrate/migrate-user.ts");
   const { formatSummary, ProgressBar } = await import("../migrate/report.ts");
   const bar = !asJson && process.stderr.isTTY ? new ProgressBar((s) => process.stderr.write(s)) : undefined;
-  const report = await migrateUser({ home, config, user, onProgress: bar ? (e) => bar.onEvent(e) : undefined });
+  const { resolveSides } = await import("../mailstore/endpoints.ts");
+  const { imapOpener } = await import("../mailstore/imap/opener.ts");
+  const { Vault } = await import("../accounts/vault.ts");
+  const opener = imapOpener(resolveSides(config, canonicalUser(user), new Vault(home)));
+  const report = await migrateUser({ home, config, user, opener, onProgress: bar ? (e) => bar.onEvent(e) : undefined });
   bar?.clear();
   // a running daemon schedules this user's catch-up passes (mail still reaching the old server);
   // without one they are scheduled when it starts

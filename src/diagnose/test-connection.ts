@@ -4,9 +4,8 @@
 import { oldSmtpHost } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError, errorText } from "../errors.ts";
-import { ImapAppender } from "../imap/appender.ts";
-import { openStore } from "../mailstore/imap-store.ts";
-import { credentialsFor, oldEndpoint, targetEndpoint, type Endpoint, type SecretSource } from "../imap/connect.ts";
+import { openStore, probeServer } from "../mailstore/imap/store.ts";
+import { credentialsFor, oldEndpoint, targetEndpoint, type Endpoint, type SecretSource } from "../mailstore/endpoints.ts";
 import type { ServerAuth } from "../config/schema.ts";
 import { probeSmtp } from "../routing/smtp-probe.ts";
 
@@ -64,7 +63,7 @@ async function imapChecks(prefix: "old" | "new", e: Endpoint, who: LoginCheck, s
   const checks: Check[] = [];
   let reachable = false;
   try {
-    const p = await ImapAppender.probe({ ...e, timeoutMs, label: `${prefix} server` });
+    const p = await probeServer(e, { timeoutMs, label: `${prefix} server` });
     reachable = true;
     const tls = e.tls === "none" ? "no TLS" : e.tls === "starttls" ? "STARTTLS" : "implicit TLS";
     const detail = `greeting "${p.greeting}", ${tls}, capabilities: ${p.capabilities.join(" ")}`;

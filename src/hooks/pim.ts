@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { splitUser } from "../address.ts";
 import { oldSmtpHost } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
-import { oldEndpoint } from "../imap/connect.ts";
+import { oldEndpoint } from "../mailstore/endpoints.ts";
 import { homePaths } from "../home.ts";
 import { accountFileName } from "../store/account-state.ts";
 import { ensureDir } from "../store/json-file.ts";

@@ -1,11 +1,37 @@
 // The mail-store port: the operations the migration engine needs from a mail server, and
-// nothing of how they go over the wire. The engine (copy-folder, migrate-user, verify,
-// stored-check) is written against these interfaces only; `imap-store.ts` holds the
-// adapter for IMAP reading and folder management (imapflow), and the write side is the
-// pipelined MULTIAPPEND appender (src/imap/appender.ts), which implements `MailWriter`.
-import type { Layout, ListedFolder } from "../migrate/folder-plan.ts";
+// nothing of how they go over the wire. Every type the engine and an adapter share is here.
+// The engine (copy-folder, migrate-user, verify, stored-check) is written against these
+// interfaces only and receives a MailOpener from its caller; the IMAP adapter lives whole in
+// src/mailstore/imap/ (imapflow for reading, the pipelined MULTIAPPEND writer, the wire
+// parsing), the in-memory one in test/support/memory-store.ts. A new way into a server (an
+// OAuth2 login, a provider profile) is a new opener, not an engine change.
 
-export type { Layout, ListedFolder };
+/** A folder as a server lists it. */
+export interface ListedFolder {
+  /** Decoded (UTF-8) full path as the server lists it, including any namespace prefix. */
+  path: string;
+  flags: string[];
+  specialUse?: string;
+  /** "extension" when the server said so, "name" when guessed from the name. */
+  specialUseSource?: string;
+  subscribed?: boolean;
+}
+
+export interface Layout {
+  /** Personal namespace prefix, e.g. "" or "INBOX." */
+  prefix: string;
+  delimiter: string;
+}
+
+/** MailOpener: how the engine gets its connections (one call, one fresh connection). */
+export interface MailOpener {
+  /** A reading connection to the old server. */
+  old(): Promise<MailStore>;
+  /** A reading and folder-managing connection to the new server. */
+  target(): Promise<MailStore>;
+  /** An appending connection to the new server. */
+  writer(): Promise<MailWriter>;
+}
 
 /** UIDVALIDITY and UIDNEXT of a folder, when the server gave them (not every server does). */
 export interface FolderIds {

@@ -14,7 +14,7 @@ import { crashPoint } from "../crash-points.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
 import type { AppendMessage, MailStore, MailWriter, OpenedFolder, ReadLimits } from "../mailstore/port.ts";
 import type { ErrorCode } from "../errors.ts";
-import { formatUidSet } from "../imap/wire.ts";
+import { formatUidSet } from "../mailstore/uid-set.ts";
 import type { AccountStateStore, PendingBatch } from "../store/account-state.ts";
 import { alreadyPresent, fingerprint, literalLimit, planBatches, uidWindows, type Batch, type BatchLimits } from "./batches.ts";
 import type { PlannedFolder } from "./folder-plan.ts";
@@ -313,6 +313,10 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     }
   };
 
+  // what earlier runs skipped, as this run found it (a message the recovery below skips is
+  // not tried a second time in the same run)
+  const skippedBefore = fs().skipped.map((x) => x.uid);
+
   // 1. A batch that was in flight when the last run died.
   const pending = fs().pending;
   if (pending) {
@@ -325,7 +329,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
 
   // 2. Messages skipped last time (refused by the new server, or not returned by the old
   //    one): the cause may be gone. Through the same batched, spooled path as new mail.
-  const retry = fs().skipped.map((x) => x.uid);
+  const retry = skippedBefore.filter((u) => !pending?.uids.includes(u));
   if (retry.length) {
     const metas = noteSizes(await sizesOf(ctx.old, retry));
     const gone = retry.filter((u) => !metas.some((m) => m.uid === u));

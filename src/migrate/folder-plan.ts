@@ -2,6 +2,9 @@
 // special-use roles, rename rules and excludes. Pure: no sockets, fully unit-tested.
 import { createHash } from "node:crypto";
 import iconv from "iconv-lite";
+import type { Layout, ListedFolder } from "../mailstore/port.ts";
+
+export type { Layout, ListedFolder };
 
 export const SPECIAL_USE_ROLES = ["\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive"] as const;
 export type SpecialUseRole = (typeof SPECIAL_USE_ROLES)[number];
@@ -13,22 +16,6 @@ const DEFAULT_ROLE_NAMES: Record<SpecialUseRole, string> = {
   "\\Junk": "Junk",
   "\\Archive": "Archive",
 };
-
-export interface ListedFolder {
-  /** Decoded (UTF-8) full path as the server lists it, including any namespace prefix. */
-  path: string;
-  flags: string[];
-  specialUse?: string;
-  /** "extension" when the server said so, "name" when guessed from the name. */
-  specialUseSource?: string;
-  subscribed?: boolean;
-}
-
-export interface Layout {
-  /** Personal namespace prefix, e.g. "" or "INBOX." */
-  prefix: string;
-  delimiter: string;
-}
 
 export interface FolderOptions {
   separatorReplacement: string;

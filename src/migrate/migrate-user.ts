@@ -3,11 +3,10 @@
 import { quotedName } from "../text.ts";
 import { canonicalUser, splitUser } from "../address.ts";
 import type { Config, DomainSettings } from "../config/schema.ts";
-import { AutomigrateError, classify, errorText, inputError, type ErrorCode } from "../errors.ts";
+import { AutomigrateError, classify, errorText, type ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
-import { credentialsFor, oldEndpoint, targetEndpoint, type Credentials, type Endpoint, type SecretSource } from "../imap/connect.ts";
-import { closeStore, openStore, openWriter } from "../mailstore/imap-store.ts";
-import type { FolderIds, MailStore, MailWriter } from "../mailstore/port.ts";
+import type { FolderIds, MailOpener, MailStore, MailWriter } from "../mailstore/port.ts";
+import { domainOf } from "../mailstore/endpoints.ts";
 import { Vault } from "../accounts/vault.ts";
 import { pimRun, runPim, type PimResult } from "../hooks/pim.ts";
 import { AccountStateStore, lockAccount } from "../store/account-state.ts";
@@ -41,37 +40,12 @@ export interface MigrateOptions {
   home: string;
   config: Config;
   user: string;
+  /** Where the connections come from (an IMAP opener for the user's endpoints, a memory one in tests). */
+  opener: MailOpener;
   onProgress?: (e: MigrationEvent) => void;
   limits?: BatchLimits;
   /** Stops the run at the next safe point (between batches); what is committed stays. */
   signal?: AbortSignal;
-}
-
-export interface Sides {
-  old: Endpoint;
-  oldCreds: Credentials;
-  target: Endpoint;
-  targetCreds: Credentials;
-  domain: DomainSettings;
-}
-
-/** Endpoints and credentials for a user, from the settings; every gap is an actionable error. */
-export function resolveSides(config: Config, user: string, secrets?: SecretSource): Sides {
-  const { domain } = splitUser(user);
-  const d = config.domains[domain];
-  if (!d) throw inputError(`domain ${domain} is not configured`, { user, hint: `automigrate domain add ${domain}` });
-  const o = d.migration.old;
-  if (!o.host) {
-    throw inputError(`no old server set for ${domain}`, { user, hint: `automigrate domain set ${domain} migration.old.host=<old IMAP host>` });
-  }
-  const t = config.target;
-  return {
-    domain: d,
-    old: oldEndpoint(o),
-    oldCreds: credentialsFor(o.auth, user, `domains.${domain}.migration.old.auth`, secrets, o.login),
-    target: targetEndpoint(t),
-    targetCreds: credentialsFor(t.auth, user, "target.auth", undefined, t.login),
-  };
 }
 
 type FolderStatus = FolderIds;
@@ -122,7 +96,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
   const user = canonicalUser(opts.user);
   const report: MigrationReport = { user, status: "failed", folders: 0, messages: 0, bytes: 0, skipped: [], renamed: [], errors: [], durationMs: 0 };
   const vault = new Vault(opts.home);
-  const sides = resolveSides(opts.config, user, vault);
+  const domain = domainOf(opts.config, user);
   const unlock = lockAccount(opts.home, user);
   let opened: AccountStateStore | undefined;
   try {
@@ -156,20 +130,20 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
       return report;
     };
     try {
-      const old = await openStore(sides.old, sides.oldCreds);
+      const old = await opts.opener.old();
       const oldList = await listFolders(old, true).catch(async (e) => {
         await old.close();
         throw e;
       });
       if (!oldList.folders.some((f) => f.path.toUpperCase() === "INBOX")) {
         await old.close();
-        throw new AutomigrateError(`the old server lists no INBOX for ${sides.oldCreds.authzid ?? sides.oldCreds.user}: the account does not exist there, or its login there differs from ${user}`, {
+        throw new AutomigrateError(`the old server lists no INBOX for ${user}: the account does not exist there, or its login there differs`, {
           user,
-          server: `old server ${sides.old.host}:${sides.old.port}`,
+          server: "old server",
           hint: "check the address; for servers whose logins are bare names set migration.old.login={localpart}",
         }, { code: "NO_MAILBOX" });
       }
-      const unchanged = nothingNew(oldList, old.layout, state, sides.domain.migration.folders.exclude);
+      const unchanged = nothingNew(oldList, old.layout, state, domain.migration.folders.exclude);
       if (unchanged !== undefined) {
         // a rerun with nothing new: one LIST-STATUS on the old server, no new-server login
         await old.close();
@@ -180,7 +154,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
         await runExternalApplication(opts, state, vault, report);
         return finish();
       }
-      const { plan, status } = await prepareFolders(sides, user, report, old, oldList, state).finally(() => old.close());
+      const { plan, status } = await prepareFolders(opts.opener, domain, user, report, old, oldList, state).finally(() => old.close());
       await state.update((s) => {
         s.renamed = plan.renamed;
       });
@@ -188,7 +162,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
       // folders with nothing new are not even opened
       const toCopy = work.filter((f) => !upToDate(state.folder(f.old), status.get(f.old)));
       opts.onProgress?.({ type: "plan", folders: toCopy.length });
-      await runWorkers(opts, sides, state, toCopy, report);
+      await runWorkers(opts, domain, state, toCopy, report);
       const failedFolders = new Set(report.errors.map((e) => e.folder));
       report.folders = work.filter((f) => !failedFolders.has(f.old)).length;
       report.status = report.errors.length === 0 && report.skipped.length === 0 ? "done" : report.folders > 0 || work.length === 0 ? "partial" : "failed";
@@ -222,7 +196,8 @@ export function nothingNew(oldList: { folders: ListedFolder[]; status: Map<strin
 
 /** Lists the new server, plans the mapping, creates and subscribes target folders. `old` stays the caller's to close. */
 async function prepareFolders(
-  sides: Sides,
+  opener: MailOpener,
+  domain: DomainSettings,
   user: string,
   report: MigrationReport,
   old: MailStore,
@@ -231,13 +206,13 @@ async function prepareFolders(
 ): Promise<{ plan: FolderPlan; status: Map<string, FolderStatus> }> {
   let target: MailStore | undefined;
   try {
-    target = await openStore(sides.target, sides.targetCreds);
+    target = await opener.target();
     const targetList = await listFolders(target);
     // what earlier runs decided stands (their plan, or at least the targets their folders use)
     const pinned: Record<string, PinnedTarget> = {};
     for (const [oldName, f] of Object.entries(state.data.folders)) pinned[oldName] = { target: f.target };
     Object.assign(pinned, state.data.plan);
-    const plan = planFolders(oldList.folders, old.layout, target.layout, targetList.folders, sides.domain.migration.folders, pinned);
+    const plan = planFolders(oldList.folders, old.layout, target.layout, targetList.folders, domain.migration.folders, pinned);
     report.renamed = plan.renamed;
     // persisted before any folder is created: a run killed from here on resumes this very plan.
     // The account answered on the new server: from now on the user's mail goes there (routing
@@ -277,7 +252,7 @@ async function prepareFolders(
     if (e instanceof AutomigrateError) throw e;
     throw new AutomigrateError(errorText(e), { user }, { cause: e });
   } finally {
-    await closeStore(target);
+    await target?.close();
   }
 }
 
@@ -288,35 +263,35 @@ interface WorkerConnections {
 }
 
 async function closeWorker(c: WorkerConnections): Promise<void> {
-  await closeStore(c.old);
-  await closeStore(c.reader);
+  await c.old?.close();
+  await c.reader?.close();
   await c.appender?.close();
   c.old = c.reader = c.appender = undefined;
 }
 
-async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStateStore, work: PlannedFolder[], report: MigrationReport): Promise<void> {
+async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: AccountStateStore, work: PlannedFolder[], report: MigrationReport): Promise<void> {
   const queue = [...work];
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const spoolDir = homePaths(opts.home).spool;
   sweepStaleSpool(spoolDir);
-  const parallel = Math.max(1, Math.min(sides.domain.migration.parallelFolders, queue.length));
+  const parallel = Math.max(1, Math.min(domain.migration.parallelFolders, queue.length));
   const worker = async () => {
     const conn: WorkerConnections = {};
     try {
       for (let f = queue.shift(); f && !opts.signal?.aborted; f = queue.shift()) {
         const outcome = newOutcome(f);
         try {
-          conn.old ??= await openStore(sides.old, sides.oldCreds);
-          conn.appender ??= await openWriter(sides.target, sides.targetCreds);
+          conn.old ??= await opts.opener.old();
+          conn.appender ??= await opts.opener.writer();
           const ctx: CopyContext = {
             user: opts.user,
             old: conn.old,
             appender: conn.appender,
-            targetReader: async () => (conn.reader ??= await openStore(sides.target, sides.targetCreds)),
+            targetReader: async () => (conn.reader ??= await opts.opener.target()),
             reopenOld: async () => {
-              await closeStore(conn.old);
+              await conn.old?.close();
               conn.old = undefined;
-              conn.old = await openStore(sides.old, sides.oldCreds);
+              conn.old = await opts.opener.old();
               return conn.old;
             },
             state,
@@ -324,7 +299,7 @@ async function runWorkers(opts: MigrateOptions, sides: Sides, state: AccountStat
             spoolDir,
             onProgress: opts.onProgress,
             signal: opts.signal,
-            maxMessageBytes: sides.domain.migration.maxMessageBytes,
+            maxMessageBytes: domain.migration.maxMessageBytes,
           };
           await copyFolder(ctx, f, outcome);
         } catch (e) {

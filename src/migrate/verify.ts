@@ -9,11 +9,12 @@ import { canonicalUser } from "../address.ts";
 import { createHash } from "node:crypto";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError } from "../errors.ts";
-import { closeStore, openStore } from "../mailstore/imap-store.ts";
+
 import type { MailStore } from "../mailstore/port.ts";
-import type { SecretSource } from "../imap/connect.ts";
+
 import { AccountStateStore } from "../store/account-state.ts";
-import { resolveSides } from "./migrate-user.ts";
+import type { MailOpener } from "../mailstore/port.ts";
+import { domainOf } from "../mailstore/endpoints.ts";
 
 export interface FolderCheck {
   folder: string;
@@ -93,17 +94,17 @@ export function folderOrder(a: string, b: string): number {
   return inbox(a) - inbox(b) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-export async function verifyUser(home: string, config: Config, user: string, opts: { deep?: boolean; secrets?: SecretSource } = {}): Promise<VerifyReport> {
+export async function verifyUser(home: string, config: Config, user: string, opener: MailOpener, opts: { deep?: boolean } = {}): Promise<VerifyReport> {
   const u = canonicalUser(user);
-  const sides = resolveSides(config, u, opts.secrets);
+  domainOf(config, u); // a domain that is not configured (or has no old server) is said first
   const state = await AccountStateStore.open(home, u);
   // a stable order whatever order parallel copies recorded them in: INBOX first, then by name
   const folders = Object.entries(state.data.folders).sort(([a], [b]) => folderOrder(a, b));
   if (!folders.length) throw new AutomigrateError(`${u} has no migration state: nothing to verify yet`, { user: u, hint: `migrate first: automigrate migrate ${u}` }, { exitCode: 1, code: "NO_MAILBOX" });
-  const old = await openStore(sides.old, sides.oldCreds);
+  const old = await opener.old();
   let target: MailStore | undefined;
   try {
-    target = await openStore(sides.target, sides.targetCreds);
+    target = await opener.target();
     const checks: FolderCheck[] = [];
     for (const [folder, f] of folders) {
       const skipped = new Set(f.skipped.map((s) => s.uid));
@@ -144,8 +145,8 @@ export async function verifyUser(home: string, config: Config, user: string, opt
     });
     return report;
   } finally {
-    await closeStore(old);
-    await closeStore(target);
+    await old.close();
+    await target?.close();
     state.close();
   }
 }

@@ -3,7 +3,7 @@
 import { isMasterLogin, type LoginEvent } from "../events/login-event.ts";
 import { migratableUser } from "../config/rules.ts";
 import type { Config } from "../config/schema.ts";
-import { oldServerKey } from "../imap/connect.ts";
+import { oldServerKey } from "../mailstore/endpoints.ts";
 
 export type Decision = { enqueue: true; domain: string; oldServer: string; continuous: boolean } | { enqueue: false; reason: string };
 

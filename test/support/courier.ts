@@ -13,7 +13,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, waitForGreeting } from "./dovecot.ts";
-import { spawnServer, stopSpawned } from "../../lab/servers.ts";
+import { spawnServer, stopSpawned } from "../../tui/servers/processes.ts";
 
 const PREFIX = "/opt/courier-imap";
 export const COURIER_IMAPD = `${PREFIX}/usr/bin/imapd`;

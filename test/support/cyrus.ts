@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
 import { freePort, waitForGreeting } from "./dovecot.ts";
-import { spawnServer, stopSpawned } from "../../lab/servers.ts";
+import { spawnServer, stopSpawned } from "../../tui/servers/processes.ts";
 
 export const CYRUS_IMAPD = "/opt/cyrus-imapd/usr/lib/cyrus/bin/imapd";
 const MASTER = "/usr/lib/cyrus/bin/master";

@@ -1,12 +1,11 @@
 // A real `automigrate daemon` process for tests, and its control socket.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { accountFileName } from "../../src/store/account-state.ts";
+import { readFileSync } from "node:fs";
 import { homePaths } from "../../src/home.ts";
 import { join } from "node:path";
 import { ImapFlow } from "imapflow";
 import { CLI } from "./harness.ts";
 import { stagedInstall } from "./install.ts";
-import { remember } from "../../lab/servers.ts";
+import { remember } from "../../tui/servers/processes.ts";
 import type { Dovecot } from "./dovecot.ts";
 
 export interface DaemonProc {
@@ -106,17 +105,4 @@ export async function accountState(home: string, user: string): Promise<any> {
   }
 }
 
-/**
- * A queue full before the daemon starts, and paused so that it stays full: one queued job
- * per user (written as the daemon's own job files), in the order given.
- */
-export function pausedQueue(home: string, users: string[]): void {
-  const queue = join(home, "state", "queue");
-  mkdirSync(queue, { recursive: true });
-  writeFileSync(join(home, "state", "daemon.json"), JSON.stringify({ version: 1, paused: { all: true, domains: [] }, logs: {} }));
-  const now = Date.now();
-  users.forEach((user, i) => {
-    const domain = user.slice(user.lastIndexOf("@") + 1);
-    writeFileSync(join(queue, accountFileName(user)), JSON.stringify({ user, domain, oldServer: "127.0.0.1:1", reason: "sweep", priority: 2, state: "queued", attempts: 0, enqueuedAt: now + i }));
-  });
-}
+export { pausedQueue } from "../../bench/support/queue.ts";

@@ -1,2 +1,2 @@
-// The Dovecot fixture lives in lab/ (the demo uses it too).
-export * from "../../lab/dovecot.ts";
+// The Dovecot launcher is the product's own (tui/servers: the demo starts its servers with it).
+export * from "../../tui/servers/dovecot.ts";

@@ -3,7 +3,7 @@
 // quirks of real servers and with faults. It is the engine's unit-speed tier, beside the
 // scripted IMAP server on a real socket (fake-imap.ts) and the real servers.
 import { AutomigrateError } from "../../src/errors.ts";
-import type { AppendMessage, AppendOutcome, FolderIds, Layout, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, StoreFolder } from "../../src/mailstore/port.ts";
+import type { AppendMessage, AppendOutcome, FolderIds, Layout, MailOpener, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, StoreFolder } from "../../src/mailstore/port.ts";
 import { readFileSync } from "node:fs";
 
 export interface MemoryMessage {
@@ -58,6 +58,16 @@ export class MemoryMailbox {
   quirks: MemoryQuirks = {};
   appendBatches = 0;
   readonly layout: Layout = { prefix: "", delimiter: "/" };
+  /** Called around each APPEND (a batch, or one message of appendEach): a test's crash injection. */
+  onAppend?: (phase: "before" | "after") => void;
+
+  /** A deep copy (folders, messages, quirks): a server as it was at a moment. */
+  clone(): MemoryMailbox {
+    const c = new MemoryMailbox();
+    for (const [p, f] of this.folders) c.folders.set(p, { ...f, messages: f.messages.map((m) => ({ ...m, body: Buffer.from(m.body), flags: new Set(m.flags) })) });
+    c.quirks = { ...this.quirks };
+    return c;
+  }
 
   folder(path: string, uidValidity = 1000 + this.folders.size): MemoryFolder {
     let f = this.folders.get(path);
@@ -150,11 +160,19 @@ export class MemoryMailbox {
     return {
       select: async (path) => ({ ...this.ids(this.get(path)), exists: this.get(path).messages.length }),
       appendBatch: async (path, messages) => {
+        this.onAppend?.("before");
         const r = append(path, messages);
+        this.onAppend?.("after");
         if (++this.appendBatches === this.quirks.dropAfterStoringBatch) throw dropped();
         return r;
       },
-      appendEach: async (path, messages) => messages.map((m) => append(path, [m])),
+      appendEach: async (path, messages) =>
+        messages.map((m) => {
+          this.onAppend?.("before");
+          const r = append(path, [m]);
+          this.onAppend?.("after");
+          return r;
+        }),
       close: async () => {},
     };
   }
@@ -175,4 +193,9 @@ export class MemoryMailbox {
 function headerEnd(b: Buffer): number {
   const i = b.indexOf("\r\n\r\n");
   return i < 0 ? b.length : i + 4;
+}
+
+/** The engine's opener over two memory mailboxes (old, new). */
+export function memoryOpener(old: MemoryMailbox, target: MemoryMailbox): MailOpener {
+  return { old: async () => old.store(), target: async () => target.store(), writer: async () => target.writer() };
 }

@@ -9,8 +9,8 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, waitForGreeting } from "../../lab/dovecot.ts";
-import { remember, spawnServer } from "../../lab/servers.ts";
+import { freePort, waitForGreeting } from "../../tui/servers/dovecot.ts";
+import { remember, spawnServer } from "../../tui/servers/processes.ts";
 import { waitFor } from "./daemon.ts";
 
 export interface Postfix {

@@ -2,7 +2,7 @@
 // its tests started and did not stop — a test that failed or timed out before its clean-up —
 // is stopped here (lab/servers.ts remembers every server, daemon and tmux session).
 import { afterAll } from "bun:test";
-import { stopAll } from "../../lab/servers.ts";
+import { stopAll } from "../../tui/servers/processes.ts";
 
 afterAll(async () => {
   const left = await stopAll();

@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../lab/dovecot.ts";
-import { spawnServer, stopSpawned } from "../../lab/servers.ts";
+import { freePort } from "../../tui/servers/dovecot.ts";
+import { spawnServer, stopSpawned } from "../../tui/servers/processes.ts";
 import { waitFor } from "./daemon.ts";
 
 export interface Radicale {

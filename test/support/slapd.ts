@@ -5,8 +5,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../lab/dovecot.ts";
-import { spawnServer, stopSpawned } from "../../lab/servers.ts";
+import { freePort } from "../../tui/servers/dovecot.ts";
+import { spawnServer, stopSpawned } from "../../tui/servers/processes.ts";
 import type { ChildProcess } from "node:child_process";
 import { waitFor } from "./daemon.ts";
 

@@ -2,7 +2,7 @@
 // capture-pane to read.
 import { spawnSync } from "node:child_process";
 import { waitFor } from "./daemon.ts";
-import { rememberTmux } from "../../lab/servers.ts";
+import { rememberTmux } from "../../tui/servers/processes.ts";
 
 export interface Term {
   name: string;

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { FirstLoginGuard } from "../../src/accounts/first-login-guard.ts";
 import { encodeAuthReply, encodeAuthRequest, parseAuthReply, parseAuthRequest } from "../../src/accounts/auth-protocol.ts";
 import { takeNetstring } from "../../src/netstring.ts";
-import { originatingId } from "../../src/imap/connect.ts";
+import { originatingId } from "../../src/mailstore/endpoints.ts";
 
 const MIN = 60_000;
 

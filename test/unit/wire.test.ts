@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { ResponseBoundError, ResponseReader } from "../../src/imap/response-reader.ts";
-import { appendableFlags, encodeMailbox, formatUidSet, imapDateTime, parseUidSet, quoted } from "../../src/imap/wire.ts";
+import { ResponseBoundError, ResponseReader } from "../../src/mailstore/imap/response-reader.ts";
+import { appendableFlags, encodeMailbox, imapDateTime, parseUidSet, quoted } from "../../src/mailstore/imap/wire.ts";
+import { formatUidSet } from "../../src/mailstore/uid-set.ts";
 
 describe("IMAP wire helpers", () => {
   test("date-time is RFC 3501 in UTC", () => {

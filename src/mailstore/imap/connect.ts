@@ -1,100 +1,11 @@
-// imapflow connections to the old and the new server: TLS modes, master identity
-// (user*master or SASL PLAIN authzid), timeouts, and a check of who we are logged in as.
-import { isIP } from "node:net";
+// imapflow connections (the IMAP adapter's reading side) to the old and the new server: TLS
+// modes, master identity (user*master or SASL PLAIN authzid), timeouts, the client's address
+// in IMAP ID, and a check of who we are logged in as.
 import { ImapFlow } from "imapflow";
-import { tlsServername } from "../tls-name.ts";
-import type { ServerAuth, TlsMode } from "../config/schema.ts";
-import { readPasswordFile } from "../config/secrets.ts";
-import { AutomigrateError, CONNECTION_ERROR_CODES } from "../errors.ts";
-import { TIMEOUTS } from "../timeouts.ts";
-
-export interface Endpoint {
-  /** "old" or "new": which side, for messages. */
-  role: "old" | "new";
-  host: string;
-  port: number;
-  tls: TlsMode;
-  tlsVerify: boolean;
-}
-
-export interface Credentials {
-  user: string;
-  pass: string;
-  authzid?: string;
-}
-
-export function defaultImapPort(tls: TlsMode): number {
-  return tls === "implicit" ? 993 : 143;
-}
-
-/** The old server of a domain as an endpoint (its host must be set). One place for the port default. */
-export function oldEndpoint(o: { host?: string; imapPort?: number; imapTls: TlsMode; tlsVerify: boolean }): Endpoint {
-  return { role: "old", host: o.host ?? "", port: o.imapPort ?? defaultImapPort(o.imapTls), tls: o.imapTls, tlsVerify: o.tlsVerify };
-}
-
-/** The new server (target) as an endpoint. */
-export function targetEndpoint(t: { host: string; port?: number; tls: TlsMode; tlsVerify: boolean }): Endpoint {
-  return { role: "new", host: t.host, port: t.port ?? defaultImapPort(t.tls), tls: t.tls, tlsVerify: t.tlsVerify };
-}
-
-/** "host:port" of a domain's old server: the unit of the daemon's per-server limit. */
-export function oldServerKey(o: Parameters<typeof oldEndpoint>[0]): string {
-  const e = oldEndpoint(o);
-  return `${e.host}:${e.port}`;
-}
-
-/** Where captured or imported passwords come from (the vault). */
-export interface SecretSource {
-  password(user: string): string | undefined;
-}
-
-/** The login name for an address on a server: its `login` template filled in. */
-export function loginName(template: string, user: string): string {
-  const at = user.lastIndexOf("@");
-  const localpart = at < 0 ? user : user.slice(0, at);
-  const domain = at < 0 ? "" : user.slice(at + 1);
-  return template.replaceAll("{user}", user).replaceAll("{localpart}", localpart).replaceAll("{domain}", domain);
-}
-
-/**
- * Credentials to act as `user` on a server whose auth settings are `auth`; the server's
- * login name for the user comes from its `login` template (the vault is keyed by address).
- */
-export function credentialsFor(auth: ServerAuth | undefined, user: string, settingsKey: string, secrets?: SecretSource, login = "{user}"): Credentials {
-  if (!auth) {
-    throw new AutomigrateError(`no credentials configured for ${settingsKey}`, {
-      user,
-      hint: `set ${settingsKey}.mode=master ${settingsKey}.user=<master user> ${settingsKey}.passwordFile=<file>`,
-    }, { exitCode: 2 });
-  }
-  if (auth.mode !== "master") {
-    const pass = secrets?.password(user);
-    if (!pass) {
-      throw new AutomigrateError(`no ${auth.mode === "captured" ? "captured" : "imported"} password for ${user}`, {
-        user,
-        hint: auth.mode === "captured" ? "it is captured at the user's first login on the new server" : "import it with automigrate import-users <file.csv> (user;password)",
-      });
-    }
-    return { user: loginName(login, user), pass };
-  }
-  const pass = readPasswordFile(auth.passwordFile, settingsKey);
-  const as = loginName(login, user);
-  return auth.method === "authzid" ? { user: auth.user, pass, authzid: as } : { user: `${as}${auth.separator}${auth.user}`, pass };
-}
-
-export function describeEndpoint(e: Endpoint): string {
-  return `${e.host}:${e.port}`;
-}
-
-
-/**
- * IMAP ID fields naming the client a login is made for (RFC 2971; Dovecot honours them from
- * login_trusted_networks): only a well-formed IP address and port go out.
- */
-export function originatingId(o: { ip: string; port?: number } | undefined): Record<string, string> {
-  if (!o || isIP(o.ip) === 0) return {};
-  return { "x-originating-ip": o.ip, ...(o.port !== undefined && Number.isInteger(o.port) && o.port > 0 && o.port < 65536 ? { "x-originating-port": String(o.port) } : {}) };
-}
+import { tlsServername } from "../../tls-name.ts";
+import { describeEndpoint, originatingId, type Credentials, type Endpoint } from "../endpoints.ts";
+import { AutomigrateError, CONNECTION_ERROR_CODES } from "../../errors.ts";
+import { TIMEOUTS } from "../../timeouts.ts";
 
 export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number; originating?: { ip: string; port?: number } } = {}): Promise<ImapFlow> {
   const client = new ImapFlow({

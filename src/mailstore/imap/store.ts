@@ -1,22 +1,28 @@
 // The mail-store port over IMAP: reading (LIST, STATUS, EXAMINE, UID FETCH, UID SEARCH)
 // and folder management (CREATE, SUBSCRIBE) with imapflow; appending with the pipelined
-// MULTIAPPEND appender. Opening a connection, TLS, the master identity and the errors of a
-// refused login stay in src/imap/connect.ts.
+// MULTIAPPEND appender (appender.ts). Opening a connection, TLS, the master identity and the
+// errors of a refused login are in connect.ts.
 import type { ImapFlow } from "imapflow";
-import { ImapAppender } from "../imap/appender.ts";
-import { closeImap, openImap, type Credentials, type Endpoint } from "../imap/connect.ts";
-import type { FolderIds, Layout, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, ReadLimits, StoreFolder } from "./port.ts";
-import { AutomigrateError } from "../errors.ts";
-import { TIMEOUTS } from "../timeouts.ts";
+import { ImapAppender } from "./appender.ts";
+import { closeImap, openImap } from "./connect.ts";
+import type { Credentials, Endpoint } from "../endpoints.ts";
+import type { FolderIds, Layout, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, ReadLimits, StoreFolder } from "../port.ts";
+import { AutomigrateError } from "../../errors.ts";
+import { TIMEOUTS } from "../../timeouts.ts";
 
 /** Opens a connection to a server as a MailStore (errors as openImap's: codes, hints). */
-export async function openStore(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number } = {}): Promise<MailStore> {
+export async function openStore(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number; originating?: { ip: string; port?: number } } = {}): Promise<MailStore> {
   return new ImapFlowStore(await openImap(endpoint, creds, opts));
 }
 
 /** Opens the appending connection to a server (the new one). */
 export async function openWriter(endpoint: Endpoint, creds: Credentials): Promise<MailWriter> {
   return ImapAppender.open({ ...endpoint, user: creds.user, pass: creds.pass, authzid: creds.authzid });
+}
+
+/** Greeting, TLS and capabilities of a server, without logging in (test-connection). */
+export function probeServer(endpoint: Endpoint, opts: { timeoutMs: number; label: string }) {
+  return ImapAppender.probe({ ...endpoint, ...opts });
 }
 
 /** Closes a store that may not have been opened. */

@@ -2,7 +2,7 @@
 // 127.0.0.1 port with its own base_dir, log, maildirs and passwd-file, a master user
 // ("user*admin" and SASL PLAIN authzid), and either "/" or "." as hierarchy separator.
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { spawnServer, stopSpawned } from "./servers.ts";
+import { spawnServer, stopSpawned } from "./processes.ts";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -324,7 +324,7 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
   return instance;
 }
 
-export { stopServer } from "./servers.ts";
+export { stopServer } from "./processes.ts";
 
 /** Runs doveadm against one test instance (e.g. to change a folder's UIDVALIDITY). */
 export function doveadm(server: Dovecot, args: string[]): string {

@@ -6,14 +6,14 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
-import type { TlsMode } from "../config/schema.ts";
-import { crashPoint } from "../crash-points.ts";
-import { AutomigrateError } from "../errors.ts";
-import { tlsServername } from "../tls-name.ts";
+import type { TlsMode } from "../../config/schema.ts";
+import { crashPoint } from "../../crash-points.ts";
+import { AutomigrateError } from "../../errors.ts";
+import { tlsServername } from "../../tls-name.ts";
 import { ResponseBoundError, ResponseReader } from "./response-reader.ts";
 import { appendableFlags, encodeMailbox, imapDateTime, parseUidSet, quoted } from "./wire.ts";
-import { TIMEOUTS } from "../timeouts.ts";
-import type { AppendMessage, AppendOutcome, MailWriter } from "../mailstore/port.ts";
+import { TIMEOUTS } from "../../timeouts.ts";
+import type { AppendMessage, AppendOutcome, MailWriter } from "../port.ts";
 
 export type { AppendMessage, AppendOutcome };
 
