@@ -16,6 +16,14 @@ export type ErrorCode =
   | "INPUT"
   | "NOT_FOUND"
   | "CONFIG"
+  /** A settings, state or job file that is invalid or unreadable (named; never overwritten). */
+  | "CORRUPT"
+  | "DAEMON_DOWN"
+  | "ACCOUNT_EXISTS"
+  | "PROVISIONING"
+  /** A captured or imported password missing, or the vault unreadable. */
+  | "NO_PASSWORD"
+  | "LDAP_SYNC_REFUSED"
   | "CONNECT"
   | "TLS"
   | "LOGIN_REFUSED"
@@ -48,13 +56,14 @@ export class AutomigrateError extends Error {
   readonly transient: boolean;
   readonly code: ErrorCode;
 
-  constructor(message: string, context: ErrorContext = {}, opts: { exitCode?: 1 | 2; transient?: boolean; cause?: unknown; code?: ErrorCode } = {}) {
+  /** Every error says what it is: `code` is required (decisions and reports use it, never the text). */
+  constructor(message: string, context: ErrorContext, opts: { exitCode?: 1 | 2; transient?: boolean; cause?: unknown; code: ErrorCode }) {
     super(message, { cause: opts.cause });
     this.name = "AutomigrateError";
     this.context = context;
     this.exitCode = opts.exitCode ?? 1;
     this.transient = opts.transient ?? false;
-    this.code = opts.code ?? (this.exitCode === 2 ? "INPUT" : this.transient ? "SERVER" : "CONFIG");
+    this.code = opts.code;
   }
 
   /** temporary: worth retrying later; final: needs the admin (or a fix) first. */
@@ -77,7 +86,7 @@ export class AutomigrateError extends Error {
 
 /** Bad input from the admin: exit 2. */
 export function inputError(message: string, context: ErrorContext = {}): AutomigrateError {
-  return new AutomigrateError(message, context, { exitCode: 2 });
+  return new AutomigrateError(message, context, { exitCode: 2, code: "INPUT" });
 }
 
 /** Socket and imapflow error codes that mean "the connection went away": worth a retry. */
@@ -98,6 +107,39 @@ export const CONNECTION_ERROR_CODES = new Set([
   "ClosedAfterConnectTLS",
   "EConnectionClosed",
 ]);
+
+/** OpenSSL's certificate verification codes as Node reports them (error.code). */
+const CERTIFICATE_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_CRL",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "HOSTNAME_MISMATCH",
+  "INVALID_CA",
+  "PATH_LENGTH_EXCEEDED",
+  "INVALID_PURPOSE",
+]);
+
+/**
+ * The TLS or certificate error code of an error (its own code, or its cause's), judged on the
+ * socket's error codes (Node's ERR_TLS_ and ERR_SSL_ ones, OpenSSL's certificate codes), never
+ * on the message text. undefined when it is no TLS failure.
+ */
+export function tlsErrorCode(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && typeof e === "object" && depth < 4; e = e.cause as typeof e, depth++) {
+    const code = typeof e.code === "string" ? e.code : "";
+    if (CERTIFICATE_CODES.has(code) || /^(ERR_TLS_|ERR_SSL_|CERT_)/.test(code)) return code;
+  }
+  return undefined;
+}
 
 /**
  * Any error as one an admin (and the retry policy) can act on: ours keep their code; a
@@ -124,7 +166,7 @@ export function errorText(err: unknown): string {
   if (err instanceof AutomigrateError) return err.describe();
   if (err instanceof Error) {
     const extra = (err as { responseText?: string }).responseText;
-    return extra && !err.message.includes(extra) ? `${err.message}: ${extra}` : err.message;
+    return extra && !err.message.includes(extra) ? `${err.message}: ${extra}` : err.message; // text-ok: formatting, no decision
   }
   return String(err);
 }

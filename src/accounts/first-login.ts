@@ -32,7 +32,7 @@ export type FirstLogin =
 /** Creates the account (provisioner, tier, record) and captures the password if configured. */
 export async function createAccount(home: string, config: Config, user: string, password: string | undefined, via: "first-login" | "import"): Promise<{ tier: Tier; className: string; existed?: true }> {
   const m = creatableUser(config, user);
-  if (!m.ok) throw new AutomigrateError(m.reason, { user }, { exitCode: 2 });
+  if (!m.ok) throw new AutomigrateError(m.reason, { user }, { exitCode: 2, code: "INPUT" });
   const d = config.domains[m.domain]!;
   const provisioner = provisionerFor(config);
   // one creation per user at a time; a second concurrent first login waits and finds it done
@@ -41,7 +41,7 @@ export async function createAccount(home: string, config: Config, user: string, 
     const state = await AccountStateStore.open(home, user);
     // created before (an earlier import, a first login): nothing changes, its password neither
     if (state.data.account) return { tier: state.data.account.tier, className: state.data.account.className, existed: true };
-    if (provisioner.exists(user)) throw new AutomigrateError(`an account ${user} exists already on the new server`, { user, hint: "its own password database decides its logins" });
+    if (provisioner.exists(user)) throw new AutomigrateError(`an account ${user} exists already on the new server`, { user, hint: "its own password database decides its logins" }, { code: "ACCOUNT_EXISTS" });
     const tier = assignTier(home, user, d.migration.premiumByLicense, config.license.premiumSeats);
     try {
       await provisioner.create({ user, domain: m.domain, className: m.className, quota: m.quota, tier, password });

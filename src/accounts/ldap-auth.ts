@@ -9,7 +9,7 @@ import type { ConnectionOptions } from "node:tls";
 import { Client, Filter, InvalidCredentialsError } from "ldapts";
 import { splitUser } from "../address.ts";
 import type { LdapSettings } from "../config/schema.ts";
-import { errorText } from "../errors.ts";
+import { CONNECTION_ERROR_CODES, errorText, tlsErrorCode } from "../errors.ts";
 
 export type LdapCheck = { outcome: "accept"; dn: string } | { outcome: "reject"; reason: string } | { outcome: "tempfail"; reason: string };
 
@@ -32,10 +32,10 @@ function tlsOptions(s: LdapSettings): ConnectionOptions {
 /** Why an LDAP operation failed, said so that the admin knows where to look. */
 function ldapProblem(s: LdapSettings, e: unknown): string {
   const text = errorText(e);
+  const tls = tlsErrorCode(e);
+  if (tls) return `LDAP server ${s.url}: TLS certificate not trusted (${tls}); set ldap.caFile to the CA's PEM file (or, for a test server only, ldap.tlsVerify=false)`;
   const code = (e as NodeJS.ErrnoException).code ?? "";
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|certificate/i.test(code + text))
-    return `LDAP server ${s.url}: TLS certificate not trusted (${code || text}); set ldap.caFile to the CA's PEM file (or, for a test server only, ldap.tlsVerify=false)`;
-  if (/ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|timeout|closed/i.test(code + text)) return `LDAP server ${s.url} unreachable: ${text}`;
+  if (CONNECTION_ERROR_CODES.has(code) || code === "ENOTFOUND") return `LDAP server ${s.url} unreachable: ${text}`;
   return `LDAP server ${s.url}: ${text}`;
 }
 

@@ -24,7 +24,7 @@ export function ledgerPath(home: string): string {
 function readLedger(home: string): z.infer<typeof ledgerSchema> {
   const path = ledgerPath(home);
   const r = ledgerSchema.safeParse(readJsonFile(path) ?? {});
-  if (!r.success) throw new AutomigrateError(`${path} is invalid`, { file: path });
+  if (!r.success) throw new AutomigrateError(`${path} is invalid`, { file: path }, { code: "CORRUPT" });
   return r.data;
 }
 

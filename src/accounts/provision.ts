@@ -47,7 +47,7 @@ function passwdLines(path: string): string[] {
     return readFileSync(path, "utf8").split("\n").filter(Boolean);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw new AutomigrateError(`cannot read the passwd-file: ${(e as Error).message}`, { file: path });
+    throw new AutomigrateError(`cannot read the passwd-file: ${(e as Error).message}`, { file: path }, { code: "PROVISIONING" });
   }
 }
 
@@ -83,15 +83,15 @@ class PasswdFile implements Provisioner {
       user,
       file: this.path,
       hint: `give the daemon's user a directory of its own that Dovecot can read, e.g. install -d -o automigrate -g dovecot -m 0750 ${dir}`,
-    });
+    }, { code: "PROVISIONING" });
   }
 
   async create(a: NewAccount): Promise<void> {
-    if (/[:\n\s]/.test(a.user)) throw new AutomigrateError(`"${a.user}" cannot be written to a passwd-file`, { user: a.user });
+    if (/[:\n\s]/.test(a.user)) throw new AutomigrateError(`"${a.user}" cannot be written to a passwd-file`, { user: a.user }, { code: "INPUT", exitCode: 2 });
     const hash = a.password ? await hashPassword(a.password) : "{CRYPT}!"; // "!": no password login
     // the settings schema allows neither; checked again where the line is written
     for (const [what, v] of [["quota", a.quota], ["class", a.className]] as const) {
-      if (v !== undefined && /[\s:\x00-\x1f\x7f]/.test(v)) throw new AutomigrateError(`the ${what} ${JSON.stringify(v)} cannot be written to a passwd-file (whitespace, ':' or a control character)`, { user: a.user, hint: "fix the domain's class settings (automigrate class set)" });
+      if (v !== undefined && /[\s:\x00-\x1f\x7f]/.test(v)) throw new AutomigrateError(`the ${what} ${JSON.stringify(v)} cannot be written to a passwd-file (whitespace, ':' or a control character)`, { user: a.user, hint: "fix the domain's class settings (automigrate class set)" }, { code: "CONFIG" });
     }
     const fields = [a.quota ? `userdb_quota_rule=*:storage=${a.quota}` : "", `userdb_automigrate_class=${a.className}`, `userdb_automigrate_tier=${a.tier}`].filter(Boolean).join(" ");
     const line = `${a.user}:${hash}::::::${fields}`;
@@ -102,7 +102,7 @@ class PasswdFile implements Provisioner {
       throw this.noAccess(e, a.user);
     }
     try {
-      if (this.exists(a.user)) throw new AutomigrateError(`an account ${a.user} exists already in the passwd-file`, { user: a.user, file: this.path });
+      if (this.exists(a.user)) throw new AutomigrateError(`an account ${a.user} exists already in the passwd-file`, { user: a.user, file: this.path }, { code: "ACCOUNT_EXISTS" });
       let mode = 0o640;
       let owner: { uid: number; gid: number } | undefined;
       try {
@@ -143,10 +143,10 @@ class CommandDriver implements Provisioner {
   async create(a: NewAccount): Promise<void> {
     const input = JSON.stringify({ user: a.user, domain: a.domain, class: a.className, tier: a.tier, quota: a.quota ?? null, passwordHash: a.password ? await hashPassword(a.password) : null });
     const r = spawnSync(this.argv[0]!, this.argv.slice(1), { input, encoding: "utf8", timeout: this.timeoutSec * 1000, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
-    if (r.error) throw new AutomigrateError(`the provisioning command could not run: ${r.error.message}`, { user: a.user, hint: "check provisioning.command" }, { transient: true });
+    if (r.error) throw new AutomigrateError(`the provisioning command could not run: ${r.error.message}`, { user: a.user, hint: "check provisioning.command" }, { transient: true, code: "PROVISIONING" });
     if (r.status !== 0) {
       const tail = (r.stderr || "").trim().split("\n").slice(-3).join(" | ");
-      throw new AutomigrateError(`the provisioning command refused ${a.user} (exit ${r.status ?? r.signal})${tail ? `: ${tail}` : ""}`, { user: a.user });
+      throw new AutomigrateError(`the provisioning command refused ${a.user} (exit ${r.status ?? r.signal})${tail ? `: ${tail}` : ""}`, { user: a.user }, { code: "PROVISIONING" });
     }
   }
 }

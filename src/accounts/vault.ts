@@ -54,7 +54,7 @@ export class Vault {
       }
     }
     const key = readFileSync(path);
-    if (key.length !== 32) throw new AutomigrateError(`the vault key is damaged (${key.length} bytes, expected 32)`, { file: path, hint: "restore it from a backup; without it captured passwords cannot be read" });
+    if (key.length !== 32) throw new AutomigrateError(`the vault key is damaged (${key.length} bytes, expected 32)`, { file: path, hint: "restore it from a backup; without it captured passwords cannot be read" }, { code: "CORRUPT" });
     this.keyCache = key;
     return key;
   }
@@ -82,7 +82,7 @@ export class Vault {
       d.setAuthTag(Buffer.from(rec.tag, "base64"));
       return Buffer.concat([d.update(Buffer.from(rec.ct, "base64")), d.final()]).toString("utf8");
     } catch {
-      throw new AutomigrateError(`the vault record for ${user} cannot be decrypted (wrong key or tampered)`, { user, file: path, hint: "the user's next login captures the password again" });
+      throw new AutomigrateError(`the vault record for ${user} cannot be decrypted (wrong key or tampered)`, { user, file: path, hint: "the user's next login captures the password again" }, { code: "NO_PASSWORD" });
     }
   }
 

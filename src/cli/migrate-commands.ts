@@ -20,7 +20,7 @@ async function queueNow(cmd: Command, user: string, asJson: boolean): Promise<vo
   const r = await askDaemon(cmd, "/migrate", { user }, {
     user,
     refusedExit: EXIT.usage,
-    notRunning: () => new AutomigrateError("the daemon is not running: nothing was queued", { user, hint: "start it (systemctl start automigrate), or run without --queue to migrate in the foreground" }),
+    notRunning: () => new AutomigrateError("the daemon is not running: nothing was queued", { user, hint: "start it (systemctl start automigrate), or run without --queue to migrate in the foreground" }, { code: "DAEMON_DOWN" }),
   });
   if (asJson) return json({ user, ...r });
   out(`${user}: ${QUEUED[r.result] ?? r.result}`);

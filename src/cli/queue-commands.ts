@@ -9,7 +9,7 @@ import { AutomigrateError } from "../errors.ts";
 import type { CancelState } from "../queue/policy.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
 
-const NOT_RUNNING = () => new AutomigrateError("the daemon is not running: nothing was done", { hint: "start it (systemctl start automigrate, or automigrate daemon)" });
+const NOT_RUNNING = () => new AutomigrateError("the daemon is not running: nothing was done", { hint: "start it (systemctl start automigrate, or automigrate daemon)" }, { code: "DAEMON_DOWN" });
 
 /**
  * The daemon's answer to a request on its control socket; an error when no daemon answered
@@ -83,7 +83,7 @@ export function addQueueCommands(program: Command): void {
     .option("--json", "JSON: { cancelled, stopping, failedRemoved }")
     .addHelpText("after", "\nExamples:\n  automigrate cancel alice@example.com\n  automigrate cancel --domain example.com --state queued\n  automigrate cancel --state failed\n\nA migration that was stopped or cancelled starts again at the user's next login (or with\n`automigrate migrate`), from where it stopped: nothing is copied twice.\nExit status: 0 when something was cancelled, 1 when nothing matched, 2 when nothing was selected.")
     .action(async (user: string | undefined, o: { domain?: string; state?: string; json?: boolean }, cmd: Command) => {
-      if (!user && !o.domain && !o.state) throw new AutomigrateError("say what to cancel: a user, --domain or --state", { hint: "automigrate cancel --help" }, { exitCode: EXIT.usage });
+      if (!user && !o.domain && !o.state) throw new AutomigrateError("say what to cancel: a user, --domain or --state", { hint: "automigrate cancel --help" }, { code: "INPUT", exitCode: EXIT.usage });
       const r = await askDaemon(cmd, "/cancel", { user: user?.toLowerCase(), domain: o.domain?.toLowerCase(), state: o.state as CancelState | undefined });
       const lines = cancelText(r);
       if (o.json) json(r);

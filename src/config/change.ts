@@ -3,15 +3,15 @@
 import { Vault } from "../accounts/vault.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
 import { applyAssignments, type Assignment } from "./dotted.ts";
-import { DEFAULT_CLASS, ENABLE_REFUSED, LDAP_SYNC_REFUSED, refuseChange } from "./rules.ts";
+import { DEFAULT_CLASS, refuseChange, type Refusal } from "./rules.ts";
 import { accountClassSchema, className, domainName, domainSchema, globalsSchema, type Config, type DomainSettings } from "./schema.ts";
 import { diffSettings, type SettingChange } from "./settings-help.ts";
 import { updateConfig } from "./store.ts";
 import { domainChangeWipes } from "../accounts/retention.ts";
 
-/** A rules refusal as the error every door shows: the headline, then one line per reason. */
-function refused(refusal: { headline: string; reasons: string[] }, exitCode: 1 | 2): AutomigrateError {
-  return new AutomigrateError(`${refusal.headline}\n${refusal.reasons.map((r) => `  reason: ${r}`).join("\n")}`, {}, { exitCode, code: exitCode === 1 ? "ENABLE_REFUSED" : "INPUT" });
+/** A rules refusal as the error every door shows: the headline, then one line per reason; the product's rules exit 1, a setting to fix 2. */
+function refused(refusal: Refusal): AutomigrateError {
+  return new AutomigrateError(`${refusal.headline}\n${refusal.reasons.map((r) => `  reason: ${r}`).join("\n")}`, {}, { exitCode: refusal.code === "INPUT" ? 2 : 1, code: refusal.code });
 }
 
 /** `name` when the schema accepts it as a name, else an input error in the schema's words. */
@@ -70,10 +70,7 @@ function applyDomainChange(home: string, name: string, change: (d: DomainSetting
     const before = c.domains[d]!;
     const after = change(structuredClone(before), c);
     const refusal = refuseChange(d, before, after);
-    if (refusal) {
-      const policy = refusal.headline === ENABLE_REFUSED || refusal.headline === LDAP_SYNC_REFUSED;
-      throw refused(refusal, policy ? 1 : 2);
-    }
+    if (refusal) throw refused(refusal);
     c.domains[d] = after;
     result = after;
     switchedOff = domainChangeWipes(before, after);
@@ -110,7 +107,7 @@ export function addDomain(home: string, name: string, assignments: Assignment[] 
     if (c.domains[d]) throw inputError(`domain ${d} already exists`, { hint: `automigrate domain set ${d} key=value` });
     const created = applyAssignments(domainSchema, {}, assignments);
     const refusal = refuseChange(d, undefined, created);
-    if (refusal) throw refused(refusal, 2);
+    if (refusal) throw refused({ ...refusal, code: "INPUT" });
     c.domains[d] = created;
   });
   return d;

@@ -30,14 +30,25 @@ export function enableBlockers(name: string, d: DomainSettings): string[] {
   return out;
 }
 
+/** A problem of a domain's settings: what it is (decisions use this), and what it says. */
+export interface DomainProblem {
+  code: "MIGRATION_AND_LDAP_SYNC" | "UNKNOWN_CLASS" | "RESERVED_CLASS_NAME";
+  text: string;
+}
+
 /** Problems in a domain's settings as they stand (hand-edited files included). */
-export function domainProblems(name: string, d: DomainSettings): string[] {
-  const out: string[] = [];
-  if (d.migration.enabled && d.ldap.sync) out.push(`${ENABLE_REFUSED} ${name} has both migration and LDAP synchronisation on; it is not migrated until one is turned off`);
+export function domainProblemList(name: string, d: DomainSettings): DomainProblem[] {
+  const out: DomainProblem[] = [];
+  if (d.migration.enabled && d.ldap.sync) out.push({ code: "MIGRATION_AND_LDAP_SYNC", text: `${ENABLE_REFUSED} ${name} has both migration and LDAP synchronisation on; it is not migrated until one is turned off` });
   const cls = d.migration.accountClass;
-  if (cls !== DEFAULT_CLASS && !d.classes[cls]) out.push(`migration.accountClass: no class "${cls}" in ${name} (classes: ${classNames(d).join(", ")})`);
-  if (Object.hasOwn(d.classes, DEFAULT_CLASS)) out.push(`classes.${DEFAULT_CLASS}: that name is the domain default class (accountDefaults); use another name`);
+  if (cls !== DEFAULT_CLASS && !Object.hasOwn(d.classes, cls)) out.push({ code: "UNKNOWN_CLASS", text: `migration.accountClass: no class "${cls}" in ${name} (classes: ${classNames(d).join(", ")})` });
+  if (Object.hasOwn(d.classes, DEFAULT_CLASS)) out.push({ code: "RESERVED_CLASS_NAME", text: `classes.${DEFAULT_CLASS}: that name is the domain default class (accountDefaults); use another name` });
   return out;
+}
+
+/** The problems' texts (what the CLI and the console show). */
+export function domainProblems(name: string, d: DomainSettings): string[] {
+  return domainProblemList(name, d).map((p) => p.text);
 }
 
 /**
@@ -45,17 +56,24 @@ export function domainProblems(name: string, d: DomainSettings): string[] {
  * reasons) or undefined. Turning migration on needs a migratable domain; turning LDAP sync on
  * while migration is enabled is refused the same way.
  */
-export function refuseChange(name: string, before: DomainSettings | undefined, after: DomainSettings): { headline: string; reasons: string[] } | undefined {
+export interface Refusal {
+  /** ENABLE_REFUSED and LDAP_SYNC_REFUSED are the product's rules (a conflict); INPUT a setting to fix. */
+  code: "ENABLE_REFUSED" | "LDAP_SYNC_REFUSED" | "INPUT";
+  headline: string;
+  reasons: string[];
+}
+
+export function refuseChange(name: string, before: DomainSettings | undefined, after: DomainSettings): Refusal | undefined {
   const enabling = after.migration.enabled && !before?.migration.enabled;
   if (enabling) {
     const reasons = enableBlockers(name, after);
-    if (reasons.length) return { headline: ENABLE_REFUSED, reasons };
+    if (reasons.length) return { code: "ENABLE_REFUSED", headline: ENABLE_REFUSED, reasons };
   }
   if (after.ldap.sync && !before?.ldap.sync && after.migration.enabled) {
-    return { headline: LDAP_SYNC_REFUSED, reasons: [`automatic migration is enabled for ${name} (disable it first: automigrate domain disable ${name})`] };
+    return { code: "LDAP_SYNC_REFUSED", headline: LDAP_SYNC_REFUSED, reasons: [`automatic migration is enabled for ${name} (disable it first: automigrate domain disable ${name})`] };
   }
-  const problems = domainProblems(name, after).filter((p) => !p.startsWith(ENABLE_REFUSED));
-  if (problems.length) return { headline: `The settings of ${name} were not saved`, reasons: problems };
+  const problems = domainProblemList(name, after).filter((p) => p.code !== "MIGRATION_AND_LDAP_SYNC");
+  if (problems.length) return { code: "INPUT", headline: `The settings of ${name} were not saved`, reasons: problems.map((p) => p.text) };
   return undefined;
 }
 
@@ -126,8 +144,8 @@ export function creatableUser(
   }
   const d = config.domains[domain];
   if (!d?.ldap.authCreate) return m;
-  const problem = domainProblems(domain, d).find((p) => !p.startsWith(ENABLE_REFUSED));
-  if (problem) return { ok: false, reason: problem };
+  const problem = domainProblemList(domain, d).find((p) => p.code !== "MIGRATION_AND_LDAP_SYNC");
+  if (problem) return { ok: false, reason: problem.text };
   const className = d.migration.accountClass;
   return { ok: true, domain, className, quota: classOf(d, className)?.quota, check: "ldap", migrate: false };
 }

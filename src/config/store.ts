@@ -13,7 +13,7 @@ export function parseConfig(raw: unknown, file: string): Config {
     throw new AutomigrateError(`${file} has schema version ${raw.version}; this automigrate knows up to ${CONFIG_VERSION}`, {
       file,
       hint: "upgrade automigrate",
-    });
+    }, { code: "CONFIG" });
   }
   // a hand-edited file: zod would drop a "__proto__" key silently; it is refused, by its path
   const reserved = reservedKeyPath(raw);
@@ -21,14 +21,14 @@ export function parseConfig(raw: unknown, file: string): Config {
     throw new AutomigrateError(`${file} is invalid:\n  ${reserved.join(".")}: "${reserved[reserved.length - 1]}" is not a setting name (it is reserved: it would reach the prototype of every object)`, {
       file,
       hint: "remove that key from the file",
-    });
+    }, { code: "CORRUPT" });
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     throw new AutomigrateError(`${file} is invalid:\n${parsed.error.issues.map((i) => "  " + formatIssue(i, "", configSchema)).join("\n")}`, {
       file,
       hint: "fix it with `automigrate config set` / `domain set`, or by hand",
-    });
+    }, { code: "CORRUPT" });
   }
   return parsed.data;
 }
@@ -42,7 +42,7 @@ export function loadConfig(home: string): Config {
 export function saveConfig(home: string, config: Config): void {
   // the last door: nothing written would be refused when read back
   const reserved = reservedKeyPath(config);
-  if (reserved) throw new AutomigrateError(`${reserved.join(".")}: "${reserved[reserved.length - 1]}" is not a setting name (reserved); nothing was saved`, { file: homePaths(home).config }, { exitCode: 2 });
+  if (reserved) throw new AutomigrateError(`${reserved.join(".")}: "${reserved[reserved.length - 1]}" is not a setting name (reserved); nothing was saved`, { file: homePaths(home).config }, { code: "INPUT", exitCode: 2 });
   const paths = homePaths(home);
   ensureDir(paths.root);
   writeJsonFileAtomic(paths.config, configSchema.parse(config));

@@ -50,7 +50,7 @@ export function pimRun(home: string, config: Config, user: string, account?: { c
   const endOfOptions = argv.indexOf("--");
   argv.forEach((a, i) => {
     if (i > 0 && a.startsWith("-") && !pim.command![i]!.startsWith("-") && (endOfOptions < 0 || i < endOfOptions))
-      throw new AutomigrateError(`the PIM command would get ${JSON.stringify(a)} as an option`, { user, hint: 'put "--" before the {user} argument in migration.pim.command, e.g. ["/usr/local/bin/migrate-pim","--","{user}"]' });
+      throw new AutomigrateError(`the PIM command would get ${JSON.stringify(a)} as an option`, { user, hint: 'put "--" before the {user} argument in migration.pim.command, e.g. ["/usr/local/bin/migrate-pim","--","{user}"]' }, { code: "CONFIG" });
   });
   return {
     argv,

@@ -64,7 +64,7 @@ export function credentialsFor(auth: ServerAuth | undefined, user: string, setti
     throw new AutomigrateError(`no credentials configured for ${settingsKey}`, {
       user,
       hint: `set ${settingsKey}.mode=master ${settingsKey}.user=<master user> ${settingsKey}.passwordFile=<file>`,
-    }, { exitCode: 2 });
+    }, { code: "CONFIG", exitCode: 2 });
   }
   if (auth.mode !== "master") {
     const pass = secrets?.password(user);
@@ -72,7 +72,7 @@ export function credentialsFor(auth: ServerAuth | undefined, user: string, setti
       throw new AutomigrateError(`no ${auth.mode === "captured" ? "captured" : "imported"} password for ${user}`, {
         user,
         hint: auth.mode === "captured" ? "it is captured at the user's first login on the new server" : "import it with automigrate import-users <file.csv> (user;password)",
-      });
+      }, { code: "NO_PASSWORD" });
     }
     return { user: loginName(login, user), pass };
   }

@@ -553,7 +553,7 @@ async function presentOnTarget(ctx: CopyContext, target: string, uids: number[] 
       if (m.uid >= minUid && m.headers) targetFps.push(fingerprint(m.size, m.internalDate!, m.headers));
     }
   } catch (e) {
-    throw new AutomigrateError(`cannot read the target folder to check for copies: ${errorText(e)}`, { user: ctx.user, folder: target }, { transient: true, cause: e });
+    throw new AutomigrateError(`cannot read the target folder to check for copies: ${errorText(e)}`, { user: ctx.user, folder: target }, { code: "SERVER", transient: true, cause: e });
   }
   if (targetFps.length === 0) return new Set();
   const candidates: { uid: number; fp: string }[] = [];

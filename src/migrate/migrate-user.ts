@@ -249,8 +249,8 @@ async function prepareFolders(
     }
     return { plan, status: oldList.status };
   } catch (e) {
-    if (e instanceof AutomigrateError) throw e;
-    throw new AutomigrateError(errorText(e), { user }, { cause: e });
+    // ours keep their code; a dropped connection is CONNECT (temporary), a server's NO is SERVER
+    throw classify(e, { user });
   } finally {
     await target?.close();
   }

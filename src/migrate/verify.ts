@@ -8,7 +8,7 @@
 import { canonicalUser } from "../address.ts";
 import { createHash } from "node:crypto";
 import type { Config } from "../config/schema.ts";
-import { AutomigrateError } from "../errors.ts";
+import { AutomigrateError, classify, type ErrorCode } from "../errors.ts";
 
 import type { MailStore } from "../mailstore/port.ts";
 
@@ -38,6 +38,8 @@ export interface FolderCheck {
   alteredOnAppend: number;
   /** The folder could not be read on one side (deleted, renamed by the user...). */
   error?: string;
+  /** Its code (SERVER: the server refused; CONNECT: the connection dropped). */
+  errorCode?: ErrorCode;
   exact: boolean;
 }
 
@@ -115,6 +117,7 @@ export async function verifyUser(home: string, config: Config, user: string, ope
         t = await target.examine(f.target);
       } catch (e) {
         check.error = `cannot open ${(e as { responseText?: string }).responseText ?? (e as Error).message}`;
+        check.errorCode = classify(e).code;
         checks.push(check);
         continue;
       }

@@ -63,6 +63,7 @@ export function httpStatus(code: ErrorCode): number {
     case "NOT_FOUND":
       return 404;
     case "ENABLE_REFUSED":
+    case "LDAP_SYNC_REFUSED":
     case "LOCKED":
       return 409;
     case "BUG":

@@ -18,7 +18,7 @@ export function readJsonFile(path: string): unknown | null {
     text = readFileSync(path, "utf8");
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new AutomigrateError(`cannot read ${path}: ${(e as Error).message}`, { file: path });
+    throw new AutomigrateError(`cannot read ${path}: ${(e as Error).message}`, { file: path }, { code: "CORRUPT" });
   }
   try {
     return JSON.parse(text);
@@ -26,7 +26,7 @@ export function readJsonFile(path: string): unknown | null {
     throw new AutomigrateError(`${path} is corrupt (not valid JSON: ${(e as Error).message})`, {
       file: path,
       hint: "restore it from a backup or fix it by hand; automigrate never overwrites a corrupt file",
-    });
+    }, { code: "CORRUPT" });
   }
 }
 
@@ -114,7 +114,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
       throw new AutomigrateError(`${this.path} is invalid at ${at}: ${issue?.message}`, {
         file: this.path,
         hint: "fix the value by hand or restore the file from a backup",
-      });
+      }, { code: "CORRUPT" });
     }
     return parsed.data;
   }

@@ -44,7 +44,7 @@ function readDoc<T>(path: string, schema: z.ZodType<T>): T | null {
   const raw = readJsonFile(path);
   if (raw === null) return null;
   const r = schema.safeParse(raw);
-  if (!r.success) throw new AutomigrateError(`${path} is invalid: ${r.error.issues[0]?.path.join(".")}: ${r.error.issues[0]?.message}`, { file: path, hint: "fix or remove that job file" });
+  if (!r.success) throw new AutomigrateError(`${path} is invalid: ${r.error.issues[0]?.path.join(".")}: ${r.error.issues[0]?.message}`, { file: path, hint: "fix or remove that job file" }, { code: "CORRUPT" });
   return r.data;
 }
 

@@ -94,7 +94,7 @@ export class ImapAppender implements MailWriter {
   }
 
   private fail(message: string, cause?: unknown): AutomigrateError {
-    return new AutomigrateError(message, { server: this.server }, { transient: true, cause });
+    return new AutomigrateError(message, { server: this.server }, { code: "CONNECT", transient: true, cause });
   }
 
   private greetingText = "";
@@ -115,7 +115,7 @@ export class ImapAppender implements MailWriter {
         throw new AutomigrateError("the server does not offer STARTTLS", {
           server: this.server,
           hint: "use TLS mode implicit (port 993) or, on a trusted network only, none",
-        });
+        }, { code: "TLS" });
       }
       const r = await this.command("STARTTLS");
       if (r.status !== "OK") throw this.fail(`STARTTLS failed: ${r.text}`);
@@ -283,7 +283,7 @@ export class ImapAppender implements MailWriter {
       throw new AutomigrateError("the server does not offer AUTH=PLAIN, so the master identity cannot be sent as authzid", {
         server: this.server,
         hint: "set target.auth.method=separator to log in as user*master",
-      });
+      }, { code: "CONFIG" });
     } else {
       r = await this.command(`LOGIN ${quoted(user)} ${quoted(pass)}`);
     }
@@ -292,7 +292,7 @@ export class ImapAppender implements MailWriter {
         server: this.server,
         user: authzid ?? user,
         hint: "check target.auth (master user and its password file)",
-      });
+      }, { code: "LOGIN_REFUSED" });
     }
     if (r.code && /^CAPABILITY /i.test(r.code)) {
       this.capabilities = new Set(r.code.split(" ").slice(1).map((c) => c.toUpperCase()));
@@ -306,7 +306,7 @@ export class ImapAppender implements MailWriter {
     const r = await this.command(`SELECT ${encodeMailbox(mailbox)}`);
     if (r.status !== "OK") {
       this.selected = null;
-      throw new AutomigrateError(`cannot select folder on the server: ${r.text}`, { folder: mailbox, server: this.server });
+      throw new AutomigrateError(`cannot select folder on the server: ${r.text}`, { folder: mailbox, server: this.server }, { code: "SERVER" });
     }
     const num = (re: RegExp) => {
       for (const l of this.untagged) {

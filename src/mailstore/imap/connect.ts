@@ -4,7 +4,7 @@
 import { ImapFlow } from "imapflow";
 import { tlsServername } from "../../tls-name.ts";
 import { describeEndpoint, originatingId, type Credentials, type Endpoint } from "../endpoints.ts";
-import { AutomigrateError, CONNECTION_ERROR_CODES } from "../../errors.ts";
+import { AutomigrateError, CONNECTION_ERROR_CODES, tlsErrorCode } from "../../errors.ts";
 import { TIMEOUTS } from "../../timeouts.ts";
 
 export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number; originating?: { ip: string; port?: number } } = {}): Promise<ImapFlow> {
@@ -59,7 +59,7 @@ export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { t
     throw new AutomigrateError(`cannot connect: ${err.message}${err.code ? ` (${err.code})` : ""}`, {
       server,
       hint: endpoint.tls === "none" ? "is the server up and listening on that port?" : "is the server up, and is the TLS mode right (none, starttls, implicit)?",
-    }, { transient: CONNECTION_ERROR_CODES.has(err.code ?? "") || !err.code, cause: e, code: /cert|tls|ssl/i.test(`${err.code ?? ""} ${err.message}`) ? "TLS" : "CONNECT" });
+    }, { transient: CONNECTION_ERROR_CODES.has(err.code ?? "") || !err.code, cause: e, code: tlsErrorCode(e) ? "TLS" : "CONNECT" });
   }
   return client;
 }
@@ -80,7 +80,7 @@ function refuseLoginFallback(client: ImapFlow, authzid: string, server: string):
           server,
           user: authzid,
           hint: "set auth.method=separator (user*master) for this server",
-        }),
+        }, { code: "CONFIG" }),
       );
     }
     return run(cmd, ...args);
