@@ -102,4 +102,20 @@ describe("a domain's settings through every door", () => {
     writeFileSync(join(h.home, "config.json"), good);
     expect(d.proc.exitCode).toBeNull();
   });
+
+  test("removing a domain whose migration is on wipes its captured passwords, as switching it off does", async () => {
+    await runCliOk(h.home, ["domain", "add", "gone.example", `migration.old.host=${h.old.host}`, "migration.old.auth.mode=captured"]);
+    await runCliOk(h.home, ["domain", "enable", "gone.example"]);
+    const v = new Vault(h.home);
+    v.put("a@gone.example", "pw-a");
+    v.put("b@gone.example", "pw-b");
+    v.put("keep@example.com", "pw-k");
+    const refused = await runCli(h.home, ["domain", "remove", "gone.example"]);
+    expect([refused.code, refused.stderr]).toEqual([2, expect.stringContaining("migration is enabled for gone.example")]);
+    expect(new Vault(h.home).get("a@gone.example")).toBe("pw-a");
+    const r = await runCli(h.home, ["domain", "remove", "gone.example", "--yes"]);
+    expect([r.code, r.stdout]).toEqual([0, "removed gone.example (2 captured passwords wiped)\n"]);
+    expect([new Vault(h.home).get("a@gone.example"), new Vault(h.home).get("b@gone.example"), new Vault(h.home).get("keep@example.com")]).toEqual([undefined, undefined, "pw-k"]);
+    expect(cfg().domains["gone.example"]).toBeUndefined();
+  });
 });
