@@ -71,7 +71,7 @@ describe("console", () => {
     expect(s).toMatch(/Enter edit  e on\/off  c classes  a add  \/ filter  Tab queue +\? help  q quit/);
   });
 
-  test("a search filter narrows the list as you type (any case); Esc clears it; an empty one shows all again", async () => {
+  test("a search filter narrows the list as you type (any case); Esc clears it; an empty one shows all again; no match says so", async () => {
     t.keys("/");
     await t.waitFor("Filter domains");
     t.keys("O"); // example.com and other.example; not ldap.example nor zeta.example
@@ -91,6 +91,14 @@ describe("console", () => {
     t.keys("/");
     await t.waitFor("Filter domains");
     t.keys("Enter");
+    await t.waitFor("ldap.example");
+    // nothing matches: the list says so, and how to get the domains back
+    t.keys("/");
+    await t.waitFor("Filter domains");
+    t.keys("nomatch");
+    const none = await t.waitFor('(no domains match "nomatch": Esc clears the filter)');
+    expect(none).not.toContain("example.com");
+    t.keys("Escape");
     await t.waitFor("ldap.example");
   });
 
@@ -503,5 +511,26 @@ describe("console", () => {
     t.keys("q");
     await Bun.sleep(800);
     expect(t.screen()).not.toContain("automigrate —");
+  });
+});
+
+describe("console on a new home", () => {
+  test("no domains yet: the list says how to add one; a adds it", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const home = mkdtempSync(join(tmpdir(), "automigrate-tui-empty-"));
+    const e = startTerm(`${shq(CLI)} --home ${shq(home)} tui`);
+    try {
+      await e.waitFor("(no domains yet: a adds one)");
+      e.keys("a");
+      await e.waitFor("Add a domain (e.g. example.com)");
+      e.keys("first.example", "Enter");
+      const s = await e.waitFor("added first.example (Migration Disabled)");
+      expect(s).not.toContain("(no domains yet");
+      expect(s).toMatch(/first\.example\s+Migration Disabled/);
+    } finally {
+      e.kill();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -42,7 +42,8 @@ export function spawnedCommands(text: string): string[] {
 }
 
 describe("the commands the tests run", () => {
-  const files = [...sources("test"), ...sources("lab")];
+  // the tests, their support, the demo's servers (tui/servers) and the harness the tests share with the benchmarks
+  const files = [...sources("test"), ...sources("tui/servers"), ...sources("bench/support")];
   const used = new Map<string, string[]>();
   for (const f of files) for (const c of spawnedCommands(readFileSync(f, "utf8"))) used.set(c, [...(used.get(c) ?? []), f.slice(ROOT.length + 1)]);
 
