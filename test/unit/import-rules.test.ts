@@ -4,7 +4,9 @@
 //     benchmarks have bench/support/;
 //   - the core (src/) never imports the process or the terminal (daemon/, tui/, bin/);
 //   - only the IMAP adapter (src/mailstore/imap/) imports imapflow or its wire code: the engine
-//     knows the mail-store port, nothing of IMAP.
+//     knows the mail-store port, nothing of IMAP;
+//   - a console screen (tui/views/) is given the Console (tui/console.ts): it never reaches
+//     into the frame (tui/app.ts) nor the daemon's process (daemon/).
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -53,5 +55,11 @@ describe("the import rules", () => {
     expect(violations(["src", "daemon", "tui", "bin"], (i, f) => !adapter(f) && (i === "imapflow" || (i.startsWith("src/mailstore/imap/") && !/\/(store|opener)\.ts$/.test(i))))).toEqual([]);
     // and the engine does not even know the adapter is there: it is handed an opener
     expect(violations(["src/migrate"], (i) => i.startsWith("src/mailstore/imap/") || i === "imapflow")).toEqual([]);
+  });
+
+  test("a console screen knows the Console, not the frame or the daemon's process", () => {
+    expect(violations(["tui/views"], (i) => i === "tui/app.ts" || i.startsWith("daemon/"))).toEqual([]);
+    // and the scan sees the screens at all
+    expect(files("tui/views").length).toBeGreaterThanOrEqual(5);
   });
 });
