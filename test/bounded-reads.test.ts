@@ -5,66 +5,51 @@
 // with OVERSIZED, the others copied); a message larger than migration.maxMessageBytes is not
 // fetched at all (TOO_LARGE); a server that trickles a body never quite idle is cut off at the
 // read's deadline, and the run ends.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { appendFileSync, rmSync, writeFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { accountState, startDaemon, waitFor } from "./support/daemon.ts";
-import { startDovecot, type Dovecot } from "./support/dovecot.ts";
-import { fakeMessage, startFakeImap, type FakeImap, type Quirks } from "./support/fake-imap.ts";
-import { homeWithFakeOld, migrateJson, runCliOk } from "./support/harness.ts";
+import { fakeMessage, type Quirks } from "./support/fake-imap.ts";
+import { fakeOldPerTest } from "./support/fake-old.ts";
+import { migrateJson, runCliOk } from "./support/harness.ts";
 import { digestMailbox } from "./support/mail.ts";
 
 const USER = "alice@example.com";
-let target: Dovecot;
-let old: FakeImap;
-let home: string;
+const fx = fakeOldPerTest(USER);
 
-beforeAll(async () => {
-  target = await startDovecot({ label: "new", users: [{ user: USER, password: "user-pw" }] });
-});
-afterAll(async () => {
-  await target.stop();
-});
-beforeEach(() => rmSync(target.maildir(USER), { recursive: true, force: true }));
-afterEach(async () => {
-  await old?.stop();
-  rmSync(home, { recursive: true, force: true });
-});
 
 async function setup(quirks: Quirks, bodies: (string | Buffer)[]): Promise<void> {
-  old = await startFakeImap({ quirks });
-  bodies.forEach((b) => old.add("INBOX", b));
-  home = await homeWithFakeOld(old, target, { config: (h) => [`logins.0.path=${join(h, "logins.jsonl")}`, "logins.0.format=jsonl"] });
+  await fx.start(quirks, (o) => bodies.forEach((b) => o.add("INBOX", b)), { config: (h) => [`logins.0.path=${join(h, "logins.jsonl")}`, "logins.0.format=jsonl"] });
 }
 
-const onTarget = async () => (await digestMailbox(target, USER)).get("INBOX")?.length ?? 0;
+const onTarget = async () => (await digestMailbox(fx.target, USER)).get("INBOX")?.length ?? 0;
 
 describe("bounded reads from the old server", () => {
   test("a 300 MB literal announced for a small message: refused as announced, skipped with OVERSIZED, the others copied; the CLI ends", async () => {
     await setup({ inflateLiteral: { uid: 2, bytes: 300_000_000 } }, [1, 2, 3, 4].map((i) => fakeMessage(i)));
     const started = Date.now();
-    const r = await migrateJson(home, USER);
+    const r = await migrateJson(fx.home, USER);
     expect(r.report).toMatchObject({ status: "partial", messages: 3 });
     expect(r.report.skipped).toEqual([{ folder: "INBOX", uid: 2, code: "OVERSIZED", reason: expect.stringContaining("larger than it said it was") }]);
     expect(await onTarget()).toBe(3);
     // the client stopped reading at the announcement: what the server got out is what the socket buffers held
-    expect(old.quirks.inflatedSent!).toBeLessThan(32 * 1024 * 1024);
+    expect(fx.old.quirks.inflatedSent!).toBeLessThan(32 * 1024 * 1024);
     expect(Date.now() - started).toBeLessThan(60_000);
     // a rerun tries it again and stops the same way: never DONE, nothing twice
-    const again = await migrateJson(home, USER);
+    const again = await migrateJson(fx.home, USER);
     expect(again.report).toMatchObject({ status: "partial", messages: 0, skipped: [expect.objectContaining({ uid: 2, code: "OVERSIZED" })] });
     expect(await onTarget()).toBe(3);
   });
 
   test("the daemon: the same server, a login; the job ends partial with the coded skip, and the daemon stays up", async () => {
     await setup({ inflateLiteral: { uid: 1, bytes: 500_000_000 } }, [1, 2].map((i) => fakeMessage(i)));
-    writeFileSync(join(home, "logins.jsonl"), "");
-    await runCliOk(home, ["domain", "enable", "example.com"]);
-    const d = await startDaemon(home);
+    writeFileSync(join(fx.home, "logins.jsonl"), "");
+    await runCliOk(fx.home, ["domain", "enable", "example.com"]);
+    const d = await startDaemon(fx.home);
     try {
-      appendFileSync(join(home, "logins.jsonl"), `${JSON.stringify({ time: new Date().toISOString(), user: USER, service: "imap", ip: "192.0.2.1" })}\n`);
-      await waitFor(async () => (await accountState(home, USER))?.lastRun?.status === "partial", 60_000, "the login's run");
-      const state = await accountState(home, USER);
+      appendFileSync(join(fx.home, "logins.jsonl"), `${JSON.stringify({ time: new Date().toISOString(), user: USER, service: "imap", ip: "192.0.2.1" })}\n`);
+      await waitFor(async () => (await accountState(fx.home, USER))?.lastRun?.status === "partial", 60_000, "the login's run");
+      const state = await accountState(fx.home, USER);
       expect(state.folders.INBOX.skipped).toEqual([{ uid: 1, code: "OVERSIZED", reason: expect.stringContaining("larger than it said it was") }]);
       expect(await onTarget()).toBe(1);
       expect(d.proc.exitCode).toBeNull();
@@ -77,15 +62,15 @@ describe("bounded reads from the old server", () => {
   test("a message larger than migration.maxMessageBytes is not fetched: skipped with TOO_LARGE, the setting named", async () => {
     const big = fakeMessage(2, "x".repeat(1_500_000));
     await setup({}, [fakeMessage(1), big, fakeMessage(3)]);
-    await runCliOk(home, ["domain", "set", "example.com", "migration.maxMessageBytes=1048576"]);
-    const r = await migrateJson(home, USER);
+    await runCliOk(fx.home, ["domain", "set", "example.com", "migration.maxMessageBytes=1048576"]);
+    const r = await migrateJson(fx.home, USER);
     expect(r.report).toMatchObject({ status: "partial", messages: 2 });
     expect(r.report.skipped).toEqual([{ folder: "INBOX", uid: 2, code: "TOO_LARGE", reason: expect.stringContaining("more than migration.maxMessageBytes (1048576)") }]);
     // never asked for its body, whole or in parts
-    expect(old.commands.filter((c) => /FETCH 2 .*BODY/i.test(c) || /FETCH 2:2 .*BODY/i.test(c))).toEqual([]);
+    expect(fx.old.commands.filter((c) => /FETCH 2 .*BODY/i.test(c) || /FETCH 2:2 .*BODY/i.test(c))).toEqual([]);
     // raised, the next run copies it
-    await runCliOk(home, ["domain", "set", "example.com", "migration.maxMessageBytes=4194304"]);
-    expect((await migrateJson(home, USER)).report).toMatchObject({ status: "done", messages: 1 });
+    await runCliOk(fx.home, ["domain", "set", "example.com", "migration.maxMessageBytes=4194304"]);
+    expect((await migrateJson(fx.home, USER)).report).toMatchObject({ status: "done", messages: 1 });
     expect(await onTarget()).toBe(3);
   });
 
@@ -93,7 +78,7 @@ describe("bounded reads from the old server", () => {
     await setup({ trickleBody: { uid: 2, everyMs: 2000 } }, [1, 2, 3].map((i) => fakeMessage(i)));
     const started = Date.now();
     // (the deadline's base shortened for the test: 3 s instead of 120 s)
-    const r = await migrateJson(home, USER, { AUTOMIGRATE_TEST_READ_DEADLINE_MS: "3000" });
+    const r = await migrateJson(fx.home, USER, { AUTOMIGRATE_TEST_READ_DEADLINE_MS: "3000" });
     expect(r.report).toMatchObject({ status: "partial", messages: 2 });
     expect(r.report.skipped).toEqual([{ folder: "INBOX", uid: 2, code: "UNREADABLE", reason: expect.any(String) }]);
     expect(Date.now() - started).toBeLessThan(60_000);

@@ -2,46 +2,30 @@
 // in-memory IMAP server (test/support/fake-imap.ts) on a real socket as the OLD server, a
 // real Dovecot as the NEW one. Each quirk ends exact, or as an explicit failure or partial
 // run with the reason: never DONE with loss.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { fakeMessage, startFakeImap, type FakeImap, type Quirks } from "./support/fake-imap.ts";
-import { startDovecot, type Dovecot } from "./support/dovecot.ts";
-import { homeWithFakeOld, migrateJson } from "./support/harness.ts";
+import { fakeMessage, type Quirks } from "./support/fake-imap.ts";
+import { fakeOldPerTest } from "./support/fake-old.ts";
+import { migrateJson } from "./support/harness.ts";
 import { digestMailbox } from "./support/mail.ts";
 
 const USER = "alice@example.com";
-let target: Dovecot;
-let old: FakeImap;
-let home: string;
+const fx = fakeOldPerTest(USER);
 
-beforeAll(async () => {
-  target = await startDovecot({ label: "new", users: [{ user: USER, password: "user-pw" }] });
-});
-afterAll(async () => {
-  await target.stop();
-});
 
 async function setup(quirks: Quirks, messages: number, folders: string[] = ["INBOX"]): Promise<void> {
-  old = await startFakeImap({ quirks });
-  let n = 0;
-  for (const f of folders) for (let i = 0; i < messages; i++) old.add(f, fakeMessage(++n), i % 2 ? ["\\Seen", "$Label1"] : [], new Date(Date.UTC(2024, 0, 1 + n)));
-  home = await homeWithFakeOld(old, target);
+  await fx.start(quirks, (o) => {
+    let n = 0;
+    for (const f of folders) for (let i = 0; i < messages; i++) o.add(f, fakeMessage(++n), i % 2 ? ["\\Seen", "$Label1"] : [], new Date(Date.UTC(2024, 0, 1 + n)));
+  });
 }
 
-beforeEach(() => {
-  // every test starts from an empty target mailbox
-  rmSync(target.maildir(USER), { recursive: true, force: true });
-});
-afterEach(async () => {
-  await old?.stop();
-  rmSync(home, { recursive: true, force: true });
-});
 
 /** The old folder's messages as the target should hold them. */
 function expected(folder: string) {
-  return old.folders
+  return fx.old.folders
     .get(folder)!
     .messages.map((m) => ({ sha256: createHash("sha256").update(m.body).digest("hex"), flags: [...m.flags].sort(), internalDate: m.internalDate.getTime(), size: m.body.length }))
     .sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
@@ -50,31 +34,31 @@ function expected(folder: string) {
 describe("old servers that are not Dovecot", () => {
   test("no [UIDNEXT] in EXAMINE (Courier): every message is copied, exactly; a rerun copies 0; new mail is copied", async () => {
     await setup({ noUidNextInSelect: true }, 30, ["INBOX", "Archive"]);
-    const first = await migrateJson(home, USER);
+    const first = await migrateJson(fx.home, USER);
     expect(first.report.status).toBe("done");
     expect(first.report.messages).toBe(60);
-    const got = await digestMailbox(target, USER);
+    const got = await digestMailbox(fx.target, USER);
     expect(got.get("INBOX")).toEqual(expected("INBOX"));
     expect(got.get("Archive")).toEqual(expected("Archive"));
-    const again = await migrateJson(home, USER);
+    const again = await migrateJson(fx.home, USER);
     expect(again.report).toMatchObject({ status: "done", messages: 0 });
-    old.add("INBOX", fakeMessage(1000));
-    const third = await migrateJson(home, USER);
+    fx.old.add("INBOX", fakeMessage(1000));
+    const third = await migrateJson(fx.home, USER);
     expect(third.report).toMatchObject({ status: "done", messages: 1 });
-    expect((await digestMailbox(target, USER)).get("INBOX")).toEqual(expected("INBOX"));
+    expect((await digestMailbox(fx.target, USER)).get("INBOX")).toEqual(expected("INBOX"));
   }, 60_000);
 
   test("no UIDNEXT from EXAMINE nor STATUS: the highest UID is used; nothing is lost", async () => {
     await setup({ noUidNextInSelect: true, noUidNextInStatus: true }, 25);
-    const r = await migrateJson(home, USER);
+    const r = await migrateJson(fx.home, USER);
     expect(r.report).toMatchObject({ status: "done", messages: 25 });
-    expect((await digestMailbox(target, USER)).get("INBOX")).toEqual(expected("INBOX"));
-    expect((await migrateJson(home, USER)).report).toMatchObject({ status: "done", messages: 0 });
+    expect((await digestMailbox(fx.target, USER)).get("INBOX")).toEqual(expected("INBOX"));
+    expect((await migrateJson(fx.home, USER)).report).toMatchObject({ status: "done", messages: 0 });
   }, 60_000);
 
   test("an identity without a mailbox (empty LIST) is a failure with the reason, never DONE", async () => {
     await setup({ emptyList: true }, 3);
-    const r = await migrateJson(home, USER);
+    const r = await migrateJson(fx.home, USER);
     expect(r.code).toBe(1);
     expect(r.report.status).toBe("failed");
     expect(r.report.errors[0].code).toBe("NO_MAILBOX");
@@ -84,40 +68,40 @@ describe("old servers that are not Dovecot", () => {
 
   test("a message FETCHed without its body is skipped with a reason (partial, exit 3), and copied once the server returns it", async () => {
     await setup({ bodyless: new Set([4]) }, 10);
-    const r = await migrateJson(home, USER);
+    const r = await migrateJson(fx.home, USER);
     expect(r.code).toBe(3);
     expect(r.report.status).toBe("partial");
     expect(r.report.messages).toBe(9);
     expect(r.report.skipped).toEqual([{ folder: "INBOX", uid: 4, code: "NO_BODY", reason: expect.stringContaining("without the message's body") }]);
-    expect((await digestMailbox(target, USER)).get("INBOX")!.length).toBe(9);
-    old.quirks.bodyless = undefined;
-    const again = await migrateJson(home, USER);
+    expect((await digestMailbox(fx.target, USER)).get("INBOX")!.length).toBe(9);
+    fx.old.quirks.bodyless = undefined;
+    const again = await migrateJson(fx.home, USER);
     expect(again.report).toMatchObject({ status: "done", messages: 1, skipped: [] });
-    expect((await digestMailbox(target, USER)).get("INBOX")).toEqual(expected("INBOX"));
+    expect((await digestMailbox(fx.target, USER)).get("INBOX")).toEqual(expected("INBOX"));
   }, 60_000);
 
   test("the connection dropped once in the middle of a FETCH: that batch is fetched again message by message on a fresh connection; the run ends exact", async () => {
     await setup({ dropDuringBodyFetch: 2 }, 300);
-    const r = await migrateJson(home, USER);
+    const r = await migrateJson(fx.home, USER);
     expect({ status: r.report.status, messages: r.report.messages, skipped: r.report.skipped }).toEqual({ status: "done", messages: 300, skipped: [] });
-    expect((await digestMailbox(target, USER)).get("INBOX")).toEqual(expected("INBOX"));
+    expect((await digestMailbox(fx.target, USER)).get("INBOX")).toEqual(expected("INBOX"));
     // the listing's login, the folder worker's, and the fresh connection's after the drop
-    expect(old.logins.length).toBe(3);
+    expect(fx.old.logins.length).toBe(3);
   }, 60_000);
 
   test("the old server gone in the middle of a FETCH: the run fails as temporary with what landed counted; the rerun ends exact", async () => {
     await setup({ dropDuringBodyFetch: 2, downAfterDrop: true }, 300);
-    const r = await migrateJson(home, USER);
+    const r = await migrateJson(fx.home, USER);
     expect(r.report.status).not.toBe("done");
     expect(r.report.errors.length).toBeGreaterThan(0);
     expect(r.report.errors.every((e: { transient: boolean }) => e.transient)).toBe(true);
-    const landed = (await digestMailbox(target, USER)).get("INBOX")!.length;
+    const landed = (await digestMailbox(fx.target, USER)).get("INBOX")!.length;
     expect(r.report.messages).toBe(landed);
-    old.quirks.down = false;
-    const again = await migrateJson(home, USER);
+    fx.old.quirks.down = false;
+    const again = await migrateJson(fx.home, USER);
     expect(again.report.status).toBe("done");
     expect(again.report.messages).toBe(300 - landed);
-    expect((await digestMailbox(target, USER)).get("INBOX")).toEqual(expected("INBOX"));
+    expect((await digestMailbox(fx.target, USER)).get("INBOX")).toEqual(expected("INBOX"));
   }, 60_000);
 });
 
@@ -126,17 +110,17 @@ describe("migrate --json always prints one JSON object", () => {
     await setup({}, 2);
     // a live process holds the lock: this test process itself
     const { writeFileSync: write, mkdirSync } = await import("node:fs");
-    mkdirSync(join(home, "state", "accounts"), { recursive: true });
-    write(join(home, "state", "accounts", `${USER}.lock`), `${process.pid} test-holder`);
-    const locked = await migrateJson(home, USER);
+    mkdirSync(join(fx.home, "state", "accounts"), { recursive: true });
+    write(join(fx.home, "state", "accounts", `${USER}.lock`), `${process.pid} test-holder`);
+    const locked = await migrateJson(fx.home, USER);
     expect(locked.code).toBe(1);
     expect(locked.report).toMatchObject({ user: USER, status: "failed", messages: 0, errors: [{ code: "LOCKED", transient: true }] });
-    rmSync(join(home, "state", "accounts", `${USER}.lock`));
-    const bad = await migrateJson(home, "nobody");
+    rmSync(join(fx.home, "state", "accounts", `${USER}.lock`));
+    const bad = await migrateJson(fx.home, "nobody");
     expect(bad.code).toBe(2);
     expect(bad.report).toMatchObject({ status: "failed", errors: [{ code: "INPUT" }] });
-    write(join(home, "config.json"), "{ not json");
-    const corrupt = await migrateJson(home, USER);
+    write(join(fx.home, "config.json"), "{ not json");
+    const corrupt = await migrateJson(fx.home, USER);
     expect(corrupt.code).toBe(1);
     expect(corrupt.report.status).toBe("failed");
     expect(corrupt.report.errors[0].message).toContain("config.json is corrupt");
