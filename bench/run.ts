@@ -5,31 +5,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDovecot } from "../tui/servers/dovecot.ts";
-import { generateMaildir, type MailboxSpec } from "./mailgen.ts";
+import { generateMaildir } from "./mailgen.ts";
+import { SCALE, SCENARIOS } from "./scenarios.ts";
 import { AUTOMIGRATE, countTarget, MAIL_OWNER, mbsyncConfig, measure, ROOT, setupHome, version, warm, type RunResult } from "./tools.ts";
-
-const SCALE = Number(process.env.BENCH_SCALE ?? 1);
-
-interface Scenario {
-  name: string;
-  spec: MailboxSpec;
-}
-
-const folders = (n: number) => ["INBOX", ...Array.from({ length: n - 1 }, (_, i) => (i % 4 === 3 ? `Projects/P${i}` : `Folder ${i}`))];
-const SCENARIOS: Scenario[] = [
-  {
-    name: "6,000 messages, ~110 MB, 5 folders",
-    spec: { folders: folders(5), messages: Math.round(6000 * SCALE), size: (_i, r) => { const x = r(); return x < 0.7 ? 2000 + Math.floor(r() * 4000) : x < 0.95 ? 20000 + Math.floor(r() * 20000) : 120000 + Math.floor(r() * 60000); } },
-  },
-  {
-    name: "20 folders, 20,000 messages (no-op rerun)",
-    spec: { folders: folders(20), messages: Math.round(20000 * SCALE), size: (_i, r) => 1500 + Math.floor(r() * 1500), seed: 7 },
-  },
-  {
-    name: "large messages: 4 × 40 MB + 500 small (memory)",
-    spec: { folders: ["INBOX", "Big"], messages: 504, size: (i) => (i % 126 === 1 ? 40 * 1024 * 1024 : 3000), seed: 9 },
-  },
-];
 
 interface Row {
   scenario: string;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ResponseBoundError, ResponseReader } from "../../src/mailstore/imap/response-reader.ts";
+import { ResponseBoundError, ResponseFramer, responseText } from "../../src/mailstore/imap/framer.ts";
 import { appendableFlags, encodeMailbox, imapDateTime, parseUidSet, quoted } from "../../src/mailstore/imap/wire.ts";
 import { formatUidSet } from "../../src/mailstore/uid-set.ts";
 
@@ -51,20 +51,60 @@ describe("hostile server input is bounded", () => {
   });
 
   const limits = { lineBytes: 1024, literalBytes: 256 };
+  const texts = (f: ResponseFramer, b: Buffer) => f.push(b).map(responseText);
   test("responses split anywhere are joined; literals are inlined", () => {
-    const r = new ResponseReader(limits);
+    const r = new ResponseFramer(limits);
     const wire = Buffer.from("* OK [CAPABILITY IMAP4rev1] hi\r\n* 3 FETCH (X {5}\r\nab\r\nc)\r\nA1 OK done\r\n");
-    const got: string[] = [];
-    for (let i = 0; i < wire.length; i += 3) got.push(...r.push(wire.subarray(i, i + 3)));
-    expect(got).toEqual(["* OK [CAPABILITY IMAP4rev1] hi", "* 3 FETCH (X {5}ab\r\nc)", "A1 OK done"]);
+    for (const step of [1, 2, 3, 7, wire.length]) {
+      const got: string[] = [];
+      for (let i = 0; i < wire.length; i += step) got.push(...texts(r, wire.subarray(i, i + step)));
+      expect(got).toEqual(["* OK [CAPABILITY IMAP4rev1] hi", "* 3 FETCH (X {5}ab\r\nc)", "A1 OK done"]);
+    }
+  });
+  test("a literal goes where its sink says, whole, however the bytes are split; lines and literals stay apart", () => {
+    const wire = Buffer.from("* 1 FETCH (UID 7 BODY[HEADER] {4}\r\nH\r\n\r BODY[] {10}\r\n0123456789)\r\nA1 OK\r\n");
+    for (const step of [1, 3, 5, wire.length]) {
+      const into = Buffer.alloc(64);
+      let used = 0;
+      const f = new ResponseFramer(limits, (size) => {
+        const b = into.subarray(used, used + size);
+        used += size;
+        return b;
+      });
+      const got = [];
+      for (let i = 0; i < wire.length; i += step) got.push(...f.push(wire.subarray(i, i + step)));
+      expect(got.map((r) => r.lines)).toEqual([["* 1 FETCH (UID 7 BODY[HEADER] {4}", " BODY[] {10}", ")"], ["A1 OK"]]);
+      expect(got[0]!.literals.map((l) => l.toString())).toEqual(["H\r\n\r", "0123456789"]);
+      expect(into.subarray(0, used).toString()).toBe("H\r\n\r0123456789");
+    }
+  });
+  test("a bare LF ends a line as CRLF does; an empty literal is a literal", () => {
+    const f = new ResponseFramer(limits);
+    expect(f.push(Buffer.from("* 1 FETCH (BODY[] {0}\r\n)\n* OK x\nA1 OK\r\n")).map((r) => [r.lines, r.literals.map((l) => l.length)])).toEqual([
+      [["* 1 FETCH (BODY[] {0}", ")"], [0]],
+      [["* OK x"], []],
+      [["A1 OK"], []],
+    ]);
   });
   test("a line without end, an oversized literal or a literal size of 30 digits ends the connection", () => {
-    expect(() => new ResponseReader(limits).push(Buffer.alloc(2000, 0x41))).toThrow(ResponseBoundError);
-    expect(() => new ResponseReader(limits).push(Buffer.from("* 1 FETCH {999999999}\r\n"))).toThrow(/999999999-byte literal/);
-    expect(() => new ResponseReader(limits).push(Buffer.from(`* 1 FETCH {${"9".repeat(30)}}\r\n`))).toThrow(/huge literal/);
-    const many = new ResponseReader(limits);
+    expect(() => new ResponseFramer(limits).push(Buffer.alloc(2000, 0x41))).toThrow(ResponseBoundError);
+    expect(() => new ResponseFramer(limits).push(Buffer.from("* 1 FETCH {999999999}\r\n"))).toThrow(/999999999-byte literal/);
+    expect(() => new ResponseFramer(limits).push(Buffer.from(`* 1 FETCH {${"9".repeat(30)}}\r\n`))).toThrow(/huge literal/);
+    // a sink is not asked for a size nobody could hold
+    let asked = 0;
+    expect(() => new ResponseFramer(limits, () => (asked++, Buffer.alloc(0))).push(Buffer.from(`* 1 FETCH {${"9".repeat(30)}}\r\n`))).toThrow(/huge literal/);
+    expect(asked).toBe(0);
+    const many = new ResponseFramer(limits);
     expect(() => {
       for (let i = 0; i < 100; i++) many.push(Buffer.from("* 1 FETCH (X {200}\r\n" + "x".repeat(200) + " {200}\r\n"));
     }).toThrow(ResponseBoundError);
+    // once broken, it stays broken
+    expect(() => many.push(Buffer.from("A1 OK\r\n"))).toThrow(ResponseBoundError);
+  });
+  test("a line split in many small pieces is bounded as a whole", () => {
+    const f = new ResponseFramer(limits);
+    expect(() => {
+      for (let i = 0; i < 2000; i++) f.push(Buffer.from("A"));
+    }).toThrow(/longer than 1024 bytes/);
   });
 });
