@@ -434,12 +434,18 @@ describe("console", () => {
     await t.waitFor(/Retry every failed job and end[\s\S]*y to[\s\S]*confirm:/);
     t.keys("y", "Enter");
     await t.waitFor(/retried 1 job\b/);
-    // the account's history: every run this daemon saw, newest first
-    await t.waitFor(/ivan@other\.example\s+failed/, 20_000);
+    // the account's history: every run this daemon saw, newest first. The queue may show
+    // the failure from before R for up to a refresh, so the third run's end (the first, r,
+    // R) is awaited from the daemon itself, not from the row.
+    await waitFor(async () => {
+      const st = await d.status();
+      const runs = (st.recent as { user: string }[]).filter((r) => r.user === "ivan@other.example").length;
+      return runs >= 3 && (st.failed as { user: string }[]).some((j) => j.user === "ivan@other.example");
+    }, 20_000, "ivan's third run to fail");
     t.keys("u");
     await t.waitFor("Look up a user (user@domain):");
     t.keys("ivan@other.example", "Enter");
-    const detail = await t.waitFor(/history:[\s\S]*│ {4}\S+ failed 0 new — login refused[\s\S]*│ {4}\S+ failed 0 new — login refused/);
+    const detail = await t.waitFor(/job failed: \[LOGIN_REFUSED\][\s\S]*history:[\s\S]*│ {4}\S+ failed 0 new — login refused[\s\S]*│ {4}\S+ failed 0 new — login refused/);
     expect(detail).toContain("ivan@other.example: job failed: [LOGIN_REFUSED] login refused");
     t.keys("Escape");
     await t.waitFor("Migration queue");
