@@ -25,10 +25,14 @@ export interface Layout {
 
 /** MailOpener: how the engine gets its connections (one call, one fresh connection). */
 export interface MailOpener {
-  /** A reading connection to the old server. */
+  /** A connection to the old server that lists its folders (and reads them). */
   old(): Promise<MailStore>;
-  /** A reading and folder-managing connection to the new server. */
+  /** A connection to the old server that reads folders, one at a time: what the copy uses. */
+  oldReader(): Promise<FolderReader>;
+  /** A listing and folder-managing connection to the new server. */
   target(): Promise<MailStore>;
+  /** A connection to the new server that reads folders (matching and checking what was appended). */
+  targetReader(): Promise<FolderReader>;
   /** An appending connection to the new server. */
   writer(): Promise<MailWriter>;
 }
@@ -72,23 +76,30 @@ export interface ReadLimits {
   expectedBytes?: number;
 }
 
-/** One part of a message (BODY.PEEK[]<start.length>), for spooling large ones. */
+/**
+ * The messages of one body read. Their bytes may live in a buffer the reader reuses: valid
+ * until `release()`, which the caller calls once it is done with them (appended, or given up).
+ * A batch never released is only memory the garbage collector takes back later.
+ */
+export interface BodyBatch {
+  messages: MessageBody[];
+  release(): void;
+}
+
+/** One part of a message (BODY.PEEK[]<start.length>), for spooling large ones; `source` valid until `release()`. */
 export interface MessagePart {
   source: Buffer;
   flags?: Set<string>;
   internalDate?: Date;
+  release(): void;
 }
 
 /**
- * Reading a mailbox and managing its folders. Ranges are IMAP UID sets ("1:*", "3,5:9").
- * Message operations act on the folder last opened with `examine`. A server's refusal or a
- * dropped connection rejects the call (classified by src/errors.ts).
+ * Reading a mailbox folder by folder. Ranges are IMAP UID sets ("1:*", "3,5:9"). Message
+ * operations act on the folder last opened with `examine`. A server's refusal or a dropped
+ * connection rejects the call (classified by src/errors.ts).
  */
-export interface MailStore {
-  /** Personal namespace prefix and hierarchy delimiter. */
-  readonly layout: Layout;
-  /** Every folder; with `status`, each one's ids (LIST-STATUS where offered, else STATUS). */
-  list(opts?: { status?: boolean }): Promise<StoreFolder[]>;
+export interface FolderReader {
   /** One folder's ids by STATUS; undefined when the server refuses it. */
   status(path: string): Promise<FolderIds | undefined>;
   /** Opens a folder read-only (nothing on the server changes: no \Seen set). */
@@ -104,14 +115,22 @@ export interface MailStore {
    * literal is announced above `limits.maxLiteralBytes` fails the read with code OVERSIZED
    * (the connection is then closed); a read that outlasts its deadline fails with CONNECT.
    */
-  bodies(range: string, limits?: ReadLimits): AsyncIterable<MessageBody>;
+  bodies(range: string, limits?: ReadLimits): Promise<BodyBatch>;
   /** Up to `length` bytes of one message from `start`; flags and date with the first part. */
   part(uid: number, start: number, length: number): Promise<MessagePart | undefined>;
+  /** Logs out (bounded in time) and closes; never throws. */
+  close(): Promise<void>;
+}
+
+/** Reading a mailbox and managing its folders. */
+export interface MailStore extends FolderReader {
+  /** Personal namespace prefix and hierarchy delimiter. */
+  readonly layout: Layout;
+  /** Every folder; with `status`, each one's ids (LIST-STATUS where offered, else STATUS). */
+  list(opts?: { status?: boolean }): Promise<StoreFolder[]>;
   /** Creates a folder, subscribed or not as asked. */
   create(path: string, opts: { subscribed: boolean }): Promise<void>;
   subscribe(path: string): Promise<void>;
-  /** Logs out (bounded in time) and closes; never throws. */
-  close(): Promise<void>;
 }
 
 /** A message to append: its bytes in memory, or a spooled file of exactly `size` bytes. */

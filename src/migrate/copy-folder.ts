@@ -12,13 +12,12 @@ import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from "n
 import { join } from "node:path";
 import { crashPoint } from "../crash-points.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
-import type { AppendMessage, MailStore, MailWriter, OpenedFolder, ReadLimits } from "../mailstore/port.ts";
+import type { AppendMessage, FolderReader, MailWriter, OpenedFolder, ReadLimits } from "../mailstore/port.ts";
 import type { ErrorCode } from "../errors.ts";
 import { formatUidSet } from "../mailstore/uid-set.ts";
 import type { AccountStateStore, PendingBatch } from "../store/account-state.ts";
 import { alreadyPresent, fingerprint, literalLimit, planBatches, uidWindows, type Batch, type BatchLimits } from "./batches.ts";
 import type { PlannedFolder } from "./folder-plan.ts";
-import { noteTransientBytes } from "./memory.ts";
 import { checkStored, headerDigest, type SentMessage } from "./stored-check.ts";
 
 export type ProgressEvent =
@@ -27,12 +26,12 @@ export type ProgressEvent =
 
 export interface CopyContext {
   user: string;
-  old: MailStore;
+  old: FolderReader;
   appender: MailWriter;
   /** A reading connection to the target, opened only when fingerprints must be compared. */
-  targetReader: () => Promise<MailStore>;
+  targetReader: () => Promise<FolderReader>;
   /** A fresh connection to the old server after it dropped one (the worker's, replaced). */
-  reopenOld?: () => Promise<MailStore>;
+  reopenOld?: () => Promise<FolderReader>;
   state: AccountStateStore;
   limits: BatchLimits;
   spoolDir: string;
@@ -74,6 +73,7 @@ type FetchedMessage = AppendMessage & { size: number };
 /**
  * What a FETCH brought: messages with their bytes, UIDs the server answered without a body,
  * and UIDs whose FETCH made the server drop the connection every time (an unreadable message).
+ * Its messages' bytes are the reader's until `dispose` gives them back (after the append).
  */
 interface Fetched {
   messages: Map<number, FetchedMessage>;
@@ -81,8 +81,19 @@ interface Fetched {
   unreadable: number[];
   /** Not fetched or refused as announced: too large, or announced larger than it is. */
   refused: Skip[];
+  /** Gives the read buffers back to their reader. */
+  releases: (() => void)[];
 }
-const emptyFetched = (): Fetched => ({ messages: new Map(), noBody: [], unreadable: [], refused: [] });
+const emptyFetched = (): Fetched => ({ messages: new Map(), noBody: [], unreadable: [], refused: [], releases: [] });
+
+/** One Fetched from several (a batch read message by message); the parts are not to be disposed on their own. */
+function merge(into: Fetched, part: Fetched): void {
+  for (const [u, m] of part.messages) into.messages.set(u, m);
+  into.noBody.push(...part.noBody);
+  into.unreadable.push(...part.unreadable);
+  into.refused.push(...part.refused);
+  into.releases.push(...part.releases);
+}
 
 /**
  * Copies the folder's new messages. `outcome` is filled as batches commit, so a caller whose
@@ -183,10 +194,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
         // one drop may be the network's
         for (let attempt = 1; ; attempt++) {
           try {
-            const one = await fetchSome([uid], batch.large);
-            for (const [u, m] of one.messages) out.messages.set(u, m);
-            out.noBody.push(...one.noBody);
-            out.refused.push(...one.refused);
+            merge(out, await fetchSome([uid], batch.large));
             break;
           } catch (e) {
             if (oversized(e)) {
@@ -206,7 +214,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
       }
     } catch (e) {
       // a server gone for good, or another failure: no spool file of this batch stays behind
-      cleanupSpool(out);
+      dispose(out);
       throw e;
     }
     return out;
@@ -304,12 +312,12 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
           next = batches[i + 1] ? settled(fetchBatch(batches[i + 1]!)) : undefined;
           await appendAndCommit(batches[i]!.uids, fetched);
         } finally {
-          cleanupSpool(fetched);
+          dispose(fetched);
         }
       }
     } finally {
-      // a prefetch still running when the loop ends early: its spool files go too
-      next?.then(cleanupSpool, () => {});
+      // a prefetch still running when the loop ends early: its spool files and buffers go too
+      next?.then(dispose, () => {});
     }
   };
 
@@ -324,7 +332,12 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     const present = await presentOnTarget(ctx, target, pending.uids, range, pending.targetUidNext);
     const missing = pending.uids.filter((u) => !present.has(u));
     // the present ones count as migrated (they were, by the run that died)
-    await appendAndCommit(pending.uids, missing.length ? await fetchAll(ctx, noteSizes(await sizesOf(ctx.old, missing)), fetchSome) : emptyFetched(), pending, missing, present.size);
+    const fetched = missing.length ? await fetchAll(ctx, noteSizes(await sizesOf(ctx.old, missing)), fetchSome) : emptyFetched();
+    try {
+      await appendAndCommit(pending.uids, fetched, pending, missing, present.size);
+    } finally {
+      dispose(fetched);
+    }
   }
 
   // 2. Messages skipped last time (refused by the new server, or not returned by the old
@@ -421,12 +434,12 @@ async function oldFolderIds(ctx: CopyContext, path: string, box: OpenedFolder): 
 }
 
 /** UIDs of `uids` that the old folder still lists. */
-async function stillListed(old: MailStore, uids: number[]): Promise<number[]> {
+async function stillListed(old: FolderReader, uids: number[]): Promise<number[]> {
   const set = new Set(await old.search(formatUidSet(uids)));
   return uids.filter((u) => set.has(u));
 }
 
-async function sizesOf(old: MailStore, uids: number[]): Promise<{ uid: number; size: number }[]> {
+async function sizesOf(old: FolderReader, uids: number[]): Promise<{ uid: number; size: number }[]> {
   const sizes: { uid: number; size: number }[] = [];
   const wanted = new Set(uids);
   for await (const m of old.metadata(formatUidSet(uids))) if (wanted.has(m.uid)) sizes.push({ uid: m.uid, size: m.size });
@@ -436,26 +449,27 @@ async function sizesOf(old: MailStore, uids: number[]): Promise<{ uid: number; s
 /** Fetches (a crashed run's batch) through the batch plan: large messages are spooled. */
 async function fetchAll(ctx: CopyContext, metas: { uid: number; size: number }[], fetchSome: (uids: number[], large: boolean) => Promise<Fetched>): Promise<Fetched> {
   const all = emptyFetched();
-  for (const b of planBatches(metas, ctx.limits)) {
-    const part = await fetchSome(b.uids, b.large);
-    for (const [k, v] of part.messages) all.messages.set(k, v);
-    all.noBody.push(...part.noBody);
-    all.refused.push(...part.refused);
+  try {
+    for (const b of planBatches(metas, ctx.limits)) merge(all, await fetchSome(b.uids, b.large));
+  } catch (e) {
+    dispose(all);
+    throw e;
   }
   return all;
 }
 
-async function fetchSources(old: MailStore, uids: number[], limits: ReadLimits): Promise<Fetched> {
+async function fetchSources(old: FolderReader, uids: number[], limits: ReadLimits): Promise<Fetched> {
   const out = emptyFetched();
   const wanted = new Set(uids);
-  for await (const m of old.bodies(formatUidSet(uids), limits)) {
+  const batch = await old.bodies(formatUidSet(uids), limits);
+  out.releases.push(batch.release);
+  for (const m of batch.messages) {
     if (!wanted.has(m.uid)) continue;
     if (!m.source) {
       out.noBody.push(m.uid);
       continue;
     }
     out.messages.set(m.uid, { content: m.source, size: m.source.length, flags: m.flags, internalDate: m.internalDate });
-    noteTransientBytes(m.source.length);
   }
   return out;
 }
@@ -494,11 +508,14 @@ async function spoolLarge(ctx: CopyContext, uid: number): Promise<Fetched> {
         flags = r.flags ?? new Set();
         internalDate = r.internalDate ?? new Date(0);
       }
-      const chunk = r.source;
-      if (chunk.length) writeSync(fd, chunk);
-      size += chunk.length;
-      noteTransientBytes(chunk.length);
-      if (chunk.length < SPOOL_CHUNK) break;
+      const n = r.source.length;
+      try {
+        if (n) writeSync(fd, r.source);
+      } finally {
+        r.release();
+      }
+      size += n;
+      if (n < SPOOL_CHUNK) break;
     }
     complete = true;
   } catch (e) {
@@ -530,7 +547,8 @@ function oversized(e: unknown): boolean {
   return classify(e).code === "OVERSIZED";
 }
 
-function cleanupSpool(fetched: Fetched): void {
+/** Done with a fetch: its spool files removed, its read buffers given back (their bytes may be reused at once). */
+function dispose(fetched: Fetched): void {
   for (const m of fetched.messages.values()) {
     if (!Buffer.isBuffer(m.content)) {
       try {
@@ -538,6 +556,7 @@ function cleanupSpool(fetched: Fetched): void {
       } catch {}
     }
   }
+  for (const release of fetched.releases.splice(0)) release();
 }
 
 /**

@@ -5,7 +5,7 @@ import { canonicalUser, splitUser } from "../address.ts";
 import type { Config, DomainSettings } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText, type ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
-import type { FolderIds, MailOpener, MailStore, MailWriter } from "../mailstore/port.ts";
+import type { FolderIds, FolderReader, MailOpener, MailStore, MailWriter } from "../mailstore/port.ts";
 import { domainOf } from "../mailstore/endpoints.ts";
 import { Vault } from "../accounts/vault.ts";
 import { pimRun, runPim, type PimResult } from "../hooks/pim.ts";
@@ -257,9 +257,9 @@ async function prepareFolders(
 }
 
 interface WorkerConnections {
-  old?: MailStore;
+  old?: FolderReader;
   appender?: MailWriter;
-  reader?: MailStore;
+  reader?: FolderReader;
 }
 
 async function closeWorker(c: WorkerConnections): Promise<void> {
@@ -281,17 +281,17 @@ async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: A
       for (let f = queue.shift(); f && !opts.signal?.aborted; f = queue.shift()) {
         const outcome = newOutcome(f);
         try {
-          conn.old ??= await opts.opener.old();
+          conn.old ??= await opts.opener.oldReader();
           conn.appender ??= await opts.opener.writer();
           const ctx: CopyContext = {
             user: opts.user,
             old: conn.old,
             appender: conn.appender,
-            targetReader: async () => (conn.reader ??= await opts.opener.target()),
+            targetReader: async () => (conn.reader ??= await opts.opener.targetReader()),
             reopenOld: async () => {
               await conn.old?.close();
               conn.old = undefined;
-              conn.old = await opts.opener.old();
+              conn.old = await opts.opener.oldReader();
               return conn.old;
             },
             state,

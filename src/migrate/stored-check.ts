@@ -5,7 +5,7 @@
 // server without UIDPLUS gives no UIDs to check (nothing is claimed then). Pure parts:
 // headerDigest, compareStored.
 import { createHash } from "node:crypto";
-import type { MailStore } from "../mailstore/port.ts";
+import type { FolderReader } from "../mailstore/port.ts";
 
 export interface SentMessage {
   oldUid: number;
@@ -51,7 +51,7 @@ export function compareStored(sent: SentMessage[], stored: Map<number, { size?: 
 const CHUNK = 1000;
 
 /** Reads back sizes (and 8-bit headers) of what was appended to `mailbox`. */
-export async function checkStored(reader: MailStore, mailbox: string, sent: SentMessage[]): Promise<AlteredMessage[]> {
+export async function checkStored(reader: FolderReader, mailbox: string, sent: SentMessage[]): Promise<AlteredMessage[]> {
   if (!sent.length) return [];
   await reader.examine(mailbox);
   const altered: AlteredMessage[] = [];

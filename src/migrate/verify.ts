@@ -10,10 +10,10 @@ import { createHash } from "node:crypto";
 import type { Config } from "../config/schema.ts";
 import { AutomigrateError, classify, type ErrorCode } from "../errors.ts";
 
-import type { MailStore } from "../mailstore/port.ts";
-
+import type { FolderReader, MailOpener } from "../mailstore/port.ts";
+import { formatUidSet } from "../mailstore/uid-set.ts";
 import { AccountStateStore } from "../store/account-state.ts";
-import type { MailOpener } from "../mailstore/port.ts";
+import { DEFAULT_LIMITS, literalLimit, planBatches } from "./batches.ts";
 import { domainOf } from "../mailstore/endpoints.ts";
 
 export interface FolderCheck {
@@ -81,11 +81,20 @@ export function compareDigests(old: { uid: number; sha: string; date: number }[]
   return { missing, altered, extra, missingUids };
 }
 
-async function digests(c: MailStore, range: string): Promise<{ uid: number; sha: string; date: number }[]> {
+/** Every message's digest in `range`, read in batches as the copy reads them (bounded memory). */
+async function digests(c: FolderReader, range: string): Promise<{ uid: number; sha: string; date: number }[]> {
   const out: { uid: number; sha: string; date: number }[] = [];
-  for await (const m of c.bodies(range)) {
-    if (!m.source) continue;
-    out.push({ uid: m.uid, sha: createHash("sha256").update(m.source).digest("hex"), date: m.internalDate.getTime() });
+  const sizes = [];
+  for await (const m of c.metadata(range)) sizes.push(m);
+  for (const b of planBatches(sizes, DEFAULT_LIMITS)) {
+    const batch = await c.bodies(formatUidSet(b.uids), { maxLiteralBytes: literalLimit(b.largest, Number.MAX_SAFE_INTEGER), expectedBytes: b.bytes });
+    try {
+      for (const m of batch.messages) {
+        if (m.source) out.push({ uid: m.uid, sha: createHash("sha256").update(m.source).digest("hex"), date: m.internalDate.getTime() });
+      }
+    } finally {
+      batch.release();
+    }
   }
   return out;
 }
@@ -103,10 +112,10 @@ export async function verifyUser(home: string, config: Config, user: string, ope
   // a stable order whatever order parallel copies recorded them in: INBOX first, then by name
   const folders = Object.entries(state.data.folders).sort(([a], [b]) => folderOrder(a, b));
   if (!folders.length) throw new AutomigrateError(`${u} has no migration state: nothing to verify yet`, { user: u, hint: `migrate first: automigrate migrate ${u}` }, { exitCode: 1, code: "NO_MAILBOX" });
-  const old = await opener.old();
-  let target: MailStore | undefined;
+  const old = await opener.oldReader();
+  let target: FolderReader | undefined;
   try {
-    target = await opener.target();
+    target = await opener.targetReader();
     const checks: FolderCheck[] = [];
     for (const [folder, f] of folders) {
       const skipped = new Set(f.skipped.map((s) => s.uid));

@@ -3,7 +3,10 @@
 // quirks of real servers and with faults. It is the engine's unit-speed tier, beside the
 // scripted IMAP server on a real socket (fake-imap.ts) and the real servers.
 import { AutomigrateError } from "../../src/errors.ts";
-import type { AppendMessage, AppendOutcome, FolderIds, Layout, MailOpener, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, StoreFolder } from "../../src/mailstore/port.ts";
+import type { AppendMessage, AppendOutcome, BodyBatch, FolderIds, Layout, MailOpener, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, StoreFolder } from "../../src/mailstore/port.ts";
+
+/** What a released body buffer holds afterwards ("!"). */
+const RELEASED = 0x21;
 import { readFileSync } from "node:fs";
 
 export interface MemoryMessage {
@@ -113,24 +116,26 @@ export class MemoryMailbox {
         ...(want.date ? { internalDate: m.internalDate } : {}),
         ...(want.headers ? { headers: m.body.subarray(0, headerEnd(m.body)) } : {}),
       })),
-      bodies: (range) => {
+      bodies: async (range): Promise<BodyBatch> => {
         const f = opened();
-        const self = this;
-        return (async function* (): AsyncIterable<MessageBody> {
-          for (const uid of [...inUidSet(range, f)].sort((a, b) => a - b)) {
-            if (q().dropOn?.has(uid)) throw dropped();
-            if (q().vanishOnFetch?.has(uid)) continue;
-            const m = self.message(f, uid);
-            yield { uid, flags: new Set(m.flags), internalDate: m.internalDate, ...(q().bodyless?.has(uid) ? {} : { source: Buffer.from(m.body) }) };
-          }
-        })();
+        const messages: MessageBody[] = [];
+        for (const uid of [...inUidSet(range, f)].sort((a, b) => a - b)) {
+          if (q().dropOn?.has(uid)) throw dropped();
+          if (q().vanishOnFetch?.has(uid)) continue;
+          const m = this.message(f, uid);
+          messages.push({ uid, flags: new Set(m.flags), internalDate: m.internalDate, ...(q().bodyless?.has(uid) ? {} : { source: Buffer.from(m.body) }) });
+        }
+        // as the IMAP reader's batch buffers are reused, released bytes are overwritten: an
+        // engine that used a message after releasing its batch would copy these instead
+        return { messages, release: () => messages.forEach((m) => m.source?.fill(RELEASED)) };
       },
       part: async (uid, start, length): Promise<MessagePart | undefined> => {
         if (q().dropOn?.has(uid)) throw dropped();
         const f = opened();
         const m = f.messages.find((x) => x.uid === uid);
         if (!m) return undefined;
-        return { source: m.body.subarray(start, start + length), ...(start === 0 ? { flags: new Set(m.flags), internalDate: m.internalDate } : {}) };
+        const source = Buffer.from(m.body.subarray(start, start + length));
+        return { source, ...(start === 0 ? { flags: new Set(m.flags), internalDate: m.internalDate } : {}), release: () => source.fill(RELEASED) };
       },
       create: async (path, { subscribed }) => {
         if (this.folders.has(path)) throw new AutomigrateError(`NO Mailbox already exists: ${path}`, { folder: path }, { code: "SERVER" });
@@ -197,5 +202,5 @@ function headerEnd(b: Buffer): number {
 
 /** The engine's opener over two memory mailboxes (old, new). */
 export function memoryOpener(old: MemoryMailbox, target: MemoryMailbox): MailOpener {
-  return { old: async () => old.store(), target: async () => target.store(), writer: async () => target.writer() };
+  return { old: async () => old.store(), oldReader: async () => old.store(), target: async () => target.store(), targetReader: async () => target.store(), writer: async () => target.writer() };
 }

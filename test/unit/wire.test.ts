@@ -11,6 +11,12 @@ describe("IMAP wire helpers", () => {
     expect(encodeMailbox("Déjà vu")).toBe('"D&AOk-j&AOA- vu"');
     expect(encodeMailbox("A&B")).toBe('"A&-B"');
     expect(encodeMailbox('Say "hi"')).toBe('"Say \\"hi\\""');
+    // control characters as servers list them (CR, LF, NUL cannot be quoted); TAB and DEL as they are
+    expect(encodeMailbox("Ctl\u0001Char")).toBe('"Ctl&AAE-Char"');
+    expect(encodeMailbox("Nul\u0000Name")).toBe('"Nul&AAA-Name"');
+    expect(encodeMailbox("a\r\nb")).toBe('"a&AA0ACg-b"');
+    expect(encodeMailbox("Bad\tName")).toBe('"Bad\tName"');
+    expect(encodeMailbox("Del\u007fName")).toBe('"Del\u007fName"');
     expect(() => quoted("a\r\nb")).toThrow();
   });
   test("\\Recent and invalid keywords are not sent on APPEND; keywords are", () => {

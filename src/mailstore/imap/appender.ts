@@ -79,6 +79,15 @@ export class ImapAppender implements MailWriter {
     return this.capabilities.has("MULTIAPPEND");
   }
 
+  /** Writes `data` and resolves once the socket has flushed it and everything before it. */
+  private flushed(data: Buffer): Promise<void> {
+    return handled(
+      new Promise<void>((resolve, reject) =>
+        this.session.writeThen(data, (err) => (err ? reject(this.session.fail(`writing to the server failed: ${err.message}`, err)) : resolve())),
+      ),
+    );
+  }
+
   private async writeLiteral(m: AppendMessage): Promise<void> {
     if (Buffer.isBuffer(m.content)) {
       await this.session.write(m.content);
@@ -105,11 +114,7 @@ export class ImapAppender implements MailWriter {
         const n = readSync(fd, buffers[i]!, 0, Math.min(CHUNK, size - sent), sent);
         if (n <= 0) throw this.session.fail(`spooled message ${path} is shorter than ${size} bytes`);
         sent += n;
-        flushed[i] = handled(
-          new Promise<void>((resolve, reject) =>
-            this.session.writeThen(buffers[i]!.subarray(0, n), (err) => (err ? reject(this.session.fail(`writing to the server failed: ${err.message}`, err)) : resolve())),
-          ),
-        );
+        flushed[i] = this.flushed(buffers[i]!.subarray(0, n));
       }
       await Promise.all(flushed);
     } finally {
@@ -141,7 +146,10 @@ export class ImapAppender implements MailWriter {
       await this.writeLiteral(m);
       if (i === 0 && messages.length > 1) crashPoint("append-mid-batch");
     }
-    await this.session.write(CRLF);
+    // the command's last bytes, awaited until the socket has flushed them (and so every byte
+    // before them): the caller may reuse the messages' buffers as soon as this returns, even
+    // when the server answered NO before it had read them all
+    await this.flushed(CRLF);
     return { done };
   }
 

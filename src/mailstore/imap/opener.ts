@@ -2,12 +2,14 @@
 // credentials (src/mailstore/endpoints.ts resolves them from the settings).
 import type { Credentials, Endpoint } from "../endpoints.ts";
 import type { MailOpener } from "../port.ts";
-import { openStore, openWriter } from "./store.ts";
+import { openReader, openStore, openWriter } from "./store.ts";
 
 export function imapOpener(sides: { old: Endpoint; oldCreds: Credentials; target: Endpoint; targetCreds: Credentials }): MailOpener {
   return {
     old: () => openStore(sides.old, sides.oldCreds),
+    oldReader: () => openReader(sides.old, sides.oldCreds),
     target: () => openStore(sides.target, sides.targetCreds),
+    targetReader: () => openReader(sides.target, sides.targetCreds),
     writer: () => openWriter(sides.target, sides.targetCreds),
   };
 }

@@ -1,18 +1,25 @@
-// The mail-store port over IMAP: reading (LIST, STATUS, EXAMINE, UID FETCH, UID SEARCH)
-// and folder management (CREATE, SUBSCRIBE) with imapflow; appending with the pipelined
-// MULTIAPPEND appender (appender.ts). Opening a connection, TLS, the master identity and the
+// The mail-store port over IMAP: listing and folder management (LIST, CREATE, SUBSCRIBE) with
+// imapflow, which also reads where a whole MailStore is asked for; reading folders for the
+// copy with our own reader (reader.ts); appending with the pipelined MULTIAPPEND appender
+// (appender.ts). Opening a connection, TLS, the master identity and the
 // errors of a refused login are in connect.ts.
 import type { ImapFlow } from "imapflow";
 import { ImapAppender } from "./appender.ts";
 import { closeImap, openImap } from "./connect.ts";
 import type { Credentials, Endpoint } from "../endpoints.ts";
-import type { FolderIds, Layout, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, ReadLimits, StoreFolder } from "../port.ts";
+import type { BodyBatch, FolderIds, FolderReader, Layout, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, ReadLimits, StoreFolder } from "../port.ts";
+import { ImapReader } from "./reader.ts";
 import { AutomigrateError } from "../../errors.ts";
 import { TIMEOUTS } from "../../timeouts.ts";
 
 /** Opens a connection to a server as a MailStore (errors as openImap's: codes, hints). */
 export async function openStore(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number; originating?: { ip: string; port?: number } } = {}): Promise<MailStore> {
   return new ImapFlowStore(await openImap(endpoint, creds, opts));
+}
+
+/** Opens a folder-reading connection to a server (our own: bodies go straight into batch buffers). */
+export function openReader(endpoint: Endpoint, creds: Credentials): Promise<FolderReader> {
+  return ImapReader.open(endpoint, creds);
 }
 
 /** Opens the appending connection to a server (the new one). */
@@ -142,10 +149,13 @@ export class ImapFlowStore implements MailStore {
     }
   }
 
-  async *bodies(range: string, limits: ReadLimits = {}): AsyncIterable<MessageBody> {
+  async bodies(range: string, limits: ReadLimits = {}): Promise<BodyBatch> {
+    const messages: MessageBody[] = [];
     for await (const m of this.readAll(limits.expectedBytes ?? 0, limits.maxLiteralBytes, () => this.client.fetch(range, { uid: true, flags: true, internalDate: true, source: true }, { uid: true }))) {
-      yield { uid: m.uid, source: m.source, flags: m.flags ?? new Set(), internalDate: asDate(m.internalDate) };
+      messages.push({ uid: m.uid, source: m.source, flags: m.flags ?? new Set(), internalDate: asDate(m.internalDate) });
     }
+    // imapflow's buffers are its own: nothing to give back
+    return { messages, release: () => {} };
   }
 
   async part(uid: number, start: number, length: number): Promise<MessagePart | undefined> {
@@ -153,7 +163,7 @@ export class ImapFlowStore implements MailStore {
     // a partial FETCH answers at most `length` bytes: a larger literal is refused as announced
     const r = await this.read(length, length + 1024, () => this.client.fetchOne(String(uid), { uid: true, ...(first ? { flags: true, internalDate: true } : {}), source: { start, maxLength: length } }, { uid: true }));
     if (!r) return undefined;
-    return { source: r.source ?? Buffer.alloc(0), ...(first ? { flags: r.flags ?? new Set(), internalDate: asDate(r.internalDate) } : {}) };
+    return { source: r.source ?? Buffer.alloc(0), ...(first ? { flags: r.flags ?? new Set(), internalDate: asDate(r.internalDate) } : {}), release: () => {} };
   }
 
   async create(path: string, opts: { subscribed: boolean }): Promise<void> {

@@ -9,9 +9,14 @@ export function imapDateTime(d: Date): string {
   return `"${p(d.getUTCDate())}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000"`;
 }
 
-/** A mailbox name on the wire: modified UTF-7 (RFC 3501 5.1.3) and quoted. */
+/**
+ * A mailbox name on the wire: modified UTF-7 (RFC 3501 5.1.3) and quoted. Control characters
+ * (CR, LF and NUL included: they cannot be quoted) travel encoded, as servers list them
+ * ("&AAE-"); TAB and DEL go as they are, as the servers here list them and as imapflow sends
+ * them, so a name is always sent back as the server gave it.
+ */
 export function encodeMailbox(name: string): string {
-  const encoded = /[&\u0080-\uffff]/.test(name) ? iconv.encode(name, "utf-7-imap").toString("latin1") : name;
+  const encoded = /[&\x00-\x08\x0a-\x1f\u0080-\uffff]/.test(name) ? iconv.encode(name, "utf-7-imap").toString("latin1") : name;
   return quoted(encoded);
 }
 
