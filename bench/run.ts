@@ -1,11 +1,13 @@
 // automigrate vs mbsync (Debian isync, one-way pull) on the same generated mailboxes, the
 // same old and new Dovecot, in the same run. Writes BENCHMARKS.md. Run: npm run bench
 // (BENCH_SCALE=0.1 for a quick look; the recorded figures are from the full size).
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDovecot } from "../tui/servers/dovecot.ts";
 import { generateMaildir } from "./mailgen.ts";
+import { replaceSection } from "./benchmarks-file.ts";
+import { regressions } from "./gates.ts";
 import { SCALE, SCENARIOS } from "./scenarios.ts";
 import { AUTOMIGRATE, countTarget, MAIL_OWNER, mbsyncConfig, measure, ROOT, setupHome, version, warm, type RunResult } from "./tools.ts";
 
@@ -33,7 +35,7 @@ async function noop(cmd: string, args: string[], times = 3): Promise<RunResult> 
   return runs.find((r) => r.seconds === m)!;
 }
 
-async function main() {
+async function main(): Promise<Row[]> {
   const rows: Row[] = [];
   const only = process.env.BENCH_ONLY ? Number(process.env.BENCH_ONLY) : undefined;
   for (const [idx, sc] of SCENARIOS.entries()) {
@@ -70,6 +72,7 @@ async function main() {
     }
   }
   writeReport(rows);
+  return rows;
 }
 
 function writeReport(rows: Row[]): void {
@@ -85,12 +88,12 @@ function writeReport(rows: Row[]): void {
     "",
     "## Full migration",
     "",
-    "| mailbox | tool | time | msg/s | MB/s | peak RSS |",
-    "|---|---|---:|---:|---:|---:|",
+    "| mailbox | tool | time | msg/s | MB/s | user CPU | sys CPU | CPU-s per 100 MB | peak RSS |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const r of rows) {
     for (const [tool, x] of [["automigrate", r.am], ["mbsync", r.mb_]] as const) {
-      lines.push(`| ${r.scenario} | ${tool} | ${f(x.seconds, 2)} s | ${f(r.messages / x.seconds)} | ${f(r.mb / x.seconds, 1)} | ${f(x.peakRssMB)} MB |`);
+      lines.push(`| ${r.scenario} | ${tool} | ${f(x.seconds, 2)} s | ${f(r.messages / x.seconds)} | ${f(r.mb / x.seconds, 1)} | ${f(x.userSeconds, 2)} s | ${f(x.sysSeconds, 2)} s | ${f(cpuPer100MB(r.mb, x), 2)} | ${f(x.peakRssMB)} MB |`);
     }
   }
   lines.push("", "## Ratios (automigrate ÷ mbsync, same run)", "", "| mailbox | msg/s ratio (target ≥ 1.5) | MB/s ratio (target ≥ 1.5) | no-op rerun: automigrate / mbsync time (target ≤ 2) | no-op inside the process | automigrate peak RSS (target < 150 MB) |", "|---|---:|---:|---:|---:|---:|");
@@ -103,8 +106,41 @@ function writeReport(rows: Row[]): void {
     "The msg/s and MB/s ratios are the same number: both tools copy the same messages and bytes, so each ratio is mbsync's time over automigrate's. No-op times are the median of three reruns and include process start-up (Bun loading the bundled CLI, about 40 ms: see \"Start-up and first logins\"); \"no-op inside the process\" is the rerun's own `durationMs`, which is what the daemon pays per login since it does not start a process. The no-op target (≤ 2×) is the 20-folder, 20,000-message account's; where mbsync's whole no-op run is shorter than Bun's start-up (the smaller mailboxes) the ratio is above 2 although automigrate's own work is in the next column.",
     "",
   );
-  writeFileSync(join(ROOT, "BENCHMARKS.md"), lines.join("\n"));
-  console.error(lines.join("\n"));
+  // the head and these two sections are this run's; the other benchmarks' sections stay
+  const text = lines.join("\n");
+  const ratios = text.indexOf("\n## Ratios");
+  const file = join(ROOT, "BENCHMARKS.md");
+  const old = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const rest = old.includes("\n## Full migration") ? old.slice(old.indexOf("\n## Full migration") + 1) : "";
+  const head = text.slice(0, text.indexOf("## Full migration"));
+  let body = replaceSection(rest, "## Full migration", text.slice(text.indexOf("## Full migration"), ratios));
+  body = replaceSection(body, "## Ratios (automigrate ÷ mbsync, same run)", text.slice(ratios + 1));
+  writeFileSync(file, head + body.replace(/^\s+/, ""));
+  console.error(text);
 }
 
-await main();
+const cpuPer100MB = (mb: number, x: RunResult) => ((x.userSeconds + x.sysSeconds) / mb) * 100;
+
+/** The CPU per 100 MB recorded for each mailbox (BENCH_RECORD=1 writes it): what a regression is measured against. */
+const BASELINE = join(ROOT, "bench", "cpu-baseline.json");
+function gate(rows: Row[]): void {
+  const measured = rows.map((r) => ({ scenario: r.scenario, speed: r.mb_.seconds / r.am.seconds, cpuPer100MB: cpuPer100MB(r.mb, r.am) }));
+  const recorded: Record<string, number> = existsSync(BASELINE) ? JSON.parse(readFileSync(BASELINE, "utf8")) : {};
+  if (process.env.BENCH_RECORD === "1" && SCALE === 1) {
+    for (const m of measured) recorded[m.scenario] = Number(m.cpuPer100MB.toFixed(3));
+    // which machine the figures are from (a regression is only one on the same machine)
+    (recorded as Record<string, unknown>)._machine = `${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${new Date().toISOString().slice(0, 10)}`;
+    writeFileSync(BASELINE, `${JSON.stringify(recorded, null, 2)}\n`);
+    console.error(`[bench] CPU per 100 MB recorded in ${BASELINE}`);
+  }
+  const bad = regressions(measured, recorded, SCALE);
+  if (bad.length) {
+    console.error(`[bench] REGRESSION:\n  ${bad.join("\n  ")}`);
+    process.exit(1);
+  }
+}
+
+if (import.meta.main) {
+  const rows = await main();
+  gate(rows);
+}

@@ -1,6 +1,6 @@
 // What the benchmarks share: running a command with its peak RSS, an mbsync channel and an
 // automigrate home for the same old and new Dovecot, warming the old server, counting.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Dovecot } from "../tui/servers/dovecot.ts";
@@ -14,17 +14,18 @@ export const MAIL_OWNER = process.getuid?.() === 0 ? { uid: 8, gid: 8 } : undefi
 export interface RunResult {
   seconds: number;
   peakRssMB: number;
+  /** CPU time of the process (user and system), from its rusage when it exited. */
+  userSeconds: number;
+  sysSeconds: number;
   code: number;
   output: string;
 }
 
-/** Runs a command, polling its peak RSS (VmHWM) until it exits. */
-export async function measure(cmd: string, args: string[]): Promise<RunResult> {
+/** Runs a command, polling its peak RSS (VmHWM) until it exits; its CPU time from its rusage. */
+export async function measure(cmd: string, args: string[], env?: Record<string, string>): Promise<RunResult> {
   const started = performance.now();
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
+  const child = Bun.spawn([cmd, ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  const outputs = Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
   let peak = 0;
   const poll = setInterval(() => {
     try {
@@ -32,9 +33,19 @@ export async function measure(cmd: string, args: string[]): Promise<RunResult> {
       if (m) peak = Math.max(peak, Number(m[1]) / 1024);
     } catch {}
   }, 10);
-  const code = await new Promise<number>((resolve) => child.on("exit", (c) => resolve(c ?? 1)));
+  const code = await child.exited;
+  const seconds = (performance.now() - started) / 1000;
   clearInterval(poll);
-  return { seconds: (performance.now() - started) / 1000, peakRssMB: peak, code, output };
+  const [out, err] = await outputs;
+  const usage = child.resourceUsage();
+  return {
+    seconds,
+    peakRssMB: peak,
+    userSeconds: usage ? Number(usage.cpuTime.user) / 1e6 : NaN,
+    sysSeconds: usage ? Number(usage.cpuTime.system) / 1e6 : NaN,
+    code,
+    output: out + err,
+  };
 }
 
 export function mbsyncConfig(dir: string, old: Dovecot, target: Dovecot, src: string, dst: string): string {

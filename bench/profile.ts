@@ -1,0 +1,84 @@
+// Where the engine's CPU goes on the first benchmark mailbox (bench/scenarios.ts): three
+// measured runs of the built entry (wall, user and system CPU from the process's rusage, peak
+// RSS), then one run of the sources under `bun --cpu-prof`, its samples grouped by what the
+// engine is doing (bench/profile-categories.ts). Writes the "Where the CPU goes" section of
+// BENCHMARKS.md. Run: bun bench/profile.ts (part of npm run bench).
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDovecot } from "../tui/servers/dovecot.ts";
+import { writeSection } from "./benchmarks-file.ts";
+import { generateMaildir } from "./mailgen.ts";
+import { categorize, type CpuProfile } from "./profile-categories.ts";
+import { SCENARIOS } from "./scenarios.ts";
+import { AUTOMIGRATE, countTarget, MAIL_OWNER, measure, ROOT, setupHome, warm, type RunResult } from "./tools.ts";
+
+const HEADING = "## Where the CPU goes";
+const sc = SCENARIOS[0]!;
+const src = "src0@example.com";
+const users = [{ user: src, password: "pw" }];
+const [old, target] = await Promise.all([startDovecot({ label: "bench-old", users }), startDovecot({ label: "bench-new", users })]);
+const work = mkdtempSync(join(tmpdir(), "automigrate-profile-"));
+try {
+  const gen = generateMaildir(old.maildir(src), sc.spec, MAIL_OWNER);
+  await warm(old, src);
+  const home = setupHome(work, old, target);
+  const args = ["--home", home, "migrate", src, "--json"];
+  /** A fresh start: the account's mail on the new server and automigrate's state for it gone. */
+  const fresh = () => {
+    rmSync(target.maildir(src), { recursive: true, force: true });
+    rmSync(join(home, "state"), { recursive: true, force: true });
+  };
+  const checked = async (r: RunResult, what: string) => {
+    if (r.code !== 0) throw new Error(`${what} failed: ${r.output}`);
+    const n = await countTarget(target, src);
+    if (n !== gen.messages) throw new Error(`${what} copied ${n} of ${gen.messages} messages`);
+    return r;
+  };
+  const runs: RunResult[] = [];
+  for (let i = 0; i < 3; i++) {
+    fresh();
+    runs.push(await checked(await measure(AUTOMIGRATE, args), "automigrate migrate"));
+    const r = runs[runs.length - 1]!;
+    console.error(`[profile] run ${i + 1}: ${r.seconds.toFixed(2)} s, user ${r.userSeconds.toFixed(2)} s, sys ${r.sysSeconds.toFixed(2)} s, ${r.peakRssMB.toFixed(0)} MB`);
+  }
+  // the sources, so that the profile names modules (the bundle is one file)
+  fresh();
+  const profDir = join(work, "prof");
+  await checked(await measure(process.execPath, ["--cpu-prof", `--cpu-prof-dir=${profDir}`, join(ROOT, "bin", "cli.ts"), ...args]), "the profiled run");
+  const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
+  if (!file) throw new Error(`no profile written in ${profDir}`);
+  const cats = categorize(JSON.parse(readFileSync(join(profDir, file), "utf8")) as CpuProfile);
+  const total = cats.reduce((n, c) => n + c.samples, 0);
+
+  const mb = gen.bytes / 1e6;
+  const f = (n: number, d = 2) => n.toFixed(d);
+  const cpu = (r: RunResult) => r.userSeconds + r.sysSeconds;
+  const lines = [
+    HEADING,
+    "",
+    `\`bun bench/profile.ts\` (part of \`npm run bench\`), ${new Date().toISOString().slice(0, 10)}, this machine (see the top): ${sc.name} — ${gen.messages} messages, ${f(mb, 0)} MB — from one Dovecot into a fresh account on another, three runs of the built entry (\`automigrate migrate --json\`). CPU is the process's own (all its threads), from its rusage.`,
+    "",
+    "| run | wall | user CPU | sys CPU | CPU total | CPU-s per 100 MB | peak RSS |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+    ...runs.map((r, i) => `| ${i + 1} | ${f(r.seconds)} s | ${f(r.userSeconds)} s | ${f(r.sysSeconds)} s | ${f(cpu(r))} s | ${f((cpu(r) / mb) * 100)} | ${f(r.peakRssMB, 0)} MB |`),
+    "",
+    `Where the JavaScript thread's CPU samples go (one run of the sources under \`bun --cpu-prof\`, ${total} samples; each sample's stack read from the leaf up, the first frame that names a part of the engine decides, so native socket writes under the appender count as APPEND):`,
+    "",
+    "| what | share of samples |",
+    "|---|---:|",
+    ...cats.map((c) => `| ${c.category} | ${f((c.samples / total) * 100, 1)}% |`),
+    "",
+    "The profile covers the JavaScript thread; the process's other threads (JSC's JIT compiler, GC helpers, the allocator's scavenger) are in the CPU columns above: `perf record` of one run on 2026-12-05 put JIT compilation at about 23% of the process's CPU.",
+    "",
+    "Bytes copied in user space per message byte: the reader copies each body byte once, from the socket's chunk into the batch buffer that the APPEND then sends from (1.0 per byte: framer.ts copies a literal straight into the slice its sink gives; no string, no concatenation, no per-message buffer). Bun's socket copies into its own write buffer the bytes the kernel does not take at once; that copy is Bun's and is not counted here.",
+    "",
+    "Before this reader (2026-12-05, same machine and mailbox; imapflow read the bodies, a forced GC ran every 8 MB): 3.6–5.3 CPU-s per run (user 2.3–3.3 s, sys 1.3–2.0 s), peak RSS 154–166 MB; imapflow's `Buffer.concat` while parsing was 15% of the samples, socket writes 8.5%, the forced GC 6.7%, state writes about a quarter of the wall time. Reading the bodies alone took imapflow 1.27–1.36 CPU-s against 0.26 CPU-s for a reader that copies once.",
+    "",
+  ];
+  writeSection(HEADING, lines.join("\n"));
+  console.error(lines.join("\n"));
+} finally {
+  await Promise.all([old.stop(), target.stop()]);
+  rmSync(work, { recursive: true, force: true });
+}
