@@ -1,10 +1,13 @@
 // The mail-store port: the operations the migration engine needs from a mail server, and
 // nothing of how they go over the wire. Every type the engine and an adapter share is here.
 // The engine (copy-folder, migrate-user, verify, stored-check) is written against these
-// interfaces only and receives a MailOpener from its caller; the IMAP adapter lives whole in
-// src/mailstore/imap/ (imapflow for reading, the pipelined MULTIAPPEND writer, the wire
-// parsing), the in-memory one in test/support/memory-store.ts. A new way into a server (an
-// OAuth2 login, a provider profile) is a new opener, not an engine change.
+// interfaces only and receives a MailOpener from its caller. Three roles: a MailStore lists
+// and manages folders (and can read them), a FolderReader reads one folder at a time (what the
+// copy uses: its bodies arrive in a BodyBatch whose buffers are given back with release()),
+// a MailWriter appends. The IMAP adapter lives whole in src/mailstore/imap/ (imapflow for
+// listing and folders; our own session, folder reader and pipelined MULTIAPPEND writer), the
+// in-memory one in test/support/memory-store.ts. A new way into a server (an OAuth2 login, a
+// provider profile) is a new opener, not an engine change.
 
 /** A folder as a server lists it. */
 export interface ListedFolder {
