@@ -4,14 +4,14 @@
 // and for the daemon answering it. Writes BENCHMARKS.md's "Console" section.
 // Run: bun bench/console.ts (part of npm run bench).
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { homePaths } from "../src/home.ts";
 import { configSchema, domainSchema } from "../src/config/schema.ts";
 import { pausedQueue } from "./support/queue.ts";
 import { writeSection } from "./benchmarks-file.ts";
-import { AUTOMIGRATE } from "./tools.ts";
+import { AUTOMIGRATE, cpuSeconds } from "./tools.ts";
 
 const DOMAINS = 1_000;
 const ACCOUNTS = 10_000;
@@ -27,12 +27,6 @@ async function until(re: RegExp, timeoutMs = 30_000): Promise<number> {
     if (performance.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${re}\n${screen()}`);
     await Bun.sleep(2);
   }
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100/s)
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

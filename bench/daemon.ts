@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { homePaths } from "../src/home.ts";
 import { writeSection } from "./benchmarks-file.ts";
 import { startHarness } from "./support/harness.ts";
+import { cpuSeconds } from "./tools.ts";
 import { makeMessage, seed } from "./support/mail.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -25,13 +26,6 @@ function pct(xs: number[], p: number): number {
 async function control(home: string, path: string, body?: unknown): Promise<any> {
   const r = await fetch(`http://automigrate${path}`, { method: body ? "POST" : "GET", body: body ? JSON.stringify(body) : undefined, unix: homePaths(home).controlSocket } as RequestInit);
   return r.json();
-}
-
-/** A process's CPU time so far (user + system), from /proc (clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
-  // after "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based)
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {

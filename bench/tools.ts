@@ -48,6 +48,13 @@ export async function measure(cmd: string, args: string[], env?: Record<string, 
   };
 }
 
+/** A running process's CPU time so far (user + system), from /proc (clock ticks of 1/100 s). */
+export function cpuSeconds(pid: number): number {
+  // after "pid (comm) " (comm may hold ") "): state is field 3, utime 14 and stime 15 (1-based)
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 export function mbsyncConfig(dir: string, old: Dovecot, target: Dovecot, src: string, dst: string): string {
   const rc = join(dir, "mbsyncrc");
   mkdirSync(join(dir, "mbsync-state"), { recursive: true });

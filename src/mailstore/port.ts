@@ -2,7 +2,7 @@
 // nothing of how they go over the wire. Every type the engine and an adapter share is here.
 // The engine (copy-folder, migrate-user, verify, stored-check) is written against these
 // interfaces only and receives a MailOpener from its caller. Three roles: a MailStore lists
-// and manages folders (and can read them), a FolderReader reads one folder at a time (what the
+// and manages folders, a FolderReader reads one folder at a time (what the
 // copy uses: its bodies arrive in a BodyBatch whose buffers are given back with release()),
 // a MailWriter appends. The IMAP adapter lives whole in src/mailstore/imap/ (imapflow for
 // listing and folders; our own session, folder reader and pipelined MULTIAPPEND writer), the
@@ -28,7 +28,7 @@ export interface Layout {
 
 /** MailOpener: how the engine gets its connections (one call, one fresh connection). */
 export interface MailOpener {
-  /** A connection to the old server that lists its folders (and reads them). */
+  /** A connection to the old server that lists its folders. */
   old(): Promise<MailStore>;
   /** A connection to the old server that reads folders, one at a time: what the copy uses. */
   oldReader(): Promise<FolderReader>;
@@ -125,8 +125,8 @@ export interface FolderReader {
   close(): Promise<void>;
 }
 
-/** Reading a mailbox and managing its folders. */
-export interface MailStore extends FolderReader {
+/** Listing a mailbox's folders and managing them (reading them is a FolderReader's job). */
+export interface MailStore {
   /** Personal namespace prefix and hierarchy delimiter. */
   readonly layout: Layout;
   /** Every folder; with `status`, each one's ids (LIST-STATUS where offered, else STATUS). */
@@ -134,6 +134,8 @@ export interface MailStore extends FolderReader {
   /** Creates a folder, subscribed or not as asked. */
   create(path: string, opts: { subscribed: boolean }): Promise<void>;
   subscribe(path: string): Promise<void>;
+  /** Logs out (bounded in time) and closes; never throws. */
+  close(): Promise<void>;
 }
 
 /** A message to append: its bytes in memory, or a spooled file of exactly `size` bytes. */

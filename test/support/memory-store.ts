@@ -1,9 +1,9 @@
 // The mail-store port (src/mailstore/port.ts) in memory: a mailbox of folders that the
-// engine reads (MailStore) and appends to (MailWriter) without a socket, scripted with the
-// quirks of real servers and with faults. It is the engine's unit-speed tier, beside the
+// engine lists (MailStore), reads (FolderReader) and appends to (MailWriter) without a
+// socket, scripted with the quirks of real servers and with faults. It is the engine's unit-speed tier, beside the
 // scripted IMAP server on a real socket (fake-imap.ts) and the real servers.
 import { AutomigrateError } from "../../src/errors.ts";
-import type { AppendMessage, AppendOutcome, BodyBatch, FolderIds, Layout, MailOpener, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, StoreFolder } from "../../src/mailstore/port.ts";
+import type { AppendMessage, AppendOutcome, BodyBatch, FolderIds, FolderReader, Layout, MailOpener, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, StoreFolder } from "../../src/mailstore/port.ts";
 
 /** What a released body buffer holds afterwards ("!"). */
 const RELEASED = 0x21;
@@ -91,8 +91,8 @@ export class MemoryMailbox {
     return f;
   }
 
-  /** The reading side, as the engine sees a connection. */
-  store(): MailStore {
+  /** A connection as the engine sees it: listing and managing folders, and reading them. */
+  store(): MailStore & FolderReader {
     let open: MemoryFolder | undefined;
     const opened = () => {
       if (!open) throw new Error("no folder open");

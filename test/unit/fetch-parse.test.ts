@@ -115,9 +115,10 @@ describe("SEARCH, STATUS, EXAMINE and dates", () => {
     expect(parseStatus(one("* 1 EXISTS\r\n"))).toBeUndefined();
   });
 
-  test("EXAMINE's facts", () => {
-    expect(folderFacts(["* 12 EXISTS", "* OK [UIDVALIDITY 77] ok", "* OK [UIDNEXT 13] next", "* 0 RECENT"])).toEqual({ exists: 12, uidValidity: 77, uidNext: 13 });
-    expect(folderFacts(["* x EXISTS", "* OK [UIDNEXT 1e9]"])).toEqual({});
+  test("SELECT's and EXAMINE's facts", () => {
+    // as the session keeps untagged answers: without "* "
+    expect(folderFacts(["12 EXISTS", "OK [UIDVALIDITY 77] ok", "OK [UIDNEXT 13] next", "0 RECENT"])).toEqual({ exists: 12, uidValidity: 77, uidNext: 13 });
+    expect(folderFacts(["x EXISTS", "OK [UIDNEXT 1e9]"])).toEqual({});
   });
 
   test("dates: RFC 3501 with offsets either way; garbage is no date", () => {

@@ -7,6 +7,7 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { crashPoint } from "../../crash-points.ts";
 import { AutomigrateError } from "../../errors.ts";
+import { folderFacts } from "./fetch-parse.ts";
 import { handled, ImapSession, type SessionOptions, type TaggedResult } from "./session.ts";
 import { appendableFlags, encodeMailbox, imapDateTime, parseUidSet } from "./wire.ts";
 import type { AppendMessage, AppendOutcome, MailWriter } from "../port.ts";
@@ -59,16 +60,10 @@ export class ImapAppender implements MailWriter {
       this.selected = null;
       throw new AutomigrateError(`cannot select folder on the server: ${r.text}`, { folder: mailbox, server: this.server }, { code: "SERVER" });
     }
-    const num = (re: RegExp) => {
-      for (const l of this.session.untagged) {
-        const m = re.exec(l);
-        if (m) return Number(m[1]);
-      }
-      return undefined;
-    };
+    const f = folderFacts(this.session.untagged);
     this.selected = mailbox;
-    this.selectedUidValidity = num(/\[UIDVALIDITY (\d+)\]/i);
-    return { uidValidity: this.selectedUidValidity, uidNext: num(/\[UIDNEXT (\d+)\]/i), exists: num(/^(\d+) EXISTS/i) };
+    this.selectedUidValidity = f.uidValidity;
+    return f;
   }
 
   get literalPlus(): boolean {

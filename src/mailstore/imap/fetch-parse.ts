@@ -220,15 +220,15 @@ export function parseStatus(r: Response): { uidNext?: number; uidValidity?: numb
   return out;
 }
 
-/** What an EXAMINE's untagged answers say: EXISTS, [UIDVALIDITY n], [UIDNEXT n]. */
+/** What a SELECT's or EXAMINE's untagged answers say (as the session keeps them, without "* "): EXISTS, [UIDVALIDITY n], [UIDNEXT n]. */
 export function folderFacts(texts: string[]): { exists?: number; uidValidity?: number; uidNext?: number } {
   const out: { exists?: number; uidValidity?: number; uidNext?: number } = {};
   for (const l of texts) {
-    let m = /^\* (\d{1,10}) EXISTS$/i.exec(l);
+    let m = /^(\d{1,10}) EXISTS$/i.exec(l);
     if (m) out.exists = Number(m[1]);
-    m = /^\* OK \[UIDVALIDITY (\d{1,10})\]/i.exec(l);
+    m = /^OK \[UIDVALIDITY (\d{1,10})\]/i.exec(l);
     if (m) out.uidValidity = Number(m[1]);
-    m = /^\* OK \[UIDNEXT (\d{1,10})\]/i.exec(l);
+    m = /^OK \[UIDNEXT (\d{1,10})\]/i.exec(l);
     if (m) out.uidNext = Number(m[1]);
   }
   return out;

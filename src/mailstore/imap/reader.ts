@@ -105,7 +105,7 @@ export class ImapReader implements FolderReader {
   async examine(path: string): Promise<OpenedFolder> {
     const r = await this.run(`EXAMINE ${encodeMailbox(path)}`, 0);
     if (r.status !== "OK") throw this.refused(r, `cannot open ${path}`, path);
-    const f = folderFacts(this.session.untagged.map((l) => `* ${l}`));
+    const f = folderFacts(this.session.untagged);
     return { uidValidity: f.uidValidity || undefined, uidNext: f.uidNext || undefined, exists: f.exists ?? 0 };
   }
 
