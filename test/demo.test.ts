@@ -55,3 +55,23 @@ test("console from the same clean clone: bin/automigrate tui starts from the bun
     rmSync(home, { recursive: true, force: true });
   }
 }, 120_000);
+
+test("a hang-up (the SSH session drops, the tmux session is killed) stops the demo: its servers, its daemon and its directory go", async () => {
+  const t = startTerm(`${shq(join(clone, "bin", "automigrate"))} demo`);
+  let dir: string | undefined;
+  try {
+    // the first screen already knows the daemon is up (asked before it is drawn)
+    const first = await t.waitFor(/demo\.example\s+Migration Enabled/, 120_000);
+    expect(first).toContain("daemon running");
+    const args = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout;
+    dir = /(\/\S+\/automigrate-demo-[A-Za-z0-9]{6})\/home daemon/.exec(args)?.[1];
+    expect(dir).toBeDefined();
+    expect(existsSync(dir!)).toBe(true);
+  } finally {
+    t.kill();
+  }
+  const running = () => Number(spawnSync("sh", ["-c", `ps -eo args | grep -F "${dir}" | grep -v grep | wc -l`], { encoding: "utf8" }).stdout.trim());
+  for (let i = 0; i < 150 && (running() > 0 || existsSync(dir!)); i++) await Bun.sleep(200);
+  expect(running()).toBe(0);
+  expect(existsSync(dir!)).toBe(false);
+}, 200_000);

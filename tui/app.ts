@@ -39,12 +39,14 @@ export async function runTui(home: string): Promise<number> {
     return typeof l.select === "function" && l.items && l.items.length > 1 ? ` — row ${(l.selected ?? 0) + 1}/${l.items.length}` : "";
   };
   const draw = () => {
+    if (!stack.length) return; // before the first screen
     header.setContent(` automigrate — ${top().title}${position()} — daemon ${live.up ? "running" : "not running: live status is unavailable"}`);
     helpBar.setContent(keyBar(top().help, Number(screen.width)));
     screen.render();
   };
   /** Refreshes the top view and redraws; a failed refresh is shown, never thrown away. */
   const refreshThenDraw = () => {
+    if (!stack.length) return;
     Promise.resolve()
       .then(() => top().refresh?.())
       .then(draw, (e) => {
@@ -158,11 +160,20 @@ export async function runTui(home: string): Promise<number> {
   return new Promise<number>((resolve) => {
     const signals: NodeJS.Signals[] = ["SIGTERM", "SIGHUP", "SIGINT"];
     const onSignal = (sig: NodeJS.Signals) => quit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as Record<string, number>)[sig]!);
+    let quitting = false;
     const quit = (code = 0) => {
+      if (quitting) return; // a hang-up reaches it twice: from the terminal and from the launcher
+      quitting = true;
       clearInterval(timer);
       for (const s of signals) process.off(s, onSignal);
-      screen.destroy(); // the terminal back as it was: main screen, line mode, cursor
-      resolve(code);
+      try {
+        screen.destroy(); // the terminal back as it was: main screen, line mode, cursor
+      } catch {
+        // the terminal is gone (a dropped SSH session, a killed tmux): nothing to give back, and
+        // the caller must still end (the demo stops its servers and its daemon after this)
+      } finally {
+        resolve(code);
+      }
     };
     // killed politely (SIGTERM, a closed SSH session): leave the terminal usable, then exit
     for (const s of signals) process.on(s, onSignal);
@@ -183,6 +194,7 @@ export async function runTui(home: string): Promise<number> {
     };
     screen.on("keypress", async (ch, key) => {
       if (busy || !key) return;
+      if (!stack.length) return void (key.full === "C-c" && quit()); // the first screen is not up yet
       if (key.full === "C-c") return quit();
       if (typing) {
         // every key belongs to the filter until Enter or Esc
@@ -251,7 +263,7 @@ export async function runTui(home: string): Promise<number> {
     });
     screen.on("resize", () => refreshThenDraw());
     const timer = setInterval(() => {
-      if (busy) return;
+      if (busy || !stack.length) return;
       const v = top();
       // a form being edited is not refreshed under the admin's hands
       const tick = async () => {
@@ -263,6 +275,16 @@ export async function runTui(home: string): Promise<number> {
       };
       tick().then(draw, (e) => say(errorText(e), true));
     }, 1000);
-    push(domainsView(c));
+    // the daemon is asked once before the first screen, so that a running one is never shown
+    // as "not running" for the first second
+    void liveStatus(1000)
+      .then((s) => {
+        live.status = s;
+        live.up = Boolean(s);
+      })
+      .catch(() => {})
+      .finally(() => {
+        if (!quitting) push(domainsView(c));
+      });
   });
 }
