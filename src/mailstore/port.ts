@@ -156,5 +156,10 @@ export interface MailWriter {
   appendBatch(path: string, messages: AppendMessage[]): Promise<AppendOutcome>;
   /** Appends the messages one by one: one outcome each. */
   appendEach(path: string, messages: AppendMessage[]): Promise<AppendOutcome[]>;
+  /**
+   * A reader on the writer's own connection, when it has one to share (used between appends,
+   * never during one; closing it leaves the writer open). Without it a second connection reads.
+   */
+  reader?(): FolderReader;
   close(): Promise<void>;
 }

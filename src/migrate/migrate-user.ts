@@ -287,7 +287,9 @@ async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: A
             user: opts.user,
             old: conn.old,
             appender: conn.appender,
-            targetReader: async () => (conn.reader ??= await opts.opener.targetReader()),
+            // the appender's own connection when it can read: a login fewer per worker (on a
+            // small mailbox the logins are most of what a run costs the new server)
+            targetReader: async () => (conn.reader ??= conn.appender?.reader?.() ?? (await opts.opener.targetReader())),
             reopenOld: async () => {
               await conn.old?.close();
               conn.old = undefined;

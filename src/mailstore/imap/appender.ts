@@ -8,9 +8,10 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { crashPoint } from "../../crash-points.ts";
 import { AutomigrateError } from "../../errors.ts";
 import { folderFacts } from "./fetch-parse.ts";
+import { ImapReader, READ_LIMITS } from "./reader.ts";
 import { handled, ImapSession, type SessionOptions, type TaggedResult } from "./session.ts";
 import { appendableFlags, encodeMailbox, imapDateTime, parseUidSet } from "./wire.ts";
-import type { AppendMessage, AppendOutcome, MailWriter } from "../port.ts";
+import type { AppendMessage, AppendOutcome, FolderReader, MailWriter } from "../port.ts";
 
 export type { AppendMessage, AppendOutcome, TaggedResult };
 
@@ -25,7 +26,19 @@ export class ImapAppender implements MailWriter {
   private constructor(private readonly session: ImapSession) {}
 
   static async open(opts: AppenderOptions): Promise<ImapAppender> {
-    return new ImapAppender(await ImapSession.open({ role: "new", ...opts, tagPrefix: "W" }));
+    // a reader's bounds: the same connection reads back what it appended (reader())
+    return new ImapAppender(await ImapSession.open({ role: "new", ...opts, tagPrefix: "W", limits: READ_LIMITS }));
+  }
+
+  private sharedReader: ImapReader | undefined;
+
+  /**
+   * Reads folders on this same connection, between appends (never during one): the read-back
+   * of what was appended and the crash recovery's matching cost no login of their own. Its
+   * EXAMINE deselects the target folder, so the next append SELECTs it again.
+   */
+  reader(): FolderReader {
+    return (this.sharedReader ??= ImapReader.over(this.session, () => (this.selected = null)));
   }
 
   /**

@@ -15,7 +15,7 @@ import { ImapSession, type TaggedResult } from "./session.ts";
 import { encodeMailbox } from "./wire.ts";
 
 /** What a reader accepts besides message bodies: a SEARCH line of a large folder, a long header. */
-const READ_LIMITS = { lineBytes: 64 * 1024 * 1024, literalBytes: 8 * 1024 * 1024 };
+export const READ_LIMITS = { lineBytes: 64 * 1024 * 1024, literalBytes: 8 * 1024 * 1024 };
 /** The most FETCH answers one command may bring when its range does not say how many. */
 const MAX_ANSWERS = 10_000_000;
 
@@ -33,7 +33,20 @@ export function uidSetSize(set: string): number {
 export class ImapReader implements FolderReader {
   private readonly buffers = new BatchBuffers();
 
-  private constructor(private readonly session: ImapSession) {}
+  /**
+   * `shared`: the session is another's (the appender's, whose connection also reads back what
+   * it appended): closing this reader leaves it open, and `onExamine` tells its owner that the
+   * folder it had selected is no longer.
+   */
+  private constructor(
+    private readonly session: ImapSession,
+    private readonly shared?: { onExamine: () => void },
+  ) {}
+
+  /** A reader over a connection someone else owns and closes (one login fewer per worker). */
+  static over(session: ImapSession, onExamine: () => void): ImapReader {
+    return new ImapReader(session, { onExamine });
+  }
 
   static async open(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number } = {}): Promise<ImapReader> {
     const session = await ImapSession.open({
@@ -103,6 +116,7 @@ export class ImapReader implements FolderReader {
   }
 
   async examine(path: string): Promise<OpenedFolder> {
+    this.shared?.onExamine();
     const r = await this.run(`EXAMINE ${encodeMailbox(path)}`, 0);
     if (r.status !== "OK") throw this.refused(r, `cannot open ${path}`, path);
     const f = folderFacts(this.session.untagged);
@@ -203,6 +217,6 @@ export class ImapReader implements FolderReader {
   }
 
   close(): Promise<void> {
-    return this.session.close();
+    return this.shared ? Promise.resolve() : this.session.close();
   }
 }
