@@ -1,0 +1,42 @@
+// What one small migration job costs the two servers: 10 users of 3 messages each migrated one
+// after another with the built entry (`automigrate migrate`), and the CPU each Dovecot spent
+// meanwhile (its master's reaped children: the imap and auth processes). On a small mailbox
+// this is mostly logins, which is what the daemon pays per job in a burst of first logins.
+// Run: bun bench/job-cost.ts (prints; BENCHMARKS.md "The daemon under a burst of logins").
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import type { Dovecot } from "../tui/servers/dovecot.ts";
+import { CLI, startHarness } from "./support/harness.ts";
+import { makeMessage, seed } from "./support/mail.ts";
+
+const USERS = Array.from({ length: 10 }, (_, i) => `u${i}@example.com`);
+
+/** CPU seconds of a Dovecot's master and the children it reaped (utime, stime, cutime, cstime). */
+function serverCpu(d: Dovecot): number {
+  const pid = Number(execFileSync("pgrep", ["-f", "-o", `dovecot -F -c ${d.dir}`], { encoding: "utf8" }).trim());
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+}
+
+const logins = (d: Dovecot, user: string) => readFileSync(d.logPath, "utf8").split("\n").filter((l) => l.includes(`Login: user=<${user}>`)).length;
+
+const h = await startHarness({ users: USERS });
+try {
+  for (const u of USERS) await seed(h.old, u, [], [0, 1, 2].map((i) => ({ folder: "INBOX", raw: makeMessage(i) })));
+  await Bun.sleep(500);
+  const before = [serverCpu(h.old), serverCpu(h.target)];
+  const loginsBefore = [logins(h.old, USERS[0]!), logins(h.target, USERS[0]!)];
+  let ours = 0;
+  for (const u of USERS) {
+    const p = Bun.spawn([CLI, "--home", h.home, "migrate", u, "--json"], { stdout: "pipe", stderr: "pipe" });
+    if ((await p.exited) !== 0) throw new Error(`automigrate migrate ${u} failed: ${await new Response(p.stderr).text()}`);
+    const ru = p.resourceUsage()!;
+    ours += (Number(ru.cpuTime.user) + Number(ru.cpuTime.system)) / 1e6;
+  }
+  await Bun.sleep(1000); // the imap processes end and are reaped
+  const ms = (s: number) => `${((s / USERS.length) * 1000).toFixed(0)} ms`;
+  console.log(`per job (one folder, 3 messages), CPU: old Dovecot ${ms(serverCpu(h.old) - before[0]!)}, new Dovecot ${ms(serverCpu(h.target) - before[1]!)}, automigrate process with its start ${ms(ours)}`);
+  console.log(`logins per job: old server ${logins(h.old, USERS[0]!) - loginsBefore[0]!}, new server ${logins(h.target, USERS[0]!) - loginsBefore[1]!}`);
+} finally {
+  await h.stop();
+}
