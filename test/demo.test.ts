@@ -60,9 +60,11 @@ test("a hang-up (the SSH session drops, the tmux session is killed) stops the de
   const t = startTerm(`${shq(join(clone, "bin", "automigrate"))} demo`);
   let dir: string | undefined;
   try {
-    // the first screen already knows the daemon is up (asked before it is drawn)
+    // a running daemon is never shown as "not running", not even on the first screen (it says
+    // "daemon …" until the daemon has answered)
     const first = await t.waitFor(/demo\.example\s+Migration Enabled/, 120_000);
-    expect(first).toContain("daemon running");
+    expect(first).not.toContain("not running");
+    await t.waitFor("daemon running", 10_000);
     const args = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout;
     dir = /(\/\S+\/automigrate-demo-[A-Za-z0-9]{6})\/home daemon/.exec(args)?.[1];
     expect(dir).toBeDefined();

@@ -20,7 +20,7 @@ export async function runTui(home: string): Promise<number> {
   const helpBar = blessed.box({ parent: screen, bottom: 0, left: 0, height: 1, width: "100%", style: { inverse: true } });
   const stack: View[] = [];
   /** The daemon as last seen (per-domain progress for the Domains screen). */
-  const live: Console["live"] = { up: false, status: undefined };
+  const live: Console["live"] = { up: undefined, status: undefined };
   let busy = false; // a prompt is open: keys belong to it
 
   const say = (text: string, error = false) => {
@@ -39,14 +39,12 @@ export async function runTui(home: string): Promise<number> {
     return typeof l.select === "function" && l.items && l.items.length > 1 ? ` — row ${(l.selected ?? 0) + 1}/${l.items.length}` : "";
   };
   const draw = () => {
-    if (!stack.length) return; // before the first screen
-    header.setContent(` automigrate — ${top().title}${position()} — daemon ${live.up ? "running" : "not running: live status is unavailable"}`);
+    header.setContent(` automigrate — ${top().title}${position()} — daemon ${live.up === undefined ? "…" : live.up ? "running" : "not running: live status is unavailable"}`);
     helpBar.setContent(keyBar(top().help, Number(screen.width)));
     screen.render();
   };
   /** Refreshes the top view and redraws; a failed refresh is shown, never thrown away. */
   const refreshThenDraw = () => {
-    if (!stack.length) return;
     Promise.resolve()
       .then(() => top().refresh?.())
       .then(draw, (e) => {
@@ -194,7 +192,6 @@ export async function runTui(home: string): Promise<number> {
     };
     screen.on("keypress", async (ch, key) => {
       if (busy || !key) return;
-      if (!stack.length) return void (key.full === "C-c" && quit()); // the first screen is not up yet
       if (key.full === "C-c") return quit();
       if (typing) {
         // every key belongs to the filter until Enter or Esc
@@ -263,7 +260,7 @@ export async function runTui(home: string): Promise<number> {
     });
     screen.on("resize", () => refreshThenDraw());
     const timer = setInterval(() => {
-      if (busy || !stack.length) return;
+      if (busy) return;
       const v = top();
       // a form being edited is not refreshed under the admin's hands
       const tick = async () => {
@@ -275,16 +272,15 @@ export async function runTui(home: string): Promise<number> {
       };
       tick().then(draw, (e) => say(errorText(e), true));
     }, 1000);
-    // the daemon is asked once before the first screen, so that a running one is never shown
-    // as "not running" for the first second
+    push(domainsView(c));
+    // the daemon asked at once, not at the first tick: until it answers the header says
+    // "daemon …", never "not running" for a running one (the first screen does not wait)
     void liveStatus(1000)
       .then((s) => {
         live.status = s;
         live.up = Boolean(s);
+        if (!quitting) refreshThenDraw();
       })
-      .catch(() => {})
-      .finally(() => {
-        if (!quitting) push(domainsView(c));
-      });
+      .catch(() => {});
   });
 }

@@ -47,7 +47,8 @@ export interface Console {
   /** The settings, parsed again only when the file changed. */
   config(): ReturnType<typeof loadConfig>;
   /** The daemon as last seen: up or not, and its last /status answer. */
-  live: { up: boolean; status: DaemonStatus | undefined };
+  /** up: undefined until the daemon was first asked (the first screen does not wait for it). */
+  live: { up: boolean | undefined; status: DaemonStatus | undefined };
   /** A prompt is open: keys and messages belong to it. */
   busy(): boolean;
   /** The daemon's status, or undefined when none answers or it refuses. */
