@@ -46,8 +46,7 @@ export interface Console {
   overlay(label: string, text: string): void;
   /** The settings, parsed again only when the file changed. */
   config(): ReturnType<typeof loadConfig>;
-  /** The daemon as last seen: up or not, and its last /status answer. */
-  /** up: undefined until the daemon was first asked (the first screen does not wait for it). */
+  /** The daemon as last seen: up or not (undefined until first asked: the first screen does not wait), and its last /status answer. */
   live: { up: boolean | undefined; status: DaemonStatus | undefined };
   /** A prompt is open: keys and messages belong to it. */
   busy(): boolean;
