@@ -48,11 +48,16 @@ export async function measure(cmd: string, args: string[], env?: Record<string, 
   };
 }
 
-/** A running process's CPU time so far (user + system), from /proc (clock ticks of 1/100 s). */
-export function cpuSeconds(pid: number): number {
-  // after "pid (comm) " (comm may hold ") "): state is field 3, utime 14 and stime 15 (1-based)
+/**
+ * A running process's CPU time so far (user + system), from /proc (clock ticks of 1/100 s);
+ * with `reaped`, also that of the children it has waited for (a server's finished workers).
+ */
+export function cpuSeconds(pid: number, opts: { reaped?: boolean } = {}): number {
+  // after "pid (comm) " (comm may hold ") "): state is field 3, utime 14, stime 15, cutime 16
+  // and cstime 17 (1-based)
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (opts.reaped ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
 }
 
 export function mbsyncConfig(dir: string, old: Dovecot, target: Dovecot, src: string, dst: string): string {

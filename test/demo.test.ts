@@ -20,6 +20,11 @@ beforeAll(() => {
 
 afterAll(() => rmSync(join(clone, ".."), { recursive: true, force: true }));
 
+/** How many processes have the demo's directory in their command line (servers, daemon). */
+function processesNaming(dir: string): number {
+  return spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout.split("\n").filter((l) => l.includes(dir)).length;
+}
+
 test("demo from a clean clone: npm start -- demo builds, shows the console at 80x24, users are migrated; q stops and cleans up", async () => {
   expect(existsSync(join(clone, "dist"))).toBe(false);
   const t = startTerm(`cd ${shq(clone)} && npm start --silent -- demo; echo DEMO-EXIT $?`);
@@ -35,8 +40,7 @@ test("demo from a clean clone: npm start -- demo builds, shows the console at 80
     const dir = /^(\/\S+\/automigrate-demo-[A-Za-z0-9]{6})$/m.exec(s)?.[1];
     expect(dir).toMatch(/automigrate-demo-/);
     expect(existsSync(dir!)).toBe(false);
-    const left = spawnSync("sh", ["-c", `ps -eo args | grep -F "${dir}" | grep -v grep | wc -l`], { encoding: "utf8" }).stdout.trim();
-    expect(left).toBe("0");
+    expect(processesNaming(dir!)).toBe(0);
   } finally {
     t.kill();
   }
@@ -72,8 +76,7 @@ test("a hang-up (the SSH session drops, the tmux session is killed) stops the de
   } finally {
     t.kill();
   }
-  const running = () => Number(spawnSync("sh", ["-c", `ps -eo args | grep -F "${dir}" | grep -v grep | wc -l`], { encoding: "utf8" }).stdout.trim());
-  for (let i = 0; i < 150 && (running() > 0 || existsSync(dir!)); i++) await Bun.sleep(200);
-  expect(running()).toBe(0);
+  for (let i = 0; i < 150 && (processesNaming(dir!) > 0 || existsSync(dir!)); i++) await Bun.sleep(200);
+  expect(processesNaming(dir!)).toBe(0);
   expect(existsSync(dir!)).toBe(false);
 }, 200_000);

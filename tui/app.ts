@@ -259,15 +259,17 @@ export async function runTui(home: string): Promise<number> {
       if (position()) draw();
     });
     screen.on("resize", () => refreshThenDraw());
+    /** The daemon asked for the views that do not ask it themselves. */
+    const askDaemon = async () => {
+      live.status = await liveStatus(1000);
+      live.up = Boolean(live.status);
+    };
     const timer = setInterval(() => {
       if (busy) return;
       const v = top();
       // a form being edited is not refreshed under the admin's hands
       const tick = async () => {
-        if (!v.live) {
-          live.status = await liveStatus(1000);
-          live.up = Boolean(live.status);
-        }
+        if (!v.live) await askDaemon();
         if (!v.form) await v.refresh?.();
       };
       tick().then(draw, (e) => say(errorText(e), true));
@@ -275,12 +277,6 @@ export async function runTui(home: string): Promise<number> {
     push(domainsView(c));
     // the daemon asked at once, not at the first tick: until it answers the header says
     // "daemon …", never "not running" for a running one (the first screen does not wait)
-    void liveStatus(1000)
-      .then((s) => {
-        live.status = s;
-        live.up = Boolean(s);
-        if (!quitting) refreshThenDraw();
-      })
-      .catch(() => {});
+    askDaemon().then(() => quitting || refreshThenDraw(), () => {});
   });
 }

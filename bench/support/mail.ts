@@ -9,6 +9,11 @@ import type { Dovecot } from "../../tui/servers/dovecot.ts";
 /** A server with a master user (Dovecot, Cyrus), or one where each user logs in as themselves (Courier). */
 type Server = Pick<Dovecot, "host" | "port"> & ({ master: Dovecot["master"] } | { directLogin(user: string): { user: string; pass: string } });
 
+/** How many logins a Dovecot has logged for `user` so far (its log's "Login: user=<…>" lines). */
+export function loginCount(server: Dovecot, user: string): number {
+  return readFileSync(server.logPath, "utf8").split("\n").filter((l) => l.includes(`Login: user=<${user}>`)).length;
+}
+
 export async function connectAs(server: Server, user: string): Promise<ImapFlow> {
   const auth = "directLogin" in server ? server.directLogin(user) : { user: server.master.user, pass: server.master.password, authzid: user, loginMethod: "AUTH=PLAIN" };
   const c = new ImapFlow({ host: server.host, port: server.port, secure: false, logger: false, auth } as ConstructorParameters<typeof ImapFlow>[0]);
