@@ -7,7 +7,7 @@
 import { watch, type FSWatcher } from "chokidar";
 import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
 import { Vault } from "../src/accounts/vault.ts";
-import { firstLoginSchema, type Config } from "../src/config/schema.ts";
+import { firstLoginSchema, usesUserPasswords, type Config } from "../src/config/schema.ts";
 import { loadConfig } from "../src/config/store.ts";
 import { AutomigrateError, classify, errorCode, errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
@@ -531,7 +531,7 @@ export class Daemon {
       // an earlier failure of this user is over: it no longer counts as failed
       if (this.store.failed.some((f) => f.user === job.user)) await this.store.dropFailed(job.user);
       const d = this.config.domains[job.domain];
-      if (!passwordStillNeeded(d, { lastStatus: event.status, nextCatchUp }) && d?.migration.old.auth?.mode !== "master" && this.vault.remove(job.user)) {
+      if (!passwordStillNeeded(d, { lastStatus: event.status, nextCatchUp }) && usesUserPasswords(d?.migration.old.auth) && this.vault.remove(job.user)) {
         this.log.info({ msg: "captured password wiped: migration complete, no later pass needs it", user: job.user });
       }
       if (v.to === "scheduled") this.logUser("info", job.user, { msg: "catch-up pass scheduled", at: new Date(nextCatchUp!).toISOString() });

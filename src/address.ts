@@ -44,3 +44,11 @@ export function splitUser(user: string): { local: string; domain: string } {
   const at = user.lastIndexOf("@");
   return { local: user.slice(0, at), domain: user.slice(at + 1).toLowerCase() };
 }
+
+/** The login name for an address on a server: its `login` template filled in ({user}, {localpart}, {domain}). */
+export function loginName(template: string, user: string): string {
+  const at = user.lastIndexOf("@");
+  const localpart = at < 0 ? user : user.slice(0, at);
+  const domain = at < 0 ? "" : user.slice(at + 1);
+  return template.replaceAll("{user}", user).replaceAll("{localpart}", localpart).replaceAll("{domain}", domain);
+}

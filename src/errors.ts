@@ -27,6 +27,10 @@ export type ErrorCode =
   | "CONNECT"
   | "TLS"
   | "LOGIN_REFUSED"
+  /** The identity provider refused to issue an access token (invalid_client, AADSTS…): needs the admin. */
+  | "TOKEN_REFUSED"
+  /** The token endpoint or command could not be reached or gave no usable answer: temporary. */
+  | "TOKEN_UNAVAILABLE"
   | "NO_MAILBOX"
   | "LOCKED"
   | "ENABLE_REFUSED"

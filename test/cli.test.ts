@@ -61,7 +61,7 @@ describe("settings from the command line", () => {
     const domainHelp = (await runCliOk(home, ["domain", "set", "--help"])).replace(/\s+/g, " ");
     for (const line of [
       "migration.old.login (text; default {user}) the login name on the old server: {user} (the address), {localpart}",
-      "migration.old.auth.mode (master|captured|csv)",
+      "migration.old.auth.mode (master|captured|csv|oauth2)",
       "migration.old.imapTls (none|starttls|implicit; default starttls)",
       "classes.<class>.autoMigration (true|false; default true)",
       "ldap.filter (text; default (&(objectClass=inetOrgPerson)(mail={user})))",

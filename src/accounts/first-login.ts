@@ -6,7 +6,7 @@
 // checkpassword helper and by import-users.
 import { canonicalUser } from "../address.ts";
 import { creatableUser } from "../config/rules.ts";
-import type { Config } from "../config/schema.ts";
+import { usesUserPasswords, type Config } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
 import { loginName, oldEndpoint } from "../mailstore/endpoints.ts";
 import { openStore } from "../mailstore/imap/store.ts";
@@ -49,8 +49,7 @@ export async function createAccount(home: string, config: Config, user: string, 
       if (tier === "premium") releaseSeat(home, user);
       throw e;
     }
-    const mode = d.migration.old.auth?.mode;
-    if (password && (mode === "captured" || mode === "csv")) new Vault(home).put(user, password);
+    if (password && usesUserPasswords(d.migration.old.auth)) new Vault(home).put(user, password);
     await state.update((s) => {
       s.account = { className: m.className, tier, createdAt: new Date().toISOString(), via };
     });

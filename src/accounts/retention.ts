@@ -1,13 +1,12 @@
 // When captured or imported passwords (the vault) are still needed, as one rule for every
 // door that can end the need: a domain switched off (disable, set, the console, the control
 // socket) or removed, and an account migrated for good. Pure.
-import type { DomainSettings } from "../config/schema.ts";
+import { usesUserPasswords, type DomainSettings } from "../config/schema.ts";
 
 /** Whether a user's password in the vault may still be needed by a later pass. */
 export function passwordStillNeeded(domain: DomainSettings | undefined, account: { lastStatus?: string; nextCatchUp?: number }): boolean {
   if (!domain || !domain.migration.enabled) return false; // removed or switched off: no later pass
-  const mode = domain.migration.old.auth?.mode;
-  if (mode !== "captured" && mode !== "csv") return false; // master mode needs none (and none is stored)
+  if (!usesUserPasswords(domain.migration.old.auth)) return false; // master or oauth2 needs none (and none is stored)
   if (domain.migration.continuous) return true; // every later login runs a pass
   if (account.lastStatus !== "done") return true; // not complete yet
   return account.nextCatchUp !== undefined; // a catch-up pass is still to come

@@ -1,4 +1,5 @@
 // automigrate checkpassword <reply-program> | import-users <file.csv> | license
+import { usesUserPasswords } from "../config/schema.ts";
 import { spawnSync } from "node:child_process";
 import { fstatSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -105,7 +106,7 @@ Example:
             const created = await createAccount(home, config, user, password, "import");
             rows.push(created.existed ? { line: i + 1, user, result: "exists", tier: created.tier, reason: "created before: its password is not changed" } : { line: i + 1, user, result: "created", tier: created.tier });
           } else {
-            if (config.domains[m.domain]!.migration.old.auth?.mode !== "master") throw inputError("a line without a password needs the domain's old-server credentials in master mode");
+            if (usesUserPasswords(config.domains[m.domain]!.migration.old.auth)) throw inputError("a line without a password needs the domain's old-server access in master or oauth2 mode");
             rows.push({ line: i + 1, user, result: "queued" });
           }
           await requestMigration(home, user);

@@ -199,6 +199,12 @@ export function applyAssignments<T>(schema: z.ZodType<T>, current: unknown, assi
     const inValue = reservedKeyPath(typed(a.raw));
     if (inValue) throw reservedError([prefix, a.key, ...inValue].filter(Boolean).join("."), String(inValue[inValue.length - 1]));
   }
+  // a new value of a variant's discriminator (auth.mode=oauth2 where it was master) starts that
+  // variant afresh: the settings of the old one do not apply to it (this command sets the new ones)
+  for (const a of assignments) {
+    const parent = a.path.slice(0, -1);
+    if (parent.length > 0 && discriminatorAt(schema, parent) === a.path[a.path.length - 1] && getPath(draft, a.path) !== undefined && getPath(draft, a.path) !== typed(a.raw)) setPath(draft, parent, {});
+  }
   const asString = new Set<string>();
   // the first (typed) attempt's complaint about a key is the one to show if the string retry fails too
   const typedIssues = new Map<string, z.core.$ZodIssue>();

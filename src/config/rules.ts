@@ -26,7 +26,7 @@ export function enableBlockers(name: string, d: DomainSettings): string[] {
   const out: string[] = [];
   if (d.ldap.sync) out.push(`LDAP synchronisation is on for ${name}: its accounts are managed by LDAP sync (turn it off first: automigrate domain set ${name} ldap.sync=false)`);
   if (!d.migration.old.host) out.push(`no old server is set (automigrate domain set ${name} migration.old.host=<host>)`);
-  if (!d.migration.old.auth) out.push(`no credentials for the old server (migration.old.auth.mode=master with .user and .passwordFile)`);
+  if (!d.migration.old.auth) out.push(`no credentials for the old server (migration.old.auth.mode=master with .user and .passwordFile, or oauth2 with its provider)`);
   return out;
 }
 

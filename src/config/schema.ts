@@ -27,15 +27,57 @@ const hostname = z
   .min(1, "must not be empty")
   .regex(/^[A-Za-z0-9.:_\-\[\]]+$/, "is not a host name or IP address");
 
+const absolutePath = z.string().regex(/^\/[^\x00-\x1f\x7f]*$/, "must be an absolute file path");
+
+/**
+ * OAuth2 admin access (SASL OAUTHBEARER or XOAUTH2) for a server that offers no master user:
+ * microsoft (an app registration, client-credentials grant, one token for every mailbox),
+ * google (a service account with domain-wide delegation, one token per user), or command
+ * (any other identity provider: an argv that prints a token for {user}).
+ */
+export const oauth2Auth = z
+  .strictObject({
+    mode: z.literal("oauth2"),
+    provider: z.enum(["microsoft", "google", "command"], { error: (i) => `${JSON.stringify(i.input)} is not an OAuth2 provider (microsoft, google, command)` }).describe("oauth2: microsoft (app registration, client credentials), google (service account, domain-wide delegation) or command (an argv that prints a token)"),
+    tenant: z.string().regex(/^[A-Za-z0-9.-]{1,128}$/, "is not a tenant (its domain, e.g. contoso.onmicrosoft.com, or its id)").optional().describe("provider=microsoft: the directory (tenant) id or domain"),
+    clientId: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "is not an application (client) id").optional().describe("provider=microsoft: the app registration's application (client) id"),
+    clientSecretFile: absolutePath.optional().describe("provider=microsoft: file holding the client secret (one line, readable by automigrate only); or certificateFile + keyFile"),
+    certificateFile: absolutePath.optional().describe("provider=microsoft: the app's certificate (PEM), for a signed client assertion (what Microsoft recommends over a secret)"),
+    keyFile: absolutePath.optional().describe("provider=microsoft: the certificate's private key (PEM, readable by automigrate only)"),
+    serviceAccountKeyFile: absolutePath.optional().describe("provider=google: the service account's JSON key file, as Google issues it"),
+    scope: z.string().regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/, "is not an OAuth2 scope").optional().describe("the scope asked for (default https://outlook.office365.com/.default for microsoft, https://mail.google.com/ for google)"),
+    tokenUrl: z.url({ protocol: /^https?$/, error: "is not an http(s) URL" }).optional().describe("the token endpoint (default: Microsoft's login.microsoftonline.com for the tenant, or the key file's token_uri); override for national clouds and tests"),
+    command: z.array(z.string().min(1)).min(1).optional().describe('provider=command: its argv, JSON list, no shell; {user}, {localpart} and {domain} are replaced; it prints the access token (or {"access_token","expires_in"}) on stdout'),
+    timeoutSec: z.number().int().min(1).max(300).default(30).describe("seconds allowed to the token endpoint or command"),
+  })
+  .superRefine((v, ctx) => {
+    const need = (key: keyof typeof v, example: string) => {
+      if (v[key] === undefined) ctx.addIssue({ code: "custom", path: [key], message: `provider ${v.provider} needs ${key}, e.g. ${example}` });
+    };
+    if (v.provider === "microsoft") {
+      need("tenant", "contoso.onmicrosoft.com");
+      need("clientId", "the app registration's application id");
+      const cert = v.certificateFile !== undefined || v.keyFile !== undefined;
+      if (cert) {
+        need("certificateFile", "/etc/automigrate/app-cert.pem");
+        need("keyFile", "/etc/automigrate/app-key.pem");
+      } else need("clientSecretFile", "/etc/automigrate/client-secret (or certificateFile + keyFile)");
+      if (cert && v.clientSecretFile !== undefined) ctx.addIssue({ code: "custom", path: ["clientSecretFile"], message: "set either clientSecretFile or certificateFile + keyFile, not both" });
+    } else if (v.provider === "google") need("serviceAccountKeyFile", "/etc/automigrate/service-account.json");
+    else need("command", '["/usr/local/bin/get-token","{user}"]');
+  });
+export type OAuth2Auth = z.infer<typeof oauth2Auth>;
+
 /**
  * How automigrate authenticates on a server for a given user.
  * master: one admin identity acting for every user, as "user*master" (separator) or SASL PLAIN authzid.
  * captured: the user's own password, captured at first login (vault).
  * csv: passwords imported with import-users (vault).
+ * oauth2: an access token from an identity provider (no master user: Microsoft 365, Google).
  */
 export const serverAuth = z.discriminatedUnion("mode", [
   z.strictObject({
-    mode: z.literal("master").describe("master: one admin identity acts for every user; captured: the user's password captured at the first login; csv: passwords imported with import-users"),
+    mode: z.literal("master").describe("master: one admin identity acts for every user; captured: the user's password captured at the first login; csv: passwords imported with import-users; oauth2: a token from an identity provider (Microsoft 365, Google)"),
     user: z.string().min(1, "must not be empty").describe("the master (admin) user name"),
     passwordFile: z.string().min(1, "must not be empty").describe("file holding the master password (one line, readable by automigrate only)"),
     method: z.enum(["authzid", "separator"]).default("authzid").describe("authzid: SASL PLAIN with the user as authorisation identity (Dovecot, Cyrus); separator: the login \"user<separator>master\" (Dovecot's auth_master_user_separator)"),
@@ -43,8 +85,14 @@ export const serverAuth = z.discriminatedUnion("mode", [
   }),
   z.strictObject({ mode: z.literal("captured") }),
   z.strictObject({ mode: z.literal("csv") }),
+  oauth2Auth,
 ]);
 export type ServerAuth = z.infer<typeof serverAuth>;
+
+/** Whether a way of logging in uses users' own passwords (captured or imported, in the vault). */
+export function usesUserPasswords(auth: ServerAuth | undefined): boolean {
+  return auth?.mode === "captured" || auth?.mode === "csv";
+}
 
 /**
  * The login name on a server for an address: {user} (the whole address), {localpart} or

@@ -6,13 +6,16 @@ import type { Config } from "../config/schema.ts";
 import { AutomigrateError, errorText } from "../errors.ts";
 import { openStore, probeServer } from "../mailstore/imap/store.ts";
 import { credentialsFor, oldEndpoint, targetEndpoint, type Endpoint, type SecretSource } from "../mailstore/endpoints.ts";
-import type { ServerAuth } from "../config/schema.ts";
+import type { OAuth2Auth, ServerAuth } from "../config/schema.ts";
+import { loginName } from "../address.ts";
+import { bearerFor } from "../oauth/broker.ts";
+import { PROVIDERS } from "../oauth/providers.ts";
 import { probeSmtp } from "../routing/smtp-probe.ts";
 
 export type CheckStatus = "pass" | "fail" | "skip";
 
 export interface Check {
-  name: "old-imap" | "old-imap-login" | "old-smtp" | "new-imap" | "new-imap-login";
+  name: "old-imap" | "old-token" | "old-imap-login" | "old-smtp" | "new-imap" | "new-token" | "new-imap-login";
   status: CheckStatus;
   server: string;
   detail: string;
@@ -76,8 +79,12 @@ async function imapChecks(prefix: "old" | "new", e: Endpoint, who: LoginCheck, s
   } catch (err) {
     checks.push({ name: `${prefix}-imap`, status: "fail", server, detail: messageOf(err), hint: connectionHint(e, settingsKey.replace(/\.(imapTls|tls)$/, "")) });
   }
+  const token = auth?.mode === "oauth2" ? await tokenCheck(prefix, auth, authKey, who.login, user) : undefined;
+  if (token) checks.push(token);
   const name = `${prefix}-imap-login` as const;
-  if (!user) {
+  if (token?.status === "fail") {
+    checks.push({ name, status: "skip", server, detail: "no access token to log in with" });
+  } else if (!user) {
     checks.push({ name, status: "skip", server, detail: "no user to log in as", hint: "add --user someone@<domain> to test a login with the configured identity" });
   } else if (!reachable) {
     checks.push({ name, status: "skip", server, detail: "the server could not be reached" });
@@ -88,7 +95,7 @@ async function imapChecks(prefix: "old" | "new", e: Endpoint, who: LoginCheck, s
       // a server may let an admin act for an identity that has no mailbox (Cyrus): an
       // empty LIST is not a working login
       const folders = await store.list().finally(() => store.close());
-      const how = creds.authzid ? `as ${creds.user} acting for ${creds.authzid} (SASL PLAIN authzid)` : `as ${creds.user}`;
+      const how = creds.authzid ? `as ${creds.user} acting for ${creds.authzid} (SASL PLAIN authzid)` : creds.bearer ? `as ${creds.user} with an OAuth2 token` : `as ${creds.user}`;
       if (!folders.some((f) => f.path.toUpperCase() === "INBOX")) {
         checks.push({ name, status: "fail", server, detail: `logged in ${how}, but the server lists no INBOX there: no mailbox for this login`, hint: `check the address, and ${who.loginKey} (e.g. {localpart} for bare login names)` });
       } else {
@@ -100,6 +107,25 @@ async function imapChecks(prefix: "old" | "new", e: Endpoint, who: LoginCheck, s
     }
   }
   return checks;
+}
+
+/**
+ * Whether the identity provider issues a token, apart from the IMAP login (so that the two
+ * failures are told apart). An app-wide token needs no user; a per-user one does. The token
+ * itself is never shown.
+ */
+async function tokenCheck(prefix: "old" | "new", auth: OAuth2Auth, authKey: string, login: string, user: string | undefined): Promise<Check> {
+  const name = `${prefix}-token` as const;
+  const server = auth.tokenUrl ? new URL(auth.tokenUrl).host : auth.provider === "command" ? "(command)" : auth.provider;
+  if (!user && PROVIDERS[auth.provider].tokenPer === "user") return { name, status: "skip", server, detail: `${auth.provider} issues one token per user`, hint: "add --user someone@<domain> to ask for one" };
+  const as = loginName(login, user ?? "postmaster@invalid");
+  try {
+    await bearerFor(auth, as, authKey).token();
+    return { name, status: "pass", server, detail: `${auth.provider} issued an access token${PROVIDERS[auth.provider].tokenPer === "user" ? ` for ${as}` : " for the app"}` };
+  } catch (err) {
+    const hint = err instanceof AutomigrateError ? err.context.hint : undefined;
+    return { name, status: "fail", server, detail: messageOf(err), hint: hint ?? `check ${authKey}` };
+  }
 }
 
 /**

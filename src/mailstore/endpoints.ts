@@ -3,9 +3,10 @@
 // login names. What every opener of a mail store starts from; nothing here talks to a server.
 import { isIP } from "node:net";
 import type { Config, DomainSettings, ServerAuth, TlsMode } from "../config/schema.ts";
-import { splitUser } from "../address.ts";
+import { loginName, splitUser } from "../address.ts";
 import { readPasswordFile } from "../config/secrets.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
+import { bearerFor, type BearerSource } from "../oauth/broker.ts";
 
 export interface Endpoint {
   /** "old" or "new": which side, for messages. */
@@ -20,6 +21,8 @@ export interface Credentials {
   user: string;
   pass: string;
   authzid?: string;
+  /** OAuth2: where the login's bearer token comes from (no password then). */
+  bearer?: BearerSource;
 }
 
 export function defaultImapPort(tls: TlsMode): number {
@@ -47,12 +50,31 @@ export interface SecretSource {
   password(user: string): string | undefined;
 }
 
-/** The login name for an address on a server: its `login` template filled in. */
-export function loginName(template: string, user: string): string {
-  const at = user.lastIndexOf("@");
-  const localpart = at < 0 ? user : user.slice(0, at);
-  const domain = at < 0 ? "" : user.slice(at + 1);
-  return template.replaceAll("{user}", user).replaceAll("{localpart}", localpart).replaceAll("{domain}", domain);
+export { loginName } from "../address.ts";
+
+/**
+ * Opens a connection with `creds`: for OAuth2, with the cached token, and once more with a
+ * fresh one when the server refuses it (expired or revoked early); a second refusal is final
+ * and names what to check.
+ */
+export async function withLogin<T>(creds: Credentials, open: (accessToken: string | undefined) => Promise<T>): Promise<T> {
+  const bearer = creds.bearer;
+  if (!bearer) return open(undefined);
+  const first = await bearer.token();
+  try {
+    return await open(first);
+  } catch (e) {
+    if (!(e instanceof AutomigrateError) || e.code !== "LOGIN_REFUSED") throw e;
+    bearer.refused(first);
+  }
+  const fresh = await bearer.token();
+  try {
+    return await open(fresh);
+  } catch (e) {
+    if (!(e instanceof AutomigrateError) || e.code !== "LOGIN_REFUSED") throw e;
+    bearer.refused(fresh);
+    throw new AutomigrateError(e.message, { ...e.context, hint: bearer.refusedHint }, { code: "LOGIN_REFUSED", transient: e.transient, cause: e });
+  }
 }
 
 /**
@@ -65,6 +87,10 @@ export function credentialsFor(auth: ServerAuth | undefined, user: string, setti
       user,
       hint: `set ${settingsKey}.mode=master ${settingsKey}.user=<master user> ${settingsKey}.passwordFile=<file>`,
     }, { code: "CONFIG", exitCode: 2 });
+  }
+  if (auth.mode === "oauth2") {
+    const as = loginName(login, user);
+    return { user: as, pass: "", bearer: bearerFor(auth, as, settingsKey) };
   }
   if (auth.mode !== "master") {
     const pass = secrets?.password(user);

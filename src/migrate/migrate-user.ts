@@ -2,7 +2,7 @@
 // parallel (one old + one new connection per worker), and report.
 import { quotedName } from "../text.ts";
 import { canonicalUser, splitUser } from "../address.ts";
-import type { Config, DomainSettings } from "../config/schema.ts";
+import { usesUserPasswords, type Config, type DomainSettings } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText, type ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import type { FolderIds, FolderReader, MailOpener, MailStore, MailWriter } from "../mailstore/port.ts";
@@ -69,7 +69,7 @@ async function runExternalApplication(opts: MigrateOptions, state: AccountStateS
   if (!run || report.status === "failed" || opts.signal?.aborted) return;
   const d = opts.config.domains[splitUser(report.user).domain]!;
   if (!d.migration.pim.everyPass && state.data.pim?.status === "done") return;
-  const password = d.migration.old.auth?.mode === "master" ? undefined : vault.get(report.user);
+  const password = usesUserPasswords(d.migration.old.auth) ? vault.get(report.user) : undefined;
   const r = await runPim(run, password);
   report.pim = r;
   await state.update((s) => {

@@ -100,3 +100,25 @@ describe("a mistyped settings key", () => {
     expect(inputErrorOf(() => applyAssignments(domainSchema, {}, assign("zzz=1"))).message).toBe('(settings): unknown setting "zzz"; known here: migration, accountDefaults, classes, ldap');
   });
 });
+
+describe("a new auth mode", () => {
+  test("starts its settings afresh: the old mode's keys are dropped, the new ones come from the same command", () => {
+    const master = applyAssignments(domainSchema, {}, assign("migration.old.auth.mode=master", "migration.old.auth.user=admin", "migration.old.auth.passwordFile=/etc/am/old.pw"));
+    const next = applyAssignments(domainSchema, master, assign("migration.old.auth.mode=oauth2", "migration.old.auth.provider=google", "migration.old.auth.serviceAccountKeyFile=/etc/am/sa.json"));
+    expect(next.migration.old.auth).toEqual({ mode: "oauth2", provider: "google", serviceAccountKeyFile: "/etc/am/sa.json", timeoutSec: 30 });
+    // the same mode again keeps what is there
+    const same = applyAssignments(domainSchema, next, assign("migration.old.auth.mode=oauth2", "migration.old.auth.timeoutSec=10"));
+    expect(same.migration.old.auth).toEqual({ mode: "oauth2", provider: "google", serviceAccountKeyFile: "/etc/am/sa.json", timeoutSec: 10 });
+  });
+
+  test("oauth2 names what each provider still needs, by path", () => {
+    const e = inputErrorOf(() => applyAssignments(domainSchema, {}, assign("migration.old.auth.mode=oauth2", "migration.old.auth.provider=microsoft", "migration.old.auth.tenant=contoso.onmicrosoft.com")));
+    expect(e.message).toContain("migration.old.auth.clientId: provider microsoft needs clientId");
+    expect(e.message).toContain("migration.old.auth.clientSecretFile: provider microsoft needs clientSecretFile");
+    const both = inputErrorOf(() => applyAssignments(domainSchema, {}, assign("migration.old.auth.mode=oauth2", "migration.old.auth.provider=microsoft", "migration.old.auth.tenant=t1", "migration.old.auth.clientId=c1", "migration.old.auth.clientSecretFile=/s", "migration.old.auth.certificateFile=/c", "migration.old.auth.keyFile=/k")));
+    expect(both.message).toContain("set either clientSecretFile or certificateFile + keyFile, not both");
+    expect(inputErrorOf(() => applyAssignments(domainSchema, {}, assign("migration.old.auth.mode=oauth2", "migration.old.auth.provider=okta"))).message).toContain('"okta" is not an OAuth2 provider (microsoft, google, command)');
+    expect(inputErrorOf(() => applyAssignments(domainSchema, {}, assign("migration.old.auth.mode=oauth2", "migration.old.auth.provider=command"))).message).toContain("migration.old.auth.command: provider command needs command");
+    expect(inputErrorOf(() => applyAssignments(domainSchema, {}, assign("migration.old.auth.mode=oauth2", "migration.old.auth.provider=google", "migration.old.auth.serviceAccountKeyFile=sa.json"))).message).toContain("serviceAccountKeyFile: must be an absolute file path");
+  });
+});

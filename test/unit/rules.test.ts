@@ -18,7 +18,7 @@ describe("settings rules", () => {
     const bare = domainSchema.parse({});
     expect(enableBlockers("example.com", bare)).toEqual([
       "no old server is set (automigrate domain set example.com migration.old.host=<host>)",
-      "no credentials for the old server (migration.old.auth.mode=master with .user and .passwordFile)",
+      "no credentials for the old server (migration.old.auth.mode=master with .user and .passwordFile, or oauth2 with its provider)",
     ]);
   });
   test("turning LDAP sync on for a migrating domain is refused likewise", () => {

@@ -19,7 +19,7 @@ describe("settingsOf", () => {
   });
   test("values, defaults and union variants", () => {
     const byKey = Object.fromEntries(settingsOf(configSchema, "", ["domains"]).map((s) => [s.key, s]));
-    expect(byKey["target.auth.mode"]).toMatchObject({ values: "master|captured|csv" });
+    expect(byKey["target.auth.mode"]).toMatchObject({ values: "master|captured|csv|oauth2" });
     expect(byKey["target.tls"]).toMatchObject({ values: "none|starttls|implicit", default: "starttls" });
     expect(byKey["logins.<n>.path"]).toMatchObject({ values: "text" });
     expect(byKey["routing.recipientDelimiter"]).toMatchObject({ default: "+" });

@@ -3,7 +3,7 @@
 // ("user*admin" and SASL PLAIN authzid), and either "/" or "." as hierarchy separator.
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { spawnServer, stopSpawned } from "./processes.ts";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,6 +59,12 @@ export interface DovecotOptions {
   checkpassword?: string;
   /** Or a Lua passdb script (dovecot-auth-lua) and its `socket` parameter, in the same place. */
   luaPassdb?: { file: string; socket: string };
+  /**
+   * OAuth2 logins (SASL XOAUTH2 and OAUTHBEARER): per-user tokens checked by passdb oauth2
+   * against an introspection endpoint (RFC 7662), and app-wide tokens (which name no mailbox)
+   * by a checkpassword program.
+   */
+  oauth2?: { introspectUrl: string; appCheck?: { script: string; introspectUrl: string } };
 }
 
 export interface Dovecot {
@@ -232,7 +238,7 @@ hostname = ${opts.label ?? "dovecot"}.automigrate.test
 ${smtpPort ? `submission_relay_host = ${listen}
 submission_relay_port = 9
 ` : ""}
-auth_mechanisms = plain login
+auth_mechanisms = plain login${opts.oauth2 ? " xoauth2 oauthbearer" : ""}
 ${opts.trustedNetworks ? `login_trusted_networks = ${opts.trustedNetworks}\n` : ""}
 auth_master_user_separator = *
 auth_verbose = yes
@@ -257,7 +263,7 @@ passdb {
   driver = passwd-file
   args = username_format=%u ${passwdPath}
 }
-${opts.checkpassword ? `passdb {\n  driver = checkpassword\n  args = ${opts.checkpassword}\n}\n` : ""}${opts.luaPassdb ? `passdb {\n  driver = lua\n  args = file=${dir}/passdb.lua\n}\n` : ""}userdb {
+${opts.checkpassword ? `passdb {\n  driver = checkpassword\n  args = ${opts.checkpassword}\n}\n` : ""}${opts.oauth2 ? oauth2Passdbs(dir, opts.oauth2) : ""}${opts.luaPassdb ? `passdb {\n  driver = lua\n  args = file=${dir}/passdb.lua\n}\n` : ""}userdb {
   driver = static
   args = uid=${uid} gid=${gid} home=${mailRoot}/%d/%n
 }
@@ -325,6 +331,21 @@ ${namespaceBlock(separator, opts.specialUse ?? true)}`;
 }
 
 export { stopServer } from "./processes.ts";
+
+/** passdb blocks for SASL XOAUTH2/OAUTHBEARER (Dovecot hands the bearer token over as the password). */
+function oauth2Passdbs(dir: string, o: NonNullable<DovecotOptions["oauth2"]>): string {
+  const ext = join(dir, "dovecot-oauth2.conf.ext");
+  writeFileSync(ext, `introspection_mode = post\nintrospection_url = ${o.introspectUrl}\nforce_introspection = yes\nusername_attribute = username\nactive_attribute = active\nactive_value = true\n`, { mode: 0o644 });
+  let app = "";
+  if (o.appCheck) {
+    // a copy in the instance's directory: Dovecot's auth process may not reach the checkout
+    const script = join(dir, "oauth-app-checkpassword");
+    copyFileSync(o.appCheck.script, script);
+    chmodSync(script, 0o755);
+    app = `passdb {\n  driver = checkpassword\n  mechanisms = xoauth2 oauthbearer\n  args = ${script} ${o.appCheck.introspectUrl}\n}\n`;
+  }
+  return `passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = ${ext}\n}\n${app}`;
+}
 
 /** Runs doveadm against one test instance (e.g. to change a folder's UIDVALIDITY). */
 export function doveadm(server: Dovecot, args: string[]): string {

@@ -7,7 +7,7 @@ import { describeEndpoint, originatingId, type Credentials, type Endpoint } from
 import { AutomigrateError, CONNECTION_ERROR_CODES, tlsErrorCode } from "../../errors.ts";
 import { TIMEOUTS } from "../../timeouts.ts";
 
-export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number; originating?: { ip: string; port?: number } } = {}): Promise<ImapFlow> {
+export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number; originating?: { ip: string; port?: number }; accessToken?: string } = {}): Promise<ImapFlow> {
   const client = new ImapFlow({
     clientInfo: { name: "automigrate", ...originatingId(opts.originating) },
     host: endpoint.host,
@@ -15,11 +15,13 @@ export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { t
     secure: endpoint.tls === "implicit",
     doSTARTTLS: endpoint.tls === "starttls" ? true : endpoint.tls === "none" ? false : undefined,
     tls: { rejectUnauthorized: endpoint.tlsVerify, servername: tlsServername(endpoint.host) },
-    auth: {
-      user: creds.user,
-      pass: creds.pass,
-      ...(creds.authzid ? { authzid: creds.authzid, loginMethod: "AUTH=PLAIN" } : {}),
-    },
+    auth: opts.accessToken !== undefined
+      ? { user: creds.user, accessToken: opts.accessToken }
+      : {
+          user: creds.user,
+          pass: creds.pass,
+          ...(creds.authzid ? { authzid: creds.authzid, loginMethod: "AUTH=PLAIN" } : {}),
+        },
     logger: false,
     connectionTimeout: opts.timeoutMs ?? TIMEOUTS.imapConnectMs,
     greetingTimeout: opts.timeoutMs ?? TIMEOUTS.imapConnectMs,

@@ -48,7 +48,7 @@ export class ImapReader implements FolderReader {
     return new ImapReader(session, { onExamine });
   }
 
-  static async open(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number } = {}): Promise<ImapReader> {
+  static async open(endpoint: Endpoint, creds: Credentials & { accessToken?: string }, opts: { timeoutMs?: number } = {}): Promise<ImapReader> {
     const session = await ImapSession.open({
       host: endpoint.host,
       port: endpoint.port,
@@ -57,6 +57,7 @@ export class ImapReader implements FolderReader {
       user: creds.user,
       pass: creds.pass,
       authzid: creds.authzid,
+      accessToken: creds.accessToken,
       timeoutMs: opts.timeoutMs,
       label: `${endpoint.role} server`,
       role: endpoint.role,

@@ -20,6 +20,8 @@ export interface SessionOptions {
   user: string;
   pass: string;
   authzid?: string;
+  /** An OAuth2 access token: logs in with SASL OAUTHBEARER (or XOAUTH2) instead of a password. */
+  accessToken?: string;
   /** Idle time without an answer before the connection is given up (and the greeting's wait). */
   timeoutMs?: number;
   /** Which server this is, for messages ("new server" by default). */
@@ -58,7 +60,7 @@ export class ImapSession {
   private socket!: Socket | TLSSocket;
   private framer: ResponseFramer;
   private pending = new Map<string, Pending>();
-  private continuation: { resolve: () => void; reject: (e: Error) => void } | null = null;
+  private continuation: { resolve: (text: string) => void; reject: (e: Error) => void } | null = null;
   private greeting: Pending | null = null;
   private tagSeq = 0;
   private closedError: AutomigrateError | null = null;
@@ -193,7 +195,7 @@ export class ImapSession {
     if (line.startsWith("+")) {
       const c = this.continuation;
       this.continuation = null;
-      c?.resolve();
+      c?.resolve(line.slice(1).trim());
       return;
     }
     if (line.startsWith("* ")) {
@@ -258,7 +260,8 @@ export class ImapSession {
     );
   }
 
-  waitContinuation(): Promise<void> {
+  /** Waits for the server's continuation request ("+ ..."); resolves with its text. */
+  waitContinuation(): Promise<string> {
     return handled(
       new Promise((resolve, reject) => {
         if (this.closedError) return reject(this.closedError);
@@ -292,11 +295,13 @@ export class ImapSession {
   }
 
   private async login(): Promise<void> {
-    const { user, pass, authzid } = this.opts;
+    const { user, pass, authzid, accessToken } = this.opts;
     const who = authzid ?? user;
     let r: TaggedResult;
     try {
-      if (this.capabilities.has("AUTH=PLAIN")) {
+      if (accessToken !== undefined) {
+        r = await this.bearerLogin(user, accessToken);
+      } else if (this.capabilities.has("AUTH=PLAIN")) {
         const token = Buffer.from(`${authzid ?? ""}\0${user}\0${pass}`).toString("base64");
         if (this.capabilities.has("SASL-IR")) {
           r = await this.command(`AUTHENTICATE PLAIN ${token}`);
@@ -348,6 +353,48 @@ export class ImapSession {
     } else {
       await this.refreshCapabilities();
     }
+  }
+
+  /**
+   * SASL OAUTHBEARER (RFC 7628) where offered, else XOAUTH2. A refused token gets a
+   * continuation holding the server's error (JSON); the client answers it (with %x01 or an
+   * empty line) to get the tagged NO.
+   */
+  private async bearerLogin(user: string, token: string): Promise<TaggedResult> {
+    let mech: string;
+    let payload: string;
+    let ack: string;
+    if (/[\x00-\x20\x7f]/.test(token) || /[\x00-\x1f\x7f]/.test(user)) throw new AutomigrateError("the access token or the login holds control characters", { server: this.server, user }, { code: "TOKEN_REFUSED" });
+    if (this.capabilities.has("AUTH=OAUTHBEARER")) {
+      mech = "OAUTHBEARER";
+      payload = `n,a=${user.replaceAll("=", "=3D").replaceAll(",", "=2C")},\x01host=${this.opts.host}\x01port=${this.opts.port}\x01auth=Bearer ${token}\x01\x01`;
+      ack = "AQ==";
+    } else if (this.capabilities.has("AUTH=XOAUTH2")) {
+      mech = "XOAUTH2";
+      payload = `user=${user}\x01auth=Bearer ${token}\x01\x01`;
+      ack = "";
+    } else {
+      throw new AutomigrateError("the server offers neither AUTH=OAUTHBEARER nor AUTH=XOAUTH2, so it cannot take an OAuth2 token", {
+        server: this.server,
+        user,
+        hint: "check the server (and its TLS mode: some offer them only after STARTTLS), or log in with another auth.mode",
+      }, { code: "CONFIG" });
+    }
+    const encoded = Buffer.from(payload).toString("base64");
+    const tag = this.nextTag();
+    const done = this.expect(tag);
+    let cont = this.waitContinuation();
+    if (this.capabilities.has("SASL-IR")) {
+      await this.write(`${tag} AUTHENTICATE ${mech} ${encoded}\r\n`);
+    } else {
+      await this.write(`${tag} AUTHENTICATE ${mech}\r\n`);
+      await Promise.race([cont, done]);
+      cont = this.waitContinuation();
+      await this.write(`${encoded}\r\n`);
+    }
+    const first = await Promise.race([cont.then(() => "error" as const, () => "done" as const), done.then(() => "done" as const)]);
+    if (first === "error") await this.write(`${ack}\r\n`);
+    return done;
   }
 
   /** Logs out (bounded in time) and closes; never throws. */

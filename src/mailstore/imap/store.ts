@@ -5,23 +5,23 @@
 import type { ImapFlow } from "imapflow";
 import { ImapAppender } from "./appender.ts";
 import { closeImap, openImap } from "./connect.ts";
-import type { Credentials, Endpoint } from "../endpoints.ts";
+import { withLogin, type Credentials, type Endpoint } from "../endpoints.ts";
 import type { FolderReader, Layout, MailStore, MailWriter, StoreFolder } from "../port.ts";
 import { ImapReader } from "./reader.ts";
 
 /** Opens a connection to a server as a MailStore (errors as openImap's: codes, hints). */
 export async function openStore(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number; originating?: { ip: string; port?: number } } = {}): Promise<MailStore> {
-  return new ImapFlowStore(await openImap(endpoint, creds, opts));
+  return new ImapFlowStore(await withLogin(creds, (accessToken) => openImap(endpoint, creds, { ...opts, accessToken })));
 }
 
 /** Opens a folder-reading connection to a server (our own: bodies go straight into batch buffers). */
 export function openReader(endpoint: Endpoint, creds: Credentials): Promise<FolderReader> {
-  return ImapReader.open(endpoint, creds);
+  return withLogin(creds, (accessToken) => ImapReader.open(endpoint, { ...creds, accessToken }));
 }
 
 /** Opens the appending connection to a server (the new one). */
 export async function openWriter(endpoint: Endpoint, creds: Credentials): Promise<MailWriter> {
-  return ImapAppender.open({ ...endpoint, user: creds.user, pass: creds.pass, authzid: creds.authzid });
+  return withLogin(creds, (accessToken) => ImapAppender.open({ ...endpoint, user: creds.user, pass: creds.pass, authzid: creds.authzid, accessToken }));
 }
 
 /** Greeting, TLS and capabilities of a server, without logging in (test-connection). */
