@@ -49,7 +49,7 @@ describe("message fidelity", () => {
     // the new server sees one login to list and create folders and one per folder worker (2):
     // each worker reads back what it appended on its appending connection, not on a third
     expect(loginCount(h.target, U) - loginsBefore).toBe(3);
-    expect(Object.keys(report).sort()).toEqual(["bytes", "durationMs", "errors", "folders", "messages", "renamed", "skipped", "status", "user"]);
+    expect(Object.keys(report).sort()).toEqual(["bytes", "durationMs", "errors", "folders", "messages", "renamed", "skipped", "skippedFolders", "status", "user"]);
     expect(report).toMatchObject({ user: U, status: "done", folders: 2, messages: 12, skipped: [], renamed: [] });
     const target = await digestMailbox(h.target, U);
     expectSameMail(oldDigest, target);

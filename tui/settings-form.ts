@@ -38,6 +38,8 @@ export const FORM: FormSection[] = [
       f("migration.old.smtpHost", "SMTP host"),
       f("migration.old.smtpPort", "SMTP port"),
       f("migration.old.login", "Login name there"),
+      f("migration.old.profile", "Kind of server", "enum", ["generic", "exchange", "gmail"]),
+      f("migration.old.maxConnectionsPerUser", "Connections per mailbox at most"),
       f("migration.old.auth.mode", "Log in with", "enum", ["master", "captured", "csv", "oauth2"]),
       f("migration.old.auth.user", "Master user"),
       f("migration.old.auth.passwordFile", "Master password file"),
@@ -69,6 +71,7 @@ export const FORM: FormSection[] = [
       f("migration.folders.separatorReplacement", "Replace \"/\" in names with"),
       f("migration.folders.exclude", "Folders not copied", "list"),
       f("migration.folders.rename", "Folders renamed", "map"),
+      f("migration.folders.includeAll", "Copy an \"all mail\" folder too", "bool"),
     ],
   },
   {

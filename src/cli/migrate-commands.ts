@@ -34,11 +34,24 @@ export function addMigrateCommands(program: Command): void {
     .argument("<user@domain>")
     .option("--json", "print the report as one JSON object")
     .option("--queue", "hand it to the running daemon instead: it runs next, before logins and bulk work")
+    .option("--dry-run", "log in and print the folder plan (old folder, new folder, messages, size, skipped folders and why) without creating, copying or writing anything")
     .addHelpText(
       "after",
-      "\nExamples:\n  automigrate migrate alice@example.com\n  automigrate migrate alice@example.com --json\n  automigrate migrate alice@example.com --queue\n\nExit status: 0 done (with --queue: queued), 1 failed, 2 bad usage, 3 partial (see skipped/errors; rerun to retry).",
+      "\nExamples:\n  automigrate migrate alice@example.com\n  automigrate migrate alice@example.com --json\n  automigrate migrate alice@example.com --dry-run\n  automigrate migrate alice@example.com --queue\n\nExit status: 0 done (with --queue: queued), 1 failed, 2 bad usage, 3 partial (see skipped/errors; rerun to retry).",
     )
-    .action(async (user: string, o: { json?: boolean; queue?: boolean }, cmd: Command) => {
+    .action(async (user: string, o: { json?: boolean; queue?: boolean; dryRun?: boolean }, cmd: Command) => {
+      if (o.queue && o.dryRun) throw inputError("--dry-run and --queue do not go together (a dry run happens here, now)");
+      if (o.dryRun && !o.json) return dryRunNow(cmd, user, false);
+      if (o.dryRun) {
+        try {
+          return await dryRunNow(cmd, user, true);
+        } catch (e) {
+          const c = classify(e, { user });
+          json({ user, dryRun: true, error: { message: errorText(c), code: c.code, transient: c.transient } });
+          process.exitCode = c.exitCode === 2 ? EXIT.usage : EXIT.failed;
+          return;
+        }
+      }
       if (o.queue) return queueNow(cmd, user, Boolean(o.json));
       if (!o.json) return migrateNow(cmd, user, false);
       // --json: one JSON object whatever happens (locked, bad settings, disk full, a bug)
@@ -47,7 +60,7 @@ export function addMigrateCommands(program: Command): void {
         await migrateNow(cmd, user, true);
       } catch (e) {
         const c = classify(e, { user });
-        json({ user, status: "failed", folders: 0, messages: 0, bytes: 0, skipped: [], renamed: [], errors: [{ message: errorText(c), transient: c.transient, code: c.code }], durationMs: Date.now() - started });
+        json({ user, status: "failed", folders: 0, messages: 0, bytes: 0, skipped: [], renamed: [], skippedFolders: [], errors: [{ message: errorText(c), transient: c.transient, code: c.code }], durationMs: Date.now() - started });
         process.exitCode = c.exitCode === 2 ? EXIT.usage : EXIT.failed;
       }
     });
@@ -82,6 +95,21 @@ export function addMigrateCommands(program: Command): void {
         process.exitCode = c.exitCode === 2 ? EXIT.usage : EXIT.failed;
       }
     });
+}
+
+/** A dry run in the foreground: the plan on stdout (text, or JSON with `asJson`); nothing written. */
+async function dryRunNow(cmd: Command, user: string, asJson: boolean): Promise<void> {
+  const home = homeOf(cmd);
+  const config = loadConfig(home);
+  const { dryRun } = await import("../migrate/dry-run.ts");
+  const { formatDryRun } = await import("../migrate/report.ts");
+  const { resolveSides } = await import("../mailstore/endpoints.ts");
+  const { imapOpener } = await import("../mailstore/imap/opener.ts");
+  const { Vault } = await import("../accounts/vault.ts");
+  const u = canonicalUser(user);
+  const r = await dryRun({ home, config, user: u, opener: imapOpener(resolveSides(config, u, new Vault(home))) });
+  if (asJson) json(r);
+  else out(formatDryRun(r));
 }
 
 /** One migration in the foreground, its report on stdout (text, or JSON with `asJson`). */

@@ -6,6 +6,7 @@ import { patternProblem } from "../events/login-event.ts";
 import { refuseControlCharacters } from "./plain-text.ts";
 import { ownRecord } from "../own-record.ts";
 import { DEFAULT_CATCH_UP, parseDelay } from "../queue/catch-up.ts";
+import { PROFILE_NAMES } from "../migrate/source-profiles.ts";
 
 const cronExpression = z.string().refine((v) => validCron(v), { error: (i) => `${JSON.stringify(i.input)} is not a cron expression (e.g. "0 2 * * *" for 02:00 daily)` });
 
@@ -126,6 +127,9 @@ export const oldServerSchema = z.strictObject({
   auth: serverAuth.optional(),
   /** The login name on the old server, when it is not the address. */
   login: loginTemplate.default("{user}").describe("the login name on the old server: {user} (the address), {localpart} (bare names: classic Cyrus, Courier) or {domain}"),
+  maxConnectionsPerUser: z.number().int().min(1).max(8).optional().describe("connections to the old server per mailbox at most (default: the profile's, 2 for exchange; else migration.parallelFolders)"),
+  /** What kind of server it is: which folders are no mail of their own, role names, limits (src/migrate/source-profiles.ts). */
+  profile: z.enum(PROFILE_NAMES, { error: (i) => `${JSON.stringify(i.input)} is not a source profile (${PROFILE_NAMES.join(", ")})` }).default("generic").describe("generic, exchange (skips Calendar, Contacts, Tasks, Notes, Journal, Sync Issues...; at most 2 connections per mailbox) or gmail (skips All Mail, Important, Starred; labels stay folders; a daily download budget)"),
 });
 
 export const folderOptionsSchema = z.strictObject({
@@ -137,7 +141,8 @@ export const folderOptionsSchema = z.strictObject({
     .describe("replaces a hierarchy separator inside an old folder's name (\"a/b\" on a \".\" server) on the new server"),
   exclude: z.array(z.string().min(1)).default([]).describe('old folders not copied, JSON list of names or patterns, e.g. ["Spam*","Trash"]'),
   maxNameBytes: z.number().int().min(32).max(1024).default(200).describe("longest folder name segment sent to the new server, in bytes of its wire form (modified UTF-7: é takes 5); longer ones are cut and renamed with a hash of the name (Dovecot's maildir takes about 250 for a whole path)"),
-  rename: ownRecord(z.string().min(1), z.string().min(1)).prefault({}).describe('old folder → new folder, JSON object, e.g. {"Sent Items":"Sent"}'),
+  rename: ownRecord(z.string().min(1), z.string().min(1)).prefault({}).describe('old folder → new folder, JSON object, e.g. {"Sent Items":"Sent"}; a rule naming a folder the profile skips copies it after all'),
+  includeAll: z.boolean().default(false).describe("copy a folder that holds every message again (special-use \\All: Gmail's All Mail, Dovecot's virtual all) instead of skipping it: each message then arrives twice"),
 });
 
 /** A Dovecot quota size: it is written into passwd-file lines as userdb_quota_rule=*:storage=<quota>. */

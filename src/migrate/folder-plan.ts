@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import iconv from "iconv-lite";
 import type { Layout, ListedFolder } from "../mailstore/port.ts";
+import { SOURCE_PROFILES, type SourceProfile } from "./source-profiles.ts";
 
 export type { Layout, ListedFolder };
 
@@ -23,6 +24,22 @@ export interface FolderOptions {
   rename: Record<string, string>;
   /** Longest name segment the new server takes, in bytes as sent (modified UTF-7). */
   maxNameBytes?: number;
+  /** The old server's profile: folders that are not mail of their own, role names (generic when unset). */
+  profile?: SourceProfile;
+  /** Copy a \All folder (every message again) instead of skipping it. */
+  includeAll?: boolean;
+}
+
+/** What decides whether an old folder is copied at all. */
+export type FolderRules = Pick<FolderOptions, "exclude" | "rename" | "profile" | "includeAll">;
+
+/** An old folder whose messages are not copied, and the rule that says so. */
+export interface SkippedFolder {
+  old: string;
+  /** folders.exclude: the admin's pattern; special-use: a view of mail held elsewhere (\All, \Important, \Flagged); profile: a folder the profile knows is no mail of its own. */
+  rule: "folders.exclude" | "special-use" | "profile";
+  /** The pattern, flag or name that matched. */
+  detail: string;
 }
 
 export type RenameReason = "separator" | "special-use" | "rename-rule" | "collision" | "unsafe-name";
@@ -71,7 +88,8 @@ export interface PlannedFolder {
 export interface FolderPlan {
   folders: PlannedFolder[];
   renamed: Rename[];
-  excluded: string[];
+  /** Old folders not copied, with the rule that skipped each. */
+  skipped: SkippedFolder[];
 }
 
 const isInbox = (s: string) => s.toUpperCase() === "INBOX";
@@ -89,9 +107,50 @@ export function isExcluded(path: string, patterns: string[]): boolean {
   return patterns.some((p) => globMatch(p, path));
 }
 
-/** An old folder whose messages are copied: selectable, personal, not excluded. */
-export function copiedFromOld(f: ListedFolder, layout: Layout, exclude: string[]): boolean {
-  return !hasFlag(f, "\\NonExistent") && !hasFlag(f, "\\Noselect") && inPersonalNamespace(f.path, layout) && !isExcluded(f.path, exclude);
+/** The folder's path below the personal namespace, levels joined by "/": what profiles name. */
+function profilePath(f: ListedFolder, layout: Layout): string {
+  return logicalSegments(f.path, layout).join("/");
+}
+
+/**
+ * Why an old folder's messages are not copied by rule, or undefined: the admin's exclude
+ * patterns first; then, unless a rename rule names the folder itself (the admin's word beats
+ * a profile's default), a special-use view (\All unless includeAll) or a folder the profile
+ * knows is no mail of its own.
+ */
+export function skipRule(f: ListedFolder, layout: Layout, rules: FolderRules): SkippedFolder | undefined {
+  const pattern = rules.exclude.find((p) => globMatch(p, f.path));
+  if (pattern !== undefined) return { old: f.path, rule: "folders.exclude", detail: pattern };
+  if (Object.hasOwn(rules.rename, f.path)) return undefined;
+  const profile = rules.profile ?? SOURCE_PROFILES.generic;
+  const marks = [...f.flags, f.specialUse ?? ""].map((x) => x.toLowerCase());
+  const flag = profile.skipSpecialUse.find((s) => marks.includes(s.toLowerCase()) && !(rules.includeAll && s === "\\All"));
+  if (flag) return { old: f.path, rule: "special-use", detail: flag };
+  const path = profilePath(f, layout);
+  const all = rules.includeAll ? undefined : profile.allMailNames?.find((p) => globMatch(p, path));
+  const name = all ?? profile.skipNames.find((p) => globMatch(p, path));
+  return name ? { old: f.path, rule: "profile", detail: name } : undefined;
+}
+
+/** The old folders a rule skips (what planFolders reports as `skipped`), from the listing alone. */
+export function skippedFolders(folders: ListedFolder[], layout: Layout, rules: FolderRules): SkippedFolder[] {
+  return folders
+    .filter((f) => !hasFlag(f, "\\NonExistent") && inPersonalNamespace(f.path, layout))
+    .flatMap((f) => skipRule(f, layout, rules) ?? [])
+    .sort((a, b) => (a.old < b.old ? -1 : a.old > b.old ? 1 : 0));
+}
+
+/** An old folder whose messages are copied: selectable, personal, not skipped by a rule. */
+export function copiedFromOld(f: ListedFolder, layout: Layout, rules: FolderRules): boolean {
+  return !hasFlag(f, "\\NonExistent") && !hasFlag(f, "\\Noselect") && inPersonalNamespace(f.path, layout) && !skipRule(f, layout, rules);
+}
+
+/** The folder with the role its profile gives its name, when the server declared none. */
+function withProfileRole(f: ListedFolder, layout: Layout, profile: SourceProfile | undefined): ListedFolder {
+  if (!profile || (roleOf(f) && f.specialUseSource !== "name")) return f;
+  const path = profilePath(f, layout).toLowerCase();
+  const hit = Object.entries(profile.roleNames).find(([name]) => name.toLowerCase() === path);
+  return hit ? { ...f, specialUse: hit[1], specialUseSource: "extension" } : f;
 }
 
 /** Glob with "*" (any run of characters) and "?" (one character), matched on the whole old path. */
@@ -147,7 +206,7 @@ export function planFolders(
 ): FolderPlan {
   const folders: PlannedFolder[] = [];
   const renamed: Rename[] = [];
-  const excluded: string[] = [];
+  const skipped: SkippedFolder[] = [];
   const claimed = new Map<string, string>(); // target key → old path
   const key = (t: string) => (isInbox(t) ? "INBOX" : t);
 
@@ -160,7 +219,8 @@ export function planFolders(
     }
   }
 
-  const sorted = [...oldFolders]
+  const sorted = oldFolders
+    .map((f) => withProfileRole(f, oldLayout, options.profile))
     .filter((f) => !hasFlag(f, "\\NonExistent") && inPersonalNamespace(f.path, oldLayout))
     .sort((a, b) => (isInbox(a.path) ? -1 : isInbox(b.path) ? 1 : a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
@@ -179,8 +239,9 @@ export function planFolders(
   }
   const drafts: Draft[] = [];
   for (const f of sorted) {
-    if (isExcluded(f.path, options.exclude)) {
-      excluded.push(f.path);
+    const skip = skipRule(f, oldLayout, options);
+    if (skip) {
+      skipped.push(skip);
       continue;
     }
     const segments = logicalSegments(f.path, oldLayout);
@@ -239,5 +300,5 @@ export function planFolders(
     if (reason && planned.target !== planned.old) renamed.push({ from: planned.old, to: planned.target, reason });
     folders.push(planned);
   }
-  return { folders, renamed, excluded };
+  return { folders, renamed, skipped };
 }

@@ -9,12 +9,13 @@ import type { FolderIds, FolderReader, MailOpener, MailStore, MailWriter } from 
 import { domainOf } from "../mailstore/endpoints.ts";
 import { Vault } from "../accounts/vault.ts";
 import { pimRun, runPim, type PimResult } from "../hooks/pim.ts";
-import { AccountStateStore, lockAccount } from "../store/account-state.ts";
+import { AccountStateStore, lockAccount, type AccountState } from "../store/account-state.ts";
 import { sweepStaleSpool } from "./spool.ts";
 import { crashPoint } from "../crash-points.ts";
 import { DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
 import { copyFolder, newOutcome, type CopyContext, type ProgressEvent, type SkippedMessage } from "./copy-folder.ts";
-import { copiedFromOld, planFolders, type FolderPlan, type Layout, type ListedFolder, type PinnedTarget, type PlannedFolder, type Rename } from "./folder-plan.ts";
+import { folderOptionsOf, oldConnectionsPerUser } from "./source-profiles.ts";
+import { copiedFromOld, planFolders, skippedFolders, type FolderPlan, type FolderRules, type SkippedFolder, type Layout, type ListedFolder, type PinnedTarget, type PlannedFolder, type Rename } from "./folder-plan.ts";
 
 export type MigrationStatus = "done" | "partial" | "failed";
 
@@ -27,6 +28,8 @@ export interface MigrationReport {
   bytes: number;
   skipped: SkippedMessage[];
   renamed: Rename[];
+  /** Old folders not copied, and the rule that skipped each (folders.exclude, the profile's). */
+  skippedFolders: SkippedFolder[];
   /** `transient`: worth retrying later (server down, connection dropped, stopped by shutdown). */
   errors: { folder?: string; message: string; transient?: boolean; code?: ErrorCode }[];
   /** The external (PIM) application, when it ran in this run. */
@@ -94,7 +97,7 @@ function reportError(e: unknown, folder?: string): MigrationReport["errors"][num
 export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport> {
   const started = Date.now();
   const user = canonicalUser(opts.user);
-  const report: MigrationReport = { user, status: "failed", folders: 0, messages: 0, bytes: 0, skipped: [], renamed: [], errors: [], durationMs: 0 };
+  const report: MigrationReport = { user, status: "failed", folders: 0, messages: 0, bytes: 0, skipped: [], renamed: [], skippedFolders: [], errors: [], durationMs: 0 };
   const vault = new Vault(opts.home);
   const domain = domainOf(opts.config, user);
   const unlock = lockAccount(opts.home, user);
@@ -137,13 +140,10 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
       });
       if (!oldList.folders.some((f) => f.path.toUpperCase() === "INBOX")) {
         await old.close();
-        throw new AutomigrateError(`the old server lists no INBOX for ${user}: the account does not exist there, or its login there differs`, {
-          user,
-          server: "old server",
-          hint: "check the address; for servers whose logins are bare names set migration.old.login={localpart}",
-        }, { code: "NO_MAILBOX" });
+        throw noOldMailbox(user);
       }
-      const unchanged = nothingNew(oldList, old.layout, state, domain.migration.folders.exclude);
+      report.skippedFolders = skippedFolders(oldList.folders, old.layout, folderOptionsOf(domain));
+      const unchanged = nothingNew(oldList, old.layout, state, folderOptionsOf(domain));
       if (unchanged !== undefined) {
         // a rerun with nothing new: one LIST-STATUS on the old server, no new-server login
         await old.close();
@@ -178,16 +178,32 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
   }
 }
 
+/** An old server that lists no INBOX for the login: no such account there (or another login). */
+export function noOldMailbox(user: string): AutomigrateError {
+  return new AutomigrateError(`the old server lists no INBOX for ${user}: the account does not exist there, or its login there differs`, {
+    user,
+    server: "old server",
+    hint: "check the address; for servers whose logins are bare names set migration.old.login={localpart}",
+  }, { code: "NO_MAILBOX" });
+}
+
+/** What earlier runs decided stands: their plan, or at least the targets their folders use. */
+export function pinnedPlan(data: Pick<AccountState, "folders" | "plan">): Record<string, PinnedTarget> {
+  const pinned: Record<string, PinnedTarget> = {};
+  for (const [oldName, f] of Object.entries(data.folders)) pinned[oldName] = { target: f.target };
+  return Object.assign(pinned, data.plan);
+}
+
 /**
  * The number of old folders when every one of them is up to date (same UIDVALIDITY,
  * nothing above the watermark, nothing in flight or skipped); undefined when anything may
  * need copying, including a folder never seen before. No I/O: it reads the state in memory.
  */
-export function nothingNew(oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> }, layout: Layout, state: AccountStateStore, exclude: string[]): number | undefined {
+export function nothingNew(oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> }, layout: Layout, state: AccountStateStore, rules: FolderRules): number | undefined {
   if (Object.keys(state.data.folders).length === 0) return undefined;
   let n = 0;
   for (const f of oldList.folders) {
-    if (!copiedFromOld(f, layout, exclude)) continue;
+    if (!copiedFromOld(f, layout, rules)) continue;
     if (!upToDate(state.folder(f.path), oldList.status.get(f.path))) return undefined;
     n++;
   }
@@ -208,11 +224,7 @@ async function prepareFolders(
   try {
     target = await opener.target();
     const targetList = await listFolders(target);
-    // what earlier runs decided stands (their plan, or at least the targets their folders use)
-    const pinned: Record<string, PinnedTarget> = {};
-    for (const [oldName, f] of Object.entries(state.data.folders)) pinned[oldName] = { target: f.target };
-    Object.assign(pinned, state.data.plan);
-    const plan = planFolders(oldList.folders, old.layout, target.layout, targetList.folders, domain.migration.folders, pinned);
+    const plan = planFolders(oldList.folders, old.layout, target.layout, targetList.folders, folderOptionsOf(domain), pinnedPlan(state.data));
     report.renamed = plan.renamed;
     // persisted before any folder is created: a run killed from here on resumes this very plan.
     // The account answered on the new server: from now on the user's mail goes there (routing
@@ -274,7 +286,8 @@ async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: A
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const spoolDir = homePaths(opts.home).spool;
   sweepStaleSpool(spoolDir);
-  const parallel = Math.max(1, Math.min(domain.migration.parallelFolders, queue.length));
+  // one old connection per folder worker (the listing one is closed by now)
+  const parallel = Math.max(1, Math.min(oldConnectionsPerUser(domain), queue.length));
   const worker = async () => {
     const conn: WorkerConnections = {};
     try {

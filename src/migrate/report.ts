@@ -1,5 +1,6 @@
 // Human-readable migration summary and a one-line progress bar for terminals.
 import type { MigrationEvent, MigrationReport } from "./migrate-user.ts";
+import type { DryRun } from "./dry-run.ts";
 import { printable, quotedName } from "../text.ts";
 
 export function formatBytes(n: number): string {
@@ -26,6 +27,7 @@ export function formatSummary(r: MigrationReport): string {
   // names from the old server are hostile: quoted with their control characters escaped
   for (const x of r.renamed) lines.push(`  renamed  ${quotedName(x.from)} → ${quotedName(x.to)} (${x.reason})`);
   for (const s of r.skipped) lines.push(printable(`  skipped  ${quotedName(s.folder)} uid ${s.uid}${s.code ? ` [${s.code}]` : ""}: ${s.reason}`));
+  for (const s of r.skippedFolders ?? []) lines.push(printable(`  not copied  ${quotedName(s.old)}: ${s.rule} ${s.detail}`));
   for (const e of r.errors) lines.push(`  error    ${e.folder ? `"${e.folder}": ` : ""}${e.message}`);
   if (r.status === "partial") lines.push("  Run the same command again after fixing the cause: it retries skipped messages and failed folders, and never copies a message twice.");
   return lines.join("\n");
@@ -69,4 +71,19 @@ export class ProgressBar {
   clear(): void {
     this.write("\r\x1b[K");
   }
+}
+
+/** A dry run as a table an admin reads: old folder → new folder, messages, size; then what is skipped and why. */
+export function formatDryRun(r: DryRun): string {
+  const lines = [`${r.user}: DRY RUN (profile ${r.profile}): nothing was created, copied or written`];
+  if (!r.newServer.listed) lines.push(`  new server not listed: ${r.newServer.reason}`);
+  const rows = r.folders.map((f) => [quotedName(f.old), quotedName(f.new), String(f.messages), formatBytes(f.bytes), [f.renamed, f.plan === "persisted" ? "planned earlier" : ""].filter(Boolean).join(", ")]);
+  const head = ["old folder", "new folder", "messages", "size", ""];
+  const width = (i: number) => Math.max(head[i]!.length, ...rows.map((row) => row[i]!.length));
+  const line = (row: string[]) => `  ${row[0]!.padEnd(width(0))}  →  ${row[1]!.padEnd(width(1))}  ${row[2]!.padStart(width(2))}  ${row[3]!.padStart(width(3))}${row[4] ? `  (${row[4]})` : ""}`;
+  lines.push(printable(line(head)).trimEnd());
+  for (const row of rows) lines.push(printable(line(row)));
+  for (const s of r.skipped) lines.push(printable(`  skipped  ${quotedName(s.old)}: ${s.rule} ${s.detail} (${plural(s.messages, "message")}, ${formatBytes(s.bytes)})`));
+  lines.push(`  would copy ${plural(r.totals.messages, "message")} (${formatBytes(r.totals.bytes)}) in ${plural(r.totals.folders, "folder")}`);
+  return lines.join("\n");
 }

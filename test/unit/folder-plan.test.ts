@@ -1,3 +1,5 @@
+import { oldConnectionsPerUser, SOURCE_PROFILES } from "../../src/migrate/source-profiles.ts";
+import { domainSchema } from "../../src/config/schema.ts";
 import { describe, expect, test } from "bun:test";
 import { copiedFromOld, globMatch, logicalSegments, planFolders, safeSegment, wireLength, type ListedFolder } from "../../src/migrate/folder-plan.ts";
 
@@ -102,7 +104,10 @@ describe("planFolders: rules", () => {
   test("excludes match globs on the old path, children included by the pattern", () => {
     const plan = planFolders([f("INBOX"), f("Spam"), f("Spam/Old"), f("Work")], SLASH, SLASH, [], { ...opts, exclude: ["Spam*"] });
     expect(plan.folders.map((x) => x.old)).toEqual(["INBOX", "Work"]);
-    expect(plan.excluded).toEqual(["Spam", "Spam/Old"]);
+    expect(plan.skipped).toEqual([
+      { old: "Spam", rule: "folders.exclude", detail: "Spam*" },
+      { old: "Spam/Old", rule: "folders.exclude", detail: "Spam*" },
+    ]);
   });
   test("a rename rule moves the folder and its children", () => {
     const plan = planFolders([f("INBOX.Old Stuff"), f("INBOX.Old Stuff.2019")], DOT, SLASH, [], { ...opts, rename: { "INBOX.Old Stuff": "Archive/Legacy" } });
@@ -124,12 +129,12 @@ describe("planFolders: rules", () => {
 describe("copiedFromOld", () => {
   test("selectable, personal, not excluded: the same folders the planner copies", () => {
     const shared = { prefix: "INBOX.", delimiter: "." };
-    expect(copiedFromOld(f("INBOX"), shared, [])).toBe(true);
-    expect(copiedFromOld(f("INBOX.Work"), shared, [])).toBe(true);
-    expect(copiedFromOld(f("shared.team.Inbox"), shared, [])).toBe(false);
-    expect(copiedFromOld(f("INBOX.Spam"), shared, ["INBOX.Spam*"])).toBe(false);
-    expect(copiedFromOld(f("INBOX.P", { flags: ["\\Noselect"] }), shared, [])).toBe(false);
-    expect(copiedFromOld(f("INBOX.Gone", { flags: ["\\NonExistent"] }), shared, [])).toBe(false);
+    expect(copiedFromOld(f("INBOX"), shared, opts)).toBe(true);
+    expect(copiedFromOld(f("INBOX.Work"), shared, opts)).toBe(true);
+    expect(copiedFromOld(f("shared.team.Inbox"), shared, opts)).toBe(false);
+    expect(copiedFromOld(f("INBOX.Spam"), shared, { ...opts, exclude: ["INBOX.Spam*"] })).toBe(false);
+    expect(copiedFromOld(f("INBOX.P", { flags: ["\\Noselect"] }), shared, opts)).toBe(false);
+    expect(copiedFromOld(f("INBOX.Gone", { flags: ["\\NonExistent"] }), shared, opts)).toBe(false);
     const plan = planFolders([f("INBOX"), f("INBOX.Work"), f("shared.team.Inbox"), f("INBOX.Spam")], shared, SLASH, [], { ...opts, exclude: ["INBOX.Spam*"] });
     expect(plan.folders.filter((x) => x.selectable).map((x) => x.old)).toEqual(["INBOX", "INBOX.Work"]);
   });
@@ -148,5 +153,72 @@ describe("pinned plan", () => {
     const pinned = planFolders(old, layout, layout, target as never, opts as never, { Trash: { target: "Trash" }, "Deleted Items": { target: "Deleted Items" }, INBOX: { target: "INBOX" }, Work: { target: "Later" } });
     expect(Object.fromEntries(pinned.folders.map((x) => [x.old, x.target]))).toEqual({ INBOX: "INBOX", Trash: "Trash", "Deleted Items": "Deleted Items", Later: "Later (2)" });
     expect(pinned.renamed).toEqual([{ from: "Later", to: "Later (2)", reason: "collision" }]);
+  });
+});
+
+describe("source profiles", () => {
+  const gmailFolders = [
+    f("INBOX"),
+    f("[Gmail]", { flags: ["\\Noselect", "\\HasChildren"] }),
+    f("[Gmail]/All Mail", { flags: ["\\All"], specialUse: "\\All", specialUseSource: "extension" }),
+    f("[Gmail]/Important", { flags: ["\\Important"] }),
+    f("[Gmail]/Starred", { flags: ["\\Flagged"], specialUse: "\\Flagged", specialUseSource: "extension" }),
+    f("[Gmail]/Sent Mail"),
+    f("[Gmail]/Spam"),
+    f("[Gmail]/Trash"),
+    f("[Gmail]/Drafts"),
+    f("Receipts"),
+    f("Receipts/2024"),
+  ];
+
+  test("gmail: views skipped by special-use (name as fallback), role folders mapped by name, labels stay folders", () => {
+    const plan = planFolders(gmailFolders, SLASH, SLASH, [], { ...opts, profile: SOURCE_PROFILES.gmail });
+    expect(plan.skipped).toEqual([
+      { old: "[Gmail]/All Mail", rule: "special-use", detail: "\\All" },
+      { old: "[Gmail]/Important", rule: "special-use", detail: "\\Important" },
+      { old: "[Gmail]/Starred", rule: "special-use", detail: "\\Flagged" },
+    ]);
+    const to = Object.fromEntries(plan.folders.filter((x) => x.selectable).map((x) => [x.old, x.target]));
+    expect(to).toEqual({ INBOX: "INBOX", "[Gmail]/Sent Mail": "Sent", "[Gmail]/Spam": "Junk", "[Gmail]/Trash": "Trash", "[Gmail]/Drafts": "Drafts", Receipts: "Receipts", "Receipts/2024": "Receipts/2024" });
+    // a server that marks nothing: the names say it
+    const unmarked = gmailFolders.map(({ specialUse: _s, specialUseSource: _x, ...g }) => ({ ...g, flags: g.flags.filter((x) => x.startsWith("\\No") || x === "\\HasChildren") }));
+    const plain = planFolders(unmarked, SLASH, SLASH, [], { ...opts, profile: SOURCE_PROFILES.gmail });
+    expect(plain.skipped.map((x) => `${x.old} ${x.rule} ${x.detail}`)).toEqual(["[Gmail]/All Mail profile [Gmail]/All Mail", "[Gmail]/Important profile [Gmail]/Important", "[Gmail]/Starred profile [Gmail]/Starred"]);
+    // the same folders the planner copies are the ones a rerun checks
+    for (const g of unmarked) expect({ g: g.path, copied: copiedFromOld(g, SLASH, { ...opts, profile: SOURCE_PROFILES.gmail }) }).toEqual({ g: g.path, copied: plain.folders.some((x) => x.old === g.path && x.selectable) });
+  });
+
+  test("the admin's settings beat the profile: includeAll, a rename rule for a skipped folder, an exclude", () => {
+    const rules = { ...opts, profile: SOURCE_PROFILES.gmail };
+    expect(planFolders(gmailFolders, SLASH, SLASH, [], { ...rules, includeAll: true }).folders.some((x) => x.old === "[Gmail]/All Mail")).toBe(true);
+    const renamed = planFolders(gmailFolders, SLASH, SLASH, [], { ...rules, rename: { "[Gmail]/Starred": "Starred" } });
+    expect(renamed.folders.find((x) => x.old === "[Gmail]/Starred")?.target).toBe("Starred");
+    const excluded = planFolders(gmailFolders, SLASH, SLASH, [], { ...rules, exclude: ["Receipts*"] });
+    expect(excluded.skipped.filter((x) => x.rule === "folders.exclude").map((x) => x.old)).toEqual(["Receipts", "Receipts/2024"]);
+  });
+
+  test("exchange: non-mail folders and their children skipped; Sent Items, Deleted Items, Junk Email mapped", () => {
+    const names = ["INBOX", "Calendar", "Calendar/Birthdays", "Contacts", "Tasks", "Notes", "Journal", "Conversation History", "Sync Issues", "Sync Issues/Conflicts", "Sync Issues/Local Failures", "Sent Items", "Deleted Items", "Junk Email", "Drafts", "Projects", "Projects/Calendar"];
+    const plan = planFolders(names.map((n) => f(n)), SLASH, SLASH, [], { ...opts, profile: SOURCE_PROFILES.exchange });
+    expect(plan.skipped.map((x) => x.old)).toEqual(["Calendar", "Calendar/Birthdays", "Contacts", "Conversation History", "Journal", "Notes", "Sync Issues", "Sync Issues/Conflicts", "Sync Issues/Local Failures", "Tasks"]);
+    const to = Object.fromEntries(plan.folders.map((x) => [x.old, x.target]));
+    expect(to).toEqual({ INBOX: "INBOX", "Sent Items": "Sent", "Deleted Items": "Trash", "Junk Email": "Junk", Drafts: "Drafts", Projects: "Projects", "Projects/Calendar": "Projects/Calendar" });
+  });
+
+  test("generic: a \\All folder is skipped unless includeAll; nothing else", () => {
+    const folders = [f("INBOX"), f("Virtual/All", { flags: ["\\All"] }), f("Calendar")];
+    expect(planFolders(folders, SLASH, SLASH, [], opts).skipped).toEqual([{ old: "Virtual/All", rule: "special-use", detail: "\\All" }]);
+    expect(planFolders(folders, SLASH, SLASH, [], { ...opts, includeAll: true }).skipped).toEqual([]);
+  });
+});
+
+describe("connections per mailbox", () => {
+  test("the setting, else the profile's limit, else the parallel folders; never above the parallel folders", () => {
+    const d = (old: Record<string, unknown>, parallelFolders = 4) => domainSchema.parse({ migration: { parallelFolders, old } });
+    expect(oldConnectionsPerUser(d({}))).toBe(4);
+    expect(oldConnectionsPerUser(d({ profile: "exchange" }))).toBe(2);
+    expect(oldConnectionsPerUser(d({ profile: "exchange", maxConnectionsPerUser: 3 }))).toBe(3);
+    expect(oldConnectionsPerUser(d({ profile: "exchange", maxConnectionsPerUser: 3 }, 1))).toBe(1);
+    expect(oldConnectionsPerUser(d({ profile: "gmail", maxConnectionsPerUser: 1 }))).toBe(1);
   });
 });
