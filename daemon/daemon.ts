@@ -41,6 +41,8 @@ export interface Progress {
   bytesDone: number;
   bytesTotal: number;
   startedAt: number;
+  /** Until when its reads wait for the old server's bandwidth cap (migration.old.maxBytesPerSec). */
+  bandwidthUntil?: number;
 }
 
 export interface Ignored {
@@ -401,6 +403,8 @@ export class Daemon {
       p.folder = e.folder;
       p.messagesTotal += e.messages;
       p.bytesTotal += e.bytes;
+    } else if (e.type === "bandwidth") {
+      if (e.waitMs > 0) p.bandwidthUntil = Date.now() + e.waitMs;
     } else if (e.type === "copied") {
       p.folder = e.folder;
       p.messagesDone += e.messages;
@@ -496,7 +500,8 @@ export class Daemon {
       const r = await migrateUser({ home: this.home, config: this.config, user: job.user, opener: imapOpener(resolveSides(this.config, job.user, this.vault)), signal, onProgress: (e) => this.onProgress(job.user, e) });
       const first = r.errors[0];
       const error = first ? { code: first.code ?? "SERVER", reason: first.message } : undefined;
-      event = { kind: "finished", status: r.status, transient: r.errors.some((e) => e.transient), error };
+      const resumeAt = r.errors.flatMap((e) => (e.resumeAt ? [Date.parse(e.resumeAt)] : [])).reduce<number | undefined>((a, b) => Math.max(a ?? 0, b), undefined);
+      event = { kind: "finished", status: r.status, transient: r.errors.some((e) => e.transient), error: r.errors.find((e) => e.resumeAt) ? { code: "BUDGET", reason: r.errors.find((e) => e.resumeAt)!.message } : error, resumeAt };
       this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, totalMessages: this.mailboxTotal(job.user), lastError: error?.reason });
       this.latestStatus?.set(job.user, r.status);
       if (r.status === "done" && before !== "done") {
@@ -570,7 +575,7 @@ export class Daemon {
       const rate = p && secs > 0 ? p.messagesDone / secs : 0;
       return {
         ...j,
-        progress: p ? { ...p, rateMsgPerSec: Math.round(rate), etaSec: rate > 0 ? Math.round((p.messagesTotal - p.messagesDone) / rate) : null } : undefined,
+        progress: p ? { ...p, rateMsgPerSec: Math.round(rate), etaSec: rate > 0 ? Math.round((p.messagesTotal - p.messagesDone) / rate) : null, waitingForBandwidth: (p.bandwidthUntil ?? 0) > Date.now() - 1000 } : undefined,
       };
     });
     return {

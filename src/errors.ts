@@ -31,6 +31,10 @@ export type ErrorCode =
   | "TOKEN_REFUSED"
   /** The token endpoint or command could not be reached or gave no usable answer: temporary. */
   | "TOKEN_UNAVAILABLE"
+  /** A download budget is used up (a provider's daily limit): the job resumes when it refills. */
+  | "BUDGET"
+  /** The old server said it is busy or throttling (a profile's transient answers): retried later. */
+  | "SERVER_BUSY"
   | "NO_MAILBOX"
   | "LOCKED"
   | "ENABLE_REFUSED"

@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { fakeMessage, type Quirks } from "./support/fake-imap.ts";
 import { fakeOldPerTest } from "./support/fake-old.ts";
-import { migrateJson } from "./support/harness.ts";
+import { migrateJson, runCliOk } from "./support/harness.ts";
 import { digestMailbox } from "./support/mail.ts";
 
 const USER = "alice@example.com";
@@ -124,5 +124,25 @@ describe("migrate --json always prints one JSON object", () => {
     expect(corrupt.code).toBe(1);
     expect(corrupt.report.status).toBe("failed");
     expect(corrupt.report.errors[0].message).toContain("config.json is corrupt");
+  }, 60_000);
+});
+
+describe("an Exchange old server's busy answers", () => {
+  test("with profile exchange, a refused login's \"Server Unavailable\" is a temporary SERVER_BUSY, not a final refusal; with generic it stays final", async () => {
+    await setup({ refuseLogin: "Server Unavailable. 15" }, 3);
+    const generic = await migrateJson(fx.home, USER);
+    expect(generic.report.errors[0]).toMatchObject({ code: "LOGIN_REFUSED", transient: false });
+    await runCliOk(fx.home, ["domain", "set", "example.com", "migration.old.profile=exchange"]);
+    const exchange = await migrateJson(fx.home, USER);
+    expect(exchange.report.errors[0]).toMatchObject({ code: "SERVER_BUSY", transient: true });
+    expect(exchange.report.errors[0].message).toContain("Server Unavailable. 15");
+    expect(exchange.report.errors[0].message).toContain("the old server is busy or throttling");
+  }, 60_000);
+
+  test("with profile exchange, \"User is authenticated but not connected\" on a folder is SERVER_BUSY (generic: a server error)", async () => {
+    await setup({ refuseExamine: "User is authenticated but not connected." }, 3);
+    expect((await migrateJson(fx.home, USER)).report.errors[0]).toMatchObject({ folder: "INBOX", code: "SERVER", transient: true });
+    await runCliOk(fx.home, ["domain", "set", "example.com", "migration.old.profile=exchange"]);
+    expect((await migrateJson(fx.home, USER)).report.errors[0]).toMatchObject({ folder: "INBOX", code: "SERVER_BUSY", transient: true });
   }, 60_000);
 });

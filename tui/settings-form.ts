@@ -40,6 +40,8 @@ export const FORM: FormSection[] = [
       f("migration.old.login", "Login name there"),
       f("migration.old.profile", "Kind of server", "enum", ["generic", "exchange", "gmail"]),
       f("migration.old.maxConnectionsPerUser", "Connections per mailbox at most"),
+      f("migration.old.maxBytesPerSec", "Bandwidth cap (bytes/s, all jobs)"),
+      f("migration.old.dailyDownloadMB", "Daily download per user (MB)"),
       f("migration.old.auth.mode", "Log in with", "enum", ["master", "captured", "csv", "oauth2"]),
       f("migration.old.auth.user", "Master user"),
       f("migration.old.auth.passwordFile", "Master password file"),

@@ -127,6 +127,8 @@ export const oldServerSchema = z.strictObject({
   auth: serverAuth.optional(),
   /** The login name on the old server, when it is not the address. */
   login: loginTemplate.default("{user}").describe("the login name on the old server: {user} (the address), {localpart} (bare names: classic Cyrus, Courier) or {domain}"),
+  maxBytesPerSec: z.number().int().min(1024).optional().describe("bandwidth read from this old server across all of its jobs on this host, bytes per second (unset: no cap)"),
+  dailyDownloadMB: z.number().int().min(1).optional().describe("MB a user may download from the old server per UTC day; a job that reaches it waits until the next day (default: the profile's, 2500 for gmail; else none)"),
   maxConnectionsPerUser: z.number().int().min(1).max(8).optional().describe("connections to the old server per mailbox at most (default: the profile's, 2 for exchange; else migration.parallelFolders)"),
   /** What kind of server it is: which folders are no mail of their own, role names, limits (src/migrate/source-profiles.ts). */
   profile: z.enum(PROFILE_NAMES, { error: (i) => `${JSON.stringify(i.input)} is not a source profile (${PROFILE_NAMES.join(", ")})` }).default("generic").describe("generic, exchange (skips Calendar, Contacts, Tasks, Notes, Journal, Sync Issues...; at most 2 connections per mailbox) or gmail (skips All Mail, Important, Starred; labels stay folders; a daily download budget)"),

@@ -15,6 +15,11 @@ export interface BatchLimits {
 // another, about 16 MB of message data is in memory at once.
 export const DEFAULT_LIMITS: BatchLimits = { maxMessages: 100, maxBytes: 4 * 1024 * 1024, largeMessageBytes: 4 * 1024 * 1024 };
 
+/** Batch limits with at most `bytes` a batch (at least 64 KB): a second of a bandwidth cap, a share of a daily allowance. */
+export function capBatches(limits: BatchLimits, bytes: number): BatchLimits {
+  return { ...limits, maxBytes: Math.max(64 * 1024, Math.min(limits.maxBytes, Math.floor(bytes))) };
+}
+
 export interface SizedUid {
   uid: number;
   size: number;

@@ -6,15 +6,16 @@ import { usesUserPasswords, type Config, type DomainSettings } from "../config/s
 import { AutomigrateError, classify, errorText, type ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import type { FolderIds, FolderReader, MailOpener, MailStore, MailWriter } from "../mailstore/port.ts";
-import { domainOf } from "../mailstore/endpoints.ts";
+import { domainOf, oldServerKey } from "../mailstore/endpoints.ts";
 import { Vault } from "../accounts/vault.ts";
 import { pimRun, runPim, type PimResult } from "../hooks/pim.ts";
 import { AccountStateStore, lockAccount, type AccountState } from "../store/account-state.ts";
 import { sweepStaleSpool } from "./spool.ts";
 import { crashPoint } from "../crash-points.ts";
-import { DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
+import { capBatches, DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
 import { copyFolder, newOutcome, type CopyContext, type ProgressEvent, type SkippedMessage } from "./copy-folder.ts";
-import { folderOptionsOf, oldConnectionsPerUser } from "./source-profiles.ts";
+import { busyByProfile, dailyDownloadBytes, folderOptionsOf, oldConnectionsPerUser, SOURCE_PROFILES, type SourceProfile } from "./source-profiles.ts";
+import { budgetedReader, BudgetError, DailyAllowance, serverLimiter, type ReadBudget } from "./read-budget.ts";
 import { copiedFromOld, planFolders, skippedFolders, type FolderPlan, type FolderRules, type SkippedFolder, type Layout, type ListedFolder, type PinnedTarget, type PlannedFolder, type Rename } from "./folder-plan.ts";
 
 export type MigrationStatus = "done" | "partial" | "failed";
@@ -30,14 +31,14 @@ export interface MigrationReport {
   renamed: Rename[];
   /** Old folders not copied, and the rule that skipped each (folders.exclude, the profile's). */
   skippedFolders: SkippedFolder[];
-  /** `transient`: worth retrying later (server down, connection dropped, stopped by shutdown). */
-  errors: { folder?: string; message: string; transient?: boolean; code?: ErrorCode }[];
+  /** `transient`: worth retrying later (server down, connection dropped, stopped by shutdown); `resumeAt`: not before then (a budget refills). */
+  errors: { folder?: string; message: string; transient?: boolean; code?: ErrorCode; resumeAt?: string }[];
   /** The external (PIM) application, when it ran in this run. */
   pim?: PimResult;
   durationMs: number;
 }
 
-export type MigrationEvent = ProgressEvent | { type: "plan"; folders: number };
+export type MigrationEvent = ProgressEvent | { type: "plan"; folders: number } | { type: "bandwidth"; waitMs: number };
 
 export interface MigrateOptions {
   home: string;
@@ -89,9 +90,10 @@ export function isTransient(e: unknown): boolean {
 }
 
 /** One entry of a report's errors, from any error (a bug keeps its stack for the daemon's log). */
-function reportError(e: unknown, folder?: string): MigrationReport["errors"][number] {
-  const c = classify(e);
-  return { ...(folder ? { folder } : {}), message: errorText(c), transient: c.transient, code: c.code };
+function reportError(e: unknown, folder?: string, profile?: SourceProfile): MigrationReport["errors"][number] {
+  // the old server's own words for "busy" (its profile's table) make a failure temporary
+  const c = profile ? classify(busyByProfile(profile, classify(e))) : classify(e);
+  return { ...(folder ? { folder } : {}), message: errorText(c), transient: c.transient, code: c.code, ...(e instanceof BudgetError ? { resumeAt: new Date(e.resumeAt).toISOString() } : {}) };
 }
 
 export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport> {
@@ -168,7 +170,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
       report.status = report.errors.length === 0 && report.skipped.length === 0 ? "done" : report.folders > 0 || work.length === 0 ? "partial" : "failed";
       await runExternalApplication(opts, state, vault, report);
     } catch (e) {
-      report.errors.push(reportError(e));
+      report.errors.push(reportError(e, undefined, SOURCE_PROFILES[domain.migration.old.profile]));
       report.status = "failed";
     }
     return await finish();
@@ -281,20 +283,38 @@ async function closeWorker(c: WorkerConnections): Promise<void> {
   c.old = c.reader = c.appender = undefined;
 }
 
+/** The pace and allowance of this run's reads from the old server (none when the domain sets neither). */
+function readBudgetOf(opts: MigrateOptions, domain: DomainSettings, state: AccountStateStore): ReadBudget {
+  const o = domain.migration.old;
+  const perDay = dailyDownloadBytes(domain);
+  return {
+    limiter: o.maxBytesPerSec ? serverLimiter(oldServerKey(o), o.maxBytesPerSec) : undefined,
+    daily: perDay ? new DailyAllowance(opts.user, perDay, state.data.download) : undefined,
+    onWait: (waitMs) => opts.onProgress?.({ type: "bandwidth", waitMs }),
+    signal: opts.signal,
+  };
+}
+
 async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: AccountStateStore, work: PlannedFolder[], report: MigrationReport): Promise<void> {
   const queue = [...work];
-  const limits = opts.limits ?? DEFAULT_LIMITS;
+  // under a bandwidth cap a batch holds about a second of it, so that the pace is even; under
+  // a daily allowance a twentieth of it at most, so that a day's reads stop close to it
+  const perDay = dailyDownloadBytes(domain);
+  const cap = Math.min(domain.migration.old.maxBytesPerSec ?? Infinity, perDay ? perDay / 20 : Infinity);
+  const limits = Number.isFinite(cap) ? capBatches(opts.limits ?? DEFAULT_LIMITS, cap) : (opts.limits ?? DEFAULT_LIMITS);
   const spoolDir = homePaths(opts.home).spool;
   sweepStaleSpool(spoolDir);
   // one old connection per folder worker (the listing one is closed by now)
   const parallel = Math.max(1, Math.min(oldConnectionsPerUser(domain), queue.length));
+  const budget = readBudgetOf(opts, domain, state);
+  const oldReader = async () => budgetedReader(await opts.opener.oldReader(), budget);
   const worker = async () => {
     const conn: WorkerConnections = {};
     try {
       for (let f = queue.shift(); f && !opts.signal?.aborted; f = queue.shift()) {
         const outcome = newOutcome(f);
         try {
-          conn.old ??= await opts.opener.oldReader();
+          conn.old ??= await oldReader();
           conn.appender ??= await opts.opener.writer();
           const ctx: CopyContext = {
             user: opts.user,
@@ -306,7 +326,7 @@ async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: A
             reopenOld: async () => {
               await conn.old?.close();
               conn.old = undefined;
-              conn.old = await opts.opener.oldReader();
+              conn.old = await oldReader();
               return conn.old;
             },
             state,
@@ -318,7 +338,9 @@ async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: A
           };
           await copyFolder(ctx, f, outcome);
         } catch (e) {
-          report.errors.push(reportError(e, f.old));
+          report.errors.push(reportError(e, f.old, SOURCE_PROFILES[domain.migration.old.profile]));
+          // the day's allowance is spent: no other folder would get further today
+          if (e instanceof BudgetError) for (const rest of queue.splice(0)) report.errors.push(reportError(e, rest.old));
           // the connections may be broken; the next folder starts on fresh ones
           await closeWorker(conn);
         } finally {
@@ -332,7 +354,13 @@ async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: A
       await closeWorker(conn);
     }
   };
-  await Promise.all(Array.from({ length: parallel }, worker));
+  try {
+    await Promise.all(Array.from({ length: parallel }, worker));
+  } finally {
+    // what was downloaded today counts for the next runs too
+    const daily = budget.daily;
+    if (daily) await state.update((s) => void (s.download = { ...daily.ledger }));
+  }
   if (opts.signal?.aborted && queue.length > 0) {
     report.errors.push({ message: "stopped before the end (shutdown); the next run continues where this one stopped", transient: true });
   }

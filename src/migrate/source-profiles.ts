@@ -4,6 +4,7 @@
 // Names are matched on the folder's path below the personal namespace, levels joined by "/",
 // case-insensitively, with "*" and "?" globs (as migration.folders.exclude).
 import type { DomainSettings } from "../config/schema.ts";
+import { AutomigrateError } from "../errors.ts";
 import type { FolderOptions, SpecialUseRole } from "./folder-plan.ts";
 
 export const PROFILE_NAMES = ["generic", "exchange", "gmail"] as const;
@@ -22,6 +23,11 @@ export interface SourceProfile {
   maxConnectionsPerUser?: number;
   /** Bytes a user may download per day (the provider's documented IMAP limit). */
   dailyDownloadBytes?: number;
+  /**
+   * The server's words for "busy, try later" where it gives no code (matched in its answer,
+   * case-insensitively): such a failure is temporary (SERVER_BUSY), never final.
+   */
+  busyAnswers?: string[];
 }
 
 const MB = 1024 * 1024;
@@ -59,6 +65,7 @@ export const SOURCE_PROFILES: Record<ProfileName, SourceProfile> = {
     roleNames: { "Sent Items": "\\Sent", "Deleted Items": "\\Trash", "Junk Email": "\\Junk", "Junk E-mail": "\\Junk", Drafts: "\\Drafts", Archive: "\\Archive" },
     // Exchange Online throttles per mailbox: two connections is what it takes without complaint
     maxConnectionsPerUser: 2,
+    busyAnswers: ["Server Unavailable", "User is authenticated but not connected", "Request is throttled", "Command Error. 12"],
   },
 };
 
@@ -68,7 +75,25 @@ export function oldConnectionsPerUser(d: DomainSettings): number {
   return Math.max(1, Math.min(d.migration.parallelFolders, cap));
 }
 
+/** A user's daily download allowance from the old server in bytes: the setting, else the profile's; undefined for none. */
+export function dailyDownloadBytes(d: DomainSettings): number | undefined {
+  const mb = d.migration.old.dailyDownloadMB;
+  return mb !== undefined ? mb * 1024 * 1024 : SOURCE_PROFILES[d.migration.old.profile].dailyDownloadBytes;
+}
+
 /** A domain's folder options for the planner: its folder settings and its old server's profile. */
 export function folderOptionsOf(d: DomainSettings): FolderOptions {
   return { ...d.migration.folders, profile: SOURCE_PROFILES[d.migration.old.profile] };
+}
+
+/**
+ * A failure the old server's profile knows as "busy, try later" (its own words, listed in the
+ * profile's table), as a temporary SERVER_BUSY; any other error as it was.
+ */
+export function busyByProfile(profile: SourceProfile, e: unknown): unknown {
+  if (!(e instanceof AutomigrateError) || e.code === "SERVER_BUSY" || !profile.busyAnswers?.length) return e;
+  const said = e.message.toLowerCase();
+  const hit = profile.busyAnswers.find((w) => said.includes(w.toLowerCase()));
+  if (!hit) return e;
+  return new AutomigrateError(e.message, { ...e.context, hint: `the old server is busy or throttling ("${hit}"): the migration is retried later` }, { code: "SERVER_BUSY", transient: true, cause: e });
 }

@@ -5,6 +5,7 @@
 //   queued ──start──▶ running ──finished: done──▶ (done: dropped, or scheduled for a catch-up)
 //   scheduled ─start─▶   │      ──finished: again─▶ queued (a login came during a continuous pass)
 //   waiting ──start──▶   │      ──finished: temporary─▶ waiting (backoff), or failed after maxAttempts
+//                        │      ──finished: budget used up─▶ waiting until it refills (not an attempt)
 //                        │      ──finished: final─▶ failed
 //                        │      ──stopped (shutdown)─▶ queued (not counted as an attempt)
 //                        └──────broke (its own bookkeeping failed)─▶ waiting
@@ -15,7 +16,7 @@ import { backoffMs, type Job, type JobState } from "./policy.ts";
 export type JobEvent =
   | { kind: "start" }
   /** A run ended: its status, whether its failure is worth retrying, the first error, and the next catch-up pass due (if any). */
-  | { kind: "finished"; status: "done" | "partial" | "failed"; transient: boolean; error?: { code: ErrorCode; reason: string }; catchUpAt?: number }
+  | { kind: "finished"; status: "done" | "partial" | "failed"; transient: boolean; error?: { code: ErrorCode; reason: string }; catchUpAt?: number; resumeAt?: number }
   /** Shutdown stopped it at a safe point: it resumes at the next start. */
   | { kind: "stopped" }
   | { kind: "cancelled" }
@@ -60,6 +61,8 @@ const finished: Rule = (job, event, now, limits, random) => {
     return { to: "done" };
   }
   if (!event.transient) return { to: "failed", error };
+  // a budget used up (a provider's daily limit) is no failure: the job waits until it refills
+  if (event.resumeAt !== undefined) return { to: "waiting", patch: { notBefore: event.resumeAt, lastError: error.reason, lastErrorCode: error.code } };
   const attempts = job.attempts + 1;
   if (attempts >= limits.maxAttempts) return { to: "failed", error: { code: error.code, reason: `${error.reason} (gave up after ${attempts} attempts)` } };
   return { to: "waiting", patch: { attempts, notBefore: now + backoffMs(attempts, limits.baseMs, limits.maxMs, random), lastError: error.reason, lastErrorCode: error.code } };

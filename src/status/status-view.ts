@@ -15,6 +15,8 @@ export interface JobProgress {
   bytesTotal: number;
   rateMsgPerSec: number;
   etaSec: number | null;
+  /** Its reads are being paced by the old server's bandwidth cap. */
+  waitingForBandwidth?: boolean;
 }
 
 export type LiveJob = Job & { progress?: JobProgress };
@@ -89,7 +91,8 @@ function statusText(s: DaemonStatus, now: number): string[] {
   for (const l of s.logsRefused) lines.push(`LOGIN LOG NOT TAILED: ${l.reason}`);
   for (const j of s.jobs) {
     const prog = j.progress ? `  ${progressText(j.progress)}` : "";
-    if (j.state === "waiting") lines.push(...withText(`  waiting  ${j.user}${prog}  retry ${j.attempts} in ${Math.max(0, Math.round(((j.notBefore ?? now) - now) / 1000))}s`, codeAndText(j), "             ", ": "));
+    if (j.state === "waiting" && j.lastErrorCode === "BUDGET") lines.push(...withText(`  waiting  ${j.user}  for its download budget: continues ${whenText(j.notBefore, now)}`, codeAndText(j), "             ", ": "));
+    else if (j.state === "waiting") lines.push(...withText(`  waiting  ${j.user}${prog}  retry ${j.attempts} in ${Math.max(0, Math.round(((j.notBefore ?? now) - now) / 1000))}s`, codeAndText(j), "             ", ": "));
     else if (j.state === "scheduled") lines.push(`  ${j.state.padEnd(8)} ${j.user}  catch-up pass ${whenText(j.notBefore, now)}`);
     else lines.push(`  ${j.state.padEnd(8)} ${j.user}${prog}${j.reason === "catch-up" ? "  (catch-up pass)" : ""}`);
   }
@@ -105,7 +108,7 @@ export function unknownAccount(a: AccountAnswer): boolean {
 
 /** "2600/8000 messages, 22.6 MB/40 MB, 994 msg/s, ETA 5s, in "INBOX"". */
 export function progressText(p: JobProgress): string {
-  return `${p.messagesDone}/${p.messagesTotal} messages, ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}, ${p.rateMsgPerSec} msg/s${p.etaSec !== null ? `, ETA ${p.etaSec}s` : ""}${p.folder ? `, in "${p.folder}"` : ""}`;
+  return `${p.messagesDone}/${p.messagesTotal} messages, ${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}, ${p.rateMsgPerSec} msg/s${p.etaSec !== null ? `, ETA ${p.etaSec}s` : ""}${p.folder ? `, in "${p.folder}"` : ""}${p.waitingForBandwidth ? ", paced by the old server's bandwidth cap (migration.old.maxBytesPerSec)" : ""}`;
 }
 
 /** The last `automigrate verify`, in words. */

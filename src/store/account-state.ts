@@ -60,6 +60,8 @@ export const accountStateSchema = z.object({
    * (before its first folder was copied). Catch-up passes count from here.
    */
   routedLocalAt: z.string().optional(),
+  /** Bytes downloaded from the old server on one UTC day (the daily allowance a profile may set). */
+  download: z.object({ day: z.string(), bytes: z.number().nonnegative() }).optional(),
   /** The account automigrate created on the new server (first login or import). */
   account: z
     .object({ className: z.string(), tier: z.enum(["premium", "basic"]), createdAt: z.string(), via: z.enum(["first-login", "import"]) })

@@ -56,6 +56,10 @@ export interface Quirks {
   inflateLiteral?: { uid: number; bytes: number };
   /** The body of this UID is sent one byte every `everyMs` (a server that never quite stops answering). */
   trickleBody?: { uid: number; everyMs: number };
+  /** LOGIN and AUTHENTICATE answered NO with this text (Exchange's "Server Unavailable. 15"). */
+  refuseLogin?: string;
+  /** EXAMINE/SELECT answered NO with this text (Exchange's "User is authenticated but not connected."). */
+  refuseExamine?: string;
   /** Bytes the server wrote for inflated literals (to see that the client stopped reading). */
   inflatedSent?: number;
 }
@@ -208,9 +212,11 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
           later(() => sock.end());
           return;
         case "LOGIN":
+          if (quirks.refuseLogin) return send(`${tag} NO ${quirks.refuseLogin}\r\n`);
           logins.push(args[0] ?? "");
           return ok("logged in");
         case "AUTHENTICATE":
+          if (quirks.refuseLogin) return send(`${tag} NO ${quirks.refuseLogin}\r\n`);
           if (args[1]) {
             const [authzid, user] = Buffer.from(args[1], "base64").toString().split("\0");
             logins.push(authzid || user || "");
@@ -251,6 +257,7 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
         case "SELECT":
         case "EXAMINE": {
           const f = quirks.emptyList ? undefined : folders.get(args[0] ?? "");
+          if (quirks.refuseExamine) return send(`${tag} NO ${quirks.refuseExamine}\r\n`);
           if (!f) return send(`${tag} NO no such mailbox\r\n`);
           selected = f;
           send(`* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n* ${f.messages.length} EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY ${f.uidValidity}] ok\r\n`);

@@ -90,7 +90,7 @@ describe("values that reach a passwd-file are validated (no injected lines or fi
 describe("a mistyped settings key", () => {
   test("is answered with the nearest known key and the keys known there", () => {
     const e = inputErrorOf(() => applyAssignments(domainSchema, {}, assign("migration.old.imaport=993")));
-    expect(e.message).toBe('migration.old: unknown setting "imaport" (did you mean "imapPort"?); known here: host, imapPort, imapTls, smtpHost, smtpPort, tlsVerify, auth, login, maxConnectionsPerUser, profile');
+    expect(e.message).toBe('migration.old: unknown setting "imaport" (did you mean "imapPort"?); known here: host, imapPort, imapTls, smtpHost, smtpPort, tlsVerify, auth, login, maxBytesPerSec, dailyDownloadMB, maxConnectionsPerUser, profile');
     expect(inputErrorOf(() => applyAssignments(configSchema, {}, assign("firstlogin.socket=/run/a.sock"))).message).toContain('(did you mean "firstLogin"?)');
     expect(inputErrorOf(() => applyAssignments(domainSchema, {}, assign("classes.staff.quotaa=1G"))).message).toContain('classes.staff: unknown setting "quotaa" (did you mean "quota"?)');
     // a key of another variant is not "unknown (did you mean itself?)": it does not apply with this mode
