@@ -155,6 +155,40 @@ describe("console", () => {
     expect(cfg().domains["example.com"].migration.old.imapPort).toBe(before);
   });
 
+  test("configure: the old server's login switched to OAuth2 field by field; saving waits until the provider's settings are complete", async () => {
+    t.keys("Enter");
+    await t.waitFor("Configure example.com");
+    await toField("migration.old.auth.mode");
+    // master → captured → csv → oauth2: a new mode starts its settings afresh
+    for (const mode of ["captured", "csv"]) {
+      t.keys("Enter");
+      await t.waitFor(new RegExp(`Log in with\\s+${mode}\\s`));
+    }
+    t.keys("Enter");
+    await t.waitFor(/Log in with\s+oauth2\s/);
+    await t.waitFor(/still needed before saving: migration\.old\.auth\.provider:\s+required/);
+    t.keys("s");
+    await t.waitFor("nothing was saved");
+    expect(cfg().domains["example.com"].migration.old.auth.mode).toBe("master");
+    await toField("migration.old.auth.provider");
+    t.keys("Enter");
+    await t.waitFor(/OAuth2 provider\s+microsoft\s/);
+    await t.waitFor(/still needed before saving: migration\.old\.auth\.tenant: provider microsoft\s+needs\s+tenant/);
+    t.keys("Enter");
+    await t.waitFor(/OAuth2 provider\s+google\s/);
+    await t.waitFor(/still needed before saving: migration\.old\.auth\.serviceAccountKeyFile:\s+provider\s+google\s+needs\s+serviceAccountKeyFile/);
+    await toField("migration.old.auth.serviceAccountKeyFile");
+    t.keys("Enter");
+    await t.waitFor("Google service account key file — migration.old.auth.serviceA");
+    t.keys("/etc/automigrate/sa.json", "Enter");
+    await t.waitFor(/Google service account key file\s+\/etc\/automigrate\/sa\.json/);
+    t.keys("s");
+    await t.waitFor("example.com: saved");
+    expect(cfg().domains["example.com"].migration.old.auth).toEqual({ mode: "oauth2", provider: "google", serviceAccountKeyFile: "/etc/automigrate/sa.json", timeoutSec: 30 });
+    // back to the master user the other tests use
+    await runCliOk(h.home, ["domain", "set", "example.com", "migration.old.auth.mode=master", `migration.old.auth.user=${h.old.master.user}`, `migration.old.auth.passwordFile=${join(h.home, "old-master.pw")}`, "migration.old.auth.method=separator"]);
+  }, 60_000);
+
   test("configure: unsaved edits are marked; Esc and q ask before dropping them", async () => {
     const before = cfg().domains["example.com"].migration.continuous;
     t.keys("Enter");

@@ -188,12 +188,14 @@ export function closest(word: string, known: string[]): string | undefined {
   return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.k : undefined;
 }
 
+type Attempt<T> = { ok: true; data: T } | { ok: false; draft: Record<string, unknown>; issues: z.core.$ZodIssue[]; message: string };
+
 /**
  * Applies the assignments to a copy of `current` and validates the result with `schema`.
  * A value that fails as JSON is retried as a plain string (a host named "123", a password
- * file path). Returns the validated object or throws an input error naming every bad path.
+ * file path). Returns the validated object or the draft and every issue, formatted.
  */
-export function applyAssignments<T>(schema: z.ZodType<T>, current: unknown, assignments: Assignment[], prefix = ""): T {
+function attempt<T>(schema: z.ZodType<T>, current: unknown, assignments: Assignment[], prefix: string): Attempt<T> {
   const draft = structuredClone(current ?? {}) as Record<string, unknown>;
   for (const a of assignments) {
     const inValue = reservedKeyPath(typed(a.raw));
@@ -211,7 +213,7 @@ export function applyAssignments<T>(schema: z.ZodType<T>, current: unknown, assi
   for (;;) {
     for (const a of assignments) setPath(draft, a.path, asString.has(a.key) ? a.raw : typed(a.raw));
     const result = schema.safeParse(draft);
-    if (result.success) return result.data;
+    if (result.success) return { ok: true, data: result.data };
     for (const i of result.error.issues) {
       const at = i.path.join(".");
       if (!typedIssues.has(at) && assignments.some((a) => a.path.join(".") === at && !asString.has(a.key))) typedIssues.set(at, i);
@@ -222,8 +224,42 @@ export function applyAssignments<T>(schema: z.ZodType<T>, current: unknown, assi
     if (retry.length === 0) {
       const issues = result.error.issues.map((i) => typedIssues.get(i.path.join(".")) ?? i);
       const rawAt = (i: z.core.$ZodIssue) => assignments.find((a) => a.path.join(".") === i.path.join("."))?.raw;
-      throw inputError(issues.map((i) => formatIssue(i, prefix, schema, rawAt(i))).join("\n"));
+      return { ok: false, draft, issues, message: issues.map((i) => formatIssue(i, prefix, schema, rawAt(i))).join("\n") };
     }
     for (const a of retry) asString.add(a.key);
   }
+}
+
+/**
+ * Applies the assignments to a copy of `current` and validates the result with `schema`.
+ * A value that fails as JSON is retried as a plain string (a host named "123", a password
+ * file path). Returns the validated object or throws an input error naming every bad path.
+ */
+export function applyAssignments<T>(schema: z.ZodType<T>, current: unknown, assignments: Assignment[], prefix = ""): T {
+  const r = attempt(schema, current, assignments, prefix);
+  if (!r.ok) throw inputError(r.message);
+  return r.data;
+}
+
+/** Whether an issue is about one of the assigned values itself (not about what else the settings lack). */
+function concerns(issue: z.core.$ZodIssue, assignments: Assignment[]): boolean {
+  return assignments.some((a) => {
+    const at = a.path.join(".");
+    const where = issue.path.join(".");
+    if (where === at || where.startsWith(`${at}.`)) return true;
+    return issue.code === "unrecognized_keys" && where === a.path.slice(0, -1).join(".") && issue.keys.includes(String(a.path[a.path.length - 1]));
+  });
+}
+
+/**
+ * A form's step (the console's Configure screen sets one key at a time): like
+ * applyAssignments, but when what is wrong is only what the settings still lack (a new auth
+ * mode's other settings), the draft is returned as typed with those gaps named, to be
+ * filled by the next steps. A value that is itself wrong is refused (throws) as always.
+ */
+export function draftAssignments<T>(schema: z.ZodType<T>, current: unknown, assignments: Assignment[], prefix = ""): { value: T; missing: string[] } {
+  const r = attempt(schema, current, assignments, prefix);
+  if (r.ok) return { value: r.data, missing: [] };
+  if (r.issues.some((i) => concerns(i, assignments))) throw inputError(r.message);
+  return { value: r.draft as T, missing: r.message.split("\n") };
 }

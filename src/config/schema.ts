@@ -39,7 +39,7 @@ const absolutePath = z.string().regex(/^\/[^\x00-\x1f\x7f]*$/, "must be an absol
 export const oauth2Auth = z
   .strictObject({
     mode: z.literal("oauth2"),
-    provider: z.enum(["microsoft", "google", "command"], { error: (i) => `${JSON.stringify(i.input)} is not an OAuth2 provider (microsoft, google, command)` }).describe("oauth2: microsoft (app registration, client credentials), google (service account, domain-wide delegation) or command (an argv that prints a token)"),
+    provider: z.enum(["microsoft", "google", "command"], { error: (i) => (i.input === undefined ? "required: microsoft, google or command" : `${JSON.stringify(i.input)} is not an OAuth2 provider (microsoft, google, command)`) }).describe("oauth2: microsoft (app registration, client credentials), google (service account, domain-wide delegation) or command (an argv that prints a token)"),
     tenant: z.string().regex(/^[A-Za-z0-9.-]{1,128}$/, "is not a tenant (its domain, e.g. contoso.onmicrosoft.com, or its id)").optional().describe("provider=microsoft: the directory (tenant) id or domain"),
     clientId: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, "is not an application (client) id").optional().describe("provider=microsoft: the app registration's application (client) id"),
     clientSecretFile: absolutePath.optional().describe("provider=microsoft: file holding the client secret (one line, readable by automigrate only); or certificateFile + keyFile"),

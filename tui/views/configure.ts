@@ -3,7 +3,7 @@
 // the connections with the form's values.
 import blessed from "blessed";
 import { classNames } from "../../src/config/rules.ts";
-import { applyAssignments, getPath, parseAssignment } from "../../src/config/dotted.ts";
+import { draftAssignments, formatIssue, getPath, parseAssignment } from "../../src/config/dotted.ts";
 import { domainSchema, type DomainSettings } from "../../src/config/schema.ts";
 import { settingsOf } from "../../src/config/settings-help.ts";
 import { changeDomain } from "../../src/config/change.ts";
@@ -24,6 +24,8 @@ export function configureView(c: Console, domain: string): View {
   const original = JSON.stringify(draft);
   const modified = () => JSON.stringify(draft) !== original;
   let error = "";
+  /** What the draft still lacks (a new auth mode's other settings): saving waits for them. */
+  let missing: string[] = [];
   const selectedRow = () => FORM_ROWS[(el as unknown as { selected?: number }).selected ?? 0];
   const selectedField = (): FormField | undefined => {
     const r = selectedRow();
@@ -45,7 +47,7 @@ export function configureView(c: Console, domain: string): View {
     el.setItems(formLines(value, Number(screen.width) - 4) as never);
     redrawing = false;
     el.setLabel(` Configure ${domain}${modified() ? " — MODIFIED, not saved" : ""} `);
-    say(error || meaning(), Boolean(error));
+    say(error || (missing.length ? `still needed before saving: ${missing.join("; ")}` : meaning()), Boolean(error));
   };
   let redrawing = false;
   el.on("select item", () => {
@@ -57,7 +59,8 @@ export function configureView(c: Console, domain: string): View {
   const leave = formEscape(c, domain, modified);
   const assign = (key: string, raw: string) => {
     try {
-      draft = applyAssignments(domainSchema, draft, [parseAssignment(`${key}=${raw}`)]); // the CLI's zod rules
+      // the CLI's zod rules; settings that go together (auth.mode=oauth2 and its provider's) are set one by one
+      ({ value: draft, missing } = draftAssignments(domainSchema, draft, [parseAssignment(`${key}=${raw}`)]));
       error = "";
       leave.disarm();
     } catch (e) {
@@ -100,6 +103,11 @@ export function configureView(c: Console, domain: string): View {
       space: edit,
       s: () => {
         // a refused value never entered the form: what is saved is what the form shows
+        const complete = domainSchema.safeParse(draft);
+        if (!complete.success) {
+          say(`${complete.error.issues.map((i) => formatIssue(i, "", domainSchema)).join("\n")}\nnothing was saved`, true);
+          return;
+        }
         try {
           changeDomain(home, domain, () => draft);
           pop();
@@ -110,6 +118,7 @@ export function configureView(c: Console, domain: string): View {
       },
       escape: leave.escape,
       t: async () => {
+        if (missing.length) return say(`still needed before a test: ${missing.join("; ")}`, true);
         say("testing the connections ...");
         const { testConnection } = await import("../../src/diagnose/test-connection.ts");
         // the form's values, saved or not: what `s` would save is what is tested
