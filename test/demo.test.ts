@@ -80,3 +80,27 @@ test("a hang-up (the SSH session drops, the tmux session is killed) stops the de
   expect(processesNaming(dir!)).toBe(0);
   expect(existsSync(dir!)).toBe(false);
 }, 200_000);
+
+test("a second signal during the clean-up (the terminal's SIGHUP, then the launcher's SIGTERM) does not cut it short", async () => {
+  const t = startTerm(`${shq(join(clone, "bin", "automigrate"))} demo`);
+  let dir: string | undefined;
+  try {
+    await t.waitFor("daemon running", 120_000);
+    const args = spawnSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" }).stdout;
+    dir = /(\/\S+\/automigrate-demo-[A-Za-z0-9]{6})\/home daemon/.exec(args)?.[1];
+    const demo = args.split("\n").find((l) => l.includes(join(clone, "dist", "cli.js")) && / demo\s*$/.test(l));
+    expect({ dir: Boolean(dir), demo: Boolean(demo) }).toEqual({ dir: true, demo: true });
+    const pid = Number(demo!.trim().split(/\s+/)[0]);
+    // what a dropped SSH session does: SIGHUP to the console, then (from the launcher) SIGTERM
+    process.kill(pid, "SIGHUP");
+    await Bun.sleep(50);
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {}
+    for (let i = 0; i < 150 && (processesNaming(dir!) > 0 || existsSync(dir!)); i++) await Bun.sleep(200);
+    expect(processesNaming(dir!)).toBe(0);
+    expect(existsSync(dir!)).toBe(false);
+  } finally {
+    t.kill();
+  }
+}, 200_000);

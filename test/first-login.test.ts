@@ -145,7 +145,7 @@ describe("first login on the new server", () => {
     expect(JSON.parse(r.stdout)).toEqual([
       { line: 2, user: "imp1@example.com", result: "created", tier: "basic" },
       { line: 3, user: "stranger@nowhere.example", result: "refused", reason: "domain nowhere.example is not configured" },
-      { line: 4, user: "imp2@example.com", result: "refused", reason: "a line without a password needs the domain's old-server credentials in master mode" },
+      { line: 4, user: "imp2@example.com", result: "refused", reason: "a line without a password needs the domain's old-server access in master or oauth2 mode" },
       { line: 5, user: "intern2@interns.example", result: "refused", reason: 'class "domain-default" of interns.example has automatic migration off' },
     ]);
     expect(passwdHas("imp1@example.com")).toBe(true);

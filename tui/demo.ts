@@ -150,7 +150,13 @@ export async function runDemo(): Promise<number> {
     throw e;
   } finally {
     for (const sig of signals) process.off(sig, stopEarly);
+    // a hang-up reaches this process twice (tmux or sshd's SIGHUP, then the launcher's
+    // SIGTERM): the second must not end it halfway through the clean-up, leaving the
+    // servers and the daemon behind. The clean-up is bounded in time.
+    const finishing = () => {};
+    for (const sig of signals) process.on(sig, finishing);
     await cleanup();
+    for (const sig of signals) process.off(sig, finishing);
     process.stderr.write(`automigrate demo: stopped the servers and the daemon, and removed:\n${dir}\n`);
   }
 }

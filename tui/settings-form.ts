@@ -9,6 +9,8 @@ export interface FormField {
   label: string;
   kind: FieldKind;
   choices?: string[];
+  /** Shown only while another setting has one of these values (the settings of one auth mode, of one provider). */
+  when?: { key: string; is: string[] };
 }
 
 export interface FormSection {
@@ -17,6 +19,10 @@ export interface FormSection {
 }
 
 const f = (key: string, label: string, kind: FieldKind = "text", choices?: string[]): FormField => ({ key, label, kind, ...(choices ? { choices } : {}) });
+/** A field shown only while `key` is one of `is`. */
+const only = (key: string, is: string[], field: FormField): FormField => ({ ...field, when: { key, is } });
+const MODE = "migration.old.auth.mode";
+const PROVIDER = "migration.old.auth.provider";
 
 /** The sections and fields of a domain's Configure screen, in order. */
 export const FORM: FormSection[] = [
@@ -43,21 +49,21 @@ export const FORM: FormSection[] = [
       f("migration.old.maxBytesPerSec", "Bandwidth cap (bytes/s, all jobs)"),
       f("migration.old.dailyDownloadMB", "Daily download per user (MB)"),
       f("migration.old.auth.mode", "Log in with", "enum", ["master", "captured", "csv", "oauth2"]),
-      f("migration.old.auth.user", "Master user"),
-      f("migration.old.auth.passwordFile", "Master password file"),
-      f("migration.old.auth.method", "Master login method", "enum", ["authzid", "separator"]),
-      f("migration.old.auth.separator", "Master login separator"),
-      f("migration.old.auth.provider", "OAuth2 provider", "enum", ["microsoft", "google", "command"]),
-      f("migration.old.auth.tenant", "Microsoft tenant"),
-      f("migration.old.auth.clientId", "Microsoft app (client) id"),
-      f("migration.old.auth.clientSecretFile", "Microsoft client secret file"),
-      f("migration.old.auth.certificateFile", "Microsoft app certificate file"),
-      f("migration.old.auth.keyFile", "Microsoft certificate key file"),
-      f("migration.old.auth.serviceAccountKeyFile", "Google service account key file"),
-      f("migration.old.auth.command", "Token command and arguments", "list"),
-      f("migration.old.auth.scope", "OAuth2 scope"),
-      f("migration.old.auth.tokenUrl", "OAuth2 token URL"),
-      f("migration.old.auth.timeoutSec", "Token time limit (seconds)"),
+      only(MODE, ["master"], f("migration.old.auth.user", "Master user")),
+      only(MODE, ["master"], f("migration.old.auth.passwordFile", "Master password file")),
+      only(MODE, ["master"], f("migration.old.auth.method", "Master login method", "enum", ["authzid", "separator"])),
+      only(MODE, ["master"], f("migration.old.auth.separator", "Master login separator")),
+      only(MODE, ["oauth2"], f("migration.old.auth.provider", "OAuth2 provider", "enum", ["microsoft", "google", "command"])),
+      only(PROVIDER, ["microsoft"], f("migration.old.auth.tenant", "Microsoft tenant")),
+      only(PROVIDER, ["microsoft"], f("migration.old.auth.clientId", "Microsoft app (client) id")),
+      only(PROVIDER, ["microsoft"], f("migration.old.auth.clientSecretFile", "Microsoft client secret file")),
+      only(PROVIDER, ["microsoft"], f("migration.old.auth.certificateFile", "Microsoft app certificate file")),
+      only(PROVIDER, ["microsoft"], f("migration.old.auth.keyFile", "Microsoft certificate key file")),
+      only(PROVIDER, ["google"], f("migration.old.auth.serviceAccountKeyFile", "Google service account key file")),
+      only(PROVIDER, ["command"], f("migration.old.auth.command", "Token command and arguments", "list")),
+      only(MODE, ["oauth2"], f("migration.old.auth.scope", "OAuth2 scope")),
+      only(MODE, ["oauth2"], f("migration.old.auth.tokenUrl", "OAuth2 token URL")),
+      only(MODE, ["oauth2"], f("migration.old.auth.timeoutSec", "Token time limit (seconds)")),
     ],
   },
   {
@@ -109,6 +115,11 @@ export const FORM_FIELDS: FormField[] = FORM.flatMap((s) => s.fields);
 export type FormRow = { section: string } | { field: FormField };
 
 export const FORM_ROWS: FormRow[] = FORM.flatMap((s) => [{ section: s.title }, ...s.fields.map((field) => ({ field }))]);
+
+/** The rows shown for these values: a field whose `when` does not hold is left out (another auth mode's settings). */
+export function formRows(get: (key: string) => unknown): FormRow[] {
+  return FORM_ROWS.filter((r) => !("field" in r) || !r.field.when || r.field.when.is.includes(String(get(r.field.when.key))));
+}
 
 /** An item of a folder map: "old → new". */
 const ARROW = " → ";
@@ -163,7 +174,7 @@ const LABEL = 30;
  */
 export function formLines(get: (key: string) => unknown, width: number): string[] {
   const esc = (t: string) => t.replace(/[{}]/g, (c) => (c === "{" ? "{open}" : "{close}"));
-  return FORM_ROWS.map((r) => {
+  return formRows(get).map((r) => {
     if ("section" in r) return `{bold}── ${esc(r.section)} ${"─".repeat(Math.max(0, Math.min(40, width) - r.section.length - 4))}{/bold}`;
     const { field } = r;
     const label = `  ${field.label}`.padEnd(LABEL + 2);

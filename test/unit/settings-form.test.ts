@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { settingsOf } from "../../src/config/settings-help.ts";
 import { domainSchema } from "../../src/config/schema.ts";
-import { expectedText, FORM, FORM_FIELDS, formLines, itemsOf, mapItem, splitMapItem, valueFromItems, valueText } from "../../tui/settings-form.ts";
+import { expectedText, FORM, FORM_FIELDS, formLines, formRows, itemsOf, mapItem, splitMapItem, valueFromItems, valueText } from "../../tui/settings-form.ts";
 
 describe("the Configure form", () => {
   test("the sections an admin reads, every field a real setting, none twice", () => {
@@ -30,7 +30,7 @@ describe("the Configure form", () => {
   });
 
   test("rows fit the width: label, value, and the key when there is room; long values cut with …", () => {
-    const values: Record<string, unknown> = { "migration.old.host": "old.example.com", "migration.old.auth.passwordFile": "/a/very/long/path/".repeat(4) };
+    const values: Record<string, unknown> = { "migration.old.host": "old.example.com", "migration.old.auth.mode": "master", "migration.old.auth.passwordFile": "/a/very/long/path/".repeat(4) };
     for (const width of [76, 116]) {
       const lines = formLines((k) => values[k], width);
       const plain = lines.map((l) => l.replace(/\{\/?[a-z-]+\}/g, ""));
@@ -39,5 +39,19 @@ describe("the Configure form", () => {
       expect(plain.find((l) => l.includes("Master password file"))).toMatch(/…/);
     }
     expect(formLines(() => undefined, 76)[0]).toContain("── Migration");
+  });
+});
+
+describe("the settings of one auth mode", () => {
+  const shown = (values: Record<string, unknown>) => formRows((k) => values[k]).flatMap((r) => ("field" in r && r.field.key.startsWith("migration.old.auth.") ? [r.field.key.slice(19)] : []));
+  test("master shows the master user's; oauth2 its provider's; captured none but the mode", () => {
+    expect(shown({ "migration.old.auth.mode": "master" })).toEqual(["mode", "user", "passwordFile", "method", "separator"]);
+    expect(shown({ "migration.old.auth.mode": "captured" })).toEqual(["mode"]);
+    expect(shown({ "migration.old.auth.mode": "oauth2" })).toEqual(["mode", "provider", "scope", "tokenUrl", "timeoutSec"]);
+    expect(shown({ "migration.old.auth.mode": "oauth2", "migration.old.auth.provider": "microsoft" })).toEqual(["mode", "provider", "tenant", "clientId", "clientSecretFile", "certificateFile", "keyFile", "scope", "tokenUrl", "timeoutSec"]);
+    expect(shown({ "migration.old.auth.mode": "oauth2", "migration.old.auth.provider": "google" })).toEqual(["mode", "provider", "serviceAccountKeyFile", "scope", "tokenUrl", "timeoutSec"]);
+    expect(shown({ "migration.old.auth.mode": "oauth2", "migration.old.auth.provider": "command" })).toEqual(["mode", "provider", "command", "scope", "tokenUrl", "timeoutSec"]);
+    // the lines drawn are the rows shown
+    expect(formLines((k) => ({ "migration.old.auth.mode": "captured" })[k], 116).length).toBe(formRows((k) => ({ "migration.old.auth.mode": "captured" })[k]).length);
   });
 });

@@ -11,7 +11,7 @@ import { loadConfig } from "../../src/config/store.ts";
 import { AutomigrateError, errorText } from "../../src/errors.ts";
 import { TIMEOUTS } from "../../src/timeouts.ts";
 import type { Console, View } from "../console.ts";
-import { expectedText, FORM_ROWS, formLines, itemsOf, mapItem, splitMapItem, valueFromItems, valueText, type FormField } from "../settings-form.ts";
+import { expectedText, formLines, formRows, itemsOf, mapItem, splitMapItem, valueFromItems, valueText, type FormField } from "../settings-form.ts";
 import { formEscape } from "./form-escape.ts";
 
 /** Each domain setting's values, default and meaning, from the schema (as `domain set --help`). */
@@ -26,7 +26,7 @@ export function configureView(c: Console, domain: string): View {
   let error = "";
   /** What the draft still lacks (a new auth mode's other settings): saving waits for them. */
   let missing: string[] = [];
-  const selectedRow = () => FORM_ROWS[(el as unknown as { selected?: number }).selected ?? 0];
+  const selectedRow = () => formRows(value)[(el as unknown as { selected?: number }).selected ?? 0];
   const selectedField = (): FormField | undefined => {
     const r = selectedRow();
     return r && "field" in r ? r.field : undefined;
