@@ -86,7 +86,7 @@ test("a second signal during the clean-up (the terminal's SIGHUP, then the launc
   let dir: string | undefined;
   try {
     await t.waitFor("daemon running", 120_000);
-    const args = spawnSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" }).stdout;
+    const args = spawnSync("ps", ["-ww", "-eo", "pid=,args="], { encoding: "utf8" }).stdout;
     dir = /(\/\S+\/automigrate-demo-[A-Za-z0-9]{6})\/home daemon/.exec(args)?.[1];
     const demo = args.split("\n").find((l) => l.includes(join(clone, "dist", "cli.js")) && / demo\s*$/.test(l));
     expect({ dir: Boolean(dir), demo: Boolean(demo) }).toEqual({ dir: true, demo: true });

@@ -98,6 +98,17 @@ export async function runDemo(): Promise<number> {
     if (stopping) throw new StoppedWhileStarting();
   };
   const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  // after a hang-up the terminal is gone: the console's last reads and writes fail (EIO,
+  // thrown from where nobody catches it), and such an error must not end the process
+  // before the servers, the daemon and the directory are cleaned up
+  let quiet = false;
+  const endingQuietly = () => {
+    if (quiet) return;
+    quiet = true;
+    for (const stream of [process.stdin, process.stdout, process.stderr]) stream.on("error", () => {});
+    process.on("uncaughtException", () => {});
+    process.on("unhandledRejection", () => {});
+  };
   for (const sig of signals) process.on(sig, stopEarly);
   try {
     process.stderr.write("automigrate demo: starting an old and a new Dovecot on 127.0.0.1 ...\n");
@@ -141,8 +152,10 @@ export async function runDemo(): Promise<number> {
         await s.close();
       })().catch(() => {});
     }, 3000);
-    // from here the console handles the signals (it restores the terminal and returns)
+    // from here the console handles the signals (it restores the terminal and returns); a
+    // signal is also the end of the session, and what the terminal says no longer matters
     for (const sig of signals) process.off(sig, stopEarly);
+    for (const sig of signals) process.once(sig, endingQuietly);
     return await runTui(home);
   } catch (e) {
     // stopped: whatever failed after that (Ctrl-C also reaches the servers) is its consequence
@@ -155,6 +168,7 @@ export async function runDemo(): Promise<number> {
     // servers and the daemon behind. The clean-up is bounded in time.
     const finishing = () => {};
     for (const sig of signals) process.on(sig, finishing);
+    endingQuietly();
     await cleanup();
     for (const sig of signals) process.off(sig, finishing);
     process.stderr.write(`automigrate demo: stopped the servers and the daemon, and removed:\n${dir}\n`);
