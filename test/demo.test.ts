@@ -88,7 +88,8 @@ test("a second signal during the clean-up (the terminal's SIGHUP, then the launc
     await t.waitFor("daemon running", 120_000);
     const args = spawnSync("ps", ["-ww", "-eo", "pid=,args="], { encoding: "utf8" }).stdout;
     dir = /(\/\S+\/automigrate-demo-[A-Za-z0-9]{6})\/home daemon/.exec(args)?.[1];
-    const demo = args.split("\n").find((l) => l.includes(join(clone, "dist", "cli.js")) && / demo\s*$/.test(l));
+    // the console's own process (the launcher's child): ".../dist/cli.js demo" of this clone
+    const demo = args.split("\n").find((l) => l.includes("/automigrate-clone-") && /\/dist\/cli\.js demo\s*$/.test(l));
     expect({ dir: Boolean(dir), demo: Boolean(demo) }).toEqual({ dir: true, demo: true });
     const pid = Number(demo!.trim().split(/\s+/)[0]);
     // what a dropped SSH session does: SIGHUP to the console, then (from the launcher) SIGTERM
