@@ -12,6 +12,7 @@ import { BUN, migrateJson, runCli, runCliOk, startHarness, type Harness } from "
 import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
 import { startTokenServer, type TokenServer } from "./support/oauth-server.ts";
 import { accountState, startDaemon, waitFor, type DaemonProc } from "./support/daemon.ts";
+import { startDovecot } from "./support/dovecot.ts";
 
 setDefaultTimeout(60_000);
 
@@ -166,6 +167,29 @@ describe("OAuth2 access to the old server", () => {
     const failed = JSON.parse(r.stdout);
     expect(failed.errors[0].code).toBe("TOKEN_REFUSED");
     expect(failed.errors[0].message).toContain("exited 3: token command: no such user: unknown.person@example.com");
+  });
+
+  test("a server that offers only XOAUTH2 gets XOAUTH2; one that offers neither is told apart from a refused token", async () => {
+    const U = USERS[11]!;
+    const only = await startDovecot({ label: "old-xoauth2", users: [{ user: U, password: "user-pw" }], oauth2: { introspectUrl: ts.introspectUrl, mechanisms: "xoauth2" } });
+    const none = await startDovecot({ label: "old-plain", users: [{ user: U, password: "user-pw" }] });
+    try {
+      await seed(only, U, [], [{ folder: "INBOX", raw: makeMessage(1, { subject: "x" }) }]);
+      await configure([...google(), `migration.old.imapPort=${only.port}`]);
+      const { code, report } = await migrated(U);
+      expect({ code, status: report.status, messages: report.messages }).toEqual({ code: 0, status: "done", messages: 1 });
+      const methods = readFileSync(only.logPath, "utf8").split("\n").filter((l) => l.includes("imap-login: Info: Login:") && l.includes(`user=<${U}>`) && !l.includes("method=PLAIN")).map((l) => /method=(\S+?),/.exec(l)?.[1]);
+      expect(methods.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(methods)).toEqual(new Set(["XOAUTH2"]));
+      await configure([...google(), `migration.old.imapPort=${none.port}`]);
+      const r = await runCli(h.home, ["migrate", U, "--json"]);
+      const failed = JSON.parse(r.stdout);
+      expect(failed.errors[0].code).toBe("CONFIG");
+      expect(failed.errors[0].message).toContain("the server offers neither AUTH=OAUTHBEARER nor AUTH=XOAUTH2");
+    } finally {
+      await runCliOk(h.home, ["domain", "set", D, `migration.old.imapPort=${h.old.port}`]);
+      await Promise.all([only.stop(), none.stop()]);
+    }
   });
 
   test("the new server behind an identity provider too (target.auth.mode=oauth2)", async () => {

@@ -64,7 +64,7 @@ export interface DovecotOptions {
    * against an introspection endpoint (RFC 7662), and app-wide tokens (which name no mailbox)
    * by a checkpassword program.
    */
-  oauth2?: { introspectUrl: string; appCheck?: { script: string; introspectUrl: string } };
+  oauth2?: { introspectUrl: string; appCheck?: { script: string; introspectUrl: string }; mechanisms?: string };
 }
 
 export interface Dovecot {
@@ -238,7 +238,7 @@ hostname = ${opts.label ?? "dovecot"}.automigrate.test
 ${smtpPort ? `submission_relay_host = ${listen}
 submission_relay_port = 9
 ` : ""}
-auth_mechanisms = plain login${opts.oauth2 ? " xoauth2 oauthbearer" : ""}
+auth_mechanisms = plain login${opts.oauth2 ? ` ${opts.oauth2.mechanisms ?? "xoauth2 oauthbearer"}` : ""}
 ${opts.trustedNetworks ? `login_trusted_networks = ${opts.trustedNetworks}\n` : ""}
 auth_master_user_separator = *
 auth_verbose = yes

@@ -38,6 +38,14 @@ export async function openImap(endpoint: Endpoint, creds: Credentials, opts: { t
   try {
     await client.connect();
   } catch (e) {
+    const caps = (client as unknown as { capabilities?: Map<string, unknown> }).capabilities;
+    if (opts.accessToken !== undefined && caps?.size && !caps.has("AUTH=OAUTHBEARER") && !caps.has("AUTH=XOAUTH2")) {
+      throw new AutomigrateError("the server offers neither AUTH=OAUTHBEARER nor AUTH=XOAUTH2, so it cannot take an OAuth2 token", {
+        server,
+        user: who,
+        hint: "check the server (and its TLS mode: some offer them only after STARTTLS), or log in with another auth.mode",
+      }, { code: "CONFIG", cause: e });
+    }
     const err = e as Error & { code?: string; authenticationFailed?: boolean; responseText?: string };
     if (err.authenticationFailed || /auth/i.test(err.code ?? "")) {
       // The old server refusing is final (wrong credentials). The new server refusing may
