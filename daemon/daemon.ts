@@ -26,6 +26,8 @@ import { LocalAccounts } from "../src/routing/local-accounts.ts";
 import { LogTail } from "./log-tail.ts";
 import { claimLog, type LogClaim } from "./log-claim.ts";
 import { RoutingSocket } from "./routing-socket.ts";
+import { DaemonMetrics, serveMetrics } from "./metrics.ts";
+import { tokenRequestOutcomes } from "../src/oauth/broker.ts";
 import { AuthSocket, guardLimits } from "./auth-socket.ts";
 import { SocketSlot } from "./socket-slot.ts";
 import { FirstLoginGuard } from "../src/accounts/first-login-guard.ts";
@@ -79,6 +81,15 @@ export class Daemon {
   private crons: ScheduledTask[] = [];
   private readonly routing = new SocketSlot<RoutingSocket>();
   private readonly auth = new SocketSlot<AuthSocket>();
+  /** Prometheus metrics (served while metrics.listen is set). */
+  readonly metrics = new DaemonMetrics({
+    jobs: () => this.store?.jobs ?? [],
+    accounts: () => (this.store ? this.accountStatuses() : new Map()),
+    routingLookups: () => this.routing.current?.lookups ?? 0,
+    firstLogins: () => this.auth.current?.stats,
+    tokenRequests: () => tokenRequestOutcomes(),
+  });
+  private metricsServer?: { listen: string; stop(): void };
   /** Rate limits of first-login checks: kept across reloads and socket moves. */
   private readonly guard = new FirstLoginGuard(guardLimits(firstLoginSchema.parse({})));
   /** Accounts on the new server, for mail routing: a user with a job logged in there. */
@@ -192,11 +203,28 @@ export class Daemon {
     }
     await this.applyRouting();
     await this.applyFirstLogin();
+    this.applyMetrics();
     for (const c of this.crons) await c.destroy();
     this.crons = [];
     const s = this.config.schedules;
     if (s.retryFailed) this.crons.push(cronSchedule(s.retryFailed, () => this.background("retrying failed jobs", () => this.retryFailed()), { name: "retryFailed", noOverlap: true }));
     if (s.sweep) this.crons.push(cronSchedule(s.sweep, () => this.background("the sweep", () => this.sweep()), { name: "sweep", noOverlap: true }));
+  }
+
+  /** Starts, moves or stops the metrics endpoint as metrics.listen says. */
+  private applyMetrics(): void {
+    const listen = this.config.metrics.listen;
+    if (this.metricsServer?.listen === listen) return;
+    this.metricsServer?.stop();
+    this.metricsServer = undefined;
+    if (!listen) return;
+    try {
+      const server = serveMetrics(this.metrics, listen);
+      this.metricsServer = { listen, stop: server.stop };
+      this.log.info({ msg: "metrics: serving Prometheus metrics", url: server.url });
+    } catch (e) {
+      this.log.error({ msg: "metrics not served", listen, error: errorText(e), fix: "check metrics.listen (a free host:port, or a socket path in a directory the daemon may write)" });
+    }
   }
 
   /** Starts, moves or stops the Postfix socketmap server as routing.socket says. */
@@ -268,6 +296,7 @@ export class Daemon {
       const running = this.running.has(e.user);
       const d = decideLogin(e, this.config, () => this.lastStatusOf(e.user), running);
       if (!d.enqueue) {
+        this.metrics.loginEvent("ignored");
         this.ignored.push({ at: new Date().toISOString(), user: e.user, reason: d.reason });
         if (this.ignored.length > IGNORED_KEPT) this.ignored.shift();
         this.log.debug({ msg: "login ignored", user: e.user, reason: d.reason });
@@ -277,6 +306,7 @@ export class Daemon {
       // the user's job runs is then merged without another pass.
       const continuous = d.continuous && !(running && e.authUser === undefined);
       const r = enqueue(this.store.jobs, { user: e.user, domain: d.domain, oldServer: d.oldServer, reason: "login", now, continuous });
+      this.metrics.loginEvent(r === "queued" ? "queued" : "merged");
       this.logUser("info", e.user, { msg: r === "queued" ? "login queued" : "login merged", service: e.service, result: r });
       changed.add(this.store.jobs.find((j) => j.user === e.user)!);
     }
@@ -361,6 +391,7 @@ export class Daemon {
       touched.add(this.store.jobs.find((j) => j.user === user)!);
     }
     await this.store.saveJobs(touched);
+    this.metrics.swept(Date.now());
     this.log.info({ msg: "sweep queued", accounts: touched.size });
     this.schedule();
     return touched.size;
@@ -498,6 +529,7 @@ export class Daemon {
     const before = this.lastStatusOf(job.user);
     try {
       const r = await migrateUser({ home: this.home, config: this.config, user: job.user, opener: imapOpener(resolveSides(this.config, job.user, this.vault)), signal, onProgress: (e) => this.onProgress(job.user, e) });
+      this.metrics.runFinished({ domain: job.domain, oldServer: job.oldServer, status: r.status, messages: r.messages, bytes: r.bytes, skipped: r.skipped, durationMs: r.durationMs });
       const first = r.errors[0];
       const error = first ? { code: first.code ?? "SERVER", reason: first.message } : undefined;
       const resumeAt = r.errors.flatMap((e) => (e.resumeAt ? [Date.parse(e.resumeAt)] : [])).reduce<number | undefined>((a, b) => Math.max(a ?? 0, b), undefined);
@@ -564,6 +596,7 @@ export class Daemon {
     // answers "temporary failure" while nothing answers
     await this.routing.close();
     await this.auth.close();
+    this.metricsServer?.stop();
     this.log.info({ msg: "stopped" });
   }
 

@@ -340,6 +340,16 @@ const configObject = z.strictObject({
     })
     .default({}),
   routing: routingSchema.default(() => routingSchema.parse({})),
+  /** Prometheus metrics of the daemon (off unless listen is set). */
+  metrics: z
+    .strictObject({
+      listen: z
+        .string()
+        .refine((v) => /^\/[^\x00-\x1f\x7f]+$/.test(v) || /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(v), 'is neither host:port (e.g. "127.0.0.1:9464") nor an absolute Unix socket path')
+        .optional()
+        .describe('where the daemon serves Prometheus metrics at /metrics: "127.0.0.1:9464" or a Unix socket path; unset: no metrics'),
+    })
+    .default({}),
   firstLogin: firstLoginSchema.default(() => firstLoginSchema.parse({})),
   domains: ownRecord(domainName, domainSchema).prefault({}),
 });

@@ -17,9 +17,9 @@ export interface BearerSource {
 
 const cache = new TokenCache();
 
-/** Token requests made by this process (what the cache could not answer). */
-export function tokenRequests(): number {
-  return cache.requests;
+/** Token requests made by this process (what the cache could not answer), by outcome ("ok" or the error's code). */
+export function tokenRequestOutcomes(): ReadonlyMap<string, number> {
+  return cache.outcomes;
 }
 
 export function bearerFor(auth: OAuth2Auth, login: string, settingsKey: string): BearerSource {

@@ -30,8 +30,10 @@ export function expiryMarginMs(lifetimeSec: number): number {
 
 export class TokenCache {
   private entries = new Map<string, Entry>();
-  /** Requests made to the provider, by key (what the cache could not answer). */
+  /** Requests made to the provider (what the cache could not answer). */
   requests = 0;
+  /** Their outcomes: "ok", or the failure's code (TOKEN_REFUSED, TOKEN_UNAVAILABLE, ...). */
+  readonly outcomes = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -50,6 +52,7 @@ export class TokenCache {
         e.usableUntil = this.now() + t.expiresInSec * 1000 - expiryMarginMs(t.expiresInSec);
         e.failure = undefined;
         e.inflight = undefined;
+        this.count("ok");
         return t.token;
       },
       (err: unknown) => {
@@ -57,10 +60,15 @@ export class TokenCache {
         e.failure = { error: err, until: this.now() + failurePauseMs(streak), streak };
         e.token = undefined;
         e.inflight = undefined;
+        this.count(typeof (err as { code?: unknown }).code === "string" ? (err as { code: string }).code : "error");
         throw err;
       },
     );
     return e.inflight;
+  }
+
+  private count(outcome: string): void {
+    this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
   }
 
   /** The server refused `token`: it is not handed out again (the next get fetches a new one). */
