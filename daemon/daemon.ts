@@ -88,6 +88,7 @@ export class Daemon {
     routingLookups: () => this.routing.current?.lookups ?? 0,
     firstLogins: () => this.auth.current?.stats,
     tokenRequests: () => tokenRequestOutcomes(),
+    logLag: () => [...this.tails].map(([log, tail]) => ({ log, bytes: tail.lagBytes() })),
   });
   private metricsServer?: { listen: string; stop(): void };
   /** Rate limits of first-login checks: kept across reloads and socket moves. */
@@ -195,7 +196,7 @@ export class Daemon {
           this.store.logs[path] = pos;
           await this.store.saveMeta();
         },
-        onEvents: (events) => this.onLogins(events),
+        onEvents: (events) => this.onLogins(events, path),
         warn: (msg, extra) => this.log.warn({ msg, ...extra }),
       });
       this.tails.set(path, tail);
@@ -286,7 +287,7 @@ export class Daemon {
     return readAccountState(this.home, user)?.lastRun?.status;
   }
 
-  async onLogins(events: LoginEvent[]): Promise<void> {
+  async onLogins(events: LoginEvent[], log = "(unknown)"): Promise<void> {
     const now = Date.now();
     const changed = new Set<Job>();
     for (const e of events) {
@@ -296,7 +297,7 @@ export class Daemon {
       const running = this.running.has(e.user);
       const d = decideLogin(e, this.config, () => this.lastStatusOf(e.user), running);
       if (!d.enqueue) {
-        this.metrics.loginEvent("ignored");
+        this.metrics.loginEvent(log, "ignored");
         this.ignored.push({ at: new Date().toISOString(), user: e.user, reason: d.reason });
         if (this.ignored.length > IGNORED_KEPT) this.ignored.shift();
         this.log.debug({ msg: "login ignored", user: e.user, reason: d.reason });
@@ -306,7 +307,7 @@ export class Daemon {
       // the user's job runs is then merged without another pass.
       const continuous = d.continuous && !(running && e.authUser === undefined);
       const r = enqueue(this.store.jobs, { user: e.user, domain: d.domain, oldServer: d.oldServer, reason: "login", now, continuous });
-      this.metrics.loginEvent(r === "queued" ? "queued" : "merged");
+      this.metrics.loginEvent(log, r === "queued" ? "queued" : "merged");
       this.logUser("info", e.user, { msg: r === "queued" ? "login queued" : "login merged", service: e.service, result: r });
       changed.add(this.store.jobs.find((j) => j.user === e.user)!);
     }

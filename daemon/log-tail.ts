@@ -98,6 +98,18 @@ export class LogTail {
     return { current: this.cur && of(this.cur), previous: this.prev && of(this.prev) };
   }
 
+  /** Bytes written to the log that are not read yet (the current file, and a rotated one still being finished). */
+  lagBytes(): number {
+    let lag = 0;
+    for (const o of [this.cur, this.prev]) {
+      if (!o) continue;
+      try {
+        lag += Math.max(0, fstatSync(o.fd).size - o.offset);
+      } catch {}
+    }
+    return lag;
+  }
+
   /** Reads whatever is new, one pass at a time. */
   kick(): Promise<void> {
     if (this.pending || this.stopped) return this.running;

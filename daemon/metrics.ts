@@ -15,6 +15,8 @@ export interface MetricsSource {
   routingLookups(): number;
   firstLogins(): { accepted: number; refused: number; temporary: number } | undefined;
   tokenRequests(): ReadonlyMap<string, number>;
+  /** Each login log and its unread bytes. */
+  logLag(): { log: string; bytes: number }[];
 }
 
 export interface FinishedRun {
@@ -42,7 +44,7 @@ export class DaemonMetrics {
   private readonly skipped: Counter<"domain" | "code">;
   private readonly runs: Counter<"domain" | "status">;
   private readonly duration: Histogram<"domain">;
-  private readonly loginEvents: Counter<"result">;
+  private readonly loginEvents: Counter<"log" | "result">;
   private readonly lastSweep: Gauge;
 
   constructor(source: MetricsSource) {
@@ -52,7 +54,17 @@ export class DaemonMetrics {
     this.skipped = new Counter({ name: "automigrate_messages_skipped_total", help: "Messages skipped (not copied), by why", labelNames: ["domain", "code"], registers });
     this.runs = new Counter({ name: "automigrate_runs_total", help: "Migration runs finished, by status", labelNames: ["domain", "status"], registers });
     this.duration = new Histogram({ name: "automigrate_run_duration_seconds", help: "Duration of migration runs", labelNames: ["domain"], buckets: [1, 5, 15, 60, 300, 900, 3600, 14400], registers });
-    this.loginEvents = new Counter({ name: "automigrate_login_events_total", help: "Login events read from the logs, by what was done (queued, merged, ignored)", labelNames: ["result"], registers });
+    this.loginEvents = new Counter({ name: "automigrate_login_events_total", help: "Login events read from each log, by what was done (queued, merged, ignored)", labelNames: ["log", "result"], registers });
+    new Gauge({
+      name: "automigrate_log_lag_bytes",
+      help: "Bytes written to a login log and not read yet",
+      labelNames: ["log"],
+      registers,
+      collect() {
+        this.reset();
+        for (const l of source.logLag()) this.set({ log: l.log }, l.bytes);
+      },
+    });
     this.lastSweep = new Gauge({ name: "automigrate_last_sweep_timestamp_seconds", help: "When the last sweep queued the known accounts (Unix time)", registers });
 
     new Gauge({
@@ -135,8 +147,8 @@ export class DaemonMetrics {
     this.duration.observe({ domain: r.domain }, r.durationMs / 1000);
   }
 
-  loginEvent(result: "queued" | "merged" | "ignored"): void {
-    this.loginEvents.inc({ result });
+  loginEvent(log: string, result: "queued" | "merged" | "ignored"): void {
+    this.loginEvents.inc({ log, result });
   }
 
   swept(at: number): void {

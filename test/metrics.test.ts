@@ -72,11 +72,13 @@ describe("metrics", () => {
     expect(delta(before, after, 'automigrate_messages_skipped_total{domain="example.com",code="TOO_LARGE"}')).toBe(1);
     expect(delta(before, after, 'automigrate_runs_total{domain="example.com",status="partial"}')).toBe(1);
     expect(delta(before, after, 'automigrate_run_duration_seconds_count{domain="example.com"}')).toBe(1);
-    expect(delta(before, after, 'automigrate_login_events_total{result="queued"}')).toBe(1);
+    const log = `log="${h.target.logPath}"`;
+    expect(delta(before, after, `automigrate_login_events_total{${log},result="queued"}`)).toBe(1);
+    expect(after.get(`automigrate_log_lag_bytes{${log}}`)).toBeGreaterThanOrEqual(0);
     expect(after.get('automigrate_accounts{domain="example.com",outcome="partial"}')).toBe(1);
     expect(after.get('automigrate_jobs{state="running"}')).toBe(0);
     // the daemon's own logins to the new server are read and ignored, not queued
-    expect(delta(before, after, 'automigrate_login_events_total{result="queued"}')).toBe(1);
+    expect(delta(before, after, `automigrate_login_events_total{${log},result="ignored"}`)).toBeGreaterThan(0);
     const text = await (await fetch(url)).text();
     expect(text).not.toContain(U);
     expect(text).not.toContain("maria");
