@@ -31,7 +31,7 @@ try {
   const statuses = ["done", "partial", "failed"] as const;
   for (let i = 0; i < ACCOUNTS; i++) {
     const lastRun = i % 10 === 9 ? undefined : { status: statuses[i % 3], finishedAt: "2026-12-01T00:00:00Z", messages: 100, bytes: 1_000_000 };
-    writeFileSync(join(accounts, accountFileName(user(i))), JSON.stringify({ version: 1, folders: {}, runs: lastRun ? 1 : 0, ...(lastRun ? { lastRun } : {}) }));
+    writeFileSync(join(accounts, accountFileName(user(i))), JSON.stringify({ version: 1, user: user(i), folders: {}, runs: lastRun ? 1 : 0, ...(lastRun ? { lastRun } : {}) }));
   }
   pausedQueue(home, Array.from({ length: JOBS }, (_, i) => user(i)));
   daemon = spawn(CLI, ["--home", home, "daemon"], { stdio: "ignore" });

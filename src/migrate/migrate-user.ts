@@ -130,6 +130,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
           messages: report.messages,
           bytes: report.bytes,
           error: report.errors[0]?.message,
+          errorCode: report.errors[0]?.code,
         };
       });
       return report;

@@ -82,6 +82,8 @@ export const accountStateSchema = z.object({
       messages: z.number(),
       bytes: z.number(),
       error: z.string().optional(),
+      /** The first error's code (reports group by it). */
+      errorCode: z.string().optional(),
     })
     .optional(),
 });
