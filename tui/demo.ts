@@ -112,10 +112,15 @@ export async function runDemo(): Promise<number> {
   for (const sig of signals) process.on(sig, stopEarly);
   try {
     process.stderr.write("automigrate demo: starting an old and a new Dovecot on 127.0.0.1 ...\n");
-    [old, target] = await Promise.all([
+    // both starts are awaited even when one fails (Ctrl-C reaches the servers too): the
+    // clean-up stops whichever did start
+    const started = await Promise.allSettled([
       startDovecot({ label: "demo-old", separator: ".", specialUse: { "Sent Items": "\\Sent" }, users }),
       startDovecot({ label: "demo-new", users }),
     ]);
+    [old, target] = started.map((r) => (r.status === "fulfilled" ? r.value : undefined));
+    for (const r of started) if (r.status === "rejected") throw r.reason;
+    if (!old || !target) throw new StoppedWhileStarting();
     step();
     process.stderr.write("automigrate demo: generating mailboxes ...\n");
     await Promise.all(USERS.map((u, i) => seedOld(old!, u, 40 + i * 60)));
