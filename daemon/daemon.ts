@@ -533,8 +533,10 @@ export class Daemon {
       this.metrics.runFinished({ domain: job.domain, oldServer: job.oldServer, status: r.status, messages: r.messages, bytes: r.bytes, skipped: r.skipped, durationMs: r.durationMs });
       const first = r.errors[0];
       const error = first ? { code: first.code ?? "SERVER", reason: first.message } : undefined;
-      const resumeAt = r.errors.flatMap((e) => (e.resumeAt ? [Date.parse(e.resumeAt)] : [])).reduce<number | undefined>((a, b) => Math.max(a ?? 0, b), undefined);
-      event = { kind: "finished", status: r.status, transient: r.errors.some((e) => e.transient), error: r.errors.find((e) => e.resumeAt) ? { code: "BUDGET", reason: r.errors.find((e) => e.resumeAt)!.message } : error, resumeAt };
+      // a budget used up (its errors say when it refills): the job waits until the last of them
+      const budget = r.errors.filter((e) => e.resumeAt);
+      const resumeAt = budget.length ? Math.max(...budget.map((e) => Date.parse(e.resumeAt!))) : undefined;
+      event = { kind: "finished", status: r.status, transient: r.errors.some((e) => e.transient), error: budget[0] ? { code: budget[0].code ?? "BUDGET", reason: budget[0].message } : error, resumeAt };
       this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, totalMessages: this.mailboxTotal(job.user), lastError: error?.reason });
       this.latestStatus?.set(job.user, r.status);
       if (r.status === "done" && before !== "done") {

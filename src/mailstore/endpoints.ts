@@ -60,20 +60,15 @@ export { loginName } from "../address.ts";
 export async function withLogin<T>(creds: Credentials, open: (accessToken: string | undefined) => Promise<T>): Promise<T> {
   const bearer = creds.bearer;
   if (!bearer) return open(undefined);
-  const first = await bearer.token();
-  try {
-    return await open(first);
-  } catch (e) {
-    if (!(e instanceof AutomigrateError) || e.code !== "LOGIN_REFUSED") throw e;
-    bearer.refused(first);
-  }
-  const fresh = await bearer.token();
-  try {
-    return await open(fresh);
-  } catch (e) {
-    if (!(e instanceof AutomigrateError) || e.code !== "LOGIN_REFUSED") throw e;
-    bearer.refused(fresh);
-    throw new AutomigrateError(e.message, { ...e.context, hint: bearer.refusedHint }, { code: "LOGIN_REFUSED", transient: e.transient, cause: e });
+  for (let attempt = 1; ; attempt++) {
+    const token = await bearer.token();
+    try {
+      return await open(token);
+    } catch (e) {
+      if (!(e instanceof AutomigrateError) || e.code !== "LOGIN_REFUSED") throw e;
+      bearer.refused(token);
+      if (attempt === 2) throw new AutomigrateError(e.message, { ...e.context, hint: bearer.refusedHint }, { code: "LOGIN_REFUSED", transient: e.transient, cause: e });
+    }
   }
 }
 

@@ -92,7 +92,7 @@ export function isTransient(e: unknown): boolean {
 /** One entry of a report's errors, from any error (a bug keeps its stack for the daemon's log). */
 function reportError(e: unknown, folder?: string, profile?: SourceProfile): MigrationReport["errors"][number] {
   // the old server's own words for "busy" (its profile's table) make a failure temporary
-  const c = profile ? classify(busyByProfile(profile, classify(e))) : classify(e);
+  const c = profile ? busyByProfile(profile, classify(e)) : classify(e);
   return { ...(folder ? { folder } : {}), message: errorText(c), transient: c.transient, code: c.code, ...(e instanceof BudgetError ? { resumeAt: new Date(e.resumeAt).toISOString() } : {}) };
 }
 

@@ -90,8 +90,8 @@ export function folderOptionsOf(d: DomainSettings): FolderOptions {
  * A failure the old server's profile knows as "busy, try later" (its own words, listed in the
  * profile's table), as a temporary SERVER_BUSY; any other error as it was.
  */
-export function busyByProfile(profile: SourceProfile, e: unknown): unknown {
-  if (!(e instanceof AutomigrateError) || e.code === "SERVER_BUSY" || !profile.busyAnswers?.length) return e;
+export function busyByProfile(profile: SourceProfile, e: AutomigrateError): AutomigrateError {
+  if (e.code === "SERVER_BUSY" || !profile.busyAnswers?.length) return e;
   const said = e.message.toLowerCase();
   const hit = profile.busyAnswers.find((w) => said.includes(w.toLowerCase()));
   if (!hit) return e;
