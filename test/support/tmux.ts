@@ -15,7 +15,14 @@ export interface Term {
 export function startTerm(command: string, name = `am${process.pid}${Math.floor(Math.random() * 1e6)}`, size: { cols: number; rows: number } = { cols: 80, rows: 24 }): Term {
   const tmux = (...args: string[]) => spawnSync("tmux", args, { encoding: "utf8" });
   // NCURSES_NO_UTF8_ACS: line drawing as Unicode, readable in capture-pane
-  const r = tmux("new-session", "-d", "-s", name, "-x", String(size.cols), "-y", String(size.rows), `NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 ${command}; sleep 30`);
+  const start = () => tmux("new-session", "-d", "-s", name, "-x", String(size.cols), "-y", String(size.rows), `NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 ${command}; sleep 30`);
+  // test files in parallel share tmux's default server: when another one kills the last
+  // session just as this one connects, the server exits under it; a new one is started
+  let r = start();
+  for (let i = 0; i < 3 && r.status !== 0 && /server exited unexpectedly/.test(r.stderr); i++) {
+    Bun.sleepSync(200);
+    r = start();
+  }
   if (r.status !== 0) throw new Error(`tmux: ${r.stderr}`);
   const forget = rememberTmux(name);
   const term: Term = {
