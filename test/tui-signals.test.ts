@@ -73,7 +73,9 @@ describe("the terminal after the console is killed", () => {
   test("Ctrl-C while the demo is still starting: its servers and files are removed, exit 130", async () => {
     const demoDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith("automigrate-demo-")).sort();
     const before = demoDirs();
-    const t = startTerm(`${shq(CLI)} demo; echo EXIT=$?`);
+    // this file's own temporary directory (a tmux session gets the server's environment, not
+    // ours): the demo's servers are told apart from those of a demo another test file runs
+    const t = startTerm(`TMPDIR=${shq(tmpdir())} ${shq(CLI)} demo; echo EXIT=$?`);
     terms.push(t);
     await t.waitFor("automigrate demo: generating mailboxes", 30_000);
     t.keys("C-c");
@@ -81,7 +83,7 @@ describe("the terminal after the console is killed", () => {
     expect(after).toContain("stopped while starting; cleaning up");
     expect(after).toContain("EXIT=130");
     expect(demoDirs()).toEqual(before);
-    expect(spawnSync("pgrep", ["-f", "automigrate-dovecot-demo"]).status).toBe(1); // no Dovecot left
-    expect(spawnSync("pgrep", ["-f", "automigrate-demo-.*daemon"]).status).toBe(1); // nor its daemon
+    expect(spawnSync("pgrep", ["-f", `${tmpdir()}/automigrate-dovecot-demo`]).status).toBe(1); // no Dovecot left
+    expect(spawnSync("pgrep", ["-f", `${tmpdir()}/automigrate-demo-.*daemon`]).status).toBe(1); // nor its daemon
   });
 });
