@@ -8,6 +8,7 @@ import { EXIT, err, homeOf } from "../src/cli/common.ts";
 import { becomeHomeOwner } from "../src/home.ts";
 import { addConfigCommands } from "../src/cli/config-commands.ts";
 import { addStatusCommand } from "../src/cli/status-command.ts";
+import { addReportCommand } from "../src/cli/report-command.ts";
 import { addQueueCommands } from "../src/cli/queue-commands.ts";
 import { addProcessCommands } from "./process-commands.ts";
 import { addDomainCommands } from "../src/cli/domain-commands.ts";
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   addPlanCommands(program);
   addTestConnectionCommand(program);
   addStatusCommand(program);
+  addReportCommand(program);
   addQueueCommands(program);
   addProcessCommands(program);
   addAccountCommands(program);

@@ -101,15 +101,19 @@ Example:
           continue;
         }
         try {
+          // the daemon queues the migration; without it nothing is queued, and the line says so
+          const notQueued = `its migration is not queued: the daemon is not running (start it, or run: automigrate migrate ${user})`;
           if (password !== undefined) {
             if (!password) throw inputError("empty password");
             const created = await createAccount(home, config, user, password, "import");
-            rows.push(created.existed ? { line: i + 1, user, result: "exists", tier: created.tier, reason: "created before: its password is not changed" } : { line: i + 1, user, result: "created", tier: created.tier });
+            const queued = await requestMigration(home, user);
+            const row: (typeof rows)[number] = created.existed ? { line: i + 1, user, result: "exists", tier: created.tier, reason: "created before: its password is not changed" } : { line: i + 1, user, result: "created", tier: created.tier };
+            if (!queued) row.reason = row.reason ? `${row.reason}; ${notQueued}` : notQueued;
+            rows.push(row);
           } else {
             if (usesUserPasswords(config.domains[m.domain]!.migration.old.auth)) throw inputError("a line without a password needs the domain's old-server access in master or oauth2 mode");
-            rows.push({ line: i + 1, user, result: "queued" });
+            rows.push((await requestMigration(home, user)) ? { line: i + 1, user, result: "queued" } : { line: i + 1, user, result: "refused", reason: notQueued });
           }
-          await requestMigration(home, user);
         } catch (e) {
           rows.push({ line: i + 1, user, result: "refused", reason: e instanceof Error && "context" in e ? (e as Error).message : errorText(e) });
         }

@@ -391,9 +391,11 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
       });
     }
   }
-  if (fs().reconcile) {
+  if (fs().reconcile || fs().oldMessages !== box.exists) {
     await ctx.state.updateFolder(pf.old, (f) => {
       f.reconcile = false;
+      // how many messages the old folder held at this pass (reports put it beside the copied count)
+      f.oldMessages = box.exists;
     });
   }
   await checkSent();

@@ -38,6 +38,8 @@ export const folderStateSchema = z.object({
   skipped: z.array(z.object({ uid: z.number().int(), reason: z.string(), code: z.string().optional() as z.ZodOptional<z.ZodType<ErrorCode>> })).default([]),
   messages: z.number().int().nonnegative().default(0),
   bytes: z.number().nonnegative().default(0),
+  /** The old folder's message count (EXISTS) when its last pass began: what a report compares the copied count with. */
+  oldMessages: z.number().int().nonnegative().optional(),
   /** Messages the new server stored otherwise than sent (old UID, sizes, what differs). */
   altered: z.array(z.object({ uid: z.number().int(), sent: z.number(), stored: z.number(), what: z.enum(["size", "header"]) })).default([]),
 });

@@ -27,3 +27,10 @@ export function describeNeeding(feature: Feature, problem: string | undefined): 
       });
     });
 }
+
+/** The system's chromium for the browser tests (Debian's `chromium`; `ensure-servers.sh` installs it); throws the fix when missing. */
+export function requireChromium(): string {
+  const found = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => Bun.which(p) !== null);
+  if (!found) throw new Error("the report's browser test needs Debian's chromium: as root, apt-get install -y chromium fonts-dejavu-core (npm test's scripts/ensure-servers.sh does it)");
+  return found;
+}

@@ -18,6 +18,8 @@ export const TEST_COMMANDS: Record<string, string> = {
   automigrate: "automigrate",
   ps: "procps", pgrep: "procps", pkill: "procps",
   tmux: "tmux",
+  // launched by puppeteer-core for the HTML report test (test/report.test.ts)
+  chromium: "chromium",
   dovecot: "dovecot-imapd", doveadm: "dovecot-imapd",
   postmap: "postfix", postfix: "postfix", postqueue: "postfix", postconf: "postfix",
   lmtp: "dovecot-lmtpd",
