@@ -92,8 +92,9 @@ describe("command provisioner", () => {
     expect(r.code).toBe(1);
     const rows = JSON.parse(r.stdout);
     expect(rows.slice(0, 2)).toEqual([
-      { line: 1, user: "first@example.com", result: "created", tier: "premium" },
-      { line: 2, user: "second@example.com", result: "created", tier: "basic" },
+      // no daemon runs here: the line says the migration is not queued (never "queued" unchecked)
+      { line: 1, user: "first@example.com", result: "created", tier: "premium", reason: "its migration is not queued: the daemon is not running (start it, or run: automigrate migrate first@example.com)" },
+      { line: 2, user: "second@example.com", result: "created", tier: "basic", reason: "its migration is not queued: the daemon is not running (start it, or run: automigrate migrate second@example.com)" },
     ]);
     expect(rows[2]).toEqual({ line: 3, user: "deny@example.com", result: "refused", reason: "the provisioning command refused deny@example.com (exit 3): mailbox quota service down | account refused by policy" });
     const inputs = readFileSync(seen, "utf8").trim().split("\n").map((l) => JSON.parse(l));
