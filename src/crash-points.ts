@@ -6,7 +6,7 @@ const spec = process.env.AUTOMIGRATE_TEST_CRASH_AT;
 const [point, nth] = spec ? spec.split(":") : [];
 let hits = 0;
 
-export const CRASH_POINTS = ["folder-created", "intent-written", "append-mid-batch", "appended", "committed"] as const;
+export const CRASH_POINTS = ["folder-created", "intent-written", "append-mid-batch", "appended", "committed", "notice-appended"] as const;
 export type CrashPoint = (typeof CRASH_POINTS)[number];
 
 export function crashPoint(name: CrashPoint): void {

@@ -5,8 +5,12 @@
 // every key (domain, class and folder names) at once, so a new setting is covered the day it
 // is added; the exceptions are named here with their reason.
 
-/** Settings (dotted, "*" for any one key or index) whose text may hold control characters. None today. */
-export const CONTROL_CHARACTERS_ALLOWED: readonly string[] = [];
+/**
+ * Settings (dotted, "*" for any one key or index) whose text may hold control characters:
+ * the notice templates are messages (lines); their own check (src/migrate/notices.ts) allows
+ * only LF, CRLF and TAB, and places each line as a header or body line of the notice.
+ */
+export const CONTROL_CHARACTERS_ALLOWED: readonly string[] = ["migration.notice.started", "migration.notice.completed", "domains.*.migration.notice.started", "domains.*.migration.notice.completed"];
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
 

@@ -1,5 +1,6 @@
 // config.json, schema version 1 (DESIGN.md "Settings"). The single source of truth for what
 // an admin may set; the CLI, the TUI and the daemon all validate through it.
+import { NOTICE_PLACEHOLDERS, templateProblem, type NoticeKind } from "../migrate/notices.ts";
 import { validate as validCron } from "node-cron";
 import { z } from "zod";
 import { patternProblem } from "../events/login-event.ts";
@@ -162,6 +163,16 @@ export const accountClassSchema = z.strictObject({
   services: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "is not a service name like imap, pop3, sieve")).optional().describe('services of new accounts, JSON list, e.g. ["imap","sieve"]'),
 });
 
+/** A notice template, checked as the message it will make (RFC 5322 headers, the kind's placeholders). */
+const noticeTemplate = (kind: NoticeKind) =>
+  z
+    .string()
+    .max(65_536)
+    .superRefine((v, ctx) => {
+      const problem = templateProblem(kind, v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    });
+
 const migrationSchema = z.strictObject({
   enabled: z.boolean().default(false).describe("automatic migration at login for this domain (domain enable/disable)"),
   accountClass: className.default("domain-default").describe("the account class of accounts created for this domain"),
@@ -189,6 +200,13 @@ const migrationSchema = z.strictObject({
     })
     .default(() => ({ mode: "none" as const, timeoutSec: 600, everyPass: false })),
   folders: folderOptionsSchema.default(() => folderOptionsSchema.parse({})),
+  /** Messages put once into each user's INBOX on the new server (not sent by SMTP). */
+  notice: z
+    .strictObject({
+      started: noticeTemplate("started").optional().describe(`the "migration started" notice, put into the user's INBOX when the first run reaches the new account: headers (From and Subject required), an empty line, the body; placeholders ${NOTICE_PLACEHOLDERS.started.map((p) => `{${p}}`).join(" ")}`),
+      completed: noticeTemplate("completed").optional().describe(`the "migration completed" notice, put into the INBOX after the first run that ends done or partial; placeholders ${NOTICE_PLACEHOLDERS.completed.map((p) => `{${p}}`).join(" ")} ({skippedList}: what did not come across, in words; body only)`),
+    })
+    .prefault({}),
   /** Larger messages are not fetched; a FETCH literal larger than a message's size (or this) is refused as announced. */
   maxMessageBytes: z.number().int().min(1024 * 1024).default(200 * 1024 * 1024).describe("messages larger than this many bytes are skipped (TOO_LARGE) instead of fetched; a server that announces a literal larger than the message (or this) is cut off (OVERSIZED). Default 209715200 (200 MB)"),
   /** Folders copied in parallel for one user (one old and one new connection each). */

@@ -39,6 +39,8 @@ export interface CopyContext {
   signal?: AbortSignal;
   /** migration.maxMessageBytes: larger messages are skipped (TOO_LARGE), larger literals refused (OVERSIZED). */
   maxMessageBytes?: number;
+  /** Messages this run itself put into a target folder that was empty (a notice): not a reason to match by fingerprint. */
+  ownOnTarget?: ReadonlyMap<string, number>;
 }
 
 export interface SkippedMessage {
@@ -114,7 +116,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     // No record of this folder: if the target folder already holds mail (state lost, or the
     // user's new mail), match by fingerprint before copying rather than risk duplicates.
     await ctx.state.update((s) => {
-      s.folders[pf.old] = { target, uidValidity, lastUid: 0, reconcile: (selected.exists ?? 0) > 0, skipped: [], messages: 0, bytes: 0, altered: [] };
+      s.folders[pf.old] = { target, uidValidity, lastUid: 0, reconcile: (selected.exists ?? 0) > (ctx.ownOnTarget?.get(target) ?? 0), skipped: [], messages: 0, bytes: 0, altered: [] };
     });
   } else if (known.uidValidity !== uidValidity) {
     await ctx.state.updateFolder(pf.old, (f) => {

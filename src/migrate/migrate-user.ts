@@ -1,5 +1,7 @@
 // One user's migration: plan folders, create them on the new server, copy folders in
 // parallel (one old + one new connection per worker), and report.
+import { deliverNotice, type NoticeOutcome } from "./deliver-notice.ts";
+import { skippedInWords, type NoticeKind } from "./notices.ts";
 import { quotedName } from "../text.ts";
 import { canonicalUser, splitUser } from "../address.ts";
 import { usesUserPasswords, type Config, type DomainSettings } from "../config/schema.ts";
@@ -35,6 +37,8 @@ export interface MigrationReport {
   errors: { folder?: string; message: string; transient?: boolean; code?: ErrorCode; resumeAt?: string }[];
   /** The external (PIM) application, when it ran in this run. */
   pim?: PimResult;
+  /** Notices put into the user's INBOX in this run (migration.notice.*), or tried and failed. */
+  notices?: NoticeOutcome[];
   durationMs: number;
 }
 
@@ -85,6 +89,48 @@ async function runExternalApplication(opts: MigrateOptions, state: AccountStateS
   }
 }
 
+async function notice(report: MigrationReport, kind: NoticeKind, o: Parameters<typeof deliverNotice>[1]): Promise<void> {
+  const r = await deliverNotice(kind, o);
+  if (r) report.notices = [...(report.notices ?? []), r];
+}
+
+/**
+ * The account's completion: the first run that leaves nothing to retry (done, or partial only
+ * for messages that will not come across: no temporary error left) is kept as `completedAt`,
+ * and the "completed" notice goes in then. It says what did not come across, in words, over
+ * every pass (the state's counts). A notice that failed is tried again on later runs; one set
+ * up after an account completed is not sent to it.
+ */
+async function completedNotice(opts: MigrateOptions, domain: DomainSettings, state: AccountStateStore, report: MigrationReport, completedBefore: boolean): Promise<void> {
+  if (report.status === "failed" || report.errors.some((e) => e.transient) || opts.signal?.aborted) return;
+  const last = state.data.notices?.completed;
+  if (completedBefore && (!last || last.state === "delivered")) return;
+  const folders = Object.values(state.data.folders);
+  const byCode = new Map<string, number>();
+  for (const f of folders) for (const k of f.skipped) byCode.set(k.code ?? "UNKNOWN", (byCode.get(k.code ?? "UNKNOWN") ?? 0) + 1);
+  await notice(report, "completed", {
+    opener: opts.opener,
+    state,
+    user: report.user,
+    template: domain.migration.notice.completed,
+    values: {
+      user: report.user,
+      domain: splitUser(report.user).domain,
+      date: new Date().toISOString().slice(0, 10),
+      folders: folders.length,
+      messages: folders.reduce((n, f) => n + f.messages, 0),
+      skipped: [...byCode.values()].reduce((a, b) => a + b, 0),
+      skippedList: skippedInWords(byCode),
+    },
+  });
+  // after the notice: a crash in between finds it delivered (or "appending") on the next run
+  if (!completedBefore) {
+    await state.update((s) => {
+      s.completedAt ??= new Date().toISOString();
+    });
+  }
+}
+
 export function isTransient(e: unknown): boolean {
   return classify(e).transient;
 }
@@ -107,6 +153,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
   try {
     const state = await AccountStateStore.open(opts.home, user);
     opened = state;
+    const completedBefore = state.data.completedAt !== undefined;
     const finish = async (): Promise<MigrationReport> => {
       // messages the new server stored otherwise than sent, this run or an earlier one: never DONE
       for (const [folder, f] of Object.entries(state.data.folders)) {
@@ -155,21 +202,29 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
         report.status = "done";
         opts.onProgress?.({ type: "plan", folders: 0 });
         await runExternalApplication(opts, state, vault, report);
+        await completedNotice(opts, domain, state, report, completedBefore);
         return finish();
       }
       const { plan, status } = await prepareFolders(opts.opener, domain, user, report, old, oldList, state).finally(() => old.close());
       await state.update((s) => {
         s.renamed = plan.renamed;
       });
+      // the first run that reaches the account (or one after a notice that did not go in)
+      const ownOnTarget = new Map<string, number>();
+      if (!completedBefore) {
+        await notice(report, "started", { opener: opts.opener, state, user, template: domain.migration.notice.started, values: { user, domain: splitUser(user).domain, date: new Date().toISOString().slice(0, 10), folders: plan.folders.length } });
+        if (report.notices?.some((n) => n.kind === "started" && n.intoEmptyInbox)) ownOnTarget.set("INBOX", 1);
+      }
       const work = plan.folders.filter((f) => f.selectable && !report.errors.some((e) => e.folder === f.old));
       // folders with nothing new are not even opened
       const toCopy = work.filter((f) => !upToDate(state.folder(f.old), status.get(f.old)));
       opts.onProgress?.({ type: "plan", folders: toCopy.length });
-      await runWorkers(opts, domain, state, toCopy, report);
+      await runWorkers(opts, domain, state, toCopy, report, ownOnTarget);
       const failedFolders = new Set(report.errors.map((e) => e.folder));
       report.folders = work.filter((f) => !failedFolders.has(f.old)).length;
       report.status = report.errors.length === 0 && report.skipped.length === 0 ? "done" : report.folders > 0 || work.length === 0 ? "partial" : "failed";
       await runExternalApplication(opts, state, vault, report);
+      await completedNotice(opts, domain, state, report, completedBefore);
     } catch (e) {
       report.errors.push(reportError(e, undefined, SOURCE_PROFILES[domain.migration.old.profile]));
       report.status = "failed";
@@ -296,7 +351,7 @@ function readBudgetOf(opts: MigrateOptions, domain: DomainSettings, state: Accou
   };
 }
 
-async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: AccountStateStore, work: PlannedFolder[], report: MigrationReport): Promise<void> {
+async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: AccountStateStore, work: PlannedFolder[], report: MigrationReport, ownOnTarget?: ReadonlyMap<string, number>): Promise<void> {
   const queue = [...work];
   // under a bandwidth cap a batch holds about a second of it, so that the pace is even; under
   // a daily allowance a twentieth of it at most, so that a day's reads stop close to it
@@ -336,6 +391,7 @@ async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: A
             onProgress: opts.onProgress,
             signal: opts.signal,
             maxMessageBytes: domain.migration.maxMessageBytes,
+            ownOnTarget,
           };
           await copyFolder(ctx, f, outcome);
         } catch (e) {

@@ -29,6 +29,7 @@ export function formatSummary(r: MigrationReport): string {
   for (const s of r.skipped) lines.push(printable(`  skipped  ${quotedName(s.folder)} uid ${s.uid}${s.code ? ` [${s.code}]` : ""}: ${s.reason}`));
   for (const s of r.skippedFolders ?? []) lines.push(printable(`  not copied  ${quotedName(s.old)}: ${s.rule} ${s.detail}`));
   for (const e of r.errors) lines.push(`  error    ${e.folder ? `"${e.folder}": ` : ""}${e.message}`);
+  for (const n of r.notices ?? []) lines.push(printable(`  notice   ${n.kind}: ${n.status === "delivered" ? (n.found ? "already in the INBOX (an earlier run put it there)" : "put into the INBOX") : `not delivered (tried again on the next run): ${n.error}`}`));
   if (r.status === "partial") lines.push("  Run the same command again after fixing the cause: it retries skipped messages and failed folders, and never copies a message twice.");
   return lines.join("\n");
 }

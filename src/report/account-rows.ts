@@ -30,9 +30,11 @@ export interface ReportRow {
   lastErrorCode: string;
   /** The latest error's first line. */
   lastError: string;
+  /** Notices to the user: "started delivered 2026-12-06T…; completed failed: …", empty when none. */
+  notices: string;
 }
 
-export const REPORT_COLUMNS: (keyof ReportRow)[] = ["user", "domain", "class", "tier", "state", "firstRun", "lastRun", "oldMessages", "messagesCopied", "bytesCopied", "messagesSkipped", "skippedByCode", "renamedFolders", "verified", "verifiedAt", "lastErrorCode", "lastError"];
+export const REPORT_COLUMNS: (keyof ReportRow)[] = ["user", "domain", "class", "tier", "state", "firstRun", "lastRun", "oldMessages", "messagesCopied", "bytesCopied", "messagesSkipped", "skippedByCode", "renamedFolders", "verified", "verifiedAt", "lastErrorCode", "lastError", "notices"];
 
 export const NUMERIC_COLUMNS: ReadonlySet<keyof ReportRow> = new Set(["oldMessages", "messagesCopied", "bytesCopied", "messagesSkipped"]);
 
@@ -47,6 +49,19 @@ export interface FailedEntry {
 }
 
 const firstLine = (s: string | undefined) => (s ?? "").split(/\r?\n/)[0]!;
+
+/** The account's notices in one field. */
+export function noticesText(state: AccountState | null): string {
+  const n = state?.notices;
+  if (!n) return "";
+  return (["started", "completed"] as const)
+    .flatMap((kind) => {
+      const r = n[kind];
+      if (!r) return [];
+      return [`${kind} ${r.state === "appending" && !r.error ? "being delivered" : r.state === "appending" ? "failed" : r.state} ${r.at}${r.error ? `: ${firstLine(r.error)}` : ""}`];
+    })
+    .join("; ");
+}
 
 /** One account's row: its state document (null: no run has reached it yet) and its failed-for-good entry. */
 export function reportRow(user: string, state: AccountState | null, failed?: FailedEntry): ReportRow {
@@ -75,6 +90,7 @@ export function reportRow(user: string, state: AccountState | null, failed?: Fai
     verifiedAt: v?.at ?? "",
     lastErrorCode: failedLater ? (failed.lastErrorCode ?? "") : (last?.errorCode ?? ""),
     lastError: failedLater ? firstLine(failed.lastError) : firstLine(last?.error),
+    notices: noticesText(state),
   };
 }
 

@@ -77,7 +77,7 @@ function bar(byState: Record<string, number>, total: number): string {
 
 const TIME_COLUMNS: ReadonlySet<keyof ReportRow> = new Set(["firstRun", "lastRun", "verifiedAt"]);
 /** Long texts wrap in a column of their own width; everything else stays on one line. */
-const WRAPPING_COLUMNS: ReadonlySet<keyof ReportRow> = new Set(["skippedByCode", "renamedFolders", "lastError"]);
+const WRAPPING_COLUMNS: ReadonlySet<keyof ReportRow> = new Set(["skippedByCode", "renamedFolders", "lastError", "notices"]);
 
 // At phone width each account is a card: one line per non-empty value, named by its column.
 const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:0;padding:12px;display:flex;flex-direction:column;gap:8px;color:#222}

@@ -2,6 +2,7 @@
 // (the daemon builds these types; the CLI and the console read them), and their one
 // rendering in words: `automigrate status [user]` prints these lines and the console's
 // account screen shows them. Pure: no I/O.
+import { noticesText } from "../report/account-rows.ts";
 import type { DomainProgress, Job, Paused } from "../queue/policy.ts";
 import type { AccountState } from "../store/account-state.ts";
 import { formatBytes } from "../migrate/report.ts";
@@ -163,6 +164,7 @@ function accountText(a: AccountAnswer, opts: { history?: number; log?: number; i
   const runs = a.runs ?? [];
   if (runs.length > 1) lines.push("  history:", ...runs.slice(-history).reverse().map((r) => `    ${r.finishedAt} ${r.state} ${r.messages} new${r.lastError ? ` — ${firstLine(r.lastError)}` : ""}`));
   if (st?.verified) lines.push(`  ${verifiedText(st.verified)}`);
+  if (st?.notices) lines.push(`  notices: ${noticesText(st)}`);
   if (st?.pim) lines.push(`  external application: ${st.pim.status} at ${st.pim.at} (exit ${st.pim.exitCode ?? "none"})${st.pim.stderrTail ? ` — ${st.pim.stderrTail.trim().split("\n").pop()}` : ""}`);
   const folders = Object.entries(st?.folders ?? {});
   if (folders.length) lines.push("  folders:");

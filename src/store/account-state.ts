@@ -45,6 +45,17 @@ export const folderStateSchema = z.object({
 });
 export type FolderState = z.infer<typeof folderStateSchema>;
 
+const noticeRecord = z.object({
+  state: z.enum(["appending", "delivered", "failed"]),
+  at: z.string(),
+  /** The INBOX's UIDVALIDITY and UIDNEXT just before the APPEND. */
+  uidValidity: z.number().int().nonnegative().optional(),
+  uidNext: z.number().int().positive().optional(),
+  /** Why the last try failed (it is tried again on the next run). */
+  error: z.string().optional(),
+});
+export type NoticeRecord = z.infer<typeof noticeRecord>;
+
 export const accountStateSchema = z.object({
   version: z.literal(1).default(1),
   user: z.string(),
@@ -74,6 +85,19 @@ export const accountStateSchema = z.object({
     .optional(),
   /** The last `automigrate verify`: when, how deep, and whether old and new were the same. */
   verified: z.object({ at: z.string(), deep: z.boolean(), exact: z.boolean(), missing: z.number().int().nonnegative() }).optional(),
+  /**
+   * Notices put into the user's INBOX (migration.notice.*). "appending" is written before the
+   * APPEND, with the INBOX's UIDNEXT then: a run after a crash looks for the notice's
+   * Message-ID from there on before appending again, so a notice is never put in twice.
+   */
+  notices: z
+    .object({
+      started: noticeRecord.optional(),
+      completed: noticeRecord.optional(),
+    })
+    .optional(),
+  /** When a run first left nothing to retry (done, or partial for messages that cannot come across). */
+  completedAt: z.string().optional(),
   /** Completed runs (any status): how often this account was migrated. */
   runs: z.number().int().nonnegative().default(0),
   lastRun: z

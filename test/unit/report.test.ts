@@ -21,6 +21,7 @@ const alice = state({
   verified: { at: "2026-12-02T10:00:00.000Z", deep: false, exact: false, missing: 2 },
   runs: 2,
   lastRun: { status: "partial", finishedAt: "2026-12-05T10:00:00.000Z", messages: 9, bytes: 7300, error: "first line, with a comma\nsecond line", errorCode: "TOO_LARGE" },
+  notices: { started: { state: "delivered", at: "2026-12-01T09:00:01.000Z" }, completed: { state: "appending", at: "2026-12-05T10:00:00.000Z", uidNext: 10, error: "connection lost\nmore" } },
 });
 
 describe("reportRow", () => {
@@ -43,6 +44,7 @@ describe("reportRow", () => {
       verifiedAt: "2026-12-02T10:00:00.000Z",
       lastErrorCode: "TOO_LARGE",
       lastError: "first line, with a comma",
+      notices: "started delivered 2026-12-01T09:00:01.000Z; completed failed 2026-12-05T10:00:00.000Z: connection lost",
     });
   });
 
