@@ -27,6 +27,7 @@ import { LogTail } from "./log-tail.ts";
 import { claimLog, type LogClaim } from "./log-claim.ts";
 import { RoutingSocket } from "./routing-socket.ts";
 import { DaemonMetrics, serveMetrics } from "./metrics.ts";
+import { DaemonAlerts } from "./alerts.ts";
 import { tokenRequestOutcomes } from "../src/oauth/broker.ts";
 import { AuthSocket, guardLimits } from "./auth-socket.ts";
 import { SocketSlot } from "./socket-slot.ts";
@@ -91,6 +92,8 @@ export class Daemon {
     logLag: () => [...this.tails].map(([log, tail]) => ({ log, bytes: tail.lagBytes() })),
   });
   private metricsServer?: { listen: string; stop(): void };
+  /** Alerts: conditions over runs, failures, logs and the queue, handed to alerts.command. */
+  alerts?: DaemonAlerts;
   /** Rate limits of first-login checks: kept across reloads and socket moves. */
   private readonly guard = new FirstLoginGuard(guardLimits(firstLoginSchema.parse({})));
   /** Accounts on the new server, for mail routing: a user with a job logged in there. */
@@ -142,6 +145,7 @@ export class Daemon {
   async start(): Promise<void> {
     this.config = loadConfig(this.home);
     this.store = await QueueStore.open(this.home);
+    this.alerts = new DaemonAlerts(this.config, this.log);
     // jobs that were running when the last process died resume from their saved state
     const interrupted = this.store.jobs.filter((j) => j.state === "running");
     for (const j of interrupted) j.state = "queued";
@@ -150,7 +154,10 @@ export class Daemon {
     await this.scheduleCatchUps();
     this.configWatcher = watch(homePaths(this.home).config, { ignoreInitial: true, persistent: false, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
     this.configWatcher.on("all", () => this.background("reloading config.json", () => this.reload("config.json changed")));
-    this.ticker = setInterval(() => this.schedule(), 1000);
+    this.ticker = setInterval(() => {
+      this.schedule();
+      this.alertTick();
+    }, 1000);
     this.log.info({ msg: "daemon started", home: this.home, pid: process.pid, logs: [...this.tails.keys()], queued: this.store.jobs.length });
     this.schedule();
   }
@@ -169,7 +176,16 @@ export class Daemon {
     this.schedule();
   }
 
+  /** The time-based alerts: each login log's last line, whether the queue shrinks. */
+  private alertTick(): void {
+    if (!this.alerts || this.stopping) return;
+    const p = this.store.paused;
+    const due = this.store.jobs.filter((j) => j.state !== "scheduled" && !p.domains.includes(j.domain));
+    this.alerts.raise(this.alerts.rules.tick({ now: Date.now(), logs: [...this.tails].map(([path, t]) => ({ path, lastLineAt: t.lastLineAt })), queue: { length: due.length, paused: p.all } }));
+  }
+
   private async applyConfig(): Promise<void> {
+    this.alerts?.setConfig(this.config);
     const wanted = new Map(this.config.logins.map((l) => [l.path, l]));
     for (const [path, tail] of this.tails) {
       if (!wanted.has(path)) {
@@ -528,9 +544,12 @@ export class Daemon {
     this.logUser("info", job.user, { msg: "migration started", reason: job.reason, attempt: job.attempts + 1 });
     let event: Extract<JobEvent, { kind: "finished" }>;
     const before = this.lastStatusOf(job.user);
+    const startedAt = Date.now();
     try {
       const r = await migrateUser({ home: this.home, config: this.config, user: job.user, opener: imapOpener(resolveSides(this.config, job.user, this.vault)), signal, onProgress: (e) => this.onProgress(job.user, e) });
       this.metrics.runFinished({ domain: job.domain, oldServer: job.oldServer, status: r.status, messages: r.messages, bytes: r.bytes, skipped: r.skipped, durationMs: r.durationMs });
+      const codes = [...r.errors.map((e) => e.code), ...r.skipped.map((k) => k.code)].filter((c): c is NonNullable<typeof c> => c !== undefined);
+      this.alerts?.raise(this.alerts.rules.runEnded({ user: job.user, domain: job.domain, oldServer: job.oldServer, status: r.status, codes }, Date.now()));
       const first = r.errors[0];
       const error = first ? { code: first.code ?? "SERVER", reason: first.message } : undefined;
       // a budget used up (its errors say when it refills): the job waits until the last of them
@@ -550,6 +569,9 @@ export class Daemon {
     } catch (e) {
       const c = classify(e, { user: job.user });
       event = { kind: "finished", status: "failed", transient: c.transient, error: { code: c.code, reason: errorText(c) } };
+      // a run that could not even start is a failed run too (the metrics count it)
+      this.metrics.runFinished({ domain: job.domain, oldServer: job.oldServer, status: "failed", messages: 0, bytes: 0, skipped: [], durationMs: Date.now() - startedAt });
+      this.alerts?.raise(this.alerts.rules.runEnded({ user: job.user, domain: job.domain, oldServer: job.oldServer, status: "failed", codes: [c.code] }, Date.now()));
       this.logUser("warn", job.user, { msg: "migration could not run", error: errorText(c), code: c.code });
     } finally {
       this.progress.delete(job.user);
@@ -579,6 +601,7 @@ export class Daemon {
       this.logUser("warn", job.user, { msg: "migration will be retried", attempt: job.attempts, inSeconds: Math.round(((job.notBefore ?? Date.now()) - Date.now()) / 1000), error: job.lastError, code: job.lastErrorCode });
     } else if (v.to === "failed") {
       this.logUser("error", job.user, { msg: "migration failed", error: v.error.reason, code: v.error.code });
+      this.alerts?.raise(this.alerts.rules.jobFailed({ user: job.user, domain: job.domain, code: v.error.code, reason: v.error.reason }, Date.now()));
     }
   }
 
@@ -595,6 +618,8 @@ export class Daemon {
     for (const r of this.running.values()) r.abort.abort();
     await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), Bun.sleep(TIMEOUTS.shutdownJobsMs)]);
     await this.store.flush();
+    // alerts already raised still go out (briefly: a hung command does not hold the shutdown)
+    await this.alerts?.drain(2000);
     // routing and first logins answer until the very end: Postfix defers mail and Dovecot
     // answers "temporary failure" while nothing answers
     await this.routing.close();

@@ -67,6 +67,8 @@ export class LogTail {
   private saved?: TailState;
   private resumed = false;
   private stopped = false;
+  /** When the last complete line was read (at first: when tailing started); the silent-log alert watches it. */
+  lastLineAt = Date.now();
 
   constructor(
     readonly path: string,
@@ -264,6 +266,7 @@ export class LogTail {
       const n = readSync(o.fd, buf, 0, READ_CHUNK, o.offset);
       if (n <= 0) break;
       budget -= n;
+      if (buf.subarray(0, n).includes(10)) this.lastLineAt = Date.now();
       let start = 0;
       if (o.skipping) {
         const nl = buf.subarray(0, n).indexOf(10);

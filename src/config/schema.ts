@@ -368,6 +368,17 @@ const configObject = z.strictObject({
         .describe('where the daemon serves Prometheus metrics at /metrics: "127.0.0.1:9464" or a Unix socket path; unset: no metrics'),
     })
     .default({}),
+  /** Alerts: the daemon runs alerts.command with each event as JSON on stdin (src/alerts). */
+  alerts: z
+    .strictObject({
+      command: z.array(z.string().min(1)).min(1).optional().describe('the program run for each alert (firing or cleared), JSON list (an argv, no shell); the event as one JSON document on stdin, e.g. ["/usr/local/bin/page-admin"]; unset: alerts are only logged'),
+      timeoutSec: z.number().int().positive().max(3600).default(30).describe("seconds before the alert command is stopped"),
+      loginFailuresInRow: z.number().int().min(0).default(5).describe("alert when the old server refuses the logins of this many accounts of a domain in a row; 0: off"),
+      quotaFailuresInRow: z.number().int().min(0).default(3).describe("alert when the new server refuses appends for quota to this many accounts of a domain in a row; 0: off"),
+      silentLogMinutes: z.number().min(0).default(0).describe("alert when a login log has no new line for this many minutes (e.g. 30; fractions allowed); 0: off"),
+      stuckMinutes: z.number().min(0).default(60).describe("alert when the queue has not shrunk for this many minutes while not paused; 0: off"),
+    })
+    .prefault({}),
   firstLogin: firstLoginSchema.default(() => firstLoginSchema.parse({})),
   domains: ownRecord(domainName, domainSchema).prefault({}),
 });

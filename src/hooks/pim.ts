@@ -10,7 +10,7 @@
 //   timeout   migration.pim.timeoutSec, then the whole process group is killed
 //   result    exit 0 = done; anything else = failed, with the last lines of stderr
 import { AutomigrateError } from "../errors.ts";
-import { spawn } from "node:child_process";
+import { runProgram, type ProgramResult } from "./run-program.ts";
 import { join } from "node:path";
 import { splitUser } from "../address.ts";
 import { oldSmtpHost } from "../config/rules.ts";
@@ -20,13 +20,7 @@ import { homePaths } from "../home.ts";
 import { accountFileName } from "../store/account-state.ts";
 import { ensureDir } from "../store/json-file.ts";
 
-export interface PimResult {
-  status: "done" | "failed";
-  exitCode: number | null;
-  durationMs: number;
-  /** The last lines of stderr (failed runs). */
-  stderrTail?: string;
-}
+export type PimResult = ProgramResult;
 
 export interface PimRun {
   argv: string[];
@@ -72,32 +66,7 @@ export function pimRun(home: string, config: Config, user: string, account?: { c
   };
 }
 
-const TAIL_BYTES = 4096;
-
 export function runPim(run: PimRun, password: string | undefined): Promise<PimResult> {
   ensureDir(run.cwd);
-  const started = Date.now();
-  return new Promise((resolve) => {
-    let stderr = "";
-    let timedOut = false;
-    const child = spawn(run.argv[0]!, run.argv.slice(1), { cwd: run.cwd, env: run.env, stdio: ["pipe", "ignore", "pipe"], detached: true });
-    const finish = (exitCode: number | null, extra?: string) => {
-      clearTimeout(timer);
-      const tail = [...stderr.trim().split("\n").slice(-5), ...(extra ? [extra] : [])].filter(Boolean).join("\n");
-      resolve({ status: exitCode === 0 && !timedOut ? "done" : "failed", exitCode, durationMs: Date.now() - started, stderrTail: exitCode === 0 && !timedOut ? undefined : tail });
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-child.pid!, "SIGKILL"); // the whole process group, children included
-      } catch {}
-    }, run.timeoutMs);
-    child.stderr!.on("data", (d: Buffer) => {
-      stderr = (stderr + d.toString("utf8")).slice(-TAIL_BYTES);
-    });
-    child.stdin!.on("error", () => {}); // a program that does not read stdin
-    child.stdin!.end(password !== undefined ? `${password}\n` : "");
-    child.on("error", (e) => finish(null, `could not start ${run.argv[0]}: ${e.message}`));
-    child.on("close", (code) => finish(code, timedOut ? `killed after ${run.timeoutMs / 1000}s (timeout)` : undefined));
-  });
+  return runProgram(run, password !== undefined ? `${password}\n` : "");
 }
