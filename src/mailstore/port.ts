@@ -146,7 +146,7 @@ export interface AppendMessage {
 }
 
 /** An APPEND's outcome: the new UIDs when the server says them (UIDPLUS), or its refusal. */
-export type AppendOutcome = { ok: true; uids: number[]; uidValidity?: number } | { ok: false; reason: string };
+export type AppendOutcome = { ok: true; uids: number[]; uidValidity?: number } | { ok: false; reason: string; /** The server's response code (RFC 5530), e.g. OVERQUOTA, upper case, without its arguments. */ responseCode?: string };
 
 /** Appending to the new server, folder by folder. */
 export interface MailWriter {

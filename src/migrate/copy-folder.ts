@@ -271,7 +271,8 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
             if (r.uids.length === 1) noteSent(order[i]!, r.uids[0], messages[i]!);
           } else {
             refused++;
-            skipped.push({ uid: order[i]!, code: "REFUSED_BY_NEW_SERVER", reason: `the new server refused it: ${r.reason}` });
+            // a full mailbox (RFC 5530 OVERQUOTA) is the admin's to fix: its own code, retried by the next run like any skip
+            skipped.push({ uid: order[i]!, code: r.responseCode === "OVERQUOTA" ? "QUOTA" : "REFUSED_BY_NEW_SERVER", reason: `the new server refused it: ${r.reason}` });
           }
         });
         result = { ok: true, uids: each.flatMap((r) => (r.ok ? r.uids : [])) };

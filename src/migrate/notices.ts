@@ -29,6 +29,7 @@ const SKIP_WORDS: Partial<Record<ErrorCode | "UNKNOWN", string>> = {
   UNREADABLE: "the old server could not read it",
   NOT_RETURNED: "the old server did not return it",
   REFUSED_BY_NEW_SERVER: "the new server refused it",
+  QUOTA: "the new mailbox was full (its quota)",
   UNKNOWN: "other reasons",
 };
 

@@ -171,7 +171,7 @@ export class ImapAppender implements MailWriter {
     }
     // Dovecot appends its timing, "(0.001 + 0.000 secs).": not part of the reason
     const text = r.text.replace(/\s*\([\d.+ ]+secs\)\.?$/, "");
-    if (r.status !== "OK") return { ok: false, reason: `${r.code ? `[${r.code}] ` : ""}${text}`.trim() };
+    if (r.status !== "OK") return { ok: false, reason: `${r.code ? `[${r.code}] ` : ""}${text}`.trim(), ...(r.code ? { responseCode: r.code.split(" ")[0]!.toUpperCase() } : {}) };
     const m = r.code ? /^APPENDUID (\d+) (\S+)$/i.exec(r.code) : null;
     const uids = m ? parseUidSet(m[2]!, count) : undefined;
     return { ok: true, uids: uids?.length === count ? uids : [], uidValidity: m ? Number(m[1]) : undefined };
