@@ -5,45 +5,29 @@
 // then accepts one; an alert command that fails (logged, migrations go on); the old server
 // stopped, so the queue stops shrinking, then the job cancelled.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCliOk, startHarness, type Harness } from "./support/harness.ts";
 import { makeMessage, seed } from "./support/mail.ts";
-import { startDaemon, waitFor, type DaemonProc } from "./support/daemon.ts";
+import { waitFor, type DaemonProc } from "./support/daemon.ts";
+import { startAlertingDaemon, type AlertEventSeen } from "./support/alerts.ts";
 
 setDefaultTimeout(60_000);
 
 let h: Harness;
 let d: DaemonProc;
 let jsonl: string;
-let received: string;
+let login: (user: string) => void;
+let events: () => AlertEventSeen[];
+let script: string;
 
-interface Event {
-  alert: string;
-  state: string;
-  key: string;
-  count?: number;
-  message: string;
-  user?: string;
-  domain?: string;
-}
-
-const events = (): Event[] => (existsSync(received) ? readFileSync(received, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : []);
 const seen = (alert: string, state: string, key: string) => events().some((e) => e.alert === alert && e.state === state && e.key === key);
-const login = (user: string) => appendFileSync(jsonl, `{"time":"${new Date().toISOString()}","user":"${user}","service":"imap","ip":"192.0.2.7"}\n`);
 
 beforeAll(async () => {
   h = await startHarness({ users: ["alice@example.com"] });
   await seed(h.old, "alice@example.com", [], [{ folder: "INBOX", raw: makeMessage(1) }]);
-  jsonl = join(h.home, "logins.jsonl");
-  writeFileSync(jsonl, "");
-  received = join(h.home, "alerts.jsonl");
   // the admin's program: one JSON document per line on stdin, appended to a file
-  const script = join(h.home, "page-admin.sh");
-  writeFileSync(script, `#!/bin/sh\ncat >> '${received}'\n`, { mode: 0o755 });
-  await runCliOk(h.home, ["config", "set", `logins.0.path=${jsonl}`, "logins.0.format=jsonl", `alerts.command=${JSON.stringify([script])}`, "alerts.loginFailuresInRow=3", "alerts.silentLogMinutes=0.05", "alerts.stuckMinutes=0"]);
-  await runCliOk(h.home, ["domain", "enable", "example.com"]);
-  d = await startDaemon(h.home);
+  ({ d, jsonl, login, events, script } = await startAlertingDaemon(h.home, "example.com", ["alerts.loginFailuresInRow=3", "alerts.silentLogMinutes=0.05", "alerts.stuckMinutes=0"]));
 }, 60_000);
 
 afterAll(async () => {
@@ -90,7 +74,7 @@ describe("alerts", () => {
     await runCliOk(h.home, ["migrate", "alice@example.com", "--queue"]);
     // her run ends (a catch-up pass is scheduled after it)
     await waitFor(async () => (await d.status()).jobs.some((j: { user: string; state: string }) => j.user === "alice@example.com" && j.state === "scheduled"), 30_000, `alice's job to end\n${d.output()}`);
-    await runCliOk(h.home, ["config", "set", `alerts.command=${JSON.stringify([join(h.home, "page-admin.sh")])}`]);
+    await runCliOk(h.home, ["config", "set", `alerts.command=${JSON.stringify([script])}`]);
   });
 
   test("the old server down: the queue stops shrinking, queue_stuck fires; cancelling the job clears it", async () => {
