@@ -11,6 +11,7 @@
 //   POST /sweep                   queue an incremental pass over every known account now
 //   POST /cancel {"user"?,"domain"?,"state"?}  take jobs out of the queue (at least one given)
 //   POST /catch-up  {"user"}      schedule the user's next catch-up pass (after a run elsewhere)
+//   POST /account-changed {"user"} read the account's state again (a verify made by the CLI)
 import { chmodSync, existsSync, unlinkSync } from "node:fs";
 import type { z } from "zod";
 import { addressProblem, canonicalUser, shownName } from "../src/address.ts";
@@ -112,7 +113,16 @@ function routes(daemon: Daemon): { method: "GET" | "POST"; prefix: string; exact
       await daemon.setPaused(false, b.domain?.toLowerCase());
       return { paused: daemon.store.paused };
     }),
-    post("/catch-up", async (b) => ({ next: await daemon.scheduleCatchUp(userParam(b.user)) })),
+    post("/catch-up", async (b) => {
+      const user = userParam(b.user);
+      // the CLI's run changed the account: its status, for metrics and progress
+      daemon.accountChanged(user);
+      return { next: await daemon.scheduleCatchUp(user) };
+    }),
+    post("/account-changed", async (b) => {
+      daemon.accountChanged(userParam(b.user));
+      return { reread: true as const };
+    }),
   ];
 }
 

@@ -71,6 +71,8 @@ export class Daemon {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Each known account's latest run status, read once from the states, then kept up to date by the runs. */
   private latestStatus?: Map<string, string | undefined>;
+  /** The last verify result of the accounts that have one (kept with latestStatus). */
+  private readonly verifiedResults = new Map<string, "exact" | "differences">();
   /** When accounts became done (their run ended done, the one before had not): the per-domain rate. */
   private completions: { user: string; at: number }[] = [];
   /** Running jobs an admin cancelled: dropped when they reach their safe point. */
@@ -86,6 +88,10 @@ export class Daemon {
   readonly metrics = new DaemonMetrics({
     jobs: () => this.store?.jobs ?? [],
     accounts: () => (this.store ? this.accountStatuses() : new Map()),
+    verified: () => {
+      if (this.store) this.accountStatuses();
+      return this.verifiedResults;
+    },
     routingLookups: () => this.routing.current?.lookups ?? 0,
     firstLogins: () => this.auth.current?.stats,
     tokenRequests: () => tokenRequestOutcomes(),
@@ -287,7 +293,7 @@ export class Daemon {
   private accountStatuses(): Map<string, string | undefined> {
     if (!this.latestStatus) {
       this.latestStatus = new Map();
-      for (const user of knownAccountUsers(this.home)) this.latestStatus.set(user, this.lastStatusOf(user));
+      for (const user of knownAccountUsers(this.home)) this.noteAccount(user);
     }
     for (const j of this.store.jobs) if (!this.latestStatus.has(j.user)) this.latestStatus.set(j.user, undefined);
     return this.latestStatus;
@@ -297,6 +303,19 @@ export class Daemon {
   private mailboxTotal(user: string): number | undefined {
     const folders = readAccountState(this.home, user)?.folders;
     return folders ? Object.values(folders).reduce((n, f) => n + f.messages, 0) : undefined;
+  }
+
+  /** An account's latest run status and verify result, as its state document says now. */
+  private noteAccount(user: string): void {
+    const st = readAccountState(this.home, user);
+    this.latestStatus?.set(user, st?.lastRun?.status);
+    if (st?.verified) this.verifiedResults.set(user, st.verified.exact ? "exact" : "differences");
+    else this.verifiedResults.delete(user);
+  }
+
+  /** A run or a verify made elsewhere (the CLI) changed the account's state: read it again. */
+  accountChanged(user: string): void {
+    if (this.latestStatus) this.noteAccount(user);
   }
 
   private lastStatusOf(user: string): string | undefined {

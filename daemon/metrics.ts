@@ -12,6 +12,8 @@ export interface MetricsSource {
   jobs(): { state: string; domain: string; oldServer: string }[];
   /** Known accounts and their latest run status (undefined: never run). */
   accounts(): ReadonlyMap<string, string | undefined>;
+  /** Accounts with a `verify` result: exact, or differences. */
+  verified(): ReadonlyMap<string, "exact" | "differences">;
   routingLookups(): number;
   firstLogins(): { accepted: number; refused: number; temporary: number } | undefined;
   tokenRequests(): ReadonlyMap<string, number>;
@@ -105,6 +107,24 @@ export class DaemonMetrics {
           byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + 1);
         }
         for (const [domain, byOutcome] of counts) for (const [outcome, n] of byOutcome) this.set({ domain, outcome }, n);
+      },
+    });
+    new Gauge({
+      name: "automigrate_accounts_verified",
+      help: "Accounts whose last `automigrate verify` found old and new the same (exact) or not (differences), by domain",
+      labelNames: ["domain", "result"],
+      registers,
+      collect() {
+        this.reset();
+        const counts = new Map<string, number>();
+        for (const [user, result] of source.verified()) {
+          const key = `${user.slice(user.lastIndexOf("@") + 1)}\n${result}`;
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+        }
+        for (const [key, n] of counts) {
+          const [domain, result] = key.split("\n") as [string, string];
+          this.set({ domain, result }, n);
+        }
       },
     });
     const seen = new Map<string, number>();

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runCliOk, startHarness, type Harness } from "./support/harness.ts";
+import { runCli, runCliOk, startHarness, type Harness } from "./support/harness.ts";
 import { makeMessage, seed } from "./support/mail.ts";
 import { accountState, startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
 import { freePort } from "./support/dovecot.ts";
@@ -79,6 +79,11 @@ describe("metrics", () => {
     expect(after.get('automigrate_jobs{state="running"}')).toBe(0);
     // the daemon's own logins to the new server are read and ignored, not queued
     expect(delta(before, after, `automigrate_login_events_total{${log},result="ignored"}`)).toBeGreaterThan(0);
+    // a verify made by the CLI reaches the daemon's metrics
+    expect(after.get('automigrate_accounts_verified{domain="example.com",result="exact"}')).toBeUndefined();
+    await runCli(h.home, ["verify", U]);
+    const verified = await scrape();
+    expect(verified.get('automigrate_accounts_verified{domain="example.com",result="exact"}')).toBe(1);
     const text = await (await fetch(url)).text();
     expect(text).not.toContain(U);
     expect(text).not.toContain("maria");

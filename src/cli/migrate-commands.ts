@@ -85,6 +85,8 @@ export function addMigrateCommands(program: Command): void {
         const { resolveSides } = await import("../mailstore/endpoints.ts");
         const { imapOpener } = await import("../mailstore/imap/opener.ts");
         const r = await verifyUser(home, config, user, imapOpener(resolveSides(config, canonicalUser(user), vault)), { deep: o.deep });
+        // a running daemon reads the result for its metrics (no daemon: nothing to tell)
+        await daemonPost(home, "/account-changed", { user: canonicalUser(user) }, { timeoutMs: 2000 });
         if (o.json) json(r);
         else out(formatVerify(r).split("\n").map(printable).join("\n"));
         process.exitCode = r.exact ? EXIT.ok : EXIT.failed;

@@ -26,6 +26,7 @@ export const requestSchemas = {
     })
     .refine((b) => b.user !== undefined || b.domain !== undefined || b.state !== undefined, "say what to cancel: user, domain or state"),
   "/catch-up": z.strictObject({ user }),
+  "/account-changed": z.strictObject({ user }),
   "/domains/:domain": z.strictObject({ set: z.array(z.string().max(10_000), { error: 'set is required: a list of "key=value" strings, e.g. {"set":["migration.enabled=false"]}' }).min(1, "set must name at least one key=value") }),
 } as const;
 
@@ -44,6 +45,8 @@ export interface Answers {
   "/cancel": { cancelled: string[]; stopping: string[]; failedRemoved: string[] };
   /** The catch-up pass scheduled for the user (an ISO time), or none left. */
   "/catch-up": { next: string | null };
+  /** The daemon read the account's state again (a run or verify made by the CLI). */
+  "/account-changed": { reread: true };
   "/domains/:domain": { domain: string; changes: SettingChange[]; wiped: number };
 }
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DaemonMetrics } from "../../daemon/metrics.ts";
 
 test("every metric named in examples/monitoring exists, with the labels used", async () => {
-  const m = new DaemonMetrics({ jobs: () => [], accounts: () => new Map(), routingLookups: () => 0, firstLogins: () => undefined, tokenRequests: () => new Map(), logLag: () => [] });
+  const m = new DaemonMetrics({ jobs: () => [], accounts: () => new Map(), verified: () => new Map(), routingLookups: () => 0, firstLogins: () => undefined, tokenRequests: () => new Map(), logLag: () => [] });
   const exported = new Map((await m.registry.getMetricsAsJSON()).map((x) => [x.name, x]));
   const dir = join(import.meta.dir, "..", "..", "examples", "monitoring");
   for (const file of ["alerts.yml", "grafana-dashboard.json"]) {
