@@ -153,7 +153,9 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
   try {
     const state = await AccountStateStore.open(opts.home, user);
     opened = state;
-    const completedBefore = state.data.completedAt !== undefined;
+    // (a run that ended done before completedAt was kept counts: an account migrated by an
+    // earlier version never gets a "started" notice)
+    const completedBefore = state.data.completedAt !== undefined || state.data.lastRun?.status === "done";
     const finish = async (): Promise<MigrationReport> => {
       // messages the new server stored otherwise than sent, this run or an earlier one: never DONE
       for (const [folder, f] of Object.entries(state.data.folders)) {
@@ -209,7 +211,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
       await state.update((s) => {
         s.renamed = plan.renamed;
       });
-      // the first run that reaches the account (or one after a notice that did not go in)
+      // runs until the account completes (the first, or later ones when the notice did not go in)
       const ownOnTarget = new Map<string, number>();
       if (!completedBefore) {
         await notice(report, "started", { opener: opts.opener, state, user, template: domain.migration.notice.started, values: { user, domain: splitUser(user).domain, date: new Date().toISOString().slice(0, 10), folders: plan.folders.length } });
