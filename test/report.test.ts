@@ -106,6 +106,10 @@ describe("automigrate report", () => {
     expect(r.stderr).toContain(`report: 4 accounts written to ${file}`);
     expect(readFileSync(file, "utf8")).toStartWith("<!doctype html>");
     expect(readdirSync(h.home).filter((f) => f.includes(".part-"))).toEqual([]);
+    const nowhere = await report("--format", "csv", "--output", join(h.home, "no-such-dir", "r.csv"));
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain("cannot write the report next to");
+    expect(nowhere.stderr).toContain("ENOENT");
   });
 
   test("HTML in a real browser: its numbers equal the CSV's, every column sorts, the state filter filters, phone width readable", async () => {

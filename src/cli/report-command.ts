@@ -7,6 +7,7 @@ import { REPORT_STATES, type ReportState } from "../report/account-rows.ts";
 import { REPORT_FORMATS, type ReportFormat, type Sink } from "../report/formats.ts";
 import { writeReport } from "../report/write-report.ts";
 import { err, homeOf, writeAll } from "./common.ts";
+import { AutomigrateError, errorText } from "../errors.ts";
 
 /** Text to a file descriptor in 64 KB writes. */
 function bufferedSink(fd: number): { sink: Sink; flush: () => void } {
@@ -47,7 +48,14 @@ export function addReportCommand(program: Command): void {
         return;
       }
       const part = `${o.output}.part-${process.pid}`;
-      const fd = openSync(part, "w", 0o640);
+      let fd: number;
+      try {
+        fd = openSync(part, "w", 0o640);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        // root works as the daemon's user on its home: a directory of root's is not writable then
+        throw new AutomigrateError(`cannot write the report next to ${o.output} (${code ?? errorText(e)})`, { hint: `automigrate works as the owner of its home (uid ${process.getuid?.()}): write the report into a directory that user may write (e.g. /var/tmp), or leave out --output and redirect stdout` }, { code: "INPUT", exitCode: 2 });
+      }
       let accounts: number;
       try {
         const { sink, flush } = bufferedSink(fd);
