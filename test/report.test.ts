@@ -73,8 +73,12 @@ describe("automigrate report", () => {
     const [alice, bob, carol, dave] = rows as [Record<string, string>, Record<string, string>, Record<string, string>, Record<string, string>];
     expect(alice).toMatchObject({ domain: "example.com", oldMessages: "6", messagesCopied: "6", messagesSkipped: "0", renamedFolders: `${RENAMED} → Projects 2024`, lastErrorCode: "" });
     expect(Number(alice.bytesCopied)).toBeGreaterThan(3000);
+    // every message came across: the old size is the copied size
+    expect(alice.oldBytes).toBe(alice.bytesCopied);
     expect(alice.firstRun).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(bob).toMatchObject({ oldMessages: "2", messagesCopied: "1", messagesSkipped: "1", skippedByCode: "TOO_LARGE:1" });
+    // the skipped message's 1.2 MB is on the old server, not among the copied bytes
+    expect(Number(bob.oldBytes) - Number(bob.bytesCopied)).toBeGreaterThan(1_200_000);
     expect(carol.lastErrorCode).not.toBe("");
     expect(carol.lastError).not.toBe("");
     expect(dave).toMatchObject({ messagesCopied: "0", lastRun: "", class: "domain-default", tier: "basic" });
@@ -129,6 +133,7 @@ describe("automigrate report", () => {
     for (const s of ["done", "partial", "failed", "not_started"]) expect(await k(s)).toBe(String(csv.filter((r) => r.state === s).length));
     expect(await k("messagesCopied")).toBe(sum("messagesCopied"));
     expect(await k("oldMessages")).toBe(sum("oldMessages"));
+    expect(await page.$eval('#overall [data-k="oldBytes"]', (e) => e.getAttribute("data-v"))).toBe(sum("oldBytes"));
     expect(await k("messagesSkipped")).toBe(sum("messagesSkipped"));
     expect(await page.$eval('#overall [data-k="bytesCopied"]', (e) => e.getAttribute("data-v"))).toBe(sum("bytesCopied"));
     expect(await page.$eval('#domains tr[data-domain="example.com"] [data-k="accounts"]', (e) => e.textContent)).toBe("4");
@@ -165,5 +170,22 @@ describe("automigrate report", () => {
     await page.screenshot({ path: join(screenshots, "report-390.png"), fullPage: true });
     expect(existsSync(join(screenshots, "report-1280.png")) && existsSync(join(screenshots, "report-390.png"))).toBe(true);
     await page.close();
+  });
+
+  test("the old size follows later passes, and is counted whole for a folder whose state never had it (an earlier version)", async () => {
+    const oldOf = async () => csvRows((await report("--format", "csv", "--state", "done")).stdout).find((r) => r.user === "alice@example.com")!;
+    await seed(h.old, "alice@example.com", [], [{ folder: "INBOX", raw: makeMessage(20, { bodyBytes: 5000 }) }]);
+    expect((await migrateJson(h.home, "alice@example.com")).report.messages).toBe(1);
+    const after = await oldOf();
+    expect(after.oldBytes).toBe(after.bytesCopied);
+    // a state document written before oldBytes was kept: the next pass that opens the folder counts it from UID 1
+    const file = join(h.home, "state", "accounts", "alice@example.com.json");
+    const doc = JSON.parse(readFileSync(file, "utf8"));
+    for (const f of Object.values(doc.folders) as { oldBytes?: number }[]) delete f.oldBytes;
+    writeFileSync(file, JSON.stringify(doc));
+    await seed(h.old, "alice@example.com", [], [{ folder: "INBOX", raw: makeMessage(21) }]);
+    await migrateJson(h.home, "alice@example.com");
+    const inbox = JSON.parse(readFileSync(file, "utf8")).folders.INBOX;
+    expect(inbox.oldBytes).toBe(inbox.bytes);
   });
 });

@@ -369,14 +369,25 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
   }
 
   // 4. Everything new, window by window.
+  // what the old folder held before this pass's window: counted once when never recorded (a
+  // first pass cut short, a state from an earlier version), else kept from the last pass
+  let oldBytesBefore = fs().lastUid === 0 ? 0 : fs().oldBytes;
+  if (oldBytesBefore === undefined) {
+    oldBytesBefore = 0;
+    for await (const m of ctx.old.metadata(`1:${fs().lastUid}`)) if (m.uid <= fs().lastUid) oldBytesBefore += m.size;
+  }
   const windows = uidWindows(fs().lastUid + 1, uidNext, META_WINDOW);
   const plans: { lo: number; hi: number; batches: Batch[] }[] = [];
   let total = 0;
   let totalBytes = 0;
+  /** The old messages' sizes read in this pass (those already on the target too): what the old folder holds, for reports. */
+  let oldBytesSeen = 0;
   for (const [lo, hi] of windows) {
     const metas: { uid: number; size: number }[] = [];
     for await (const m of ctx.old.metadata(`${lo}:${hi}`)) {
-      if (m.uid >= lo && m.uid <= hi && !present.has(m.uid)) metas.push({ uid: m.uid, size: m.size });
+      if (m.uid < lo || m.uid > hi) continue;
+      oldBytesSeen += m.size;
+      if (!present.has(m.uid)) metas.push({ uid: m.uid, size: m.size });
     }
     noteSizes(metas);
     total += metas.length;
@@ -394,11 +405,15 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
       });
     }
   }
-  if (fs().reconcile || fs().oldMessages !== box.exists) {
+  // the first pass reads every message's size; later ones add what arrived since (a message
+  // deleted on the old server later is not taken off: what the old server held as it was read)
+  const oldBytes = oldBytesBefore + oldBytesSeen;
+  if (fs().reconcile || fs().oldMessages !== box.exists || fs().oldBytes !== oldBytes) {
     await ctx.state.updateFolder(pf.old, (f) => {
       f.reconcile = false;
       // how many messages the old folder held at this pass (reports put it beside the copied count)
       f.oldMessages = box.exists;
+      f.oldBytes = oldBytes;
     });
   }
   await checkSent();

@@ -17,6 +17,8 @@ export interface ReportRow {
   lastRun: string;
   /** Messages the old folders held when their last pass began. */
   oldMessages: number;
+  /** Their size on the old server, as the passes read it. */
+  oldBytes: number;
   messagesCopied: number;
   bytesCopied: number;
   messagesSkipped: number;
@@ -34,9 +36,9 @@ export interface ReportRow {
   notices: string;
 }
 
-export const REPORT_COLUMNS: (keyof ReportRow)[] = ["user", "domain", "class", "tier", "state", "firstRun", "lastRun", "oldMessages", "messagesCopied", "bytesCopied", "messagesSkipped", "skippedByCode", "renamedFolders", "verified", "verifiedAt", "lastErrorCode", "lastError", "notices"];
+export const REPORT_COLUMNS: (keyof ReportRow)[] = ["user", "domain", "class", "tier", "state", "firstRun", "lastRun", "oldMessages", "oldBytes", "messagesCopied", "bytesCopied", "messagesSkipped", "skippedByCode", "renamedFolders", "verified", "verifiedAt", "lastErrorCode", "lastError", "notices"];
 
-export const NUMERIC_COLUMNS: ReadonlySet<keyof ReportRow> = new Set(["oldMessages", "messagesCopied", "bytesCopied", "messagesSkipped"]);
+export const NUMERIC_COLUMNS: ReadonlySet<keyof ReportRow> = new Set(["oldMessages", "oldBytes", "messagesCopied", "bytesCopied", "messagesSkipped"]);
 
 export const REPORT_STATES = ["not_started", "done", "partial", "failed"] as const;
 export type ReportState = (typeof REPORT_STATES)[number];
@@ -81,6 +83,7 @@ export function reportRow(user: string, state: AccountState | null, failed?: Fai
     firstRun: state?.routedLocalAt ?? "",
     lastRun: failedLater ? new Date(failed.failedAt).toISOString() : (last?.finishedAt ?? ""),
     oldMessages: folders.reduce((n, f) => n + (f.oldMessages ?? 0), 0),
+    oldBytes: folders.reduce((n, f) => n + (f.oldBytes ?? 0), 0),
     messagesCopied: folders.reduce((n, f) => n + f.messages, 0),
     bytesCopied: folders.reduce((n, f) => n + f.bytes, 0),
     messagesSkipped: folders.reduce((n, f) => n + f.skipped.length, 0),
@@ -99,6 +102,7 @@ export interface DomainTotals {
   accounts: number;
   byState: Record<ReportState, number>;
   oldMessages: number;
+  oldBytes: number;
   messagesCopied: number;
   bytesCopied: number;
   messagesSkipped: number;
@@ -127,10 +131,11 @@ export class ReportTotals {
 
   add(r: ReportRow): void {
     let d = this.byDomain.get(r.domain);
-    if (!d) this.byDomain.set(r.domain, (d = { domain: r.domain, accounts: 0, byState: zeroStates(), oldMessages: 0, messagesCopied: 0, bytesCopied: 0, messagesSkipped: 0 }));
+    if (!d) this.byDomain.set(r.domain, (d = { domain: r.domain, accounts: 0, byState: zeroStates(), oldMessages: 0, oldBytes: 0, messagesCopied: 0, bytesCopied: 0, messagesSkipped: 0 }));
     d.accounts++;
     d.byState[r.state as ReportState]++;
     d.oldMessages += r.oldMessages;
+    d.oldBytes += r.oldBytes;
     d.messagesCopied += r.messagesCopied;
     d.bytesCopied += r.bytesCopied;
     d.messagesSkipped += r.messagesSkipped;
@@ -144,7 +149,7 @@ export class ReportTotals {
 
   overall(): OverallTotals {
     const all = [...this.byDomain.values()];
-    const sum = (k: "accounts" | "oldMessages" | "messagesCopied" | "bytesCopied" | "messagesSkipped") => all.reduce((n, d) => n + d[k], 0);
+    const sum = (k: "accounts" | "oldMessages" | "oldBytes" | "messagesCopied" | "bytesCopied" | "messagesSkipped") => all.reduce((n, d) => n + d[k], 0);
     const byState = zeroStates();
     for (const d of all) for (const s of REPORT_STATES) byState[s] += d.byState[s];
     const accounts = sum("accounts");
@@ -154,6 +159,7 @@ export class ReportTotals {
       accounts,
       byState,
       oldMessages: sum("oldMessages"),
+      oldBytes: sum("oldBytes"),
       messagesCopied: sum("messagesCopied"),
       bytesCopied: sum("bytesCopied"),
       messagesSkipped: sum("messagesSkipped"),

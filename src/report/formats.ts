@@ -110,7 +110,7 @@ count();})();`;
 function htmlWriter(out: Sink, meta: ReportMeta): ReportWriter {
   const num = (c: keyof ReportRow) => (NUMERIC_COLUMNS.has(c) ? ' class="n"' : WRAPPING_COLUMNS.has(c) ? ' class="w"' : "");
   const shown = (r: ReportRow, c: keyof ReportRow) =>
-    c === "bytesCopied" ? bytesText(r.bytesCopied) : c === "state" ? stateWords(r.state) : TIME_COLUMNS.has(c) ? String(r[c]).slice(0, 16).replace("T", " ") : r[c];
+    c === "bytesCopied" || c === "oldBytes" ? bytesText(r[c]) : c === "state" ? stateWords(r.state) : TIME_COLUMNS.has(c) ? String(r[c]).slice(0, 16).replace("T", " ") : r[c];
   out(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(meta.title)}</title><style>${CSS}</style></head><body>
 <section id="list"><h2>Accounts</h2><p><label>State <select id="state"><option value="">all</option>${REPORT_STATES.map((s) => `<option value="${s}">${stateWords(s)}</option>`).join("")}</select></label> <span id="shown">0</span> shown</p>
 <div class="wrap"><table id="accounts"><thead><tr>${REPORT_COLUMNS.map((c) => `<th data-col="${c}"${num(c)}>${esc(c)}</th>`).join("")}</tr></thead><tbody>\n`);
@@ -126,7 +126,7 @@ function htmlWriter(out: Sink, meta: ReportMeta): ReportWriter {
 <section id="summary"><h1>${esc(meta.title)}</h1><p>Generated ${esc(meta.generatedAt)}</p>
 <div id="overall">${bar(o.byState, o.accounts)}<p class="legend">${REPORT_STATES.map((s) => `<span><i style="background:${STATE_COLOURS[s]}"></i>${stateWords(s)}</span>`).join("")}</p>
 <p><b data-k="accounts">${o.accounts}</b> accounts: ${REPORT_STATES.map((s) => `<b data-k="${s}">${o.byState[s]}</b> ${stateWords(s)}`).join(", ")}.</p>
-<p><b data-k="messagesCopied">${o.messagesCopied}</b> messages (<span data-k="bytesCopied" data-v="${o.bytesCopied}">${esc(bytesText(o.bytesCopied))}</span>) copied of <b data-k="oldMessages">${o.oldMessages}</b> on the old servers; <b data-k="messagesSkipped">${o.messagesSkipped}</b> skipped.</p>
+<p><b data-k="messagesCopied">${o.messagesCopied}</b> messages (<span data-k="bytesCopied" data-v="${o.bytesCopied}">${esc(bytesText(o.bytesCopied))}</span>) copied of <b data-k="oldMessages">${o.oldMessages}</b> (<span data-k="oldBytes" data-v="${o.oldBytes}">${esc(bytesText(o.oldBytes))}</span>) on the old servers; <b data-k="messagesSkipped">${o.messagesSkipped}</b> skipped.</p>
 <p>Pace: <b data-k="donePerDay">${o.donePerDay}</b> accounts done a day over the last ${o.windowDays} days; ${pace}.</p></div>
 <h2>Per domain</h2><div class="wrap"><table id="domains"><thead><tr><th>domain</th><th>progress</th><th class="n">done</th><th class="n">accounts</th><th class="n">messages</th><th class="n sz">size</th></tr></thead><tbody>${t.domains().map(domainRow).join("")}</tbody></table></div></section>
 <script>${SCRIPT}</script></body></html>\n`);

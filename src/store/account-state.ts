@@ -40,6 +40,8 @@ export const folderStateSchema = z.object({
   bytes: z.number().nonnegative().default(0),
   /** The old folder's message count (EXISTS) when its last pass began: what a report compares the copied count with. */
   oldMessages: z.number().int().nonnegative().optional(),
+  /** The old messages' sizes (RFC822.SIZE) as the passes read them: all of them on the first pass, then what arrived since. */
+  oldBytes: z.number().nonnegative().optional(),
   /** Messages the new server stored otherwise than sent (old UID, sizes, what differs). */
   altered: z.array(z.object({ uid: z.number().int(), sent: z.number(), stored: z.number(), what: z.enum(["size", "header"]) })).default([]),
 });

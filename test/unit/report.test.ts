@@ -14,8 +14,8 @@ const alice = state({
   routedLocalAt: "2026-12-01T09:00:00.000Z",
   account: { className: "staff", tier: "premium", createdAt: "2026-12-01T09:00:00.000Z", via: "first-login" },
   folders: {
-    INBOX: { target: "INBOX", uidValidity: 1, lastUid: 9, messages: 7, bytes: 7000, oldMessages: 9, skipped: [{ uid: 3, reason: "too large", code: "TOO_LARGE" }, { uid: 4, reason: "refused", code: "TARGET_REFUSED" }] },
-    'Old, "quoted"': { target: "New", uidValidity: 1, lastUid: 2, messages: 2, bytes: 300, oldMessages: 3, skipped: [{ uid: 2, reason: "too large", code: "TOO_LARGE" }] },
+    INBOX: { target: "INBOX", uidValidity: 1, lastUid: 9, messages: 7, bytes: 7000, oldMessages: 9, oldBytes: 9100, skipped: [{ uid: 3, reason: "too large", code: "TOO_LARGE" }, { uid: 4, reason: "refused", code: "TARGET_REFUSED" }] },
+    'Old, "quoted"': { target: "New", uidValidity: 1, lastUid: 2, messages: 2, bytes: 300, oldMessages: 3, oldBytes: 5300, skipped: [{ uid: 2, reason: "too large", code: "TOO_LARGE" }] },
   },
   renamed: [{ from: 'Old, "quoted"', to: "New", reason: "rename-rule" }],
   verified: { at: "2026-12-02T10:00:00.000Z", deep: false, exact: false, missing: 2 },
@@ -35,6 +35,7 @@ describe("reportRow", () => {
       firstRun: "2026-12-01T09:00:00.000Z",
       lastRun: "2026-12-05T10:00:00.000Z",
       oldMessages: 12,
+      oldBytes: 14400,
       messagesCopied: 9,
       bytesCopied: 7300,
       messagesSkipped: 3,
