@@ -57,14 +57,18 @@ export function addReportCommand(program: Command): void {
         throw new AutomigrateError(`cannot write the report next to ${o.output} (${code ?? errorText(e)})`, { hint: `automigrate works as the owner of its home (uid ${process.getuid?.()}): write the report into a directory that user may write (e.g. /var/tmp), or leave out --output and redirect stdout` }, { code: "INPUT", exitCode: 2 });
       }
       let accounts: number;
+      let open = true;
       try {
         const { sink, flush } = bufferedSink(fd);
         accounts = writeReport(home, options, sink).accounts;
         flush();
+        open = false;
         closeSync(fd);
         renameSync(part, o.output);
       } catch (e) {
+        // nothing half-written is left: the part file goes, the file named keeps what it had
         try {
+          if (open) closeSync(fd);
           unlinkSync(part);
         } catch {}
         throw e;
