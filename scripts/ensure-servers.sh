@@ -3,7 +3,7 @@
 # (dovecot-imapd) and SMTP submission service (dovecot-submissiond, a real SMTP peer for
 # test-connection), Postfix's postmap (routing tables), OpenLDAP's slapd and ldap-utils (LDAP
 # account creation; openssl for its test certificates), Radicale (the CardDAV/CalDAV example),
-# script(1) and tmux for the terminal tests, chromium for the HTML report, the Lua passdb's modules, the tools of the
+# script(1) and tmux for the terminal tests, chromium for the HTML report, PostgreSQL, the Lua passdb's modules, the tools of the
 # unprivileged and package tests, ps/pgrep (procps), Cyrus and Courier as other old servers and,
 # with --with-mbsync, isync for the benchmarks. Every command the tests run is either installed
 # here or part of a minimal Debian (debootstrap --variant=minbase): test/unit/test-commands.test.ts
@@ -25,6 +25,9 @@ command -v script >/dev/null 2>&1 || need="$need bsdutils"
 command -v tmux >/dev/null 2>&1 || need="$need tmux"
 # the HTML report is checked in a real headless browser, with a font to draw it
 command -v chromium >/dev/null 2>&1 || need="$need chromium"
+# PostgreSQL for cluster mode's storage (the tests initdb a throwaway cluster) and psql
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need="$need postgresql"
+command -v psql >/dev/null 2>&1 || need="$need postgresql-client"
 [ -d /usr/share/fonts/truetype/dejavu ] || need="$need fonts-dejavu-core"
 # ps, pgrep, pkill (not in a minimal Debian), hostname, git (the demo test clones the checkout)
 command -v pgrep >/dev/null 2>&1 && command -v ps >/dev/null 2>&1 || need="$need procps"

@@ -20,6 +20,7 @@ export const TEST_COMMANDS: Record<string, string> = {
   tmux: "tmux",
   // launched by puppeteer-core for the HTML report test (test/report.test.ts)
   chromium: "chromium",
+  psql: "postgresql-client", initdb: "postgresql", postgres: "postgresql",
   dovecot: "dovecot-imapd", doveadm: "dovecot-imapd",
   postmap: "postfix", postfix: "postfix", postqueue: "postfix", postconf: "postfix",
   lmtp: "dovecot-lmtpd",

@@ -1,0 +1,73 @@
+// A throwaway PostgreSQL (Debian's postgresql) for the tests: initdb as an unprivileged user
+// in a temporary directory, the server on a free port of 127.0.0.1 and a socket of its own,
+// in a process group of its own (stopped with the test's servers even when the test fails),
+// removed when stopped. Groundwork for cluster mode (storage on PostgreSQL).
+import { spawnSync } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./dovecot.ts";
+import { spawnServer, stopSpawned } from "../../tui/servers/processes.ts";
+import { waitFor } from "./daemon.ts";
+
+export interface Postgres {
+  host: string;
+  port: number;
+  /** The superuser's name (the unprivileged user that owns the cluster). */
+  user: string;
+  /** postgres://user@127.0.0.1:port/postgres (trust on 127.0.0.1: a test cluster only). */
+  url: string;
+  /** Its temporary directory (data and socket), removed by stop(). */
+  dir: string;
+  /** Runs SQL with psql; its output (tuples only, unaligned). */
+  sql(query: string): string;
+  stop(): Promise<void>;
+}
+
+/** The newest installed server's bin directory, or the fix. */
+export function postgresBin(): string {
+  const base = "/usr/lib/postgresql";
+  const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(join(base, v, "bin", "initdb"))).sort((a, b) => Number(b) - Number(a)) : [];
+  if (!versions.length) throw new Error("the PostgreSQL tests need Debian's postgresql: as root, apt-get install -y postgresql (npm test's scripts/ensure-servers.sh does it)");
+  return join(base, versions[0]!, "bin");
+}
+
+export async function startPostgres(): Promise<Postgres> {
+  const bin = postgresBin();
+  const dir = mkdtempSync(join(tmpdir(), "automigrate-pg-"));
+  const data = join(dir, "data");
+  // PostgreSQL refuses to run as root: as root, the cluster belongs to nobody
+  const root = process.getuid?.() === 0;
+  const user = root ? "nobody" : (spawnSync("id", ["-un"], { encoding: "utf8" }).stdout.trim() || "postgres");
+  if (root) chownSync(dir, Number(spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim()), Number(spawnSync("id", ["-g", "nobody"], { encoding: "utf8" }).stdout.trim()));
+  const as = (argv: string[]) => (root ? ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", ...argv] : argv);
+  const initdb = as([join(bin, "initdb"), "-D", data, "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"]);
+  const init = spawnSync(initdb[0]!, initdb.slice(1), { encoding: "utf8" });
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+  const port = await freePort();
+  const argv = as([join(bin, "postgres"), "-D", data, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]);
+  const proc = spawnServer(`postgres ${data}`, argv[0]!, argv.slice(1));
+  let stderr = "";
+  proc.stderr?.on("data", (d) => (stderr += d.toString()));
+  const psql = (query: string) => spawnSync("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", "postgres", "-tA", "-v", "ON_ERROR_STOP=1", "-c", query], { encoding: "utf8" });
+  await waitFor(() => {
+    if (proc.exitCode !== null) throw new Error(`postgres exited ${proc.exitCode}: ${stderr}`);
+    return psql("select 1").status === 0;
+  }, 30_000, `postgres on port ${port}\n${stderr}`);
+  return {
+    host: "127.0.0.1",
+    port,
+    user,
+    dir,
+    url: `postgres://${user}@127.0.0.1:${port}/postgres`,
+    sql: (query) => {
+      const r = psql(query);
+      if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+      return r.stdout.trim();
+    },
+    stop: async () => {
+      await stopSpawned(proc);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
