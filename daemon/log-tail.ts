@@ -266,7 +266,6 @@ export class LogTail {
       const n = readSync(o.fd, buf, 0, READ_CHUNK, o.offset);
       if (n <= 0) break;
       budget -= n;
-      if (buf.subarray(0, n).includes(10)) this.lastLineAt = Date.now();
       let start = 0;
       if (o.skipping) {
         const nl = buf.subarray(0, n).indexOf(10);
@@ -277,6 +276,7 @@ export class LogTail {
         }
         o.skipping = false;
         start = nl + 1;
+        this.lastLineAt = Date.now(); // a long line ended
       }
       const chunk = buf.subarray(start, n);
       const lastNl = chunk.lastIndexOf(10);
@@ -297,7 +297,7 @@ export class LogTail {
         if (e) events.push(e);
       }
       o.offset += start + lastNl + 1;
-      o.lastGrowth = Date.now();
+      o.lastGrowth = this.lastLineAt = Date.now();
       if (n < READ_CHUNK) break;
     }
     return events;
