@@ -35,10 +35,42 @@ export interface AlertThresholds {
   stuckMinutes: number;
 }
 
-/** Codes that say the old server refused the account's login (or its token). */
-const LOGIN_CODES: ReadonlySet<string> = new Set<ErrorCode>(["LOGIN_REFUSED", "TOKEN_REFUSED"]);
-/** Codes that say the new server is out of room for the account. */
-const QUOTA_CODES: ReadonlySet<string> = new Set<ErrorCode>(["QUOTA"]);
+/**
+ * The conditions counted over distinct accounts of a domain in a row: a run with one of the
+ * codes adds its account; a run that ends done or partial without them starts the row again
+ * and clears the alert; any other failure (a server down) neither counts nor resets.
+ */
+const IN_A_ROW: readonly {
+  alert: "login_failures" | "quota";
+  codes: ReadonlySet<string>;
+  limit: keyof Pick<AlertThresholds, "loginFailuresInRow" | "quotaFailuresInRow">;
+  code: ErrorCode;
+  firing: (n: number, r: RunEnded) => string;
+  cleared: (r: RunEnded) => string;
+  /** Whether the event names the old server. */
+  oldServer: boolean;
+}[] = [
+  {
+    alert: "login_failures",
+    // the old server refused the account's login (or its token)
+    codes: new Set<ErrorCode>(["LOGIN_REFUSED", "TOKEN_REFUSED"]),
+    limit: "loginFailuresInRow",
+    code: "LOGIN_REFUSED",
+    firing: (n, r) => `the old server ${r.oldServer} refused the logins of ${n} accounts of ${r.domain} in a row: check migration.old.auth of ${r.domain} (the master user, its password file, the token) with automigrate test-connection`,
+    cleared: (r) => `the old server ${r.oldServer} accepts the logins of ${r.domain} again (${r.user})`,
+    oldServer: true,
+  },
+  {
+    alert: "quota",
+    // the new server is out of room for the account
+    codes: new Set<ErrorCode>(["QUOTA"]),
+    limit: "quotaFailuresInRow",
+    code: "QUOTA",
+    firing: (n, r) => `the new server refused appends for quota to ${n} accounts of ${r.domain} in a row: raise the class's quota (automigrate class set ${r.domain} <class> quota=...) or the new server's`,
+    cleared: (r) => `the new server takes ${r.domain}'s mail again (${r.user})`,
+    oldServer: false,
+  },
+];
 
 export interface RunEnded {
   user: string;
@@ -51,9 +83,8 @@ export interface RunEnded {
 
 export class AlertRules {
   private readonly firing = new Map<string, AlertEvent>();
-  /** Per domain: the users in a row whose login was refused / whose appends hit the quota. */
-  private readonly loginRow = new Map<string, Set<string>>();
-  private readonly quotaRow = new Map<string, Set<string>>();
+  /** Per condition of IN_A_ROW, per domain: the accounts in the row so far. */
+  private readonly rows = new Map<string, Map<string, Set<string>>>(IN_A_ROW.map((c) => [c.alert, new Map()]));
   private queue?: { length: number; sinceMs: number };
 
   constructor(private limits: AlertThresholds) {}
@@ -83,41 +114,23 @@ export class AlertRules {
     return [{ ...was, state: "cleared", at: new Date(now).toISOString(), message }];
   }
 
-  /** A row of distinct users per domain: the length after adding `user`, or 0 after a reset. */
-  private static row(rows: Map<string, Set<string>>, domain: string, user: string | undefined): number {
-    if (user === undefined) {
-      rows.delete(domain);
-      return 0;
-    }
-    const set = rows.get(domain) ?? new Set<string>();
-    set.add(user);
-    rows.set(domain, set);
-    return set.size;
-  }
-
   runEnded(r: RunEnded, now: number): AlertEvent[] {
     const out: AlertEvent[] = [];
     const ok = r.status !== "failed";
     if (ok) out.push(...this.clear("job_failed", r.user, now, `${r.user}: migrated again (${r.status})`));
-    // the old server's logins: refused in a row, or one that went in
-    if (r.codes.some((c) => LOGIN_CODES.has(c))) {
-      const n = AlertRules.row(this.loginRow, r.domain, r.user);
-      if (this.limits.loginFailuresInRow > 0 && n >= this.limits.loginFailuresInRow) {
-        out.push(...this.fire({ alert: "login_failures", key: r.domain, domain: r.domain, oldServer: r.oldServer, count: n, code: "LOGIN_REFUSED", message: `the old server ${r.oldServer} refused the logins of ${n} accounts of ${r.domain} in a row: check migration.old.auth of ${r.domain} (the master user, its password file, the token) with automigrate test-connection` }, now));
+    for (const c of IN_A_ROW) {
+      const rows = this.rows.get(c.alert)!;
+      if (r.codes.some((code) => c.codes.has(code))) {
+        const row = rows.get(r.domain) ?? new Set<string>();
+        rows.set(r.domain, row.add(r.user));
+        const limit = this.limits[c.limit];
+        if (limit > 0 && row.size >= limit) {
+          out.push(...this.fire({ alert: c.alert, key: r.domain, domain: r.domain, ...(c.oldServer ? { oldServer: r.oldServer } : {}), count: row.size, code: c.code, message: c.firing(row.size, r) }, now));
+        }
+      } else if (ok) {
+        rows.delete(r.domain);
+        out.push(...this.clear(c.alert, r.domain, now, c.cleared(r)));
       }
-    } else if (ok) {
-      AlertRules.row(this.loginRow, r.domain, undefined);
-      out.push(...this.clear("login_failures", r.domain, now, `the old server ${r.oldServer} accepts the logins of ${r.domain} again (${r.user})`));
-    }
-    // the new server's quota
-    if (r.codes.some((c) => QUOTA_CODES.has(c))) {
-      const n = AlertRules.row(this.quotaRow, r.domain, r.user);
-      if (this.limits.quotaFailuresInRow > 0 && n >= this.limits.quotaFailuresInRow) {
-        out.push(...this.fire({ alert: "quota", key: r.domain, domain: r.domain, count: n, code: "QUOTA", message: `the new server refused appends for quota to ${n} accounts of ${r.domain} in a row: raise the class's quota (automigrate class set ${r.domain} <class> quota=...) or the new server's` }, now));
-      }
-    } else if (ok) {
-      AlertRules.row(this.quotaRow, r.domain, undefined);
-      out.push(...this.clear("quota", r.domain, now, `the new server takes ${r.domain}'s mail again (${r.user})`));
     }
     return out;
   }
