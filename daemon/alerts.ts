@@ -16,8 +16,6 @@ export function alertThresholds(c: Config): AlertThresholds {
 export class DaemonAlerts {
   readonly rules: AlertRules;
   private chain: Promise<unknown> = Promise.resolve();
-  /** Events handed out (for tests and status): sent, failed. */
-  readonly counts = { sent: 0, failed: 0 };
 
   constructor(
     private config: Config,
@@ -42,11 +40,7 @@ export class DaemonAlerts {
       this.chain = this.chain
         .then(() => runProgram({ argv, env: { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", AUTOMIGRATE_ALERT: e.alert, AUTOMIGRATE_ALERT_STATE: e.state }, timeoutMs }, `${JSON.stringify(e)}\n`))
         .then((r) => {
-          if (r.status === "done") {
-            this.counts.sent++;
-            return;
-          }
-          this.counts.failed++;
+          if (r.status === "done") return;
           this.log.error({ msg: "alert command failed", alert: e.alert, state: e.state, command: argv[0], exitCode: r.exitCode, stderr: r.stderrTail, fix: "check alerts.command (it gets the event as JSON on stdin and must exit 0)" });
         })
         .catch((err) => this.log.error({ msg: "alert command failed", alert: e.alert, error: errorText(err) }));

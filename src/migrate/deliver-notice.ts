@@ -35,7 +35,7 @@ async function alreadyThere(opener: MailOpener, writer: MailWriter, messageId: s
   try {
     const box = await reader.examine(INBOX);
     if (box.exists === 0) return false;
-    const needle = `${messageId}`.toLowerCase();
+    const needle = messageId.toLowerCase();
     for await (const m of reader.metadata(`${uidNext}:*`, { headers: true })) {
       if (m.uid >= uidNext && m.headers?.toString("latin1").toLowerCase().includes(needle)) return true;
     }
