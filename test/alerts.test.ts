@@ -51,9 +51,12 @@ describe("alerts", () => {
   test("the old server refuses the logins of 3 accounts in a row: each job failed for good, then one login_failures alert; a login that goes in clears it", async () => {
     await waitFor(async () => (await d.status()).accounts?.length !== 0 || true, 1000, "status");
     for (const u of ["u1", "u2", "u3"]) login(`${u}@example.com`);
-    await waitFor(() => seen("login_failures", "firing", "example.com"), 30_000, `login_failures firing\n${d.output()}`);
+    // a run's end raises login_failures before its job is moved to the failed list (job_failed),
+    // and the jobs run side by side: wait for all four events
+    const users = ["u1@example.com", "u2@example.com", "u3@example.com"];
+    await waitFor(() => seen("login_failures", "firing", "example.com") && users.every((u) => seen("job_failed", "firing", u)), 30_000, `login_failures and 3 job_failed firing\n${d.output()}`);
     const all = events();
-    expect(all.filter((e) => e.alert === "job_failed" && e.state === "firing").map((e) => e.key).sort()).toEqual(["u1@example.com", "u2@example.com", "u3@example.com"]);
+    expect(all.filter((e) => e.alert === "job_failed" && e.state === "firing").map((e) => e.key).sort()).toEqual(users);
     const lf = all.filter((e) => e.alert === "login_failures");
     expect(lf.length).toBe(1);
     expect(lf[0]).toMatchObject({ state: "firing", domain: "example.com", count: 3 });
