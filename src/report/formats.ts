@@ -7,6 +7,7 @@
 //    sortable by every column and filtered by state, readable at phone width. The summary is
 //    written last (the totals are known only then) and shown first (CSS order).
 // Pure: each writer is given where its text goes.
+import { formatBytes } from "../migrate/report.ts";
 import { NUMERIC_COLUMNS, REPORT_COLUMNS, REPORT_STATES, type DomainTotals, type ReportRow, type ReportTotals } from "./account-rows.ts";
 
 export type Sink = (text: string) => void;
@@ -56,17 +57,6 @@ function jsonWriter(out: Sink, meta: ReportMeta): ReportWriter {
 
 const esc = (s: string | number) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** 1536 → "1.5 KB". */
-export function bytesText(n: number): string {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
-}
-
 const STATE_COLOURS: Record<string, string> = { done: "#2e7d32", partial: "#f9a825", failed: "#c62828", not_started: "#9e9e9e" };
 const stateWords = (s: string) => s.replace("_", " ");
 
@@ -110,7 +100,7 @@ count();})();`;
 function htmlWriter(out: Sink, meta: ReportMeta): ReportWriter {
   const num = (c: keyof ReportRow) => (NUMERIC_COLUMNS.has(c) ? ' class="n"' : WRAPPING_COLUMNS.has(c) ? ' class="w"' : "");
   const shown = (r: ReportRow, c: keyof ReportRow) =>
-    c === "bytesCopied" || c === "oldBytes" ? bytesText(r[c]) : c === "state" ? stateWords(r.state) : TIME_COLUMNS.has(c) ? String(r[c]).slice(0, 16).replace("T", " ") : r[c];
+    c === "bytesCopied" || c === "oldBytes" ? formatBytes(r[c]) : c === "state" ? stateWords(r.state) : TIME_COLUMNS.has(c) ? String(r[c]).slice(0, 16).replace("T", " ") : r[c];
   out(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(meta.title)}</title><style>${CSS}</style></head><body>
 <section id="list"><h2>Accounts</h2><p><label>State <select id="state"><option value="">all</option>${REPORT_STATES.map((s) => `<option value="${s}">${stateWords(s)}</option>`).join("")}</select></label> <span id="shown">0</span> shown</p>
 <div class="wrap"><table id="accounts"><thead><tr>${REPORT_COLUMNS.map((c) => `<th data-col="${c}"${num(c)}>${esc(c)}</th>`).join("")}</tr></thead><tbody>\n`);
@@ -119,14 +109,14 @@ function htmlWriter(out: Sink, meta: ReportMeta): ReportWriter {
     end: (t) => {
       const o = t.overall();
       const domainRow = (d: DomainTotals) =>
-        `<tr data-domain="${esc(d.domain)}"><td>${esc(d.domain)}</td><td class="p">${bar(d.byState, d.accounts)}</td><td class="n" data-k="done">${d.byState.done}</td><td class="n" data-k="accounts">${d.accounts}</td><td class="n" data-k="messagesCopied">${d.messagesCopied}</td><td class="n sz" data-k="bytesCopied" data-v="${d.bytesCopied}">${esc(bytesText(d.bytesCopied))}</td></tr>`;
+        `<tr data-domain="${esc(d.domain)}"><td>${esc(d.domain)}</td><td class="p">${bar(d.byState, d.accounts)}</td><td class="n" data-k="done">${d.byState.done}</td><td class="n" data-k="accounts">${d.accounts}</td><td class="n" data-k="messagesCopied">${d.messagesCopied}</td><td class="n sz" data-k="bytesCopied" data-v="${d.bytesCopied}">${esc(formatBytes(d.bytesCopied))}</td></tr>`;
       const pace =
         o.etaDays === 0 ? "every account is done" : o.etaDays === null ? `no estimate yet (no account finished in the last ${o.windowDays} days)` : `the rest in about <b data-k="etaDays">${o.etaDays}</b> days at that pace`;
       out(`</tbody></table></div></section>
 <section id="summary"><h1>${esc(meta.title)}</h1><p>Generated ${esc(meta.generatedAt)}</p>
 <div id="overall">${bar(o.byState, o.accounts)}<p class="legend">${REPORT_STATES.map((s) => `<span><i style="background:${STATE_COLOURS[s]}"></i>${stateWords(s)}</span>`).join("")}</p>
 <p><b data-k="accounts">${o.accounts}</b> accounts: ${REPORT_STATES.map((s) => `<b data-k="${s}">${o.byState[s]}</b> ${stateWords(s)}`).join(", ")}.</p>
-<p><b data-k="messagesCopied">${o.messagesCopied}</b> messages (<span data-k="bytesCopied" data-v="${o.bytesCopied}">${esc(bytesText(o.bytesCopied))}</span>) copied of <b data-k="oldMessages">${o.oldMessages}</b> (<span data-k="oldBytes" data-v="${o.oldBytes}">${esc(bytesText(o.oldBytes))}</span>) on the old servers; <b data-k="messagesSkipped">${o.messagesSkipped}</b> skipped.</p>
+<p><b data-k="messagesCopied">${o.messagesCopied}</b> messages (<span data-k="bytesCopied" data-v="${o.bytesCopied}">${esc(formatBytes(o.bytesCopied))}</span>) copied of <b data-k="oldMessages">${o.oldMessages}</b> (<span data-k="oldBytes" data-v="${o.oldBytes}">${esc(formatBytes(o.oldBytes))}</span>) on the old servers; <b data-k="messagesSkipped">${o.messagesSkipped}</b> skipped.</p>
 <p>Pace: <b data-k="donePerDay">${o.donePerDay}</b> accounts done a day over the last ${o.windowDays} days; ${pace}.</p></div>
 <h2>Per domain</h2><div class="wrap"><table id="domains"><thead><tr><th>domain</th><th>progress</th><th class="n">done</th><th class="n">accounts</th><th class="n">messages</th><th class="n sz">size</th></tr></thead><tbody>${t.domains().map(domainRow).join("")}</tbody></table></div></section>
 <script>${SCRIPT}</script></body></html>\n`);

@@ -4,7 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { parse } from "csv-parse/sync";
 import { accountStateSchema } from "../../src/store/account-state.ts";
 import { REPORT_COLUMNS, reportRow, ReportTotals, type ReportRow } from "../../src/report/account-rows.ts";
-import { bytesText, csvField, reportWriter, type ReportFormat } from "../../src/report/formats.ts";
+import { csvField, reportWriter, type ReportFormat } from "../../src/report/formats.ts";
+import { formatBytes } from "../../src/migrate/report.ts";
 
 const NOW = Date.parse("2026-12-06T12:00:00Z");
 const state = (doc: Record<string, unknown>) => accountStateSchema.parse(doc);
@@ -127,7 +128,8 @@ describe("formats", () => {
     expect(html).toContain("<title>Report &#60;b&#62;</title>");
     // no external assets
     expect(html).not.toMatch(/\b(src|href)=/);
-    expect(bytesText(1536)).toBe("1.5 KB");
-    expect(bytesText(12)).toBe("12 B");
+    // sizes in the page are the CLI's own words for them
+    expect(formatBytes(1536)).toBe("1.5 KB");
+    expect(formatBytes(12)).toBe("12 B");
   });
 });
