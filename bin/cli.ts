@@ -16,6 +16,7 @@ import { addMigrateCommands } from "../src/cli/migrate-commands.ts";
 import { addPlanCommands } from "../src/cli/plan-commands.ts";
 import { addRoutingCommands } from "../src/cli/routing-commands.ts";
 import { addTestConnectionCommand } from "../src/cli/test-connection-command.ts";
+import { addStorageCommands } from "../src/cli/storage-commands.ts";
 import { installBackstop } from "../src/backstop.ts";
 import { AutomigrateError, errorText } from "../src/errors.ts";
 
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   addProcessCommands(program);
   addAccountCommands(program);
   addRoutingCommands(program);
+  addStorageCommands(program);
   // root working on the daemon's home works as the daemon's user (files stay the daemon's);
   // the demo runs its own servers in a home of its own
   program.hook("preAction", (_root, action) => {

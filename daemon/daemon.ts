@@ -8,7 +8,9 @@ import { watch, type FSWatcher } from "chokidar";
 import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
 import { Vault } from "../src/accounts/vault.ts";
 import { firstLoginSchema, usesUserPasswords, type Config } from "../src/config/schema.ts";
-import { loadConfig } from "../src/config/store.ts";
+import { loadConfig, loadLocalConfig, usesDatabase } from "../src/config/store.ts";
+import { closeDatabases, databaseOf } from "../src/storage/open.ts";
+import { DaemonSlot } from "../src/storage/postgres/daemon-slot.ts";
 import { AutomigrateError, classify, errorCode, errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
 import { oldServerKey, resolveSides } from "../src/mailstore/endpoints.ts";
@@ -106,6 +108,11 @@ export class Daemon {
   readonly localAccounts: LocalAccounts;
   private readonly vault: Vault;
   private configWatcher?: FSWatcher;
+  /** Cluster mode: the database, this daemon's slot on it, the settings subscription. */
+  private cluster?: { where: string; slot: DaemonSlot; unlisten: () => Promise<void> };
+  private heartbeat?: ReturnType<typeof setInterval>;
+  /** Called when the daemon cannot go on (another daemon took its database slot); main stops the process. */
+  onFatal?: (e: unknown) => void;
   private ticker?: ReturnType<typeof setInterval>;
   private stopping = false;
   /** Login events seen (for the latency benchmark and status). */
@@ -149,7 +156,8 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    this.config = loadConfig(this.home);
+    this.config = await loadConfig(this.home);
+    if (usesDatabase(this.config)) await this.joinDatabase();
     this.store = await QueueStore.open(this.home);
     this.alerts = new DaemonAlerts(this.config, this.log);
     // jobs that were running when the last process died resume from their saved state
@@ -168,11 +176,45 @@ export class Daemon {
     this.schedule();
   }
 
+  /**
+   * Cluster mode (storage.driver postgres): takes the database's daemon slot, refused when
+   * another daemon holds it, and reloads whenever any node changes the shared settings.
+   */
+  private async joinDatabase(): Promise<void> {
+    const db = await databaseOf(this.home, this.config);
+    this.cluster = { where: db.where, slot: await DaemonSlot.take(db.sql, db.where, db.nodeName), unlisten: async () => {} };
+    this.cluster.unlisten = await db.settings.listen((version) => this.background("reloading the shared settings", () => this.reload(version ? `settings changed in the database (version ${version})` : "the database connection came back")));
+    this.heartbeat = setInterval(() => this.background("cluster heartbeat", () => this.beat()), TIMEOUTS.nodeHeartbeatMs);
+    this.log.info({ msg: "cluster mode: settings from the database", database: db.where, node: db.nodeName });
+  }
+
+  /** Notes this node alive; when the slot's connection was lost, takes the slot again (or stops, if another daemon took it meanwhile). */
+  private async beat(): Promise<void> {
+    const c = this.cluster;
+    if (!c || this.stopping) return;
+    try {
+      await c.slot.heartbeat();
+      return;
+    } catch (e) {
+      this.log.warn({ msg: "cluster heartbeat failed: taking the daemon slot again", database: c.where, error: errorText(e) });
+    }
+    await c.slot.release().catch(() => {});
+    const db = await databaseOf(this.home, this.config);
+    try {
+      c.slot = await DaemonSlot.take(db.sql, db.where, db.nodeName);
+      this.log.info({ msg: "cluster: daemon slot taken again", database: c.where });
+    } catch (e) {
+      if (errorCode(e) !== "NODE_CONFLICT") throw e;
+      this.log.fatal({ msg: "another daemon took this database's slot while the connection was lost: stopping", error: errorText(e), code: "NODE_CONFLICT" });
+      this.onFatal?.(e);
+    }
+  }
+
   /** Re-reads config.json; an invalid file is reported and the running settings kept. */
   async reload(why: string): Promise<void> {
     if (this.stopping) return;
     try {
-      this.config = loadConfig(this.home);
+      this.config = await loadConfig(this.home);
     } catch (e) {
       this.log.error({ msg: "settings not reloaded: keeping the previous ones", why, error: errorText(e) });
       return;
@@ -275,8 +317,9 @@ export class Daemon {
         // a CA file) applies to the very next login, not only after the reload; a file that
         // does not parse leaves the running settings in force
         const fresh = () => {
+          if (this.cluster) return this.config; // reloaded on every change through NOTIFY
           try {
-            return loadConfig(this.home);
+            return loadLocalConfig(this.home);
           } catch {
             return this.config;
           }
@@ -630,6 +673,7 @@ export class Daemon {
     this.stopping = true;
     this.log.info({ msg: "stopping", reason, running: [...this.running.keys()] });
     clearInterval(this.ticker);
+    clearInterval(this.heartbeat);
     await this.configWatcher?.close();
     for (const c of this.crons) await c.destroy();
     for (const t of this.tails.values()) await t.stop();
@@ -644,6 +688,11 @@ export class Daemon {
     await this.routing.close();
     await this.auth.close();
     this.metricsServer?.stop();
+    if (this.cluster) {
+      await this.cluster.unlisten().catch(() => {});
+      await this.cluster.slot.release().catch((e) => this.log.warn({ msg: "cluster: the daemon slot was not released (the database lets it go with the connection)", error: errorText(e) }));
+      await closeDatabases();
+    }
     this.log.info({ msg: "stopped" });
   }
 

@@ -35,6 +35,14 @@ export async function runDaemon(home: string): Promise<number> {
           resolve(1);
         });
     };
+    daemon.onFatal = () => {
+      daemon
+        .stop("another daemon took the database slot")
+        .finally(() => {
+          control.stop();
+          resolve(1);
+        });
+    };
     process.once("SIGTERM", () => shutdown("SIGTERM"));
     process.once("SIGINT", () => shutdown("SIGINT"));
     process.on("SIGHUP", () => daemon.background("reloading on SIGHUP", () => daemon.reload("SIGHUP")));

@@ -25,6 +25,10 @@ export type ErrorCode =
   | "NO_PASSWORD"
   | "LDAP_SYNC_REFUSED"
   | "CONNECT"
+  /** The cluster's database (storage.driver postgres) cannot be reached or answered with an error: temporary. */
+  | "STORAGE"
+  /** Another live daemon holds what this one needs (the same node name, or the database's single-daemon slot). */
+  | "NODE_CONFLICT"
   | "TLS"
   | "LOGIN_REFUSED"
   /** The identity provider refused to issue an access token (invalid_client, AADSTS…): needs the admin. */

@@ -21,6 +21,8 @@ export const TIMEOUTS = {
   consoleTestConnectionMs: 5_000,
   /** Waiting for another process's lock on a shared file (settings, licence ledger, passwd-file, account state). */
   lockWaitMs: 10_000,
+  /** How often a daemon in cluster mode notes itself alive in the database (and finds a lost slot connection). */
+  nodeHeartbeatMs: 10_000,
   /** Creating an account at a first login: may wait behind another creation of the same user. */
   accountCreateLockMs: 20_000,
   /** A lock written on another host (shared home) whose holder has not refreshed it for this long is dead; holders refresh every quarter of it. */

@@ -3,7 +3,9 @@
 import blessed from "blessed";
 import { statSync } from "node:fs";
 import { setBackstopReporter } from "../src/backstop.ts";
-import { loadConfig } from "../src/config/store.ts";
+import { loadConfig, loadLocalConfig, usesDatabase } from "../src/config/store.ts";
+import type { Config } from "../src/config/schema.ts";
+import { closeDatabases, databaseOf } from "../src/storage/open.ts";
 import { daemonAccount, daemonStatus, refusedBy } from "../src/control-client.ts";
 import { errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
@@ -95,13 +97,19 @@ export async function runTui(home: string): Promise<number> {
    * The settings, parsed again only when the file changed (every write is a rename: a new
    * inode): the Domains screen refreshes every second, and 1,000 domains cost ~15 ms a parse.
    */
-  let parsed: { stamp: string; config: ReturnType<typeof loadConfig> } | undefined;
+  let parsed: { stamp: string; config: Config } | undefined;
   const unchangedConfig = () => {
+    if (cluster) return cluster.config;
     const st = statSync(homePaths(home).config, { throwIfNoEntry: false });
     const stamp = st ? `${st.ino}:${st.size}:${st.mtimeMs}` : "none";
-    if (parsed?.stamp !== stamp) parsed = { stamp, config: loadConfig(home) };
+    if (parsed?.stamp !== stamp) parsed = { stamp, config: loadLocalConfig(home) };
     return parsed.config;
   };
+  /**
+   * In cluster mode the settings come from the database: read once, then again whenever any
+   * node changes them (NOTIFY), the console's own saves included.
+   */
+  const cluster = await clusterSettings(home, () => refreshThenDraw(), (e) => say(`settings not reloaded: ${errorText(e)}`, true));
 
   // help and results: one overlay, closed by any key
   const overlayBox = blessed.box({ parent: screen, top: "center", left: "center", width: "100%-2", height: "80%", border: "line", hidden: true, tags: false });
@@ -164,6 +172,7 @@ export async function runTui(home: string): Promise<number> {
       quitting = true;
       clearInterval(timer);
       for (const s of signals) process.off(s, onSignal);
+      void cluster?.stop().then(closeDatabases);
       try {
         screen.destroy(); // the terminal back as it was: main screen, line mode, cursor
       } catch {
@@ -279,4 +288,19 @@ export async function runTui(home: string): Promise<number> {
     // "daemon …", never "not running" for a running one (the first screen does not wait)
     askDaemon().then(() => quitting || refreshThenDraw(), () => {});
   });
+}
+
+/** The shared settings of a home in cluster mode, kept current through NOTIFY; undefined for the files driver. */
+async function clusterSettings(home: string, changed: () => void, failed: (e: unknown) => void): Promise<{ config: Config; stop: () => Promise<void> } | undefined> {
+  const local = loadLocalConfig(home);
+  if (!usesDatabase(local)) return undefined;
+  const state = { config: await loadConfig(home), stop: async () => {} };
+  const db = await databaseOf(home, local);
+  state.stop = await db.settings.listen(() => {
+    loadConfig(home).then((c) => {
+      state.config = c;
+      changed();
+    }, failed);
+  });
+  return state;
 }

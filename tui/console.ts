@@ -2,7 +2,7 @@
 // stack, prompts, the settings as last read and the daemon's live status. tui/app.ts builds it
 // and owns the keys, the help and the refresh timer; a view owns its rows and its own keys.
 import type blessed from "blessed";
-import type { loadConfig } from "../src/config/store.ts";
+import type { Config } from "../src/config/schema.ts";
 import type { AccountAnswer, DaemonStatus } from "../src/status/status-view.ts";
 import type { VirtualRows } from "./virtual-rows.ts";
 
@@ -45,7 +45,7 @@ export interface Console {
   /** Text over the view (results, help) until any key. */
   overlay(label: string, text: string): void;
   /** The settings, parsed again only when the file changed. */
-  config(): ReturnType<typeof loadConfig>;
+  config(): Config;
   /** The daemon as last seen: up or not (undefined until first asked: the first screen does not wait), and its last /status answer. */
   live: { up: boolean | undefined; status: DaemonStatus | undefined };
   /** A prompt is open: keys and messages belong to it. */

@@ -129,7 +129,7 @@ export async function runDemo(): Promise<number> {
     writeFileSync(join(dir, "new.pw"), target.master.password + "\n", { mode: 0o600 });
     const o = old;
     const t = target;
-    updateConfig(home, (c) => {
+    await updateConfig(home, (c) => {
       const globals = applyAssignments(configSchema, c, [
         `target.host=${t.host}`, `target.port=${t.port}`, "target.tls=none", "target.auth.mode=master", `target.auth.user=${t.master.user}`, `target.auth.passwordFile=${join(dir, "new.pw")}`,
         `logins.0.path=${t.logPath}`, "logins.0.format=dovecot", "workers.total=2", "workers.perOldServer=2",

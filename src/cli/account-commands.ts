@@ -71,7 +71,7 @@ Example:
     )
     .action(async (file: string, o: { json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
-      const config = loadConfig(home);
+      const config = await loadConfig(home);
       let text: string;
       try {
         text = readFileSync(file, "utf8");
@@ -134,7 +134,7 @@ Example:
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
       const { seatUsage } = await import("../accounts/license.ts");
-      const u = seatUsage(home, loadConfig(home).license.premiumSeats);
+      const u = seatUsage(home, (await loadConfig(home)).license.premiumSeats);
       if (o.json) return json(u);
       out(`premium seats: ${u.seats} licensed, ${u.used} used, ${u.available} available (accounts beyond the licence are basic)`);
     });

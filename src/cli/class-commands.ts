@@ -24,8 +24,8 @@ export function addClassCommands(program: Command): void {
     .argument("<domain>")
     .option("--json", "JSON: [{ name, autoMigration, quota, services, usedForNewAccounts }]")
     .addHelpText("after", "\nExample:\n  automigrate class list example.com --json")
-    .action((domain: string, o: { json?: boolean }, cmd: Command) => {
-      const c = loadConfig(homeOf(cmd));
+    .action(async (domain: string, o: { json?: boolean }, cmd: Command) => {
+      const c = await loadConfig(homeOf(cmd));
       const name = requireDomain(c, domain);
       const d = c.domains[name]!;
       const rows = classNames(d).map((n) => {
@@ -45,8 +45,8 @@ export function addClassCommands(program: Command): void {
     .argument("<class>")
     .argument("[key=value...]", "autoMigration=true|false, quota=10G, services=[\"imap\",\"pop3\"]")
     .addHelpText("after", "\nExample:\n  automigrate class add example.com staff quota=20G autoMigration=true")
-    .action((domain: string, name: string, pairs: string[], _o, cmd: Command) => {
-      addClass(homeOf(cmd), domain, name, pairs.map(parseAssignment));
+    .action(async (domain: string, name: string, pairs: string[], _o, cmd: Command) => {
+      await addClass(homeOf(cmd), domain, name, pairs.map(parseAssignment));
       out(`added class ${name} to ${normalizeDomain(domain)}`);
     });
 
@@ -57,10 +57,10 @@ export function addClassCommands(program: Command): void {
     .argument("<class>")
     .argument("<key=value...>")
     .addHelpText("after", `\nExamples:\n  automigrate class set example.com ${DEFAULT_CLASS} autoMigration=false\n  automigrate class set example.com staff quota=50G`)
-    .action((domain: string, name: string, pairs: string[], _o, cmd: Command) => {
+    .action(async (domain: string, name: string, pairs: string[], _o, cmd: Command) => {
       const assignments = pairs.map(parseAssignment);
       const dn = normalizeDomain(domain);
-      changeDomain(homeOf(cmd), dn, (d) => {
+      await changeDomain(homeOf(cmd), dn, (d) => {
         requireClass(d, dn, name);
         if (name === DEFAULT_CLASS) d.accountDefaults = applyAssignments(accountClassSchema, d.accountDefaults, assignments);
         else d.classes[name] = applyAssignments(accountClassSchema, d.classes[name], assignments);
@@ -74,9 +74,9 @@ export function addClassCommands(program: Command): void {
     .argument("<domain>")
     .argument("<class>")
     .addHelpText("after", "\nExample:\n  automigrate class remove example.com interns")
-    .action((domain: string, name: string, _o, cmd: Command) => {
+    .action(async (domain: string, name: string, _o, cmd: Command) => {
       const dn = normalizeDomain(domain);
-      changeDomain(homeOf(cmd), dn, (d) => {
+      await changeDomain(homeOf(cmd), dn, (d) => {
         if (name === DEFAULT_CLASS) throw inputError(`"${DEFAULT_CLASS}" cannot be removed`);
         requireClass(d, dn, name);
         if (d.migration.accountClass === name) {

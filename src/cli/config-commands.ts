@@ -18,8 +18,8 @@ export function addConfigCommands(program: Command): void {
       "after",
       `\nExamples:\n  automigrate config set target.host=mail.new.example target.port=143 target.tls=starttls\n  automigrate config set target.auth.mode=master target.auth.user=admin target.auth.passwordFile=/etc/automigrate/new-master.pw\n  automigrate config set logins.0.path=/var/log/dovecot.log logins.0.format=dovecot license.premiumSeats=50\n\nEach change is printed as "key: before → after".\n\n${renderSettings("Settings (key=value; lists and objects as JSON; <n> is 0, 1, ...):", settingsOf(configSchema, "", ["domains", "version"]))}`,
     )
-    .action((pairs: string[], _o, cmd: Command) => {
-      const changes = changeGlobals(homeOf(cmd), pairs.map(parseAssignment));
+    .action(async (pairs: string[], _o, cmd: Command) => {
+      const changes = await changeGlobals(homeOf(cmd), pairs.map(parseAssignment));
       out(changes.length ? changeLines(changes).join("\n") : "nothing changed (the settings already had these values)");
     });
   config
@@ -28,8 +28,8 @@ export function addConfigCommands(program: Command): void {
     .argument("[key]", "dotted key, e.g. target.host")
     .option("--json", "JSON output (the default for this command)")
     .addHelpText("after", "\nExamples:\n  automigrate config get\n  automigrate config get target.port")
-    .action((key: string | undefined, _o, cmd: Command) => {
-      const { domains: _d, ...globals } = loadConfig(homeOf(cmd));
+    .action(async (key: string | undefined, _o, cmd: Command) => {
+      const { domains: _d, ...globals } = await loadConfig(homeOf(cmd));
       const value = key ? getPath(globals, parseAssignment(`${key}=`).path) : globals;
       if (value === undefined) throw inputError(`${key}: no such setting`);
       json(redact(value));

@@ -19,8 +19,8 @@ export function addDomainCommands(program: Command): void {
     .description("domains in alphabetical order with their migration status")
     .option("--json", "JSON: [{ name, enabled, status, oldHost, accountClass, problems, notMigrating? }]")
     .addHelpText("after", "\nExample:\n  automigrate domain list --json")
-    .action((o: { json?: boolean }, cmd: Command) => {
-      const c = loadConfig(homeOf(cmd));
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const c = await loadConfig(homeOf(cmd));
       const rows = Object.keys(c.domains)
         .sort()
         .map((name) => {
@@ -39,8 +39,8 @@ export function addDomainCommands(program: Command): void {
     .argument("<domain>")
     .argument("[key=value...]", "initial settings, as for `domain set`")
     .addHelpText("after", "\nExample:\n  automigrate domain add example.com migration.old.host=old.example.com")
-    .action((name: string, pairs: string[], _o, cmd: Command) => {
-      out(`added ${addDomain(homeOf(cmd), name, pairs.map(parseAssignment))} (${status(false)})`);
+    .action(async (name: string, pairs: string[], _o, cmd: Command) => {
+      out(`added ${await addDomain(homeOf(cmd), name, pairs.map(parseAssignment))} (${status(false)})`);
     });
 
   domain
@@ -49,8 +49,8 @@ export function addDomainCommands(program: Command): void {
     .argument("<domain>")
     .option("--json", "JSON output (the default for this command)")
     .addHelpText("after", "\nExample:\n  automigrate domain show example.com --json")
-    .action((name: string, _o, cmd: Command) => {
-      const c = loadConfig(homeOf(cmd));
+    .action(async (name: string, _o, cmd: Command) => {
+      const c = await loadConfig(homeOf(cmd));
       const d = requireDomain(c, name);
       for (const p of domainProblems(d, c.domains[d]!)) err(`warning: ${p}`);
       json(redact(c.domains[d]));
@@ -74,8 +74,8 @@ Each change is printed as "key: before → after".
 
 ${renderSettings("Settings (key=value; lists and objects as JSON):", settingsOf(domainSchema))}`,
     )
-    .action((name: string, pairs: string[], _o, cmd: Command) => {
-      const { domain: d, changes, wiped } = setDomain(homeOf(cmd), name, pairs.map(parseAssignment));
+    .action(async (name: string, pairs: string[], _o, cmd: Command) => {
+      const { domain: d, changes, wiped } = await setDomain(homeOf(cmd), name, pairs.map(parseAssignment));
       out(changes.length ? changeLines(changes).map((l) => `${d}: ${l}`).join("\n") : `${d}: nothing changed (the settings already had these values)`);
       if (wiped) out(`${d}: migration switched off (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)`);
     });
@@ -85,8 +85,8 @@ ${renderSettings("Settings (key=value; lists and objects as JSON):", settingsOf(
     .description("enable automatic migration (refused for LDAP-synced or incomplete domains)")
     .argument("<domain>")
     .addHelpText("after", "\nExample:\n  automigrate domain enable example.com\n\nRefused (exit 1, nothing changed) with \"Domain migration couldn't be enabled!\" and the reasons when\nLDAP synchronisation is on or the old server or its credentials are not set.")
-    .action((name: string, _o, cmd: Command) => {
-      out(`${setMigrationEnabled(homeOf(cmd), name, true).domain}: ${status(true)}`);
+    .action(async (name: string, _o, cmd: Command) => {
+      out(`${(await setMigrationEnabled(homeOf(cmd), name, true)).domain}: ${status(true)}`);
     });
 
   domain
@@ -94,8 +94,8 @@ ${renderSettings("Settings (key=value; lists and objects as JSON):", settingsOf(
     .description("disable automatic migration (nothing already migrated is touched; captured passwords are wiped)")
     .argument("<domain>")
     .addHelpText("after", "\nExample:\n  automigrate domain disable example.com")
-    .action((name: string, _o, cmd: Command) => {
-      const { domain: d, wiped } = setMigrationEnabled(homeOf(cmd), name, false);
+    .action(async (name: string, _o, cmd: Command) => {
+      const { domain: d, wiped } = await setMigrationEnabled(homeOf(cmd), name, false);
       out(`${d}: ${status(false)}${wiped ? ` (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)` : ""}`);
     });
 
@@ -105,8 +105,8 @@ ${renderSettings("Settings (key=value; lists and objects as JSON):", settingsOf(
     .argument("<domain>")
     .option("--yes", "confirm removing a domain whose migration is enabled")
     .addHelpText("after", "\nExample:\n  automigrate domain remove old-brand.example --yes")
-    .action((name: string, o: { yes?: boolean }, cmd: Command) => {
-      const { domain: d, wiped } = removeDomain(homeOf(cmd), name, Boolean(o.yes));
+    .action(async (name: string, o: { yes?: boolean }, cmd: Command) => {
+      const { domain: d, wiped } = await removeDomain(homeOf(cmd), name, Boolean(o.yes));
       out(`removed ${d}${wiped ? ` (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)` : ""}`);
     });
 }

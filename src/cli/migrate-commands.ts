@@ -81,7 +81,7 @@ export function addMigrateCommands(program: Command): void {
       const { Vault } = await import("../accounts/vault.ts");
       const vault = new Vault(home);
       try {
-        const config = loadConfig(home);
+        const config = await loadConfig(home);
         const { resolveSides } = await import("../mailstore/endpoints.ts");
         const { imapOpener } = await import("../mailstore/imap/opener.ts");
         const r = await verifyUser(home, config, user, imapOpener(resolveSides(config, canonicalUser(user), vault)), { deep: o.deep });
@@ -102,7 +102,7 @@ export function addMigrateCommands(program: Command): void {
 /** A dry run in the foreground: the plan on stdout (text, or JSON with `asJson`); nothing written. */
 async function dryRunNow(cmd: Command, user: string, asJson: boolean): Promise<void> {
   const home = homeOf(cmd);
-  const config = loadConfig(home);
+  const config = await loadConfig(home);
   const { dryRun } = await import("../migrate/dry-run.ts");
   const { formatDryRun } = await import("../migrate/report.ts");
   const { resolveSides } = await import("../mailstore/endpoints.ts");
@@ -117,7 +117,7 @@ async function dryRunNow(cmd: Command, user: string, asJson: boolean): Promise<v
 /** One migration in the foreground, its report on stdout (text, or JSON with `asJson`). */
 async function migrateNow(cmd: Command, user: string, asJson: boolean): Promise<void> {
   const home = homeOf(cmd);
-  const config = loadConfig(home);
+  const config = await loadConfig(home);
   const domain = user.slice(user.lastIndexOf("@") + 1).toLowerCase();
   const d = config.domains[domain];
   const problems = d ? domainProblems(domain, d) : [];

@@ -37,9 +37,9 @@ export function addReportCommand(program: Command): void {
     .addOption(new Option("--state <state>", "only accounts in this state").choices(REPORT_STATES))
     .option("--output <file>", "write the report to this file (written whole, then put in place) instead of stdout")
     .addHelpText("after", "\nExamples:\n  automigrate report --format html --output /tmp/migration.html\n  automigrate report --domain example.com --state failed --format csv")
-    .action((o: { format: ReportFormat; domain?: string; state?: ReportState; output?: string }, cmd: Command) => {
+    .action(async (o: { format: ReportFormat; domain?: string; state?: ReportState; output?: string }, cmd: Command) => {
       const home = homeOf(cmd);
-      const domain = o.domain === undefined ? undefined : requireDomain(loadConfig(home), o.domain);
+      const domain = o.domain === undefined ? undefined : requireDomain(await loadConfig(home), o.domain);
       const options = { format: o.format, domain, state: o.state };
       if (!o.output) {
         const { sink, flush } = bufferedSink(1);

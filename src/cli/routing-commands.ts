@@ -27,10 +27,10 @@ or from a file written by \`routing export\` (rerun it after accounts are create
     .option("--format <format>", "table format (postfix)", "postfix")
     .option("-o, --output <file>", "file to write (temp file + rename); without it, standard output")
     .addHelpText("after", "\nExamples:\n  automigrate routing export --format postfix --output /etc/postfix/automigrate-transport\n  automigrate routing export   # print it")
-    .action((opts: { format: string; output?: string }, cmd: Command) => {
+    .action(async (opts: { format: string; output?: string }, cmd: Command) => {
       if (opts.format !== "postfix") throw inputError(`--format ${opts.format}: the only format is "postfix"`);
       const home = homeOf(cmd);
-      const config = loadConfig(home);
+      const config = await loadConfig(home);
       const { lines, problems } = transportTable(config, new LocalAccounts(home, () => config).all());
       for (const p of problems) process.stderr.write(`automigrate: routing: ${p.domain === "*" ? "" : `${p.domain}: `}${p.problem}\n`);
       const text = [
@@ -50,9 +50,9 @@ or from a file written by \`routing export\` (rerun it after accounts are create
     .description("where mail for an address goes now, and why (the daemon's socketmap answer)")
     .argument("<address>", "a recipient, e.g. alice@example.com")
     .option("--json", "JSON output")
-    .action((address: string, opts: { json?: boolean }, cmd: Command) => {
+    .action(async (address: string, opts: { json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
-      const config = loadConfig(home);
+      const config = await loadConfig(home);
       const local = new LocalAccounts(home, () => config);
       const a = routeAddress(config, address, (u) => local.has(u));
       if (opts.json) return json({ address, ...a });

@@ -39,7 +39,7 @@ export function addStatusCommand(program: Command): void {
         const bad = addressProblem(u);
         if (bad) throw inputError(bad, { user: u });
         const domain = u.slice(u.lastIndexOf("@") + 1);
-        if (!loadConfig(home).domains[domain]) throw new AutomigrateError(`domain ${domain} is not configured`, { user: u, hint: "automigrate domain list shows the configured domains" }, { code: "NOT_FOUND" });
+        if (!(await loadConfig(home)).domains[domain]) throw new AutomigrateError(`domain ${domain} is not configured`, { user: u, hint: "automigrate domain list shows the configured domains" }, { code: "NOT_FOUND" });
       }
       const answer = u ? await daemonAccount(home, u) : await daemonStatus(home);
       if (refusedBy(answer)) throw new AutomigrateError(`the daemon refused: ${answer.error}`, u ? { user: u } : {}, { code: answer.code });

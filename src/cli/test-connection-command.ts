@@ -16,7 +16,7 @@ export function addTestConnectionCommand(program: Command): void {
     .addHelpText("after", "\nExamples:\n  automigrate test-connection example.com\n  automigrate test-connection example.com --user alice@example.com --json\n\nExit status: 0 when no check failed, 1 otherwise.")
     .action(async (domain: string, o: { user?: string; timeout: string; json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
-      const config = loadConfig(home);
+      const config = await loadConfig(home);
       const name = requireDomain(config, domain);
       const { testConnection, formatConnectionReport } = await import("../diagnose/test-connection.ts");
       // captured and imported passwords: the same vault migrate reads

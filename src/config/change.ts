@@ -35,10 +35,10 @@ export function requireDomain(config: Config, name: string): string {
  * Removes a domain's settings (its mail and migration state stay). One whose migration is on
  * needs `force`; its captured passwords are wiped, as when it is switched off.
  */
-export function removeDomain(home: string, name: string, force = false): { domain: string; wiped: number } {
+export async function removeDomain(home: string, name: string, force = false): Promise<{ domain: string; wiped: number }> {
   let d = "";
   let wipes = false;
-  updateConfig(home, (c) => {
+  await updateConfig(home, (c) => {
     d = requireDomain(c, name);
     const before = c.domains[d]!;
     if (before.migration.enabled && !force) throw inputError(`migration is enabled for ${d}`, { hint: `automigrate domain disable ${d} first, or add --yes` });
@@ -53,8 +53,8 @@ export function removeDomain(home: string, name: string, force = false): { domai
  * (LDAP-sync guard, class references). A refusal changes nothing: enabling refused → exit 1,
  * other rule problems → exit 2 (for the CLI; the console shows the message).
  */
-export function changeDomain(home: string, name: string, change: (d: DomainSettings, config: Config) => DomainSettings): DomainSettings {
-  return applyDomainChange(home, name, change).settings;
+export async function changeDomain(home: string, name: string, change: (d: DomainSettings, config: Config) => DomainSettings): Promise<DomainSettings> {
+  return (await applyDomainChange(home, name, change)).settings;
 }
 
 /**
@@ -62,10 +62,10 @@ export function changeDomain(home: string, name: string, change: (d: DomainSetti
  * domain's migration off wipes its captured passwords (the vault), whichever door it came
  * through (domain disable, domain set, the console's e key or its Configure form).
  */
-function applyDomainChange(home: string, name: string, change: (d: DomainSettings, config: Config) => DomainSettings): { settings: DomainSettings; wiped: number } {
+async function applyDomainChange(home: string, name: string, change: (d: DomainSettings, config: Config) => DomainSettings): Promise<{ settings: DomainSettings; wiped: number }> {
   let result!: DomainSettings;
   let switchedOff = false;
-  updateConfig(home, (c) => {
+  await updateConfig(home, (c) => {
     const d = requireDomain(c, name);
     const before = c.domains[d]!;
     const after = change(structuredClone(before), c);
@@ -83,10 +83,10 @@ function applyDomainChange(home: string, name: string, change: (d: DomainSetting
  * POST /domains/<domain>): validated by the schema, through the rules; what changed, and the
  * captured passwords wiped when it switched migration off.
  */
-export function setDomain(home: string, name: string, assignments: Assignment[]): { domain: string; changes: SettingChange[]; wiped: number } {
+export async function setDomain(home: string, name: string, assignments: Assignment[]): Promise<{ domain: string; changes: SettingChange[]; wiped: number }> {
   const d = normalizeDomain(name);
   let changes: SettingChange[] = [];
-  const { wiped } = applyDomainChange(home, d, (before) => {
+  const { wiped } = await applyDomainChange(home, d, (before) => {
     const next = applyAssignments(domainSchema, before, assignments);
     changes = diffSettings(before, next);
     return next;
@@ -95,15 +95,15 @@ export function setDomain(home: string, name: string, assignments: Assignment[])
 }
 
 /** Turns a domain's automatic migration on or off, through the rules (off wipes captured passwords). */
-export function setMigrationEnabled(home: string, name: string, enabled: boolean): { domain: string; wiped: number } {
+export async function setMigrationEnabled(home: string, name: string, enabled: boolean): Promise<{ domain: string; wiped: number }> {
   const d = normalizeDomain(name);
-  return { domain: d, wiped: applyDomainChange(home, d, (s) => ({ ...s, migration: { ...s.migration, enabled } })).wiped };
+  return { domain: d, wiped: (await applyDomainChange(home, d, (s) => ({ ...s, migration: { ...s.migration, enabled } }))).wiped };
 }
 
 /** Adds a domain (migration off until enabled), with initial settings; the same rules as any change. */
-export function addDomain(home: string, name: string, assignments: Assignment[] = []): string {
+export async function addDomain(home: string, name: string, assignments: Assignment[] = []): Promise<string> {
   const d = normalizeDomain(name);
-  updateConfig(home, (c) => {
+  await updateConfig(home, (c) => {
     if (c.domains[d]) throw inputError(`domain ${d} already exists`, { hint: `automigrate domain set ${d} key=value` });
     const created = applyAssignments(domainSchema, {}, assignments);
     const refusal = refuseChange(d, undefined, created);
@@ -114,10 +114,10 @@ export function addDomain(home: string, name: string, assignments: Assignment[] 
 }
 
 /** Adds a named account class to a domain. */
-export function addClass(home: string, domain: string, name: string, assignments: Assignment[] = []): void {
+export async function addClass(home: string, domain: string, name: string, assignments: Assignment[] = []): Promise<void> {
   validName(className, name);
   if (name === DEFAULT_CLASS) throw inputError(`"${DEFAULT_CLASS}" always exists; change it with: automigrate class set ${domain} ${DEFAULT_CLASS} key=value`);
-  changeDomain(home, normalizeDomain(domain), (d) => {
+  await changeDomain(home, normalizeDomain(domain), (d) => {
     if (d.classes[name]) throw inputError(`class "${name}" already exists in ${domain}`);
     d.classes[name] = applyAssignments(accountClassSchema, {}, assignments);
     return d;
@@ -125,13 +125,13 @@ export function addClass(home: string, domain: string, name: string, assignments
 }
 
 /** Changes global settings (everything but domains) with dotted assignments; returns what changed. */
-export function changeGlobals(home: string, assignments: Assignment[]): SettingChange[] {
+export async function changeGlobals(home: string, assignments: Assignment[]): Promise<SettingChange[]> {
   for (const a of assignments) {
     if (a.path[0] === "domains") throw inputError(`${a.key}: use \`automigrate domain set\` for domain settings`);
     if (a.path[0] === "version") throw inputError(`${a.key}: the schema version is not a setting`);
   }
   let changes: SettingChange[] = [];
-  updateConfig(home, (c) => {
+  await updateConfig(home, (c) => {
     const { domains, ...globals } = c;
     const next = applyAssignments(globalsSchema, globals, assignments);
     changes = diffSettings(globals, next);

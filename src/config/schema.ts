@@ -8,6 +8,7 @@ import { refuseControlCharacters } from "./plain-text.ts";
 import { ownRecord } from "../own-record.ts";
 import { DEFAULT_CATCH_UP, parseDelay } from "../queue/catch-up.ts";
 import { PROFILE_NAMES } from "../migrate/source-profiles.ts";
+import { postgresUrlIssue } from "../storage/postgres-url.ts";
 
 const cronExpression = z.string().refine((v) => validCron(v), { error: (i) => `${JSON.stringify(i.input)} is not a cron expression (e.g. "0 2 * * *" for 02:00 daily)` });
 
@@ -301,8 +302,34 @@ export const firstLoginSchema = z.strictObject({
   limitedCheckEverySec: z.number().int().min(1).max(3600).default(60).describe("while a user or a source is over its limit, one check per this many seconds still goes through for each user and source (the others get a temporary failure, never \"wrong password\")"),
 });
 
+/**
+ * Where the settings live (src/storage): this host's files (the default) or a PostgreSQL database that
+ * several nodes share. A per-node key: it stays in config.json in either mode.
+ */
+export const storageSchema = z
+  .strictObject({
+    driver: z.enum(["files", "postgres"], { error: (i) => `${JSON.stringify(i.input)} is not a storage driver (files, postgres)` }).default("files").describe("files (this host's home, the default) or postgres (settings shared by several nodes through storage.url)"),
+    url: z
+      .string()
+      .optional()
+      .describe("the database, postgres://user@host:port/dbname (no password in it: storage.passwordFile holds it)"),
+    passwordFile: z.string().startsWith("/", "must be an absolute path").optional().describe("a file (mode 0600, the daemon's) that holds the database password on its first line; unset: no password (peer or trust authentication)"),
+  })
+  .superRefine((v, ctx) => {
+    const problem = v.url === undefined ? undefined : postgresUrlIssue(v.url);
+    if (problem) ctx.addIssue({ code: "custom", path: ["url"], message: problem });
+    if (v.driver === "postgres" && !v.url) ctx.addIssue({ code: "custom", path: ["url"], message: "storage.driver postgres needs storage.url, e.g. postgres://automigrate@db.example.com:5432/automigrate" });
+  })
+  .default({ driver: "files" });
+
 const configObject = z.strictObject({
   version: z.literal(CONFIG_VERSION).default(CONFIG_VERSION),
+  storage: storageSchema,
+  node: z
+    .strictObject({
+      name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "is not a node name (letters, digits, dot, dash, underscore; at most 63)").optional().describe("this node's name in a cluster (storage.driver postgres); default: the host name"),
+    })
+    .default({}),
   target: targetSchema.default(() => targetSchema.parse({})),
   logins: z
     .array(

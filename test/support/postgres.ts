@@ -3,7 +3,7 @@
 // in a process group of its own (stopped with the test's servers even when the test fails),
 // removed when stopped. Groundwork for cluster mode (storage on PostgreSQL).
 import { spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./dovecot.ts";
@@ -19,8 +19,13 @@ export interface Postgres {
   url: string;
   /** Its temporary directory (data and socket), removed by stop(). */
   dir: string;
-  /** Runs SQL with psql; its output (tuples only, unaligned). */
-  sql(query: string): string;
+  /** Runs SQL with psql (in database `db`, default postgres); its output (tuples only, unaligned). */
+  sql(query: string, db?: string): string;
+  /**
+   * A login role with a password, owning a database of the same name, that must give that
+   * password over TCP (scram-sha-256, as a production server asks) while the superuser keeps trust.
+   */
+  addRole(name: string, password: string): void;
   stop(): Promise<void>;
 }
 
@@ -49,7 +54,7 @@ export async function startPostgres(): Promise<Postgres> {
   const proc = spawnServer(`postgres ${data}`, argv[0]!, argv.slice(1));
   let stderr = "";
   proc.stderr?.on("data", (d) => (stderr += d.toString()));
-  const psql = (query: string) => spawnSync("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", "postgres", "-tA", "-v", "ON_ERROR_STOP=1", "-c", query], { encoding: "utf8" });
+  const psql = (query: string, db = "postgres") => spawnSync("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", db, "-tA", "-v", "ON_ERROR_STOP=1", "-c", query], { encoding: "utf8" });
   await waitFor(() => {
     if (proc.exitCode !== null) throw new Error(`postgres exited ${proc.exitCode}: ${stderr}`);
     return psql("select 1").status === 0;
@@ -60,10 +65,21 @@ export async function startPostgres(): Promise<Postgres> {
     user,
     dir,
     url: `postgres://${user}@127.0.0.1:${port}/postgres`,
-    sql: (query) => {
-      const r = psql(query);
+    sql: (query, db) => {
+      const r = psql(query, db);
       if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
       return r.stdout.trim();
+    },
+    addRole: (name, password) => {
+      const run = (q: string) => {
+        const r = psql(q);
+        if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+      };
+      run(`create role "${name}" login password '${password.replaceAll("'", "''")}'`);
+      run(`create database "${name}" owner "${name}"`);
+      const hba = join(data, "pg_hba.conf");
+      writeFileSync(hba, `host all ${name} 127.0.0.1/32 scram-sha-256\n` + readFileSync(hba, "utf8"));
+      run("select pg_reload_conf()");
     },
     stop: async () => {
       await stopSpawned(proc);

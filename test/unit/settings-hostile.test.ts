@@ -10,7 +10,7 @@ import { applyAssignments, parseAssignment } from "../../src/config/dotted.ts";
 import { controlCharacter, controlCharacterProblems } from "../../src/config/plain-text.ts";
 import { domainSchema, globalsSchema } from "../../src/config/schema.ts";
 import { settingsOf } from "../../src/config/settings-help.ts";
-import { loadConfig } from "../../src/config/store.ts";
+import { loadLocalConfig } from "../../src/config/store.ts";
 import { AutomigrateError } from "../../src/errors.ts";
 
 function refusal(fn: () => unknown): string {
@@ -47,7 +47,7 @@ describe("no setting reaches a prototype", () => {
         ['{"domains": {"example.com": {"migration": {"folders": {"rename": {"constructor": "x"}}}}}}', "domains.example.com.migration.folders.rename.constructor"],
       ] as const) {
         writeFileSync(join(home, "config.json"), json);
-        expect(refusal(() => loadConfig(home))).toContain(`${at}: "${at.split(".").pop()}" is not a setting name`);
+        expect(refusal(() => loadLocalConfig(home))).toContain(`${at}: "${at.split(".").pop()}" is not a setting name`);
       }
     } finally {
       rmSync(home, { recursive: true, force: true });

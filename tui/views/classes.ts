@@ -3,7 +3,6 @@
 import { addClass, changeDomain } from "../../src/config/change.ts";
 import { classNames, classOf } from "../../src/config/rules.ts";
 import type { DomainSettings } from "../../src/config/schema.ts";
-import { loadConfig } from "../../src/config/store.ts";
 import { errorText } from "../../src/errors.ts";
 import type { Console, View } from "../console.ts";
 import { formEscape } from "./form-escape.ts";
@@ -20,7 +19,7 @@ export function classesView(c: Console, domain: string): View {
   const modified = () => toggled.size > 0;
   const leave = formEscape(c, domain, modified);
   const refresh = () => {
-    const d = loadConfig(home).domains[domain]!;
+    const d = c.config().domains[domain]!;
     rows = classNames(d);
     el.setItems(rows.map((n) => {
       const k = classOf(d, n)!;
@@ -32,7 +31,7 @@ export function classesView(c: Console, domain: string): View {
   const toggle = () => {
     const n = rows[(el as unknown as { selected: number }).selected];
     if (!n) return;
-    const d = loadConfig(home).domains[domain]!;
+    const d = c.config().domains[domain]!;
     const next = !(toggled.get(n) ?? saved(d, n));
     if (next === saved(d, n)) toggled.delete(n);
     else toggled.set(n, next);
@@ -50,10 +49,10 @@ export function classesView(c: Console, domain: string): View {
     keys: {
       space: toggle,
       enter: toggle,
-      s: () => {
+      s: async () => {
         if (!modified()) return say(`${domain}: nothing changed`);
         try {
-          const after = changeDomain(home, domain, (d) => {
+          const after = await changeDomain(home, domain, (d) => {
             for (const [n, on] of toggled) classOf(d, n)!.autoMigration = on;
             return d;
           });
@@ -70,7 +69,7 @@ export function classesView(c: Console, domain: string): View {
         const name = (await prompt("Add an account class (letters, digits, '.', '_' or '-'):", ""))?.trim();
         if (!name) return;
         try {
-          addClass(home, domain, name);
+          await addClass(home, domain, name);
           say(`added class ${name} to ${domain}: automatic migration on`);
         } catch (err) {
           say(errorText(err), true);

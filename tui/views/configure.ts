@@ -7,7 +7,6 @@ import { draftAssignments, formatIssue, getPath, parseAssignment } from "../../s
 import { domainSchema, type DomainSettings } from "../../src/config/schema.ts";
 import { settingsOf } from "../../src/config/settings-help.ts";
 import { changeDomain } from "../../src/config/change.ts";
-import { loadConfig } from "../../src/config/store.ts";
 import { AutomigrateError, errorText } from "../../src/errors.ts";
 import { TIMEOUTS } from "../../src/timeouts.ts";
 import type { Console, View } from "../console.ts";
@@ -20,7 +19,7 @@ const SETTING_HELP = new Map(settingsOf(domainSchema).map((h) => [h.key, h]));
 export function configureView(c: Console, domain: string): View {
   const { home, screen, say, push, pop, prompt } = c;
   const el = blessed.list({ width: "100%", height: "100%", border: "line", label: ` Configure ${domain} `, keys: true, vi: false, style: { selected: { inverse: true } }, tags: true });
-  let draft: DomainSettings = structuredClone(loadConfig(home).domains[domain]!);
+  let draft: DomainSettings = structuredClone(c.config().domains[domain]!);
   const original = JSON.stringify(draft);
   const modified = () => JSON.stringify(draft) !== original;
   let error = "";
@@ -101,7 +100,7 @@ export function configureView(c: Console, domain: string): View {
     keys: {
       enter: edit,
       space: edit,
-      s: () => {
+      s: async () => {
         // a refused value never entered the form: what is saved is what the form shows
         const complete = domainSchema.safeParse(draft);
         if (!complete.success) {
@@ -109,7 +108,7 @@ export function configureView(c: Console, domain: string): View {
           return;
         }
         try {
-          changeDomain(home, domain, () => draft);
+          await changeDomain(home, domain, () => draft);
           pop();
           say(`${domain}: saved`);
         } catch (e) {
@@ -122,7 +121,7 @@ export function configureView(c: Console, domain: string): View {
         say("testing the connections ...");
         const { testConnection } = await import("../../src/diagnose/test-connection.ts");
         // the form's values, saved or not: what `s` would save is what is tested
-        const cfg = loadConfig(home);
+        const cfg = c.config();
         const r = await testConnection({ ...cfg, domains: { ...cfg.domains, [domain]: draft } }, domain, { timeoutMs: TIMEOUTS.consoleTestConnectionMs });
         say(r.ok ? "all reachable" : "problems found", !r.ok);
         c.overlay(` test connection: ${domain} `, r.checks.map((k) => `${k.status === "pass" ? "ok  " : k.status.toUpperCase().padEnd(4)} ${k.name}: ${k.detail}${k.hint && k.status !== "pass" ? `\n     hint: ${k.hint}` : ""}`).join("\n"));

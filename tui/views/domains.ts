@@ -6,7 +6,6 @@ import { parseAssignment } from "../../src/config/dotted.ts";
 import { domainProblems, whyNobodyMigrates } from "../../src/config/rules.ts";
 import { domainSchema } from "../../src/config/schema.ts";
 import { changeLines } from "../../src/config/settings-help.ts";
-import { loadConfig } from "../../src/config/store.ts";
 import { AutomigrateError, errorText } from "../../src/errors.ts";
 import { homePaths } from "../../src/home.ts";
 import { readJsonFile } from "../../src/store/json-file.ts";
@@ -96,13 +95,13 @@ export function domainsView(c: Console): View {
         const d = selected();
         if (!d) return;
         try {
-          const enabled = !loadConfig(home).domains[d]!.migration.enabled;
+          const enabled = !c.config().domains[d]!.migration.enabled;
           if (!enabled) {
             // disabling wipes the captured passwords: say so and ask first
             const n = new Vault(home).countDomain(d);
             if (!(await confirm(`Disable migration for ${d}? Logins are no longer migrated${n ? `, and ${n} captured password${n === 1 ? " is" : "s are"} wiped` : ""}.`))) return say(`${d}: not changed`);
           }
-          const { wiped } = setMigrationEnabled(home, d, enabled);
+          const { wiped } = await setMigrationEnabled(home, d, enabled);
           say(`${d}: ${enabled ? "Migration Enabled" : "Migration Disabled"}${wiped ? ` (${wiped} captured password${wiped === 1 ? "" : "s"} wiped)` : ""}`);
         } catch (err) {
           say(err instanceof AutomigrateError ? err.message : errorText(err), true);
@@ -122,7 +121,7 @@ export function domainsView(c: Console): View {
         const name = (await prompt("Add a domain (e.g. example.com); migration stays off until e:", ""))?.trim();
         if (!name) return;
         try {
-          const d = addDomain(home, name);
+          const d = await addDomain(home, name);
           refresh();
           rows.select(names.indexOf(d));
           say(`added ${d} (Migration Disabled): Enter configures it`);
@@ -132,11 +131,11 @@ export function domainsView(c: Console): View {
         draw();
       },
       "S-l": async () => {
-        const now = loadConfig(home).license.premiumSeats;
+        const now = c.config().license.premiumSeats;
         const v = (await prompt(`Premium seats in the licence (now ${now}):`, String(now)))?.trim();
         if (!v || v === String(now)) return;
         try {
-          const changes = changeGlobals(home, [parseAssignment(`license.premiumSeats=${v}`)]);
+          const changes = await changeGlobals(home, [parseAssignment(`license.premiumSeats=${v}`)]);
           say(changeLines(changes).join("\n") || "nothing changed");
         } catch (err) {
           say(`${errorText(err)} — not changed`, true);

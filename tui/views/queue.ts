@@ -1,7 +1,6 @@
 // The Queue screen: one row per account, live from the daemon; migrate now, retry, cancel,
 // pause, filter, order; Enter (or u) shows an account.
 import { Vault } from "../../src/accounts/vault.ts";
-import { loadConfig } from "../../src/config/store.ts";
 import { daemonPost, refusedBy, type ControlError } from "../../src/control-client.ts";
 import { TIMEOUTS } from "../../src/timeouts.ts";
 import type { Console, View } from "../console.ts";
@@ -76,7 +75,7 @@ export function queueView(c: Console): View {
         say(`${u}: checking the login on the old server ...`);
         const { checkOldLogin } = await import("../../src/diagnose/test-connection.ts");
         const vault = new Vault(home);
-        const check = await checkOldLogin(loadConfig(home), u, { timeoutMs: TIMEOUTS.consoleTestConnectionMs, secrets: vault }).catch(() => undefined);
+        const check = await checkOldLogin(c.config(), u, { timeoutMs: TIMEOUTS.consoleTestConnectionMs, secrets: vault }).catch(() => undefined);
         if (check && check.status !== "pass") {
           if (!(await confirm(`${u}: the old server's login fails: ${check.detail.split("\n")[0]}. Queue it anyway?`))) return say(`${u}: not queued`, true);
         }

@@ -1,0 +1,50 @@
+// `storage check`: is the database reachable, its schema current, and what it holds.
+import { hostname } from "node:os";
+import { loadLocalConfig, usesDatabase } from "../config/store.ts";
+import { errorCode, errorText } from "../errors.ts";
+import { homePaths } from "../home.ts";
+import { databaseOf } from "./open.ts";
+import { listNodes, type NodeRow } from "./postgres/daemon-slot.ts";
+import { SCHEMA_VERSION, schemaVersion } from "./postgres/schema.ts";
+
+export interface StorageCheck {
+  driver: "files" | "postgres";
+  ok: boolean;
+  /** The settings' home: config.json's path, or the database (no password). */
+  where: string;
+  node?: string;
+  schema?: { version: number; current: number };
+  settings?: { version: number; domains: number; updatedAt?: string; updatedBy?: string };
+  nodes?: (NodeRow & { alive: boolean })[];
+  error?: { code: string; message: string };
+  /** What is still in this home's files in cluster mode. */
+  inFiles?: string[];
+}
+
+/** A node is counted alive while its heartbeat is younger than three of its periods. */
+const ALIVE_MS = 30_000;
+
+export async function checkStorage(home: string): Promise<StorageCheck> {
+  const local = loadLocalConfig(home);
+  if (!usesDatabase(local)) return { driver: "files", ok: true, where: homePaths(home).config };
+  const where = local.storage.url ?? "";
+  try {
+    const db = await databaseOf(home, local); // connects and brings the schema up to date
+    const [row] = await db.sql`select version, doc, updated_at, updated_by from automigrate_settings where id = 1`;
+    const now = Date.now();
+    return {
+      driver: "postgres",
+      ok: true,
+      where: db.where,
+      node: db.nodeName,
+      schema: { version: await schemaVersion(db.sql), current: SCHEMA_VERSION },
+      settings: row
+        ? { version: Number(row.version), domains: Object.keys((row.doc as { domains?: object }).domains ?? {}).length, updatedAt: new Date(row.updated_at).toISOString(), updatedBy: String(row.updated_by) }
+        : { version: 0, domains: 0 },
+      nodes: (await listNodes(db.sql)).map((n) => ({ ...n, alive: now - Date.parse(n.heartbeatAt) < ALIVE_MS })),
+      inFiles: ["account state", "the queue and failed jobs", "the seat ledger", "the vault"],
+    };
+  } catch (e) {
+    return { driver: "postgres", ok: false, where, node: local.node.name ?? hostname(), error: { code: errorCode(e), message: errorText(e) } };
+  }
+}

@@ -1,0 +1,92 @@
+// `storage import`: a single-host home's settings copied into the cluster's database. The
+// shared half of that home's config.json goes to the database in one transaction (refused
+// over settings already there unless replacing is asked for); when the home is this node's
+// own, its config.json keeps this node's keys only, and the whole file as it was is kept
+// beside it (config.json.before-import).
+import { copyFileSync, existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { AutomigrateError } from "../errors.ts";
+import { homePaths } from "../home.ts";
+import { chosenSharedKeys, loadLocalConfig, parseConfig, usesDatabase } from "../config/store.ts";
+import { configSchema, type Config } from "../config/schema.ts";
+import { readJsonFile, writeJsonFileAtomic } from "../store/json-file.ts";
+import { joinParts, nodePart, sharedPart } from "./node-keys.ts";
+import { databaseOf, type Database } from "./open.ts";
+import { acquireLock } from "../store/lock-file.ts";
+import { TIMEOUTS } from "../timeouts.ts";
+import { databaseError } from "./postgres/connect.ts";
+
+export interface ImportResult {
+  database: string;
+  from: string;
+  domains: number;
+  classes: number;
+  version: number;
+  replaced: boolean;
+  /** Where this home's config.json was kept before it was cut to this node's keys (importing one's own home). */
+  keptAs?: string;
+  /** What stays in the home's files (not in the database yet). */
+  notImported: string[];
+}
+
+export async function importSettings(home: string, from: string, opts: { replace?: boolean } = {}): Promise<ImportResult> {
+  const local = loadLocalConfig(home);
+  if (!usesDatabase(local)) {
+    throw new AutomigrateError(`this home (${home}) does not use a database: storage.driver is files`, { hint: "automigrate config set storage.driver=postgres storage.url=postgres://user@host/db storage.passwordFile=/etc/automigrate/db.pw, then storage import" }, { code: "CONFIG", exitCode: 2 });
+  }
+  const source = resolve(from);
+  const file = homePaths(source).config;
+  const raw = readJsonFile(file);
+  if (raw === null) throw new AutomigrateError(`${file} does not exist: nothing to import`, { file, hint: "--from names a home directory (the one holding config.json)" }, { code: "NOT_FOUND", exitCode: 2 });
+  // the source through the whole schema: an invalid home is refused before anything is written
+  const imported = parseConfig(raw, file);
+  if (!chosenSharedKeys(imported).length) throw new AutomigrateError(`${file} holds no shared settings of its own (only this node's keys and defaults): nothing to import`, { file }, { code: "INPUT", exitCode: 2 });
+  const db = await databaseOf(home, local);
+  const release = acquireLock(`${homePaths(home).config}.lock`, { waitMs: TIMEOUTS.lockWaitMs, what: "the settings file" });
+  try {
+    return await copyIn(home, db, raw as Record<string, unknown>, imported, source, file, opts);
+  } finally {
+    release();
+  }
+}
+
+async function copyIn(home: string, db: Database, raw: Record<string, unknown>, imported: Config, source: string, file: string, opts: { replace?: boolean }): Promise<ImportResult> {
+  const ownHome = source === resolve(home);
+  let replaced = false;
+  let version: number;
+  try {
+    const before = await db.settings.read();
+    if (before.version > 0 && !opts.replace) {
+      const domains = Object.keys((before.shared.domains as Record<string, unknown> | undefined) ?? {}).length;
+      throw new AutomigrateError(`the database ${db.where} already holds settings (version ${before.version}, ${domains} domain${domains === 1 ? "" : "s"}); nothing was imported`, { server: db.where, hint: "add --replace to overwrite them with this home's" }, { code: "INPUT", exitCode: 2 });
+    }
+    replaced = before.version > 0;
+    const nodeHalf = nodePart(ownHome ? raw : (readJsonFile(homePaths(home).config) as Record<string, unknown>));
+    const result = await db.settings.update(
+      nodeHalf,
+      (joined) => parseConfig(joined, `the settings in ${db.where}`),
+      () => parseConfig(joinParts(nodeHalf, sharedPart(imported as unknown as Record<string, unknown>)), file),
+      (c: Config) => configSchema.parse(c) as unknown as Record<string, unknown>,
+      { force: true },
+    );
+    version = result.version;
+  } catch (e) {
+    throw databaseError(e, db.where);
+  }
+  let keptAs: string | undefined;
+  if (ownHome) {
+    keptAs = existsSync(`${file}.before-import`) ? `${file}.before-import.${new Date().toISOString().replace(/[:.]/g, "-")}` : `${file}.before-import`;
+    copyFileSync(file, keptAs);
+    writeJsonFileAtomic(file, nodePart(raw));
+  }
+  return {
+    database: db.where,
+    from: source,
+    domains: Object.keys(imported.domains).length,
+    classes: Object.values(imported.domains).reduce((n, d) => n + Object.keys(d.classes).length, 0),
+    version,
+    replaced,
+    keptAs,
+    notImported: ["account state", "the queue and failed jobs", "the seat ledger", "the vault"],
+  };
+}

@@ -1,0 +1,52 @@
+// One database pool per home for the life of the process (the CLI exits, the daemon and the
+// console close it), with the schema brought up to date once when it is first opened.
+import { hostname } from "node:os";
+import type { SQL } from "bun";
+import type { Config } from "../config/schema.ts";
+import { databaseError, openDatabase } from "./postgres/connect.ts";
+import { upgradeSchema } from "./postgres/schema.ts";
+import { DatabaseSettings } from "./postgres/settings.ts";
+
+export interface Database {
+  sql: SQL;
+  /** The database as shown to admins (no password). */
+  where: string;
+  nodeName: string;
+  settings: DatabaseSettings;
+}
+
+const open = new Map<string, Promise<Database>>();
+
+/** This node's name in the cluster: node.name, else the host name (cut to a node name's shape). */
+export function nodeNameOf(config: Pick<Config, "node">): string {
+  return config.node.name ?? (hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 63) || "node");
+}
+
+/** The database of a home whose config.json says storage.driver postgres; opened and upgraded once per process. */
+export function databaseOf(home: string, local: Pick<Config, "storage" | "node">): Promise<Database> {
+  const key = `${home}\0${local.storage.url}\0${local.storage.passwordFile ?? ""}`;
+  let db = open.get(key);
+  if (!db) {
+    db = (async () => {
+      const nodeName = nodeNameOf(local);
+      const { sql, where } = openDatabase(local.storage, nodeName);
+      try {
+        await upgradeSchema(sql, where);
+      } catch (e) {
+        await sql.close().catch(() => {});
+        throw databaseError(e, where);
+      }
+      return { sql, where, nodeName, settings: new DatabaseSettings(sql, where, nodeName) };
+    })();
+    open.set(key, db);
+    db.catch(() => open.delete(key));
+  }
+  return db;
+}
+
+/** Closes every pool this process opened. */
+export async function closeDatabases(): Promise<void> {
+  const all = [...open.values()];
+  open.clear();
+  await Promise.all(all.map((p) => p.then((d) => d.sql.close()).catch(() => {})));
+}

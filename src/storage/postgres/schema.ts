@@ -1,0 +1,63 @@
+// The cluster database's schema: versioned migrations, applied by whichever node starts first
+// under a transaction-scoped advisory lock (several nodes starting at once queue on the lock;
+// the second finds the schema current and changes nothing). A database newer than this
+// automigrate is refused: an old node must not write a shape it does not know.
+import type { SQL } from "bun";
+import { AutomigrateError } from "../../errors.ts";
+
+/** Advisory lock keys of automigrate (classid 0x616d = "am"; objid per purpose). */
+export const LOCKS = { classid: 0x616d, schema: 1, daemonSlot: 2 } as const;
+
+/** Each entry upgrades the schema by one version; never edit one that has shipped, add the next. */
+export const MIGRATIONS: readonly { version: number; what: string; sql: string }[] = [
+  {
+    version: 1,
+    what: "shared settings and the node registry",
+    sql: `
+      create table automigrate_settings (
+        id smallint primary key check (id = 1),
+        version bigint not null,
+        doc jsonb not null,
+        updated_at timestamptz not null default now(),
+        updated_by text not null
+      );
+      create table automigrate_nodes (
+        name text primary key,
+        host text not null,
+        pid integer not null,
+        started_at timestamptz not null default now(),
+        heartbeat_at timestamptz not null default now()
+      );
+    `,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** The schema's version as the database has it (0: none yet). */
+export async function schemaVersion(sql: SQL): Promise<number> {
+  const [exists] = await sql`select to_regclass('automigrate_schema') is not null as present`;
+  if (!exists?.present) return 0;
+  const [row] = await sql`select version from automigrate_schema where id = 1`;
+  return Number(row?.version ?? 0);
+}
+
+/** Brings the schema to SCHEMA_VERSION; returns the versions applied (none when it was current). */
+export async function upgradeSchema(sql: SQL, where: string): Promise<number[]> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${LOCKS.classid}::int, ${LOCKS.schema}::int)`;
+    await tx`create table if not exists automigrate_schema (id smallint primary key check (id = 1), version integer not null)`;
+    const [row] = await tx`select version from automigrate_schema where id = 1`;
+    const from = Number(row?.version ?? 0);
+    if (from > SCHEMA_VERSION) {
+      throw new AutomigrateError(`the database ${where} has automigrate schema version ${from}; this automigrate knows up to ${SCHEMA_VERSION}`, { server: where, hint: "upgrade automigrate on this node to the version the other nodes run" }, { code: "CONFIG" });
+    }
+    const applied: number[] = [];
+    for (const m of MIGRATIONS.filter((x) => x.version > from)) {
+      await tx.unsafe(m.sql);
+      applied.push(m.version);
+    }
+    if (applied.length) await tx`insert into automigrate_schema (id, version) values (1, ${SCHEMA_VERSION}) on conflict (id) do update set version = excluded.version`;
+    return applied;
+  });
+}
