@@ -11,6 +11,7 @@ import { firstLoginSchema, usesUserPasswords, type Config } from "../src/config/
 import { loadConfig, loadLocalConfig, usesDatabase } from "../src/config/store.ts";
 import { closeDatabases, databaseOf } from "../src/storage/open.ts";
 import { DaemonSlot } from "../src/storage/postgres/daemon-slot.ts";
+import { otherHostsIn } from "../src/storage/shared-home.ts";
 import { AutomigrateError, classify, errorCode, errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
 import { oldServerKey, resolveSides } from "../src/mailstore/endpoints.ts";
@@ -158,6 +159,10 @@ export class Daemon {
   async start(): Promise<void> {
     this.config = await loadConfig(this.home);
     if (usesDatabase(this.config)) await this.joinDatabase();
+    const others = otherHostsIn(this.home);
+    if (others.length) {
+      this.log.warn({ msg: "this home is used from other hosts too (their control sockets or locks are in it): several nodes share a migration through PostgreSQL (storage.driver=postgres, README \"Several nodes\"), not through a shared home; the host-aware locks only keep it safe", hosts: others, home: this.home });
+    }
     this.store = await QueueStore.open(this.home);
     this.alerts = new DaemonAlerts(this.config, this.log);
     // jobs that were running when the last process died resume from their saved state

@@ -43,10 +43,10 @@ function readQuiet(path: string): string | undefined {
 const HOST = hostname();
 
 /** Who holds a lock: its pid and host ("<pid> <nonce> <host>"; no host: this one). */
-export function holderOf(content: string | undefined): { pid?: number; host: string } {
+export function holderOf(content: string | undefined, here = HOST): { pid?: number; host: string } {
   const [p, , host] = content?.trim().split(/\s+/) ?? [];
   const pid = Number(p);
-  return { pid: Number.isInteger(pid) && pid > 0 ? pid : undefined, host: host || HOST };
+  return { pid: Number.isInteger(pid) && pid > 0 ? pid : undefined, host: host || here };
 }
 
 function ageMs(path: string): number {
