@@ -12,6 +12,8 @@ import { loadConfig, loadLocalConfig, usesDatabase } from "../src/config/store.t
 import { closeDatabases, databaseOf } from "../src/storage/open.ts";
 import { DaemonSlot } from "../src/storage/postgres/daemon-slot.ts";
 import { otherHostsIn } from "../src/storage/shared-home.ts";
+import { LocalRoutePublisher, routeLocalFor } from "../src/storage/local-routes.ts";
+import { publishLocalAccounts } from "../src/storage/postgres/local-accounts.ts";
 import { AutomigrateError, classify, errorCode, errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
 import { oldServerKey, resolveSides } from "../src/mailstore/endpoints.ts";
@@ -110,7 +112,8 @@ export class Daemon {
   private readonly vault: Vault;
   private configWatcher?: FSWatcher;
   /** Cluster mode: the database, this daemon's slot on it, the settings subscription. */
-  private cluster?: { where: string; slot: DaemonSlot; unlisten: () => Promise<void> };
+  private cluster?: { where: string; slot: DaemonSlot; unlisten: () => Promise<void>; routes?: LocalRoutePublisher; routeLocal?: (user: string) => Promise<void> };
+  private routesTimer?: ReturnType<typeof setInterval>;
   private heartbeat?: ReturnType<typeof setInterval>;
   /** Called when the daemon cannot go on (another daemon took its database slot); main stops the process. */
   onFatal?: (e: unknown) => void;
@@ -189,8 +192,30 @@ export class Daemon {
     const db = await databaseOf(this.home, this.config);
     this.cluster = { where: db.where, slot: await DaemonSlot.take(db.sql, db.where, db.nodeName), unlisten: async () => {} };
     this.cluster.unlisten = await db.settings.listen((version) => this.background("reloading the shared settings", () => this.reload(version ? `settings changed in the database (version ${version})` : "the database connection came back")));
+    const publisher = new LocalRoutePublisher((users) => publishLocalAccounts(db.sql, users, db.nodeName));
+    this.cluster.routes = publisher;
+    this.cluster.routeLocal = await routeLocalFor(this.home, this.config);
+    // the accounts this home knows on the new server, once; then each as the daemon learns of it
+    publisher.note(this.localAccounts.all());
     this.heartbeat = setInterval(() => this.background("cluster heartbeat", () => this.beat()), TIMEOUTS.nodeHeartbeatMs);
+    this.routesTimer = setInterval(() => this.background("publishing local accounts", () => this.publishRoutes()), TIMEOUTS.routePublishMs);
+    await this.publishRoutes().catch((e) => this.log.warn({ msg: "local accounts not published yet (retried)", error: errorText(e) }));
     this.log.info({ msg: "cluster mode: settings from the database", database: db.where, node: db.nodeName });
+  }
+
+  /** Sends the local accounts learnt since the last time to the database (Postfix's pgsql: map reads them). */
+  private async publishRoutes(): Promise<void> {
+    const routes = this.cluster?.routes;
+    if (!routes) return;
+    routes.note(this.localAccounts.provisionedList());
+    const waiting = routes.waiting;
+    const added = await routes.flush();
+    if (waiting) this.log.info({ msg: "local accounts published for mail routing", accounts: waiting, new: added });
+  }
+
+  /** Cluster mode: a user this daemon now knows to be on the new server is published at the next round. */
+  private noteLocal(user: string): void {
+    if (this.cluster?.routes && this.localAccounts.has(user)) this.cluster.routes.note([user]);
   }
 
   /** Notes this node alive; when the slot's connection was lost, takes the slot again (or stops, if another daemon took it meanwhile). */
@@ -363,6 +388,7 @@ export class Daemon {
 
   /** A run or a verify made elsewhere (the CLI) changed the account's state: read it again. */
   accountChanged(user: string): void {
+    this.noteLocal(user);
     if (this.latestStatus) this.noteAccount(user);
   }
 
@@ -376,7 +402,10 @@ export class Daemon {
     for (const e of events) {
       this.eventsSeen++;
       // a Login line of the new server: the account exists there (mail may be routed to it)
-      if (!isMasterLogin(e)) this.loggedInHere.add(e.user);
+      if (!isMasterLogin(e)) {
+        this.loggedInHere.add(e.user);
+        this.noteLocal(e.user);
+      }
       const running = this.running.has(e.user);
       const d = decideLogin(e, this.config, () => this.lastStatusOf(e.user), running);
       if (!d.enqueue) {
@@ -613,7 +642,7 @@ export class Daemon {
     const before = this.lastStatusOf(job.user);
     const startedAt = Date.now();
     try {
-      const r = await migrateUser({ home: this.home, config: this.config, user: job.user, opener: imapOpener(resolveSides(this.config, job.user, this.vault)), signal, onProgress: (e) => this.onProgress(job.user, e) });
+      const r = await migrateUser({ home: this.home, config: this.config, user: job.user, opener: imapOpener(resolveSides(this.config, job.user, this.vault)), signal, onProgress: (e) => this.onProgress(job.user, e), routeLocal: this.cluster?.routeLocal });
       this.metrics.runFinished({ domain: job.domain, oldServer: job.oldServer, status: r.status, messages: r.messages, bytes: r.bytes, skipped: r.skipped, durationMs: r.durationMs });
       const codes = [...r.errors.map((e) => e.code), ...r.skipped.map((k) => k.code)].filter((c): c is NonNullable<typeof c> => c !== undefined);
       this.alerts?.raise(this.alerts.rules.runEnded({ user: job.user, domain: job.domain, oldServer: job.oldServer, status: r.status, codes }, Date.now()));
@@ -625,6 +654,7 @@ export class Daemon {
       event = { kind: "finished", status: r.status, transient: r.errors.some((e) => e.transient), error: budget[0] ? { code: budget[0].code ?? "BUDGET", reason: budget[0].message } : error, resumeAt };
       this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, totalMessages: this.mailboxTotal(job.user), lastError: error?.reason });
       this.latestStatus?.set(job.user, r.status);
+      this.noteLocal(job.user);
       if (r.status === "done" && before !== "done") {
         this.completions.push({ user: job.user, at: Date.now() });
         // an hour's worth is all the rate needs
@@ -679,6 +709,7 @@ export class Daemon {
     this.log.info({ msg: "stopping", reason, running: [...this.running.keys()] });
     clearInterval(this.ticker);
     clearInterval(this.heartbeat);
+    clearInterval(this.routesTimer);
     await this.configWatcher?.close();
     for (const c of this.crons) await c.destroy();
     for (const t of this.tails.values()) await t.stop();
@@ -694,6 +725,7 @@ export class Daemon {
     await this.auth.close();
     this.metricsServer?.stop();
     if (this.cluster) {
+      await this.publishRoutes().catch(() => {});
       await this.cluster.unlisten().catch(() => {});
       await this.cluster.slot.release().catch((e) => this.log.warn({ msg: "cluster: the daemon slot was not released (the database lets it go with the connection)", error: errorText(e) }));
       await closeDatabases();

@@ -17,6 +17,8 @@ command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need="$need do
 # LMTP: the test Postfix instances deliver into the old and the new Dovecot with it
 [ -x /usr/lib/dovecot/lmtp ] || need="$need dovecot-lmtpd"
 [ -x /usr/sbin/postmap ] || need="$need postfix"
+# Postfix's pgsql: tables (cluster mode's routing map is read through it)
+[ -e /usr/lib/postfix/postfix-pgsql.so ] || need="$need postfix-pgsql"
 [ -x /usr/sbin/slapd ] || need="$need slapd"
 command -v ldapadd >/dev/null 2>&1 || need="$need ldap-utils"
 command -v radicale >/dev/null 2>&1 || need="$need radicale"

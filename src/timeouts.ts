@@ -23,6 +23,8 @@ export const TIMEOUTS = {
   lockWaitMs: 10_000,
   /** How often a daemon in cluster mode notes itself alive in the database (and finds a lost slot connection). */
   nodeHeartbeatMs: 10_000,
+  /** How often a daemon in cluster mode sends the local accounts it learnt to the database (routing for the MX nodes). */
+  routePublishMs: 2_000,
   /** Creating an account at a first login: may wait behind another creation of the same user. */
   accountCreateLockMs: 20_000,
   /** A lock written on another host (shared home) whose holder has not refreshed it for this long is dead; holders refresh every quarter of it. */

@@ -12,6 +12,7 @@ import { accountState, startDaemon, userLogin, waitFor, type DaemonProc } from "
 import { runCli, runCliOk, startHarness, type Harness } from "./support/harness.ts";
 import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
 import { startPostgres, type Postgres } from "./support/postgres.ts";
+import { SCHEMA_VERSION } from "../src/storage/postgres/schema.ts";
 
 const PASSWORD = "s3cret-db-pw";
 /** Where a node's own keys are (routing and firstLogin: their socket keys only). */
@@ -150,7 +151,7 @@ describe("settings in PostgreSQL", () => {
     const checks = await Promise.all(homes.map((home) => runCli(home, ["storage", "check", "--json"])));
     for (const c of checks) {
       expect(c.code, c.stderr).toBe(0);
-      expect(JSON.parse(c.stdout)).toMatchObject({ driver: "postgres", ok: true, schema: { version: 1, current: 1 } });
+      expect(JSON.parse(c.stdout)).toMatchObject({ driver: "postgres", ok: true, schema: { version: SCHEMA_VERSION, current: SCHEMA_VERSION } });
     }
     expect(pg.sql("select count(*) from automigrate_schema", "fresh")).toBe("1");
   });
@@ -191,5 +192,72 @@ describe("a daemon on the shared settings", () => {
     expect(await d.stop()).toBe(0);
     expect(pg.sql("select count(*) from automigrate_nodes", "automigrate")).toBe("0");
     expect(existsSync(join(n1, "config.json"))).toBe(true);
+  });
+});
+
+describe("Postfix routes from the database, no daemon in the path", () => {
+  const cf = () => join(dir, "transport.pgsql.cf");
+  /** Postfix's own client on the pgsql: map: exit 0 and the route, 1 for not found, other for a lookup error. */
+  const postmap = (key: string) => {
+    const r = Bun.spawnSync(["postmap", "-c", join(dir, "postfix"), "-q", key, `pgsql:${cf()}`], { stderr: "pipe" });
+    return { code: r.exitCode, out: r.stdout.toString().trim(), err: r.stderr.toString() };
+  };
+  /** What the daemon's socketmap answers (routing lookup is the same function). */
+  const socketmapAnswer = async (key: string) => JSON.parse(await runCliOk(n1, ["routing", "lookup", key, "--json"]));
+
+  beforeAll(() => {
+    mkdirSync(join(dir, "postfix"), { recursive: true });
+    writeFileSync(join(dir, "postfix", "main.cf"), "");
+    // the shipped example, pointed at the test database, with Postfix's own role that may only ask for routes
+    pg.sql("create role automigrate_postfix login password 'postfix-pw'");
+    pg.sql("grant execute on function automigrate_route(text) to automigrate_postfix", "automigrate");
+    const hba = readFileSync(join(pg.dir, "data", "pg_hba.conf"), "utf8");
+    writeFileSync(join(pg.dir, "data", "pg_hba.conf"), `host all automigrate_postfix 127.0.0.1/32 scram-sha-256\n${hba}`);
+    pg.sql("select pg_reload_conf()");
+    const example = readFileSync(join(import.meta.dir, "..", "examples", "postfix", "automigrate-transport.pgsql.cf"), "utf8");
+    writeFileSync(cf(), example.replace("hosts = db.example.com", `hosts = inet:127.0.0.1:${pg.port}`).replace("password = CHANGE-ME", "password = postfix-pw"), { mode: 0o600 });
+  });
+  beforeAll(() => runCliOk(n2, ["domain", "set", "example.com", "migration.old.smtpHost=127.0.0.1", "migration.old.smtpPort=2525"]));
+
+  test("a local account while routing.localTransport is unset: the lookup fails (Postfix defers), as the socketmap's TEMP", async () => {
+    // routing.localTransport is not set yet in these settings
+    expect(JSON.parse(await runCliOk(n2, ["config", "get", "routing"])).localTransport).toBeUndefined();
+    expect((await socketmapAnswer("alice@example.com")).kind).toBe("temp");
+    // postmap exits 1 for "not found" too, but silently; here the table reports a query error,
+    // which Postfix's delivery agents treat as a temporary lookup failure (the mail is deferred)
+    const got = postmap("alice@example.com");
+    expect(got.code).not.toBe(0);
+    expect(got.err).toContain("query error");
+    expect(got.err).toContain("routing.localTransport is not set");
+    expect(postmap("nobody@unknown.example").err).toBe("");
+    expect(postmap("bob@example.com").out).toBe("smtp:[127.0.0.1]:2525");
+  });
+
+  test("postmap -q on the pgsql: map answers what the socketmap answers, for every kind of key", async () => {
+    await runCliOk(n2, ["config", "set", "routing.localTransport=lmtp:unix:private/dovecot-lmtp"]);
+    // alice was migrated by n1's daemon (published at the route switch); bob never logged in
+    const keys = ["alice@example.com", "ALICE+news@Example.com", "bob@example.com", "bob+x@example.com", "someone@d0.example", "carol@unknown.example", "example.com", "@example.com", "alice@"];
+    for (const key of keys) {
+      const want = await socketmapAnswer(key);
+      const got = postmap(key);
+      if (want.kind === "found") {
+        expect({ key, code: got.code, out: got.out }).toEqual({ key, code: 0, out: want.transport });
+      } else {
+        // not found is silent (no row, not a NULL that Postfix would warn about on every lookup)
+        expect({ key, kind: want.kind, code: got.code, out: got.out, err: got.err }).toEqual({ key, kind: "notfound", code: 1, out: "", err: "" });
+      }
+    }
+    expect(postmap("alice@example.com").out).toBe("lmtp:unix:private/dovecot-lmtp");
+    expect(postmap("bob@example.com").out).toBe("smtp:[127.0.0.1]:2525");
+  });
+
+  test("Postfix's role may ask for routes and nothing else", () => {
+    const asPostfix = (q: string) => Bun.spawnSync(["psql", "-h", "127.0.0.1", "-p", String(pg.port), "-U", "automigrate_postfix", "-d", "automigrate", "-tA", "-c", q], { env: { ...process.env, PGPASSWORD: "postfix-pw" }, stderr: "pipe" });
+    const route = asPostfix("select automigrate_route('bob@example.com')");
+    expect(route.exitCode).toBe(0);
+    expect(route.stdout.toString().trim()).toBe("smtp:[127.0.0.1]:2525");
+    const read = asPostfix("select doc from automigrate_settings");
+    expect(read.exitCode).not.toBe(0);
+    expect(read.stderr.toString()).toContain("permission denied");
   });
 });

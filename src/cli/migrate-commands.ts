@@ -130,7 +130,8 @@ async function migrateNow(cmd: Command, user: string, asJson: boolean): Promise<
   const { imapOpener } = await import("../mailstore/imap/opener.ts");
   const { Vault } = await import("../accounts/vault.ts");
   const opener = imapOpener(resolveSides(config, canonicalUser(user), new Vault(home)));
-  const report = await migrateUser({ home, config, user, opener, onProgress: bar ? (e) => bar.onEvent(e) : undefined });
+  const { routeLocalFor } = await import("../storage/local-routes.ts");
+  const report = await migrateUser({ home, config, user, opener, onProgress: bar ? (e) => bar.onEvent(e) : undefined, routeLocal: await routeLocalFor(home, config) });
   bar?.clear();
   // a running daemon schedules this user's catch-up passes (mail still reaching the old server);
   // without one they are scheduled when it starts

@@ -54,6 +54,12 @@ export interface MigrateOptions {
   limits?: BatchLimits;
   /** Stops the run at the next safe point (between batches); what is committed stays. */
   signal?: AbortSignal;
+  /**
+   * Announces that the user's mail now goes to the new server, beyond this home's state
+   * (cluster mode: the routing table the MX nodes read). Called on every run right after the
+   * switch is persisted and before the first folder is created; a failure stops the run.
+   */
+  routeLocal?: (user: string) => Promise<void>;
 }
 
 type FolderStatus = FolderIds;
@@ -207,7 +213,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
         await completedNotice(opts, domain, state, report, completedBefore);
         return finish();
       }
-      const { plan, status } = await prepareFolders(opts.opener, domain, user, report, old, oldList, state).finally(() => old.close());
+      const { plan, status } = await prepareFolders(opts.opener, domain, user, report, old, oldList, state, opts.routeLocal).finally(() => old.close());
       await state.update((s) => {
         s.renamed = plan.renamed;
       });
@@ -279,6 +285,7 @@ async function prepareFolders(
   old: MailStore,
   oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> },
   state: AccountStateStore,
+  routeLocal: MigrateOptions["routeLocal"],
 ): Promise<{ plan: FolderPlan; status: Map<string, FolderStatus> }> {
   let target: MailStore | undefined;
   try {
@@ -297,6 +304,7 @@ async function prepareFolders(
         s.routedLocalAt ??= new Date().toISOString();
       });
     }
+    await routeLocal?.(report.user);
     const existing = new Set(targetList.folders.map((f) => f.path));
     for (const f of plan.folders) {
       if (!f.selectable) continue;

@@ -65,4 +65,9 @@ export class LocalAccounts {
   all(): string[] {
     return [...new Set([...knownAccountUsers(this.home).filter((u) => this.has(u)), ...this.provisionedUsers()])];
   }
+
+  /** The provisioner's own list of accounts (a passwd-file's users; re-read only when the file changed). */
+  provisionedList(): string[] {
+    return [...this.provisionedUsers()];
+  }
 }

@@ -30,6 +30,65 @@ export const MIGRATIONS: readonly { version: number; what: string; sql: string }
       );
     `,
   },
+  {
+    version: 2,
+    what: "routing: the accounts on the new server, and the answer Postfix's pgsql: map asks for",
+    sql: `
+      create table automigrate_local_accounts (
+        username text primary key,
+        since timestamptz not null default now(),
+        by_node text not null
+      );
+      -- What the daemon's socketmap answers (src/routing/transport-map.ts routeAddress), in SQL so
+      -- that an MX with no daemon routes alike: the local transport for an account on the new
+      -- server, smtp:[old]:port for the others of a migrating domain, nothing (NULL) for other
+      -- domains or keys; the extension (recipientDelimiter) stripped. A local account while
+      -- routing.localTransport is unset raises an error: Postfix defers the mail (socketmap: TEMP).
+      create function automigrate_route(address text) returns text
+      language plpgsql stable security definer set search_path from current as $fn$
+      declare
+        k text := lower(btrim(address));
+        at integer;
+        localpart text;
+        domain text;
+        cfg jsonb;
+        d jsonb;
+        delimiters text;
+        i integer;
+        smtp text;
+      begin
+        at := length(k) - strpos(reverse(k), '@') + 1;
+        if strpos(k, '@') = 0 or at <= 1 or at = length(k) then return null; end if;
+        localpart := substr(k, 1, at - 1);
+        domain := substr(k, at + 1);
+        select doc into cfg from automigrate_settings where id = 1;
+        d := cfg -> 'domains' -> domain;
+        if d is null then return null; end if;
+        delimiters := coalesce(cfg -> 'routing' ->> 'recipientDelimiter', '+');
+        if delimiters <> '' then
+          for i in 2 .. length(localpart) loop
+            if strpos(delimiters, substr(localpart, i, 1)) > 0 then
+              localpart := substr(localpart, 1, i - 1);
+              exit;
+            end if;
+          end loop;
+        end if;
+        if exists (select 1 from automigrate_local_accounts where username = localpart || '@' || domain) then
+          if cfg -> 'routing' ->> 'localTransport' is null then
+            raise exception 'automigrate: % exists on the new server but routing.localTransport is not set', localpart || '@' || domain;
+          end if;
+          return cfg -> 'routing' ->> 'localTransport';
+        end if;
+        if not coalesce((d -> 'migration' ->> 'enabled')::boolean, false) then return null; end if;
+        smtp := coalesce(d -> 'migration' -> 'old' ->> 'smtpHost', d -> 'migration' -> 'old' ->> 'host');
+        if smtp is null then return null; end if;
+        return 'smtp:[' || btrim(smtp, '[]') || ']:' || coalesce(d -> 'migration' -> 'old' ->> 'smtpPort', '25');
+      end
+      $fn$;
+      -- Postfix's role is given EXECUTE (README "Several nodes"); nobody else by default
+      revoke execute on function automigrate_route(text) from public;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
