@@ -19,7 +19,7 @@ import { setDomain } from "../src/config/change.ts";
 import { formatIssue, parseAssignment } from "../src/config/dotted.ts";
 import { AutomigrateError, classify, errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
-import { readAccountState } from "../src/store/account-state.ts";
+import { accountStatesOf } from "../src/storage/account-states.ts";
 import { httpStatus, requestSchemas, type Answers, type ControlError, type PostRoute } from "../src/status/control-api.ts";
 import type { AccountAnswer } from "../src/status/status-view.ts";
 import type { Daemon } from "./daemon.ts";
@@ -92,7 +92,7 @@ function routes(daemon: Daemon): { method: "GET" | "POST"; prefix: string; exact
           ignored: snap.ignored.filter((i) => i.user === user),
           log: daemon.linesOf(user),
           runs: daemon.recent.filter((r) => r.user === user),
-          state: readAccountState(daemon.home, user),
+          state: await accountStatesOf(daemon.home).read(user),
         };
         return answer;
       },
@@ -116,11 +116,11 @@ function routes(daemon: Daemon): { method: "GET" | "POST"; prefix: string; exact
     post("/catch-up", async (b) => {
       const user = userParam(b.user);
       // the CLI's run changed the account: its status, for metrics and progress
-      daemon.accountChanged(user);
+      await daemon.accountChanged(user);
       return { next: await daemon.scheduleCatchUp(user) };
     }),
     post("/account-changed", async (b) => {
-      daemon.accountChanged(userParam(b.user));
+      await daemon.accountChanged(userParam(b.user));
       return { reread: true as const };
     }),
   ];

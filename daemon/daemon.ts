@@ -25,8 +25,8 @@ import { domainProgress, enqueue, withRates, pickNext, PRIORITY, selectForCancel
 import { CATCH_UP_PRIORITY, decide, type JobEvent, type Verdict } from "../src/queue/job-policy.ts";
 import { catchUpOf } from "../src/queue/catch-up.ts";
 import { passwordStillNeeded } from "../src/accounts/retention.ts";
-import { decideLogin, insideQuietHours } from "../src/queue/login-decision.ts";
-import { knownAccountUsers, readAccountState } from "../src/store/account-state.ts";
+import { decideLogin, insideQuietHours, needsLastStatus } from "../src/queue/login-decision.ts";
+import { accountStatesOf, type AccountStates } from "../src/storage/account-states.ts";
 import { LocalAccounts } from "../src/routing/local-accounts.ts";
 import { LogTail } from "./log-tail.ts";
 import { claimLog, type LogClaim } from "./log-claim.ts";
@@ -75,7 +75,9 @@ export class Daemon {
   readonly recent: { user: string; domain: string; state: string; finishedAt: string; messages: number; totalMessages?: number; lastError?: string }[] = [];
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   /** Each known account's latest run status, read once from the states, then kept up to date by the runs. */
-  private latestStatus?: Map<string, string | undefined>;
+  private readonly latestStatus = new Map<string, string | undefined>();
+  /** Where the accounts' states are (this home's files, or the cluster's database). */
+  private readonly states: AccountStates;
   /** The last verify result of the accounts that have one (kept with latestStatus). */
   private readonly verifiedResults = new Map<string, "exact" | "differences">();
   /** When accounts became done (their run ended done, the one before had not): the per-domain rate. */
@@ -93,10 +95,7 @@ export class Daemon {
   readonly metrics = new DaemonMetrics({
     jobs: () => this.store?.jobs ?? [],
     accounts: () => (this.store ? this.accountStatuses() : new Map()),
-    verified: () => {
-      if (this.store) this.accountStatuses();
-      return this.verifiedResults;
-    },
+    verified: () => this.verifiedResults,
     routingLookups: () => this.routing.current?.lookups ?? 0,
     firstLogins: () => this.auth.current?.stats,
     tokenRequests: () => tokenRequestOutcomes(),
@@ -127,6 +126,7 @@ export class Daemon {
     readonly log: Logger,
   ) {
     this.vault = new Vault(home);
+    this.states = accountStatesOf(home);
     this.localAccounts = new LocalAccounts(
       home,
       () => this.config,
@@ -173,6 +173,7 @@ export class Daemon {
     for (const j of interrupted) j.state = "queued";
     await this.store.saveJobs(interrupted);
     await this.applyConfig();
+    await this.readAccountStatuses();
     await this.scheduleCatchUps();
     this.configWatcher = watch(homePaths(this.home).config, { ignoreInitial: true, persistent: false, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
     this.configWatcher.on("all", () => this.background("reloading config.json", () => this.reload("config.json changed")));
@@ -362,38 +363,39 @@ export class Daemon {
     );
   }
 
-  /** Known accounts and their latest run status (first call: one pass over the account states). */
+  /** Known accounts and their latest run status (read once at start, then kept as runs end). */
   private accountStatuses(): Map<string, string | undefined> {
-    if (!this.latestStatus) {
-      this.latestStatus = new Map();
-      for (const user of knownAccountUsers(this.home)) this.noteAccount(user);
-    }
     for (const j of this.store.jobs) if (!this.latestStatus.has(j.user)) this.latestStatus.set(j.user, undefined);
     return this.latestStatus;
   }
 
+  /** At start: every known account's latest run status and verify result (one pass over the account states). */
+  private async readAccountStatuses(): Promise<void> {
+    for (const user of await this.states.users()) await this.noteAccount(user);
+  }
+
   /** Messages migrated into the account so far, over all its passes (its state's folder counts). */
-  private mailboxTotal(user: string): number | undefined {
-    const folders = readAccountState(this.home, user)?.folders;
+  private async mailboxTotal(user: string): Promise<number | undefined> {
+    const folders = (await this.states.read(user))?.folders;
     return folders ? Object.values(folders).reduce((n, f) => n + f.messages, 0) : undefined;
   }
 
   /** An account's latest run status and verify result, as its state document says now. */
-  private noteAccount(user: string): void {
-    const st = readAccountState(this.home, user);
-    this.latestStatus?.set(user, st?.lastRun?.status);
+  private async noteAccount(user: string): Promise<void> {
+    const st = await this.states.read(user);
+    this.latestStatus.set(user, st?.lastRun?.status);
     if (st?.verified) this.verifiedResults.set(user, st.verified.exact ? "exact" : "differences");
     else this.verifiedResults.delete(user);
   }
 
   /** A run or a verify made elsewhere (the CLI) changed the account's state: read it again. */
-  accountChanged(user: string): void {
+  async accountChanged(user: string): Promise<void> {
     this.noteLocal(user);
-    if (this.latestStatus) this.noteAccount(user);
+    await this.noteAccount(user);
   }
 
-  private lastStatusOf(user: string): string | undefined {
-    return readAccountState(this.home, user)?.lastRun?.status;
+  private async lastStatusOf(user: string): Promise<string | undefined> {
+    return (await this.states.read(user))?.lastRun?.status;
   }
 
   async onLogins(events: LoginEvent[], log = "(unknown)"): Promise<void> {
@@ -407,7 +409,8 @@ export class Daemon {
         this.noteLocal(e.user);
       }
       const running = this.running.has(e.user);
-      const d = decideLogin(e, this.config, () => this.lastStatusOf(e.user), running);
+      const last = needsLastStatus(e, this.config, running) ? await this.lastStatusOf(e.user) : undefined;
+      const d = decideLogin(e, this.config, () => last, running);
       if (!d.enqueue) {
         this.metrics.loginEvent(log, "ignored");
         this.ignored.push({ at: new Date().toISOString(), user: e.user, reason: d.reason });
@@ -497,7 +500,7 @@ export class Daemon {
       return 0;
     }
     const touched = new Set<Job>();
-    for (const user of knownAccountUsers(this.home)) {
+    for (const user of await this.states.users()) {
       const d = decideLogin({ user, service: "sweep" }, this.config, () => undefined, false);
       if (!d.enqueue) continue;
       enqueue(this.store.jobs, { user, domain: d.domain, oldServer: d.oldServer, reason: "sweep", now: Date.now(), continuous: false });
@@ -597,10 +600,10 @@ export class Daemon {
   }
 
   /** The user's next catch-up pass due, from the account's state (none: undefined). */
-  private nextCatchUpOf(user: string): number | undefined {
+  private async nextCatchUpOf(user: string): Promise<number | undefined> {
     const d = this.config.domains[splitUser(user).domain];
     if (!d?.migration.enabled) return undefined;
-    return catchUpOf(readAccountState(this.home, user), d.migration.catchUp);
+    return catchUpOf(await this.states.read(user), d.migration.catchUp);
   }
 
   /**
@@ -609,7 +612,7 @@ export class Daemon {
    * Returns when it is due, or null when none is left.
    */
   async scheduleCatchUp(user: string): Promise<string | null> {
-    const at = this.nextCatchUpOf(user);
+    const at = await this.nextCatchUpOf(user);
     if (at === undefined) return null;
     const existing = this.store.jobs.find((j) => j.user === user);
     if (existing) return existing.state === "scheduled" && existing.notBefore !== undefined ? new Date(existing.notBefore).toISOString() : new Date(at).toISOString();
@@ -624,7 +627,7 @@ export class Daemon {
   /** At start: every known account with a catch-up pass still to come and no job gets one. */
   private async scheduleCatchUps(): Promise<void> {
     const queued = new Set(this.store.jobs.map((j) => j.user));
-    for (const user of knownAccountUsers(this.home)) {
+    for (const user of await this.states.users()) {
       if (queued.has(user)) continue;
       try {
         await this.scheduleCatchUp(user);
@@ -639,7 +642,7 @@ export class Daemon {
     this.progress.set(job.user, { messagesDone: 0, messagesTotal: 0, bytesDone: 0, bytesTotal: 0, startedAt: Date.now() });
     this.logUser("info", job.user, { msg: "migration started", reason: job.reason, attempt: job.attempts + 1 });
     let event: Extract<JobEvent, { kind: "finished" }>;
-    const before = this.lastStatusOf(job.user);
+    const before = await this.lastStatusOf(job.user);
     const startedAt = Date.now();
     try {
       const r = await migrateUser({ home: this.home, config: this.config, user: job.user, opener: imapOpener(resolveSides(this.config, job.user, this.vault)), signal, onProgress: (e) => this.onProgress(job.user, e), routeLocal: this.cluster?.routeLocal });
@@ -652,8 +655,8 @@ export class Daemon {
       const budget = r.errors.filter((e) => e.resumeAt);
       const resumeAt = budget.length ? Math.max(...budget.map((e) => Date.parse(e.resumeAt!))) : undefined;
       event = { kind: "finished", status: r.status, transient: r.errors.some((e) => e.transient), error: budget[0] ? { code: budget[0].code ?? "BUDGET", reason: budget[0].message } : error, resumeAt };
-      this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, totalMessages: this.mailboxTotal(job.user), lastError: error?.reason });
-      this.latestStatus?.set(job.user, r.status);
+      this.recent.push({ user: job.user, domain: job.domain, state: r.status, finishedAt: new Date().toISOString(), messages: r.messages, totalMessages: await this.mailboxTotal(job.user), lastError: error?.reason });
+      this.latestStatus.set(job.user, r.status);
       this.noteLocal(job.user);
       if (r.status === "done" && before !== "done") {
         this.completions.push({ user: job.user, at: Date.now() });
@@ -683,7 +686,7 @@ export class Daemon {
       await this.apply(job, decide(job, { kind: "stopped" }, Date.now(), this.policyLimits()));
       return;
     }
-    const nextCatchUp = event.status === "failed" ? undefined : this.nextCatchUpOf(job.user);
+    const nextCatchUp = event.status === "failed" ? undefined : await this.nextCatchUpOf(job.user);
     const v = decide(job, { ...event, catchUpAt: nextCatchUp }, Date.now(), this.policyLimits());
     await this.apply(job, v);
     if (v.to === "done" || v.to === "scheduled") {

@@ -10,7 +10,8 @@ import { usesUserPasswords, type Config } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
 import { loginName, oldEndpoint } from "../mailstore/endpoints.ts";
 import { openStore } from "../mailstore/imap/store.ts";
-import { AccountStateStore, accountFileName } from "../store/account-state.ts";
+import { accountFileName } from "../store/account-state.ts";
+import { accountStatesOf } from "../storage/account-states.ts";
 import { acquireLock } from "../store/lock-file.ts";
 import { daemonPost, refusedBy } from "../control-client.ts";
 import { homePaths } from "../home.ts";
@@ -38,7 +39,7 @@ export async function createAccount(home: string, config: Config, user: string, 
   // one creation per user at a time; a second concurrent first login waits and finds it done
   const release = acquireLock(join(homePaths(home).accounts, accountFileName(user).replace(/\.json$/, ".create.lock")), { waitMs: TIMEOUTS.accountCreateLockMs, what: `creating ${user}` });
   try {
-    const state = await AccountStateStore.open(home, user);
+    const state = await accountStatesOf(home).open(user);
     // created before (an earlier import, a first login): nothing changes, its password neither
     if (state.data.account) return { tier: state.data.account.tier, className: state.data.account.className, existed: true };
     if (provisioner.exists(user)) throw new AutomigrateError(`an account ${user} exists already on the new server`, { user, hint: "its own password database decides its logins" }, { code: "ACCOUNT_EXISTS" });
@@ -73,7 +74,7 @@ export async function requestMigration(home: string, user: string): Promise<bool
  */
 export async function masterLookup(home: string, config: Config, user: string): Promise<FirstLogin> {
   const u = canonicalUser(user);
-  const state = await AccountStateStore.open(home, u);
+  const state = await accountStatesOf(home).open(u);
   if (state.data.account) return { outcome: "accept", tier: state.data.account.tier, className: state.data.account.className };
   if (provisionerFor(config).exists(u)) return { outcome: "accept", tier: "basic", className: "(existing)" };
   return { outcome: "reject", reason: "master-user login for an account automigrate did not create" };
@@ -115,7 +116,7 @@ export async function firstLogin(home: string, config: Config, user: string, pas
     // Created moments ago and the new server has not re-read its passwd-file yet: check the
     // hash we wrote, as Dovecot would. Never the old server: the account is the new one's.
     const ok = await provisioner.verify(u, password);
-    const state = await AccountStateStore.open(home, u);
+    const state = await accountStatesOf(home).open(u);
     if (ok && state.data.account) return { outcome: "accept", tier: state.data.account.tier, className: state.data.account.className };
     return { outcome: "reject", reason: ok === false ? "wrong password for an existing account" : "the account exists on the new server: its own password database decides" };
   }

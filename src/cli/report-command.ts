@@ -43,7 +43,7 @@ export function addReportCommand(program: Command): void {
       const options = { format: o.format, domain, state: o.state };
       if (!o.output) {
         const { sink, flush } = bufferedSink(1);
-        writeReport(home, options, sink);
+        await writeReport(home, options, sink);
         flush();
         return;
       }
@@ -60,7 +60,7 @@ export function addReportCommand(program: Command): void {
       let open = true;
       try {
         const { sink, flush } = bufferedSink(fd);
-        accounts = writeReport(home, options, sink).accounts;
+        accounts = (await writeReport(home, options, sink)).accounts;
         flush();
         open = false;
         closeSync(fd);

@@ -1,7 +1,7 @@
 // automigrate status [user]
 import type { Command } from "commander";
 import { daemonAccount, daemonStatus, refusedBy } from "../control-client.ts";
-import { knownAccountUsers, readAccountState } from "../store/account-state.ts";
+import { accountStatesOf } from "../storage/account-states.ts";
 import { readQueue, readQueueEntry } from "../store/queue-store.ts";
 import { accountLines, printable, statusLines, unknownAccount, verifiedText, withText, type AccountAnswer, type DaemonStatus } from "../status/status-view.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
@@ -11,17 +11,15 @@ import { AutomigrateError, inputError } from "../errors.ts";
 
 
 /** What the state files say (the daemon's queue and failed jobs, the accounts' last runs). */
-function offlineStatus(home: string) {
-  const accounts = knownAccountUsers(home).flatMap((u) => {
-    const a = readAccountState(home, u);
-    return a ? [{ user: a.user, runs: a.runs, lastRun: a.lastRun ?? null, pim: a.pim ?? null, verified: a.verified ?? null }] : [];
-  });
+async function offlineStatus(home: string) {
+  const states = accountStatesOf(home);
+  const accounts = (await Promise.all((await states.users()).map((u) => states.read(u)))).flatMap((a) => (a ? [{ user: a.user, runs: a.runs, lastRun: a.lastRun ?? null, pim: a.pim ?? null, verified: a.verified ?? null }] : []));
   return { daemon: null, ...readQueue(home), accounts };
 }
 
 /** One account from the state files, as the daemon would answer it (without its live parts). */
-function offlineAccount(home: string, user: string): AccountAnswer {
-  return { user, ...readQueueEntry(home, user), ignored: [], state: readAccountState(home, user) };
+async function offlineAccount(home: string, user: string): Promise<AccountAnswer> {
+  return { user, ...readQueueEntry(home, user), ignored: [], state: await accountStatesOf(home).read(user) };
 }
 
 export function addStatusCommand(program: Command): void {
@@ -45,14 +43,14 @@ export function addStatusCommand(program: Command): void {
       if (refusedBy(answer)) throw new AutomigrateError(`the daemon refused: ${answer.error}`, u ? { user: u } : {}, { code: answer.code });
       const live = answer;
       // one account: the same shape live and from the state files
-      if (o.json) return json(live ? { daemon: "running", ...live } : { ...(u ? offlineAccount(home, u) : offlineStatus(home)), daemon: "not running" });
+      if (o.json) return json(live ? { daemon: "running", ...live } : { ...(u ? await offlineAccount(home, u) : await offlineStatus(home)), daemon: "not running" });
       if (!live && u) {
         out("the daemon is not running: live status is unavailable; from the state files:");
-        for (const line of accountLines(offlineAccount(home, u))) out(line);
+        for (const line of accountLines(await offlineAccount(home, u))) out(line);
         return;
       }
       if (!live) {
-        const s = offlineStatus(home);
+        const s = await offlineStatus(home);
         out("the daemon is not running: live status is unavailable; from the state files:");
         for (const j of s.jobs) for (const l of withText(`  ${j.state.padEnd(8)} ${j.user}`, j.lastError, "             ", "  ")) out(printable(l));
         for (const f of s.failed) for (const l of withText(`  failed   ${f.user}`, f.lastError, "             ", "  ")) out(printable(l));

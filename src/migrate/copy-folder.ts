@@ -15,7 +15,8 @@ import { AutomigrateError, classify, errorText } from "../errors.ts";
 import type { AppendMessage, FolderReader, MailWriter, OpenedFolder, ReadLimits } from "../mailstore/port.ts";
 import type { ErrorCode } from "../errors.ts";
 import { formatUidSet } from "../mailstore/uid-set.ts";
-import type { AccountStateStore, PendingBatch } from "../store/account-state.ts";
+import type { PendingBatch } from "../store/account-state.ts";
+import type { AccountDocument } from "../storage/account-states.ts";
 import { alreadyPresent, fingerprint, literalLimit, planBatches, uidWindows, type Batch, type BatchLimits } from "./batches.ts";
 import type { PlannedFolder } from "./folder-plan.ts";
 import { checkStored, headerDigest, type SentMessage } from "./stored-check.ts";
@@ -32,7 +33,7 @@ export interface CopyContext {
   targetReader: () => Promise<FolderReader>;
   /** A fresh connection to the old server after it dropped one (the worker's, replaced). */
   reopenOld?: () => Promise<FolderReader>;
-  state: AccountStateStore;
+  state: AccountDocument;
   limits: BatchLimits;
   spoolDir: string;
   onProgress?: (e: ProgressEvent) => void;

@@ -7,7 +7,8 @@
 import { crashPoint } from "../crash-points.ts";
 import { AutomigrateError, errorText } from "../errors.ts";
 import type { MailOpener, MailWriter } from "../mailstore/port.ts";
-import type { AccountStateStore, NoticeRecord } from "../store/account-state.ts";
+import type { NoticeRecord } from "../store/account-state.ts";
+import type { AccountDocument } from "../storage/account-states.ts";
 import { noticeMessageId, renderNotice, type NoticeKind, type NoticeValues } from "./notices.ts";
 
 export interface NoticeOutcome {
@@ -22,7 +23,7 @@ export interface NoticeOutcome {
 
 const INBOX = "INBOX";
 
-async function record(state: AccountStateStore, kind: NoticeKind, r: NoticeRecord): Promise<void> {
+async function record(state: AccountDocument, kind: NoticeKind, r: NoticeRecord): Promise<void> {
   await state.update((s) => {
     s.notices = { ...s.notices, [kind]: r };
   });
@@ -48,7 +49,7 @@ async function alreadyThere(opener: MailOpener, writer: MailWriter, messageId: s
 /** Puts the `kind` notice into the user's INBOX unless it is there already; undefined when none is due. */
 export async function deliverNotice(
   kind: NoticeKind,
-  o: { opener: MailOpener; state: AccountStateStore; user: string; template: string | undefined; values: NoticeValues; now?: Date },
+  o: { opener: MailOpener; state: AccountDocument; user: string; template: string | undefined; values: NoticeValues; now?: Date },
 ): Promise<NoticeOutcome | undefined> {
   const before = o.state.data.notices?.[kind];
   if (!o.template || before?.state === "delivered") return undefined;

@@ -7,7 +7,7 @@ import type { Config } from "../config/schema.ts";
 import { AutomigrateError, errorText } from "../errors.ts";
 import { domainOf } from "../mailstore/endpoints.ts";
 import type { FolderReader, Layout, MailOpener, StoreFolder } from "../mailstore/port.ts";
-import { readAccountState } from "../store/account-state.ts";
+import { accountStatesOf } from "../storage/account-states.ts";
 import { planFolders, type RenameReason, type SkippedFolder } from "./folder-plan.ts";
 import { noOldMailbox, pinnedPlan } from "./migrate-user.ts";
 import { folderOptionsOf } from "./source-profiles.ts";
@@ -57,7 +57,7 @@ async function count(reader: FolderReader, path: string): Promise<{ messages: nu
 export async function dryRun(opts: { home: string; config: Config; user: string; opener: MailOpener }): Promise<DryRun> {
   const user = canonicalUser(opts.user);
   const domain = domainOf(opts.config, user);
-  const state = readAccountState(opts.home, user);
+  const state = await accountStatesOf(opts.home).read(user);
   const old = await opts.opener.old();
   let oldFolders: StoreFolder[];
   let oldLayout: Layout;

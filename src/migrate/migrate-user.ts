@@ -11,7 +11,8 @@ import type { FolderIds, FolderReader, MailOpener, MailStore, MailWriter } from 
 import { domainOf, oldServerKey } from "../mailstore/endpoints.ts";
 import { Vault } from "../accounts/vault.ts";
 import { pimRun, runPim, type PimResult } from "../hooks/pim.ts";
-import { AccountStateStore, lockAccount, type AccountState } from "../store/account-state.ts";
+import type { AccountState } from "../store/account-state.ts";
+import { accountStatesOf, type AccountDocument } from "../storage/account-states.ts";
 import { sweepStaleSpool } from "./spool.ts";
 import { crashPoint } from "../crash-points.ts";
 import { capBatches, DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
@@ -78,7 +79,7 @@ async function listFolders(store: MailStore, withStatus = false): Promise<{ fold
  * every pass with migration.pim.everyPass. Its failure makes the run partial (and, being
  * transient, retried by the daemon); it never stops or undoes the mail.
  */
-async function runExternalApplication(opts: MigrateOptions, state: AccountStateStore, vault: Vault, report: MigrationReport): Promise<void> {
+async function runExternalApplication(opts: MigrateOptions, state: AccountDocument, vault: Vault, report: MigrationReport): Promise<void> {
   const run = pimRun(opts.home, opts.config, report.user, state.data.account);
   if (!run || report.status === "failed" || opts.signal?.aborted) return;
   const d = opts.config.domains[splitUser(report.user).domain]!;
@@ -107,7 +108,7 @@ async function notice(report: MigrationReport, kind: NoticeKind, o: Parameters<t
  * every pass (the state's counts). A notice that failed is tried again on later runs; one set
  * up after an account completed is not sent to it.
  */
-async function completedNotice(opts: MigrateOptions, domain: DomainSettings, state: AccountStateStore, report: MigrationReport, completedBefore: boolean): Promise<void> {
+async function completedNotice(opts: MigrateOptions, domain: DomainSettings, state: AccountDocument, report: MigrationReport, completedBefore: boolean): Promise<void> {
   if (report.status === "failed" || report.errors.some((e) => e.transient) || opts.signal?.aborted) return;
   const last = state.data.notices?.completed;
   if (completedBefore && (!last || last.state === "delivered")) return;
@@ -154,10 +155,11 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
   const report: MigrationReport = { user, status: "failed", folders: 0, messages: 0, bytes: 0, skipped: [], renamed: [], skippedFolders: [], errors: [], durationMs: 0 };
   const vault = new Vault(opts.home);
   const domain = domainOf(opts.config, user);
-  const unlock = lockAccount(opts.home, user);
-  let opened: AccountStateStore | undefined;
+  const states = accountStatesOf(opts.home);
+  const unlock = await states.lockRun(user);
+  let opened: AccountDocument | undefined;
   try {
-    const state = await AccountStateStore.open(opts.home, user);
+    const state = await states.open(user);
     opened = state;
     // (a run that ended done before completedAt was kept counts: an account migrated by an
     // earlier version never gets a "started" notice)
@@ -240,7 +242,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
     return await finish();
   } finally {
     opened?.close();
-    unlock();
+    await unlock();
   }
 }
 
@@ -265,7 +267,7 @@ export function pinnedPlan(data: Pick<AccountState, "folders" | "plan">): Record
  * nothing above the watermark, nothing in flight or skipped); undefined when anything may
  * need copying, including a folder never seen before. No I/O: it reads the state in memory.
  */
-export function nothingNew(oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> }, layout: Layout, state: AccountStateStore, rules: FolderRules): number | undefined {
+export function nothingNew(oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> }, layout: Layout, state: AccountDocument, rules: FolderRules): number | undefined {
   if (Object.keys(state.data.folders).length === 0) return undefined;
   let n = 0;
   for (const f of oldList.folders) {
@@ -284,7 +286,7 @@ async function prepareFolders(
   report: MigrationReport,
   old: MailStore,
   oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> },
-  state: AccountStateStore,
+  state: AccountDocument,
   routeLocal: MigrateOptions["routeLocal"],
 ): Promise<{ plan: FolderPlan; status: Map<string, FolderStatus> }> {
   let target: MailStore | undefined;
@@ -350,7 +352,7 @@ async function closeWorker(c: WorkerConnections): Promise<void> {
 }
 
 /** The pace and allowance of this run's reads from the old server (none when the domain sets neither). */
-function readBudgetOf(opts: MigrateOptions, domain: DomainSettings, state: AccountStateStore): ReadBudget {
+function readBudgetOf(opts: MigrateOptions, domain: DomainSettings, state: AccountDocument): ReadBudget {
   const o = domain.migration.old;
   const perDay = dailyDownloadBytes(domain);
   return {
@@ -361,7 +363,7 @@ function readBudgetOf(opts: MigrateOptions, domain: DomainSettings, state: Accou
   };
 }
 
-async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: AccountStateStore, work: PlannedFolder[], report: MigrationReport, ownOnTarget?: ReadonlyMap<string, number>): Promise<void> {
+async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: AccountDocument, work: PlannedFolder[], report: MigrationReport, ownOnTarget?: ReadonlyMap<string, number>): Promise<void> {
   const queue = [...work];
   // under a bandwidth cap a batch holds about a second of it, so that the pace is even; under
   // a daily allowance a twentieth of it at most, so that a day's reads stop close to it

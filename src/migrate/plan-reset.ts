@@ -3,7 +3,7 @@
 // (DESIGN.md): a folder that already holds copied messages keeps its plan unless told, since
 // a new target means copying it again beside what is there.
 import { canonicalUser } from "../address.ts";
-import { AccountStateStore, lockAccount } from "../store/account-state.ts";
+import { accountStatesOf } from "../storage/account-states.ts";
 
 export interface PlanEntry {
   folder: string;
@@ -32,8 +32,15 @@ export function choosePlanReset(entries: PlanEntry[], named: string[] | undefine
 export async function resetPlan(home: string, user: string, opts: { folders?: string[]; force?: boolean } = {}): Promise<PlanReset> {
   const u = canonicalUser(user);
   // never under a running migration of the user (it would write the plan it holds)
-  const unlock = lockAccount(home, u);
-  const state = await AccountStateStore.open(home, u);
+  const states = accountStatesOf(home);
+  const unlock = await states.lockRun(u);
+  let state;
+  try {
+    state = await states.open(u);
+  } catch (e) {
+    await unlock();
+    throw e;
+  }
   try {
     const s = state.data;
     const names = [...new Set([...Object.keys(s.plan), ...Object.keys(s.folders)])];
@@ -51,6 +58,6 @@ export async function resetPlan(home: string, user: string, opts: { folders?: st
     return { user: u, ...choice };
   } finally {
     state.close();
-    unlock();
+    await unlock();
   }
 }

@@ -12,7 +12,7 @@ import { AutomigrateError, classify, type ErrorCode } from "../errors.ts";
 
 import type { FolderReader, MailOpener } from "../mailstore/port.ts";
 import { formatUidSet } from "../mailstore/uid-set.ts";
-import { AccountStateStore } from "../store/account-state.ts";
+import { accountStatesOf } from "../storage/account-states.ts";
 import { DEFAULT_LIMITS, literalLimit, planBatches } from "./batches.ts";
 import { domainOf } from "../mailstore/endpoints.ts";
 
@@ -108,7 +108,7 @@ export function folderOrder(a: string, b: string): number {
 export async function verifyUser(home: string, config: Config, user: string, opener: MailOpener, opts: { deep?: boolean } = {}): Promise<VerifyReport> {
   const u = canonicalUser(user);
   domainOf(config, u); // a domain that is not configured (or has no old server) is said first
-  const state = await AccountStateStore.open(home, u);
+  const state = await accountStatesOf(home).open(u);
   // a stable order whatever order parallel copies recorded them in: INBOX first, then by name
   const folders = Object.entries(state.data.folders).sort(([a], [b]) => folderOrder(a, b));
   if (!folders.length) throw new AutomigrateError(`${u} has no migration state: nothing to verify yet`, { user: u, hint: `migrate first: automigrate migrate ${u}` }, { exitCode: 1, code: "NO_MAILBOX" });

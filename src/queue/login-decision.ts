@@ -18,6 +18,13 @@ export function decideLogin(e: LoginEvent, config: Config, lastStatus: () => str
   return { enqueue: true, domain: m.domain, oldServer: oldServerKey(o), continuous: d.migration.continuous };
 }
 
+/** Whether decideLogin needs the account's last run status for this login (reading it costs a state read). */
+export function needsLastStatus(e: LoginEvent, config: Config, running: boolean): boolean {
+  if (isMasterLogin(e) || running) return false;
+  const m = migratableUser(config, e.user);
+  return m.ok && !config.domains[m.domain]!.migration.continuous;
+}
+
 /** Whether `now` is inside "HH:MM-HH:MM" (which may wrap midnight). */
 export function insideQuietHours(range: string | undefined, now: Date): boolean {
   if (!range) return true;

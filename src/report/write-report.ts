@@ -2,7 +2,7 @@
 // for good) read one at a time from the home's files, filtered, written as it is read, and the
 // totals at the end. Memory: the list of users and the per-domain totals, never the rows.
 import { readQueue } from "../store/queue-store.ts";
-import { knownAccountUsers, readAccountState } from "../store/account-state.ts";
+import { accountStatesOf } from "../storage/account-states.ts";
 import { reportRow, ReportTotals, type FailedEntry, type ReportState } from "./account-rows.ts";
 import { reportWriter, type ReportFormat, type Sink } from "./formats.ts";
 
@@ -17,11 +17,12 @@ export interface ReportOptions {
 }
 
 /** Writes the report to `out`; answers how many accounts it holds. */
-export function writeReport(home: string, o: ReportOptions, out: Sink): { accounts: number } {
+export async function writeReport(home: string, o: ReportOptions, out: Sink): Promise<{ accounts: number }> {
   const now = o.now ?? Date.now();
   const { jobs, failed } = readQueue(home);
   const failedBy = new Map<string, FailedEntry>(failed.map((f) => [f.user, f]));
-  const users = new Set(knownAccountUsers(home));
+  const states = accountStatesOf(home);
+  const users = new Set(await states.users());
   for (const j of jobs) users.add(j.user);
   for (const f of failed) users.add(f.user);
   const sorted = [...users].sort();
@@ -31,7 +32,7 @@ export function writeReport(home: string, o: ReportOptions, out: Sink): { accoun
   let accounts = 0;
   for (const user of sorted) {
     if (o.domain && user.slice(user.lastIndexOf("@") + 1) !== o.domain) continue;
-    const row = reportRow(user, readAccountState(home, user), failedBy.get(user));
+    const row = reportRow(user, await states.read(user), failedBy.get(user));
     if (o.state && row.state !== o.state) continue;
     totals.add(row);
     w.row(row);

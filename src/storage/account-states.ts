@@ -1,0 +1,53 @@
+// The storage port for account state: each user's state document (per-folder watermarks,
+// plan, intents, skipped messages, history), the list of known users, and the exclusive
+// per-user run lock. The engine, the daemon, the CLI and the console reach account state
+// only through it. The files driver is this host's home (src/store/account-state.ts); the
+// postgres driver (cluster mode) follows.
+import { loadLocalConfig } from "../config/store.ts";
+import { AccountStateStore, knownAccountUsers, lockAccount, readAccountState, type AccountState, type FolderState } from "../store/account-state.ts";
+
+/** One user's state document, open for changes. */
+export interface AccountDocument {
+  readonly data: AccountState;
+  folder(old: string): FolderState | undefined;
+  /** Applies a change and persists it durably; changes are serialised in call order. */
+  update(change: (s: AccountState) => void): Promise<void>;
+  updateFolder(old: string, change: (f: FolderState) => void): Promise<void>;
+  /** Lets the document go (its lock, its connection). */
+  close(): void;
+}
+
+export interface AccountStates {
+  /** The user's document, created empty when there is none. */
+  open(user: string): Promise<AccountDocument>;
+  /** A reader's snapshot of the user's state; null when there is none or it cannot be read as one. */
+  read(user: string): Promise<AccountState | null>;
+  /** Every user with a state document. */
+  users(): Promise<string[]>;
+  /** The user's exclusive run lock (LOCKED when another run holds it); resolves to its release. */
+  lockRun(user: string): Promise<() => Promise<void>>;
+}
+
+class FileAccountStates implements AccountStates {
+  constructor(private readonly home: string) {}
+  open(user: string): Promise<AccountDocument> {
+    return AccountStateStore.open(this.home, user);
+  }
+  async read(user: string): Promise<AccountState | null> {
+    return readAccountState(this.home, user);
+  }
+  async users(): Promise<string[]> {
+    return knownAccountUsers(this.home);
+  }
+  async lockRun(user: string): Promise<() => Promise<void>> {
+    const release = lockAccount(this.home, user);
+    return async () => release();
+  }
+}
+
+/** The account states of a home, where its storage setting keeps them. */
+export function accountStatesOf(home: string): AccountStates {
+  const local = loadLocalConfig(home);
+  void local;
+  return new FileAccountStates(home);
+}
