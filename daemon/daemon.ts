@@ -13,7 +13,7 @@ import { closeDatabases, databaseOf } from "../src/storage/open.ts";
 import { DaemonSlot } from "../src/storage/postgres/daemon-slot.ts";
 import { otherHostsIn } from "../src/storage/shared-home.ts";
 import { LocalRoutePublisher, routeLocalFor } from "../src/storage/local-routes.ts";
-import { publishLocalAccounts } from "../src/storage/postgres/local-accounts.ts";
+import { mirrorLocalAccounts, publishLocalAccounts } from "../src/storage/postgres/local-accounts.ts";
 import { AutomigrateError, classify, errorCode, errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
 import { oldServerKey, resolveSides } from "../src/mailstore/endpoints.ts";
@@ -113,6 +113,8 @@ export class Daemon {
   /** Cluster mode: the database, this daemon's slot on it, the settings subscription. */
   private cluster?: { where: string; slot: DaemonSlot; unlisten: () => Promise<void>; routes?: LocalRoutePublisher; routeLocal?: (user: string) => Promise<void> };
   private routesTimer?: ReturnType<typeof setInterval>;
+  /** Cluster mode: the accounts the database knows to be on the new server, kept current (routing answers from it). */
+  private readonly clusterLocal = new Set<string>();
   private heartbeat?: ReturnType<typeof setInterval>;
   /** Called when the daemon cannot go on (another daemon took its database slot); main stops the process. */
   onFatal?: (e: unknown) => void;
@@ -130,7 +132,8 @@ export class Daemon {
     this.localAccounts = new LocalAccounts(
       home,
       () => this.config,
-      (u) => this.loggedInHere.has(u),
+      // the cluster's accounts on the new server (cluster mode: the database's routing table)
+      (u) => this.loggedInHere.has(u) || this.clusterLocal.has(u),
     );
   }
 
@@ -194,6 +197,12 @@ export class Daemon {
     this.cluster = { where: db.where, slot: await DaemonSlot.take(db.sql, db.where, db.nodeName), unlisten: async () => {} };
     this.cluster.unlisten = await db.settings.listen((version) => this.background("reloading the shared settings", () => this.reload(version ? `settings changed in the database (version ${version})` : "the database connection came back")));
     const publisher = new LocalRoutePublisher((users) => publishLocalAccounts(db.sql, users, db.nodeName));
+    const unmirror = await mirrorLocalAccounts(db.sql, this.clusterLocal);
+    const unlisten = this.cluster.unlisten;
+    this.cluster.unlisten = async () => {
+      await unlisten();
+      await unmirror();
+    };
     this.cluster.routes = publisher;
     this.cluster.routeLocal = await routeLocalFor(this.home, this.config);
     // the accounts this home knows on the new server, once; then each as the daemon learns of it

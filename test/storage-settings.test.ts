@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expectSameMail } from "./support/compare.ts";
-import { accountState, startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
+import { startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
 import { runCli, runCliOk, startHarness, type Harness } from "./support/harness.ts";
 import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
 import { startPostgres, type Postgres } from "./support/postgres.ts";
@@ -68,7 +68,7 @@ describe("settings in PostgreSQL", () => {
 
     const imported = JSON.parse(await runCliOk(n1, ["storage", "import", "--from", n1, "--json"]));
     expect(imported).toMatchObject({ database: dbUrl(), domains: 1, replaced: false, keptAs: join(n1, "config.json.before-import") });
-    expect(imported.notImported).toContain("account state");
+    expect(imported.notImported).toContain("the queue and failed jobs");
     const local = JSON.parse(readFileSync(join(n1, "config.json"), "utf8"));
     expect(local).toMatchObject({ storage: { driver: "postgres" }, node: { name: "n1" } });
     expect(Object.keys(local).filter((k) => !NODE_TOP_LEVEL.includes(k))).toEqual([]);
@@ -186,7 +186,9 @@ describe("a daemon on the shared settings", () => {
     const line = d.output().split("\n").find((l) => l.includes(`settings changed in the database (version ${v})`) && l.includes("settings reloaded"))!;
     expect(Date.parse(JSON.parse(line).time) - enabledAt).toBeLessThan(1_000);
     await userLogin(h.target, "alice@example.com");
-    await waitFor(async () => (await accountState(n1, "alice@example.com"))?.lastRun?.status === "done", 30_000, "alice migrated");
+    // the account's state is in the database now, not in n1's home
+    await waitFor(() => pg.sql("select doc->'lastRun'->>'status' from automigrate_accounts where username = 'alice@example.com'", "automigrate") === "done", 30_000, "alice migrated");
+    expect(existsSync(join(n1, "state", "accounts", "alice@example.com.json"))).toBe(false);
     expectSameMail(await digestMailbox(h.old, "alice@example.com"), await digestMailbox(h.target, "alice@example.com"));
 
     expect(await d.stop()).toBe(0);

@@ -12,6 +12,7 @@ import { loginName, oldEndpoint } from "../mailstore/endpoints.ts";
 import { openStore } from "../mailstore/imap/store.ts";
 import { accountFileName } from "../store/account-state.ts";
 import { accountStatesOf } from "../storage/account-states.ts";
+import { routeLocalFor } from "../storage/local-routes.ts";
 import { acquireLock } from "../store/lock-file.ts";
 import { daemonPost, refusedBy } from "../control-client.ts";
 import { homePaths } from "../home.ts";
@@ -55,6 +56,8 @@ export async function createAccount(home: string, config: Config, user: string, 
       s.account = { className: m.className, tier, createdAt: new Date().toISOString(), via };
     });
     state.close();
+    // cluster mode: every MX routes the new account's mail to the new server at once
+    await (await routeLocalFor(home, config))?.(user);
     return { tier, className: m.className };
   } finally {
     release();

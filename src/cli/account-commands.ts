@@ -1,5 +1,4 @@
 // automigrate checkpassword <reply-program> | import-users <file.csv> | license
-import { routeLocalFor } from "../storage/local-routes.ts";
 import { usesUserPasswords } from "../config/schema.ts";
 import { spawnSync } from "node:child_process";
 import { fstatSync, readFileSync } from "node:fs";
@@ -82,8 +81,6 @@ Example:
       const { createAccount, requestMigration } = await import("../accounts/first-login.ts");
       const { migratableUser } = await import("../config/rules.ts");
       const rows: { line: number; user: string; result: "created" | "exists" | "queued" | "refused"; reason?: string; tier?: string }[] = [];
-      // cluster mode: a created account is routed to the new server by every MX at once
-      const routeLocal = await routeLocalFor(home, config);
       // one user, one line: the same address in other capitals or another Unicode form is a duplicate
       const seen = new Map<string, number>();
       for (const [i, raw] of text.split(/\r?\n/).entries()) {
@@ -109,7 +106,6 @@ Example:
           if (password !== undefined) {
             if (!password) throw inputError("empty password");
             const created = await createAccount(home, config, user, password, "import");
-            await routeLocal?.(user);
             const queued = await requestMigration(home, user);
             const row: (typeof rows)[number] = created.existed ? { line: i + 1, user, result: "exists", tier: created.tier, reason: "created before: its password is not changed" } : { line: i + 1, user, result: "created", tier: created.tier };
             if (!queued) row.reason = row.reason ? `${row.reason}; ${notQueued}` : notQueued;

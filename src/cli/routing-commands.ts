@@ -2,12 +2,27 @@
 // daemon's socketmap server.
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { loadConfig } from "../config/store.ts";
+import { loadConfig, usesDatabase } from "../config/store.ts";
+import type { Config } from "../config/schema.ts";
+import { databaseOf } from "../storage/open.ts";
+import { databaseError } from "../storage/postgres/connect.ts";
+import { localAccountsIn } from "../storage/postgres/local-accounts.ts";
 import { inputError } from "../errors.ts";
 import { LocalAccounts } from "../routing/local-accounts.ts";
 import { routeAddress, transportTable } from "../routing/transport-map.ts";
 import { writeFileAtomic } from "../store/json-file.ts";
 import { err, homeOf, json, out } from "./common.ts";
+
+/** Cluster mode: the accounts on the new server as the database's routing table has them (what every MX and daemon routes by). */
+async function clusterLocalAccounts(home: string, config: Config): Promise<Set<string> | undefined> {
+  if (!usesDatabase(config)) return undefined;
+  const db = await databaseOf(home, config);
+  try {
+    return new Set(await localAccountsIn(db.sql));
+  } catch (e) {
+    throw databaseError(e, db.where);
+  }
+}
 
 export function addRoutingCommands(program: Command): void {
   const routing = program
@@ -31,7 +46,8 @@ or from a file written by \`routing export\` (rerun it after accounts are create
       if (opts.format !== "postfix") throw inputError(`--format ${opts.format}: the only format is "postfix"`);
       const home = homeOf(cmd);
       const config = await loadConfig(home);
-      const { lines, problems } = transportTable(config, new LocalAccounts(home, () => config).all());
+      const cluster = await clusterLocalAccounts(home, config);
+      const { lines, problems } = transportTable(config, cluster ?? new LocalAccounts(home, () => config).all());
       for (const p of problems) process.stderr.write(`automigrate: routing: ${p.domain === "*" ? "" : `${p.domain}: `}${p.problem}\n`);
       const text = [
         "# automigrate coexistence routing (Postfix transport(5) table), generated " + new Date().toISOString(),
@@ -53,8 +69,9 @@ or from a file written by \`routing export\` (rerun it after accounts are create
     .action(async (address: string, opts: { json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
       const config = await loadConfig(home);
+      const cluster = await clusterLocalAccounts(home, config);
       const local = new LocalAccounts(home, () => config);
-      const a = routeAddress(config, address, (u) => local.has(u));
+      const a = routeAddress(config, address, (u) => (cluster ? cluster.has(u) : local.has(u)));
       if (opts.json) return json({ address, ...a });
       out(a.kind === "found" ? `${address} → ${a.transport}  (${a.why})` : `${address}: ${a.kind === "temp" ? "deferred" : "not found (Postfix's own routing)"}  (${a.why})`);
     });

@@ -6,7 +6,8 @@ import { readQueue, readQueueEntry } from "../store/queue-store.ts";
 import { accountLines, printable, statusLines, unknownAccount, verifiedText, withText, type AccountAnswer, type DaemonStatus } from "../status/status-view.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
 import { addressProblem, canonicalUser } from "../address.ts";
-import { loadConfig } from "../config/store.ts";
+import { loadConfig, loadLocalConfig, usesDatabase } from "../config/store.ts";
+import { clusterLines, clusterView } from "../storage/check.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
 
 
@@ -42,8 +43,12 @@ export function addStatusCommand(program: Command): void {
       const answer = u ? await daemonAccount(home, u) : await daemonStatus(home);
       if (refusedBy(answer)) throw new AutomigrateError(`the daemon refused: ${answer.error}`, u ? { user: u } : {}, { code: answer.code });
       const live = answer;
+      // cluster mode: the nodes and which of them runs which user, from the database
+      const local = loadLocalConfig(home);
+      const cluster = !u && usesDatabase(local) ? await clusterView(home, local) : undefined;
       // one account: the same shape live and from the state files
-      if (o.json) return json(live ? { daemon: "running", ...live } : { ...(u ? await offlineAccount(home, u) : await offlineStatus(home)), daemon: "not running" });
+      if (o.json) return json(live ? { daemon: "running", ...live, ...(cluster ? { cluster } : {}) } : { ...(u ? await offlineAccount(home, u) : await offlineStatus(home)), daemon: "not running", ...(cluster ? { cluster } : {}) });
+      if (cluster) for (const line of clusterLines(cluster)) out(line);
       if (!live && u) {
         out("the daemon is not running: live status is unavailable; from the state files:");
         for (const line of accountLines(await offlineAccount(home, u))) out(line);

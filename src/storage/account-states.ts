@@ -2,8 +2,10 @@
 // plan, intents, skipped messages, history), the list of known users, and the exclusive
 // per-user run lock. The engine, the daemon, the CLI and the console reach account state
 // only through it. The files driver is this host's home (src/store/account-state.ts); the
-// postgres driver (cluster mode) follows.
-import { loadLocalConfig } from "../config/store.ts";
+// postgres driver (cluster mode) is src/storage/postgres/account-states.ts.
+import { loadLocalConfig, usesDatabase } from "../config/store.ts";
+import { databaseOf } from "./open.ts";
+import { DatabaseAccountStates } from "./postgres/account-states.ts";
 import { AccountStateStore, knownAccountUsers, lockAccount, readAccountState, type AccountState, type FolderState } from "../store/account-state.ts";
 
 /** One user's state document, open for changes. */
@@ -45,9 +47,19 @@ class FileAccountStates implements AccountStates {
   }
 }
 
-/** The account states of a home, where its storage setting keeps them. */
+/** The account states of a home, where its storage setting keeps them (the setting is read at the first use). */
 export function accountStatesOf(home: string): AccountStates {
-  const local = loadLocalConfig(home);
-  void local;
-  return new FileAccountStates(home);
+  let chosen: AccountStates | undefined;
+  const driver = (): AccountStates => {
+    if (chosen) return chosen;
+    const local = loadLocalConfig(home);
+    chosen = usesDatabase(local) ? new DatabaseAccountStates(() => databaseOf(home, local)) : new FileAccountStates(home);
+    return chosen;
+  };
+  return {
+    open: (user) => driver().open(user),
+    read: (user) => driver().read(user),
+    users: () => driver().users(),
+    lockRun: (user) => driver().lockRun(user),
+  };
 }

@@ -5,6 +5,9 @@ import { errorCode, errorText } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import { databaseOf } from "./open.ts";
 import { listNodes, type NodeRow } from "./postgres/daemon-slot.ts";
+import { runningNow, type RunRow } from "./postgres/account-states.ts";
+import { databaseError } from "./postgres/connect.ts";
+import type { Config } from "../config/schema.ts";
 import { SCHEMA_VERSION, schemaVersion } from "./postgres/schema.ts";
 
 export interface StorageCheck {
@@ -24,6 +27,33 @@ export interface StorageCheck {
 /** A node is counted alive while its heartbeat is younger than three of its periods. */
 const ALIVE_MS = 30_000;
 
+/** The cluster as the database sees it: its nodes and the migrations running now, on which node. */
+export interface ClusterView {
+  database: string;
+  node: string;
+  nodes: (NodeRow & { alive: boolean })[];
+  running: RunRow[];
+}
+
+export async function clusterView(home: string, local: Pick<Config, "storage" | "node">): Promise<ClusterView> {
+  const db = await databaseOf(home, local);
+  try {
+    const now = Date.now();
+    return { database: db.where, node: db.nodeName, nodes: (await listNodes(db.sql)).map((n) => ({ ...n, alive: now - Date.parse(n.heartbeatAt) < ALIVE_MS })), running: await runningNow(db.sql) };
+  } catch (e) {
+    throw databaseError(e, db.where);
+  }
+}
+
+/** The cluster view as lines for `status`. */
+export function clusterLines(c: ClusterView): string[] {
+  return [
+    `cluster: database ${c.database}, this node ${c.node}`,
+    ...(c.nodes.length ? c.nodes.map((n) => `  node ${n.name}: ${n.host} pid ${n.pid}, ${n.alive ? "alive" : "no heartbeat"} (last ${n.heartbeatAt})`) : ["  no daemon registered"]),
+    ...c.running.map((r) => `  running ${r.user} on node ${r.node} (${r.host}, pid ${r.pid}) since ${r.startedAt}`),
+  ];
+}
+
 export async function checkStorage(home: string): Promise<StorageCheck> {
   const local = loadLocalConfig(home);
   if (!usesDatabase(local)) return { driver: "files", ok: true, where: homePaths(home).config };
@@ -42,7 +72,7 @@ export async function checkStorage(home: string): Promise<StorageCheck> {
         ? { version: Number(row.version), domains: Object.keys((row.doc as { domains?: object }).domains ?? {}).length, updatedAt: new Date(row.updated_at).toISOString(), updatedBy: String(row.updated_by) }
         : { version: 0, domains: 0 },
       nodes: (await listNodes(db.sql)).map((n) => ({ ...n, alive: now - Date.parse(n.heartbeatAt) < ALIVE_MS })),
-      inFiles: ["account state", "the queue and failed jobs", "the seat ledger", "the vault"],
+      inFiles: ["the queue and failed jobs", "the seat ledger", "the vault"],
     };
   } catch (e) {
     return { driver: "postgres", ok: false, where, node: local.node.name ?? hostname(), error: { code: errorCode(e), message: errorText(e) } };

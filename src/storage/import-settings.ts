@@ -13,6 +13,10 @@ import { readJsonFile, writeJsonFileAtomic } from "../store/json-file.ts";
 import { joinParts, nodePart, sharedPart } from "./node-keys.ts";
 import { databaseOf, type Database } from "./open.ts";
 import { acquireLock } from "../store/lock-file.ts";
+import { knownAccountUsers, readAccountState, type AccountState } from "../store/account-state.ts";
+import { onNewServer } from "../routing/local-accounts.ts";
+import { canonicalUser } from "../address.ts";
+import { publishLocalAccounts } from "./postgres/local-accounts.ts";
 import { TIMEOUTS } from "../timeouts.ts";
 import { databaseError } from "./postgres/connect.ts";
 
@@ -25,6 +29,10 @@ export interface ImportResult {
   replaced: boolean;
   /** Where this home's config.json was kept before it was cut to this node's keys (importing one's own home). */
   keptAs?: string;
+  /** Account state documents copied. */
+  accounts: number;
+  /** Of those, the accounts on the new server newly in the routing table. */
+  localAccounts: number;
   /** What stays in the home's files (not in the database yet). */
   notImported: string[];
 }
@@ -54,13 +62,16 @@ async function copyIn(home: string, db: Database, raw: Record<string, unknown>, 
   const ownHome = source === resolve(home);
   let replaced = false;
   let version: number;
+  let accounts = 0;
+  let local = 0;
   try {
     const before = await db.settings.read();
-    if (before.version > 0 && !opts.replace) {
+    const [held] = await db.sql`select count(*)::int as n from automigrate_accounts`;
+    if ((before.version > 0 || held.n > 0) && !opts.replace) {
       const domains = Object.keys((before.shared.domains as Record<string, unknown> | undefined) ?? {}).length;
-      throw new AutomigrateError(`the database ${db.where} already holds settings (version ${before.version}, ${domains} domain${domains === 1 ? "" : "s"}); nothing was imported`, { server: db.where, hint: "add --replace to overwrite them with this home's" }, { code: "INPUT", exitCode: 2 });
+      throw new AutomigrateError(`the database ${db.where} already holds settings (version ${before.version}, ${domains} domain${domains === 1 ? "" : "s"}) and ${held.n} account state${held.n === 1 ? "" : "s"}; nothing was imported`, { server: db.where, hint: "add --replace to overwrite them with this home's" }, { code: "INPUT", exitCode: 2 });
     }
-    replaced = before.version > 0;
+    replaced = before.version > 0 || held.n > 0;
     const nodeHalf = nodePart(ownHome ? raw : (readJsonFile(homePaths(home).config) as Record<string, unknown>));
     const result = await db.settings.update(
       nodeHalf,
@@ -70,6 +81,7 @@ async function copyIn(home: string, db: Database, raw: Record<string, unknown>, 
       { force: true },
     );
     version = result.version;
+    ({ accounts, local } = await copyAccountStates(db, source, Boolean(opts.replace)));
   } catch (e) {
     throw databaseError(e, db.where);
   }
@@ -85,8 +97,40 @@ async function copyIn(home: string, db: Database, raw: Record<string, unknown>, 
     domains: Object.keys(imported.domains).length,
     classes: Object.values(imported.domains).reduce((n, d) => n + Object.keys(d.classes).length, 0),
     version,
+    accounts,
+    localAccounts: local,
     replaced,
     keptAs,
-    notImported: ["account state", "the queue and failed jobs", "the seat ledger", "the vault"],
+    notImported: ["the queue and failed jobs", "the seat ledger", "the vault"],
   };
+}
+
+/** Rows per statement when copying account states. */
+const SLICE = 500;
+
+/**
+ * Every account state document of a files home into the database (each through the schema;
+ * one that does not parse is refused by name before anything of the accounts is written), and
+ * the accounts that are on the new server into the routing table.
+ */
+async function copyAccountStates(db: Database, source: string, replace: boolean): Promise<{ accounts: number; local: number }> {
+  const states: AccountState[] = [];
+  for (const user of knownAccountUsers(source)) {
+    const s = readAccountState(source, user);
+    if (!s) throw new AutomigrateError(`the state of ${user} in ${source} cannot be read as one: nothing of the accounts was imported`, { user, file: source, hint: "fix or remove that file of state/accounts, then import again with --replace" }, { code: "CORRUPT", exitCode: 2 });
+    states.push(s);
+  }
+  for (let i = 0; i < states.length; i += SLICE) {
+    const slice = states.slice(i, i + SLICE);
+    const users = slice.map((s) => canonicalUser(s.user));
+    const docs = slice.map((s) => JSON.stringify(s));
+    if (replace) {
+      await db.sql`insert into automigrate_accounts (username, doc) select u, d::jsonb from unnest(${users}::text[], ${docs}::text[]) as t(u, d)
+        on conflict (username) do update set doc = excluded.doc, version = automigrate_accounts.version + 1, updated_at = now()`;
+    } else {
+      await db.sql`insert into automigrate_accounts (username, doc) select u, d::jsonb from unnest(${users}::text[], ${docs}::text[]) as t(u, d)`;
+    }
+  }
+  const local = await publishLocalAccounts(db.sql, states.filter(onNewServer).map((s) => s.user), db.nodeName);
+  return { accounts: states.length, local };
 }

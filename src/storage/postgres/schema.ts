@@ -89,6 +89,25 @@ export const MIGRATIONS: readonly { version: number; what: string; sql: string }
       revoke execute on function automigrate_route(text) from public;
     `,
   },
+  {
+    version: 3,
+    what: "account state (the document of state/accounts/<user>.json) and the runs under way",
+    sql: `
+      create table automigrate_accounts (
+        username text primary key,
+        doc jsonb not null,
+        version bigint not null default 0,
+        updated_at timestamptz not null default now()
+      );
+      create table automigrate_runs (
+        username text primary key,
+        node text not null,
+        host text not null,
+        pid integer not null,
+        started_at timestamptz not null default now()
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

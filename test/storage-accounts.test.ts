@@ -1,0 +1,95 @@
+// Cluster mode: account state in a real PostgreSQL. A single-host home's migrated account is
+// imported and a run from another node copies nothing twice; a run killed with kill -9 on one
+// node is resumed exactly by another; while one node runs a user, another is refused by name.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generateMaildir } from "../bench/mailgen.ts";
+import { countAll, expectSameMail } from "./support/compare.ts";
+import { waitFor } from "./support/daemon.ts";
+import { migrateJson, runCli, runCliOk, spawnCli, startHarness, type Harness } from "./support/harness.ts";
+import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
+import { startPostgres, type Postgres } from "./support/postgres.ts";
+
+const PASSWORD = "accounts-db-pw";
+const ALICE = "alice@example.com";
+const BOB = "bob@example.com";
+let pg: Postgres;
+let h: Harness;
+let dir: string;
+/** Node a: the harness's home (files first, then imported); node b: a fresh home on the same database. */
+let a: string;
+let b: string;
+
+const storageKeys = (name: string) => ["storage.driver=postgres", `storage.url=postgres://automigrate@127.0.0.1:${pg.port}/automigrate`, `storage.passwordFile=${join(dir, "db.pw")}`, `node.name=${name}`];
+/** Messages the database's state of `user` says were copied, over all folders. */
+const copiedInDb = (user: string) => Number(pg.sql(`select coalesce(sum((f.value->>'messages')::int), 0) from automigrate_accounts, jsonb_each(doc->'folders') f where username = '${user}'`, "automigrate"));
+
+beforeAll(async () => {
+  [pg, h] = await Promise.all([startPostgres(), startHarness({ users: [ALICE, BOB] })]);
+  pg.addRole("automigrate", PASSWORD);
+  dir = mkdtempSync(join(tmpdir(), "automigrate-accounts-"));
+  writeFileSync(join(dir, "db.pw"), PASSWORD + "\n", { mode: 0o600 });
+  a = h.home;
+  b = join(dir, "node-b");
+  await seed(h.old, ALICE, [{ path: "Work" }], [{ folder: "INBOX", raw: makeMessage(1) }, { folder: "Work", raw: makeMessage(2) }, { folder: "Work", raw: makeMessage(3) }]);
+  generateMaildir(h.old.maildir(BOB), { folders: ["INBOX", "Archive"], messages: 4000, size: (_i, r) => 3000 + Math.floor(r() * 6000) }, process.getuid?.() === 0 ? { uid: 8, gid: 8 } : undefined);
+}, 120_000);
+
+afterAll(async () => {
+  await h?.stop();
+  await pg?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("account state in PostgreSQL", () => {
+  test("a home's migrated account is imported: another node's run finds it up to date and copies nothing twice", async () => {
+    const first = await migrateJson(a, ALICE);
+    expect(first.report).toMatchObject({ status: "done", messages: 3 });
+    await runCliOk(a, ["config", "set", ...storageKeys("a")]);
+    const imported = JSON.parse(await runCliOk(a, ["storage", "import", "--from", a, "--json"]));
+    expect(imported).toMatchObject({ accounts: 1, localAccounts: 1 });
+    expect(imported.notImported).not.toContain("account state");
+    expect(copiedInDb(ALICE)).toBe(3);
+    expect(pg.sql(`select count(*) from automigrate_local_accounts where username = '${ALICE}'`, "automigrate")).toBe("1");
+
+    await runCliOk(b, ["config", "set", ...storageKeys("b")]);
+    const again = await migrateJson(b, ALICE);
+    expect(again.report).toMatchObject({ status: "done", messages: 0 });
+    expectSameMail(await digestMailbox(h.old, ALICE), await digestMailbox(h.target, ALICE));
+    // status on node b reads the state from the database
+    const st = JSON.parse(await runCliOk(b, ["status", ALICE, "--json"]));
+    expect(st.state.runs).toBe(2);
+    expect(st.state.lastRun.status).toBe("done");
+  });
+
+  test("one run per user across the nodes: the second is refused with the node that holds it; kill -9, and another node resumes it exact", async () => {
+    const running = spawnCli(a, ["migrate", BOB]);
+    try {
+      await waitFor(() => copiedInDb(BOB) > 300, 60_000, "bob's migration under way on node a");
+      const refused = await runCli(b, ["migrate", BOB, "--json"]);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout + refused.stderr).toContain(`a migration of ${BOB} is already running on node a`);
+      expect(refused.stdout + refused.stderr).toContain(`pid ${running.pid}`);
+      // any node's status says which node runs which user
+      const status = JSON.parse(await runCliOk(b, ["status", "--json"]));
+      expect(status.cluster).toMatchObject({ node: "b", running: [{ user: BOB, node: "a", pid: running.pid }] });
+    } finally {
+      running.kill("SIGKILL");
+      await running.exited;
+    }
+    // killed: its row is left, but not its lock; no run is shown
+    expect(JSON.parse(await runCliOk(b, ["status", "--json"])).cluster.running).toEqual([]);
+    const before = copiedInDb(BOB);
+    expect(before).toBeLessThan(4000);
+    // the lock went with the dead process's connection: node b takes over at once
+    const resumed = await migrateJson(b, BOB);
+    expect(resumed.report.status).toBe("done");
+    expect(resumed.report.messages).toBeLessThanOrEqual(4000 - before);
+    const target = await digestMailbox(h.target, BOB);
+    expect(countAll(target)).toBe(4000);
+    expectSameMail(await digestMailbox(h.old, BOB), target);
+    expect(pg.sql(`select count(*) from automigrate_runs`, "automigrate")).toBe("0");
+  }, 180_000);
+});
