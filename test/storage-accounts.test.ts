@@ -1,8 +1,9 @@
-// Cluster mode: account state in a real PostgreSQL. A single-host home's migrated account is
-// imported and a run from another node copies nothing twice; a run killed with kill -9 on one
-// node is resumed exactly by another; while one node runs a user, another is refused by name.
+// Cluster mode: account state, seats and account creation in a real PostgreSQL. A single-host
+// home's migrated account is imported and a run from another node copies nothing twice; a run
+// killed with kill -9 on one node is resumed exactly by another; while one node runs a user,
+// another is refused by name; concurrent creations on three nodes take exactly the free seats.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateMaildir } from "../bench/mailgen.ts";
@@ -92,4 +93,36 @@ describe("account state in PostgreSQL", () => {
     expectSameMail(await digestMailbox(h.old, BOB), target);
     expect(pg.sql(`select count(*) from automigrate_runs`, "automigrate")).toBe("0");
   }, 180_000);
+
+  test("seats and first creations across three nodes at once: exactly the free premium seats, one account per user", async () => {
+    const c = join(dir, "node-c");
+    await runCliOk(c, ["config", "set", ...storageKeys("c")]);
+    const passwd = join(dir, "passwd");
+    writeFileSync(passwd, "");
+    await runCliOk(b, ["config", "set", "provisioning.driver=passwd-file", `provisioning.passwdFile=${passwd}`, "license.premiumSeats=7"]);
+    await runCliOk(c, ["domain", "set", "example.com", "migration.premiumByLicense=true"]);
+    await runCliOk(c, ["domain", "enable", "example.com"]);
+    // 20 different users spread over the three nodes, and one user on all three
+    const nodes = [a, b, c];
+    const users = Array.from({ length: 20 }, (_, i) => `seat${i}@example.com`);
+    const csvs = nodes.map((_, n) => {
+      const f = join(dir, `users-${n}.csv`);
+      writeFileSync(f, [...users.filter((_, i) => i % 3 === n).map((u) => `${u};pw-${u}`), "same@example.com;same-pw", ""].join("\n"));
+      return f;
+    });
+    const runs = await Promise.all(nodes.map((home, n) => runCli(home, ["import-users", csvs[n]!, "--json"])));
+    const rows = runs.flatMap((r) => {
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { user: string; result: string; tier?: string }[];
+    });
+    const premium = rows.filter((r) => r.result === "created" && r.tier === "premium").map((r) => r.user);
+    expect(premium.length).toBe(7);
+    expect(JSON.parse(await runCliOk(a, ["license", "--json"]))).toEqual({ seats: 7, used: 7, available: 0 });
+    expect(pg.sql("select count(*) from automigrate_seats", "automigrate")).toBe("7");
+    // the user on all three nodes: created once, found created by the other two
+    expect(rows.filter((r) => r.user === "same@example.com").map((r) => r.result).sort()).toEqual(["created", "exists", "exists"]);
+    const lines = readFileSync(passwd, "utf8").split("\n").filter(Boolean);
+    expect(lines.filter((l) => l.startsWith("same@example.com:")).length).toBe(1);
+    for (const u of users) expect(lines.filter((l) => l.startsWith(`${u}:`)).length).toBe(1);
+  }, 60_000);
 });

@@ -10,15 +10,12 @@ import { usesUserPasswords, type Config } from "../config/schema.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
 import { loginName, oldEndpoint } from "../mailstore/endpoints.ts";
 import { openStore } from "../mailstore/imap/store.ts";
-import { accountFileName } from "../store/account-state.ts";
 import { accountStatesOf } from "../storage/account-states.ts";
 import { routeLocalFor } from "../storage/local-routes.ts";
-import { acquireLock } from "../store/lock-file.ts";
 import { daemonPost, refusedBy } from "../control-client.ts";
-import { homePaths } from "../home.ts";
-import { join } from "node:path";
 import { ldapCheck } from "./ldap-auth.ts";
-import { assignTier, releaseSeat, type Tier } from "./license.ts";
+import type { Tier } from "./license.ts";
+import { seatLedgerOf } from "../storage/seats.ts";
 import { provisionerFor } from "./provision.ts";
 import { Vault } from "./vault.ts";
 import type { FirstLoginGuard } from "./first-login-guard.ts";
@@ -38,17 +35,18 @@ export async function createAccount(home: string, config: Config, user: string, 
   const d = config.domains[m.domain]!;
   const provisioner = provisionerFor(config);
   // one creation per user at a time; a second concurrent first login waits and finds it done
-  const release = acquireLock(join(homePaths(home).accounts, accountFileName(user).replace(/\.json$/, ".create.lock")), { waitMs: TIMEOUTS.accountCreateLockMs, what: `creating ${user}` });
+  const seats = seatLedgerOf(home);
+  const release = await seats.lockCreation(canonicalUser(user), TIMEOUTS.accountCreateLockMs);
   try {
     const state = await accountStatesOf(home).open(user);
     // created before (an earlier import, a first login): nothing changes, its password neither
     if (state.data.account) return { tier: state.data.account.tier, className: state.data.account.className, existed: true };
     if (provisioner.exists(user)) throw new AutomigrateError(`an account ${user} exists already on the new server`, { user, hint: "its own password database decides its logins" }, { code: "ACCOUNT_EXISTS" });
-    const tier = assignTier(home, user, d.migration.premiumByLicense, config.license.premiumSeats);
+    const tier = await seats.assign(user, d.migration.premiumByLicense, config.license.premiumSeats);
     try {
       await provisioner.create({ user, domain: m.domain, className: m.className, quota: m.quota, tier, password });
     } catch (e) {
-      if (tier === "premium") releaseSeat(home, user);
+      if (tier === "premium") await seats.release(user);
       throw e;
     }
     if (password && usesUserPasswords(d.migration.old.auth)) new Vault(home).put(user, password);
@@ -60,7 +58,7 @@ export async function createAccount(home: string, config: Config, user: string, 
     await (await routeLocalFor(home, config))?.(user);
     return { tier, className: m.className };
   } finally {
-    release();
+    await release();
   }
 }
 

@@ -21,7 +21,7 @@ export function ledgerPath(home: string): string {
   return join(homePaths(home).state, "license.json");
 }
 
-function readLedger(home: string): z.infer<typeof ledgerSchema> {
+export function readLedger(home: string): z.infer<typeof ledgerSchema> {
   const path = ledgerPath(home);
   const r = ledgerSchema.safeParse(readJsonFile(path) ?? {});
   if (!r.success) throw new AutomigrateError(`${path} is invalid`, { file: path }, { code: "CORRUPT" });

@@ -133,8 +133,8 @@ Example:
     .addHelpText("after", "\nExamples:\n  automigrate config set license.premiumSeats=50\n  automigrate license --json")
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
-      const { seatUsage } = await import("../accounts/license.ts");
-      const u = seatUsage(home, (await loadConfig(home)).license.premiumSeats);
+      const { seatLedgerOf } = await import("../storage/seats.ts");
+      const u = await seatLedgerOf(home).usage((await loadConfig(home)).license.premiumSeats);
       if (o.json) return json(u);
       out(`premium seats: ${u.seats} licensed, ${u.used} used, ${u.available} available (accounts beyond the licence are basic)`);
     });

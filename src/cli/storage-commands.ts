@@ -30,7 +30,7 @@ export function addStorageCommands(program: Command): void {
     .description("copy a single-host home's settings and account states into the database (storage.driver postgres)")
     .requiredOption("--from <home>", "the home directory whose config.json is copied (this node's own, or another)")
     .option("--replace", "overwrite settings the database already holds")
-    .option("--json", "JSON: { database, from, domains, classes, version, accounts, localAccounts, replaced, keptAs, notImported }")
+    .option("--json", "JSON: { database, from, domains, classes, version, accounts, localAccounts, seats, replaced, keptAs, notImported }")
     .addHelpText(
       "after",
       "\nRefused when the database already holds settings, unless --replace. Importing this node's own\nhome leaves its config.json with this node's keys only (storage.*, node.name, logins, sockets,\nmetrics) and keeps the whole file as config.json.before-import.\n\nExample:\n  automigrate config set storage.driver=postgres storage.url=postgres://automigrate@db.example.com/automigrate storage.passwordFile=/etc/automigrate/db.pw\n  automigrate storage import --from /var/lib/automigrate",
@@ -39,7 +39,7 @@ export function addStorageCommands(program: Command): void {
       const r = await importSettings(homeOf(cmd), o.from, { replace: o.replace });
       if (o.json) return json(r);
       out(`imported the settings of ${r.from} into ${r.database}: ${r.domains} domains, ${r.classes} classes; settings version ${r.version}${r.replaced ? " (replaced what was there)" : ""}`);
-      out(`account states: ${r.accounts} (${r.localAccounts} on the new server added to the routing table)`);
+      out(`account states: ${r.accounts} (${r.localAccounts} on the new server added to the routing table); premium seats: ${r.seats}`);
       if (r.keptAs) out(`config.json now holds this node's keys only; the whole file as it was: ${r.keptAs}`);
       out(`not imported (still in the home's files): ${r.notImported.join(", ")}`);
     });

@@ -72,7 +72,7 @@ export async function checkStorage(home: string): Promise<StorageCheck> {
         ? { version: Number(row.version), domains: Object.keys((row.doc as { domains?: object }).domains ?? {}).length, updatedAt: new Date(row.updated_at).toISOString(), updatedBy: String(row.updated_by) }
         : { version: 0, domains: 0 },
       nodes: (await listNodes(db.sql)).map((n) => ({ ...n, alive: now - Date.parse(n.heartbeatAt) < ALIVE_MS })),
-      inFiles: ["the queue and failed jobs", "the seat ledger", "the vault"],
+      inFiles: ["the queue and failed jobs", "the vault"],
     };
   } catch (e) {
     return { driver: "postgres", ok: false, where, node: local.node.name ?? hostname(), error: { code: errorCode(e), message: errorText(e) } };

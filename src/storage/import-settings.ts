@@ -16,6 +16,7 @@ import { acquireLock } from "../store/lock-file.ts";
 import { knownAccountUsers, readAccountState, type AccountState } from "../store/account-state.ts";
 import { onNewServer } from "../routing/local-accounts.ts";
 import { canonicalUser } from "../address.ts";
+import { readLedger } from "../accounts/license.ts";
 import { publishLocalAccounts } from "./postgres/local-accounts.ts";
 import { TIMEOUTS } from "../timeouts.ts";
 import { databaseError } from "./postgres/connect.ts";
@@ -33,6 +34,8 @@ export interface ImportResult {
   accounts: number;
   /** Of those, the accounts on the new server newly in the routing table. */
   localAccounts: number;
+  /** Premium seats copied from the home's ledger. */
+  seats: number;
   /** What stays in the home's files (not in the database yet). */
   notImported: string[];
 }
@@ -64,6 +67,7 @@ async function copyIn(home: string, db: Database, raw: Record<string, unknown>, 
   let version: number;
   let accounts = 0;
   let local = 0;
+  let seats = 0;
   try {
     const before = await db.settings.read();
     const [held] = await db.sql`select count(*)::int as n from automigrate_accounts`;
@@ -82,6 +86,7 @@ async function copyIn(home: string, db: Database, raw: Record<string, unknown>, 
     );
     version = result.version;
     ({ accounts, local } = await copyAccountStates(db, source, Boolean(opts.replace)));
+    seats = await copySeats(db, source);
   } catch (e) {
     throw databaseError(e, db.where);
   }
@@ -99,10 +104,19 @@ async function copyIn(home: string, db: Database, raw: Record<string, unknown>, 
     version,
     accounts,
     localAccounts: local,
+    seats,
     replaced,
     keptAs,
-    notImported: ["the queue and failed jobs", "the seat ledger", "the vault"],
+    notImported: ["the queue and failed jobs", "the vault"],
   };
+}
+
+/** The home's premium seats into the database's ledger (a seat already there stays). */
+async function copySeats(db: Database, source: string): Promise<number> {
+  const premium = readLedger(source).premium.map(canonicalUser);
+  if (!premium.length) return 0;
+  const rows = await db.sql`insert into automigrate_seats (username) select unnest(${premium}::text[]) on conflict (username) do nothing returning username`;
+  return rows.length;
 }
 
 /** Rows per statement when copying account states. */

@@ -6,7 +6,7 @@ import type { SQL } from "bun";
 import { AutomigrateError } from "../../errors.ts";
 
 /** Advisory lock keys of automigrate (classid 0x616d = "am"; objid per purpose). */
-export const LOCKS = { classid: 0x616d, schema: 1, daemonSlot: 2 } as const;
+export const LOCKS = { classid: 0x616d, schema: 1, daemonSlot: 2, seats: 3 } as const;
 
 /** Each entry upgrades the schema by one version; never edit one that has shipped, add the next. */
 export const MIGRATIONS: readonly { version: number; what: string; sql: string }[] = [
@@ -105,6 +105,16 @@ export const MIGRATIONS: readonly { version: number; what: string; sql: string }
         host text not null,
         pid integer not null,
         started_at timestamptz not null default now()
+      );
+    `,
+  },
+  {
+    version: 4,
+    what: "the seat ledger: the accounts that hold a premium seat",
+    sql: `
+      create table automigrate_seats (
+        username text primary key,
+        taken_at timestamptz not null default now()
       );
     `,
   },
