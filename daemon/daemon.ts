@@ -6,7 +6,7 @@
 //   - SIGTERM: stop taking jobs, stop running ones at a safe point, persist, exit 0.
 import { watch, type FSWatcher } from "chokidar";
 import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
-import { Vault } from "../src/accounts/vault.ts";
+import { vaultOf, type VaultStore } from "../src/storage/vault.ts";
 import { firstLoginSchema, usesUserPasswords, type Config } from "../src/config/schema.ts";
 import { loadConfig, loadLocalConfig, usesDatabase } from "../src/config/store.ts";
 import { closeDatabases, databaseOf } from "../src/storage/open.ts";
@@ -108,7 +108,7 @@ export class Daemon {
   private readonly guard = new FirstLoginGuard(guardLimits(firstLoginSchema.parse({})));
   /** Accounts on the new server, for mail routing: a user with a job logged in there. */
   readonly localAccounts: LocalAccounts;
-  private readonly vault: Vault;
+  private readonly vault: VaultStore;
   private configWatcher?: FSWatcher;
   /** Cluster mode: the database, this daemon's slot on it, the settings subscription. */
   private cluster?: { where: string; slot: DaemonSlot; unlisten: () => Promise<void>; routes?: LocalRoutePublisher; routeLocal?: (user: string) => Promise<void> };
@@ -127,7 +127,7 @@ export class Daemon {
     readonly home: string,
     readonly log: Logger,
   ) {
-    this.vault = new Vault(home);
+    this.vault = vaultOf(home);
     this.states = accountStatesOf(home);
     this.localAccounts = new LocalAccounts(
       home,
@@ -654,7 +654,7 @@ export class Daemon {
     const before = await this.lastStatusOf(job.user);
     const startedAt = Date.now();
     try {
-      const r = await migrateUser({ home: this.home, config: this.config, user: job.user, opener: imapOpener(resolveSides(this.config, job.user, this.vault)), signal, onProgress: (e) => this.onProgress(job.user, e), routeLocal: this.cluster?.routeLocal });
+      const r = await migrateUser({ home: this.home, config: this.config, user: job.user, opener: imapOpener(resolveSides(this.config, job.user, await this.vault.sourceFor(job.user))), signal, onProgress: (e) => this.onProgress(job.user, e), routeLocal: this.cluster?.routeLocal });
       this.metrics.runFinished({ domain: job.domain, oldServer: job.oldServer, status: r.status, messages: r.messages, bytes: r.bytes, skipped: r.skipped, durationMs: r.durationMs });
       const codes = [...r.errors.map((e) => e.code), ...r.skipped.map((k) => k.code)].filter((c): c is NonNullable<typeof c> => c !== undefined);
       this.alerts?.raise(this.alerts.rules.runEnded({ user: job.user, domain: job.domain, oldServer: job.oldServer, status: r.status, codes }, Date.now()));
@@ -702,7 +702,7 @@ export class Daemon {
       // an earlier failure of this user is over: it no longer counts as failed
       if (this.store.failed.some((f) => f.user === job.user)) await this.store.dropFailed(job.user);
       const d = this.config.domains[job.domain];
-      if (!passwordStillNeeded(d, { lastStatus: event.status, nextCatchUp }) && usesUserPasswords(d?.migration.old.auth) && this.vault.remove(job.user)) {
+      if (!passwordStillNeeded(d, { lastStatus: event.status, nextCatchUp }) && usesUserPasswords(d?.migration.old.auth) && (await this.vault.remove(job.user))) {
         this.log.info({ msg: "captured password wiped: migration complete, no later pass needs it", user: job.user });
       }
       if (v.to === "scheduled") this.logUser("info", job.user, { msg: "catch-up pass scheduled", at: new Date(nextCatchUp!).toISOString() });

@@ -3,7 +3,7 @@
 // killed with kill -9 on one node is resumed exactly by another; while one node runs a user,
 // another is refused by name; concurrent creations on three nodes take exactly the free seats.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateMaildir } from "../bench/mailgen.ts";
@@ -124,5 +124,44 @@ describe("account state in PostgreSQL", () => {
     const lines = readFileSync(passwd, "utf8").split("\n").filter(Boolean);
     expect(lines.filter((l) => l.startsWith("same@example.com:")).length).toBe(1);
     for (const u of users) expect(lines.filter((l) => l.startsWith(`${u}:`)).length).toBe(1);
+  }, 60_000);
+
+  test("the vault: sealed with the key file every node holds; a node with another key is told so, by path, with the fix", async () => {
+    const c = join(dir, "node-c");
+    const d = join(dir, "node-d");
+    const keyOf = (home: string) => join(home, "vault", "key");
+    // b's first use of the vault (its migrate above) made b's key the cluster's
+    expect(JSON.parse(await runCliOk(b, ["storage", "check", "--json"])).vaultKey).toBe("right");
+    const wrong = await runCli(a, ["storage", "check", "--json"]);
+    expect(wrong.code).toBe(1);
+    expect(JSON.parse(wrong.stdout)).toMatchObject({ ok: false, vaultKey: "wrong" });
+    for (const home of [a, c]) {
+      mkdirSync(join(home, "vault"), { recursive: true, mode: 0o700 });
+      copyFileSync(keyOf(b), keyOf(home));
+      chmodSync(keyOf(home), 0o600);
+    }
+    expect(JSON.parse(await runCliOk(a, ["storage", "check", "--json"])).vaultKey).toBe("right");
+
+    // a password captured on node a (here imported) is used by a run on node c
+    await runCliOk(b, ["domain", "set", "example.com", 'migration.old.auth={"mode":"captured"}']);
+    const csv = join(dir, "alice.csv");
+    writeFileSync(csv, `${ALICE};user-pw\n`);
+    const created = JSON.parse((await runCli(a, ["import-users", csv, "--json"])).stdout);
+    expect(created).toMatchObject([{ user: ALICE, result: "created" }]);
+    const sealed = pg.sql(`select record::text from automigrate_vault where username = '${ALICE}'`, "automigrate");
+    expect(sealed).not.toBe("");
+    expect(sealed).not.toContain("user-pw");
+    await seed(h.old, ALICE, [], [{ folder: "INBOX", raw: makeMessage(40) }]);
+    const run = await migrateJson(c, ALICE);
+    expect(run.report).toMatchObject({ status: "done", messages: 1 });
+
+    // node d has a key of its own: its run needs the password and says which key is wrong
+    await runCliOk(d, ["config", "set", ...storageKeys("d")]);
+    const refused = await migrateJson(d, ALICE);
+    expect(refused.report.status).toBe("failed");
+    const text = JSON.stringify(refused.report.errors) + refused.stderr;
+    expect(text).toContain(`this node's vault key (${keyOf(d)}) is not the key`);
+    expect(text).toContain("storage check");
+    expect(text).not.toContain("user-pw");
   }, 60_000);
 });

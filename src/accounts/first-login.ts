@@ -17,7 +17,7 @@ import { ldapCheck } from "./ldap-auth.ts";
 import type { Tier } from "./license.ts";
 import { seatLedgerOf } from "../storage/seats.ts";
 import { provisionerFor } from "./provision.ts";
-import { Vault } from "./vault.ts";
+import { vaultOf } from "../storage/vault.ts";
 import type { FirstLoginGuard } from "./first-login-guard.ts";
 import { TIMEOUTS } from "../timeouts.ts";
 
@@ -49,7 +49,7 @@ export async function createAccount(home: string, config: Config, user: string, 
       if (tier === "premium") await seats.release(user);
       throw e;
     }
-    if (password && usesUserPasswords(d.migration.old.auth)) new Vault(home).put(user, password);
+    if (password && usesUserPasswords(d.migration.old.auth)) await vaultOf(home).put(user, password);
     await state.update((s) => {
       s.account = { className: m.className, tier, createdAt: new Date().toISOString(), via };
     });

@@ -9,7 +9,7 @@ import { homePaths } from "../home.ts";
 import { accountFileName } from "../store/account-state.ts";
 import { ensureDir, readJsonFile, writeJsonFileAtomic } from "../store/json-file.ts";
 
-interface VaultRecord {
+export interface VaultRecord {
   v: 1;
   nonce: string;
   ct: string;
@@ -63,27 +63,43 @@ export class Vault {
     return join(this.dir, accountFileName(user));
   }
 
-  put(user: string, secret: string): void {
+  /** The key file's path (cluster mode: every node holds a copy of the same key there). */
+  get keyPath(): string {
+    return join(this.dir, "key");
+  }
+
+  /** A record of `secret` for `user` under this home's key (a fresh nonce; the user bound as additional data). */
+  seal(user: string, secret: string): VaultRecord {
     const nonce = randomBytes(12);
     const c = createCipheriv("aes-256-gcm", this.key(), nonce);
     c.setAAD(Buffer.from(user.toLowerCase()));
     const ct = Buffer.concat([c.update(secret, "utf8"), c.final()]);
-    const rec: VaultRecord = { v: 1, nonce: nonce.toString("base64"), ct: ct.toString("base64"), tag: c.getAuthTag().toString("base64") };
-    writeJsonFileAtomic(this.file(user), rec);
+    return { v: 1, nonce: nonce.toString("base64"), ct: ct.toString("base64"), tag: c.getAuthTag().toString("base64") };
   }
 
-  get(user: string): string | undefined {
-    const path = this.file(user);
-    const rec = readJsonFile(path) as VaultRecord | null;
-    if (!rec) return undefined;
+  /** The secret of a record; undefined when this key cannot open it (wrong key, another user's record, tampered). */
+  unseal(user: string, rec: VaultRecord): string | undefined {
     try {
       const d = createDecipheriv("aes-256-gcm", this.key(), Buffer.from(rec.nonce, "base64"));
       d.setAAD(Buffer.from(user.toLowerCase()));
       d.setAuthTag(Buffer.from(rec.tag, "base64"));
       return Buffer.concat([d.update(Buffer.from(rec.ct, "base64")), d.final()]).toString("utf8");
     } catch {
-      throw new AutomigrateError(`the vault record for ${user} cannot be decrypted (wrong key or tampered)`, { user, file: path, hint: "the user's next login captures the password again" }, { code: "NO_PASSWORD" });
+      return undefined;
     }
+  }
+
+  put(user: string, secret: string): void {
+    writeJsonFileAtomic(this.file(user), this.seal(user, secret));
+  }
+
+  get(user: string): string | undefined {
+    const path = this.file(user);
+    const rec = readJsonFile(path) as VaultRecord | null;
+    if (!rec) return undefined;
+    const secret = this.unseal(user, rec);
+    if (secret === undefined) throw new AutomigrateError(`the vault record for ${user} cannot be decrypted (wrong key or tampered)`, { user, file: path, hint: "the user's next login captures the password again" }, { code: "NO_PASSWORD" });
+    return secret;
   }
 
   /** The vault as the source of captured and imported passwords for a server login (SecretSource). */
@@ -104,6 +120,15 @@ export class Vault {
   private domainFiles(domain: string): string[] {
     try {
       return readdirSync(this.dir).filter((f) => f !== "key" && decodeURIComponent(f).endsWith(`@${domain}.json`));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Every user with a record. */
+  users(): string[] {
+    try {
+      return readdirSync(this.dir).filter((f) => f !== "key" && f.endsWith(".json")).map((f) => decodeURIComponent(f.slice(0, -5)));
     } catch {
       return [];
     }

@@ -78,13 +78,13 @@ export function addMigrateCommands(program: Command): void {
     .action(async (user: string, o: { deep?: boolean; json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
       const { verifyUser, formatVerify } = await import("../migrate/verify.ts");
-      const { Vault } = await import("../accounts/vault.ts");
-      const vault = new Vault(home);
+      const { vaultOf } = await import("../storage/vault.ts");
       try {
         const config = await loadConfig(home);
         const { resolveSides } = await import("../mailstore/endpoints.ts");
         const { imapOpener } = await import("../mailstore/imap/opener.ts");
-        const r = await verifyUser(home, config, user, imapOpener(resolveSides(config, canonicalUser(user), vault)), { deep: o.deep });
+        const u = canonicalUser(user);
+        const r = await verifyUser(home, config, user, imapOpener(resolveSides(config, u, await vaultOf(home).sourceFor(u))), { deep: o.deep });
         // a running daemon reads the result for its metrics (no daemon: nothing to tell)
         await daemonPost(home, "/account-changed", { user: canonicalUser(user) }, { timeoutMs: 2000 });
         if (o.json) json(r);
@@ -107,9 +107,9 @@ async function dryRunNow(cmd: Command, user: string, asJson: boolean): Promise<v
   const { formatDryRun } = await import("../migrate/report.ts");
   const { resolveSides } = await import("../mailstore/endpoints.ts");
   const { imapOpener } = await import("../mailstore/imap/opener.ts");
-  const { Vault } = await import("../accounts/vault.ts");
+  const { vaultOf } = await import("../storage/vault.ts");
   const u = canonicalUser(user);
-  const r = await dryRun({ home, config, user: u, opener: imapOpener(resolveSides(config, u, new Vault(home))) });
+  const r = await dryRun({ home, config, user: u, opener: imapOpener(resolveSides(config, u, await vaultOf(home).sourceFor(u))) });
   if (asJson) json(r);
   else out(formatDryRun(r));
 }
@@ -128,8 +128,8 @@ async function migrateNow(cmd: Command, user: string, asJson: boolean): Promise<
   const bar = !asJson && process.stderr.isTTY ? new ProgressBar((s) => process.stderr.write(s)) : undefined;
   const { resolveSides } = await import("../mailstore/endpoints.ts");
   const { imapOpener } = await import("../mailstore/imap/opener.ts");
-  const { Vault } = await import("../accounts/vault.ts");
-  const opener = imapOpener(resolveSides(config, canonicalUser(user), new Vault(home)));
+  const { vaultOf } = await import("../storage/vault.ts");
+  const opener = imapOpener(resolveSides(config, canonicalUser(user), await vaultOf(home).sourceFor(canonicalUser(user))));
   const { routeLocalFor } = await import("../storage/local-routes.ts");
   const report = await migrateUser({ home, config, user, opener, onProgress: bar ? (e) => bar.onEvent(e) : undefined, routeLocal: await routeLocalFor(home, config) });
   bar?.clear();

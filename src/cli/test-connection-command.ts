@@ -1,6 +1,6 @@
 // automigrate test-connection <domain> [--user u@d] [--json]
 import type { Command } from "commander";
-import { Vault } from "../accounts/vault.ts";
+import { vaultOf } from "../storage/vault.ts";
 import { loadConfig } from "../config/store.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
 import { requireDomain } from "../config/change.ts";
@@ -20,8 +20,8 @@ export function addTestConnectionCommand(program: Command): void {
       const name = requireDomain(config, domain);
       const { testConnection, formatConnectionReport } = await import("../diagnose/test-connection.ts");
       // captured and imported passwords: the same vault migrate reads
-      const vault = new Vault(home);
-      const report = await testConnection(config, name, { user: o.user?.toLowerCase(), timeoutMs: Math.max(1, Number(o.timeout) || 10) * 1000, secrets: vault });
+      const secrets = await vaultOf(home).sourceFor(...(o.user ? [o.user.toLowerCase()] : []));
+      const report = await testConnection(config, name, { user: o.user?.toLowerCase(), timeoutMs: Math.max(1, Number(o.timeout) || 10) * 1000, secrets });
       if (o.json) json(report);
       else out(formatConnectionReport(report));
       process.exitCode = report.ok ? EXIT.ok : EXIT.failed;

@@ -1,6 +1,6 @@
 // Changing one domain's settings the way every door does it (CLI, console): under the
 // settings lock, through the cross-field rules; a refusal changes nothing.
-import { Vault } from "../accounts/vault.ts";
+import { vaultOf } from "../storage/vault.ts";
 import { AutomigrateError, inputError } from "../errors.ts";
 import { applyAssignments, type Assignment } from "./dotted.ts";
 import { DEFAULT_CLASS, refuseChange, type Refusal } from "./rules.ts";
@@ -45,7 +45,7 @@ export async function removeDomain(home: string, name: string, force = false): P
     wipes = domainChangeWipes(before, undefined);
     delete c.domains[d];
   });
-  return { domain: d, wiped: wipes ? new Vault(home).removeDomain(d) : 0 };
+  return { domain: d, wiped: wipes ? await vaultOf(home).removeDomain(d) : 0 };
 }
 
 /**
@@ -75,7 +75,7 @@ async function applyDomainChange(home: string, name: string, change: (d: DomainS
     result = after;
     switchedOff = domainChangeWipes(before, after);
   });
-  return { settings: result, wiped: switchedOff ? new Vault(home).removeDomain(normalizeDomain(name)) : 0 };
+  return { settings: result, wiped: switchedOff ? await vaultOf(home).removeDomain(normalizeDomain(name)) : 0 };
 }
 
 /**

@@ -9,7 +9,7 @@ import { AutomigrateError, classify, errorText, type ErrorCode } from "../errors
 import { homePaths } from "../home.ts";
 import type { FolderIds, FolderReader, MailOpener, MailStore, MailWriter } from "../mailstore/port.ts";
 import { domainOf, oldServerKey } from "../mailstore/endpoints.ts";
-import { Vault } from "../accounts/vault.ts";
+import { vaultOf, type VaultStore } from "../storage/vault.ts";
 import { pimRun, runPim, type PimResult } from "../hooks/pim.ts";
 import type { AccountState } from "../store/account-state.ts";
 import { accountStatesOf, type AccountDocument } from "../storage/account-states.ts";
@@ -79,12 +79,12 @@ async function listFolders(store: MailStore, withStatus = false): Promise<{ fold
  * every pass with migration.pim.everyPass. Its failure makes the run partial (and, being
  * transient, retried by the daemon); it never stops or undoes the mail.
  */
-async function runExternalApplication(opts: MigrateOptions, state: AccountDocument, vault: Vault, report: MigrationReport): Promise<void> {
+async function runExternalApplication(opts: MigrateOptions, state: AccountDocument, vault: VaultStore, report: MigrationReport): Promise<void> {
   const run = pimRun(opts.home, opts.config, report.user, state.data.account);
   if (!run || report.status === "failed" || opts.signal?.aborted) return;
   const d = opts.config.domains[splitUser(report.user).domain]!;
   if (!d.migration.pim.everyPass && state.data.pim?.status === "done") return;
-  const password = usesUserPasswords(d.migration.old.auth) ? vault.get(report.user) : undefined;
+  const password = usesUserPasswords(d.migration.old.auth) ? await vault.get(report.user) : undefined;
   const r = await runPim(run, password);
   report.pim = r;
   await state.update((s) => {
@@ -153,7 +153,7 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
   const started = Date.now();
   const user = canonicalUser(opts.user);
   const report: MigrationReport = { user, status: "failed", folders: 0, messages: 0, bytes: 0, skipped: [], renamed: [], skippedFolders: [], errors: [], durationMs: 0 };
-  const vault = new Vault(opts.home);
+  const vault = vaultOf(opts.home);
   const domain = domainOf(opts.config, user);
   const states = accountStatesOf(opts.home);
   const unlock = await states.lockRun(user);

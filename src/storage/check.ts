@@ -6,6 +6,7 @@ import { homePaths } from "../home.ts";
 import { databaseOf } from "./open.ts";
 import { listNodes, type NodeRow } from "./postgres/daemon-slot.ts";
 import { runningNow, type RunRow } from "./postgres/account-states.ts";
+import { vaultKeyState } from "./vault.ts";
 import { databaseError } from "./postgres/connect.ts";
 import type { Config } from "../config/schema.ts";
 import { SCHEMA_VERSION, schemaVersion } from "./postgres/schema.ts";
@@ -19,6 +20,8 @@ export interface StorageCheck {
   schema?: { version: number; current: number };
   settings?: { version: number; domains: number; updatedAt?: string; updatedBy?: string };
   nodes?: (NodeRow & { alive: boolean })[];
+  /** Whether this node's vault key opens the cluster's vault (unset: nothing sealed yet). */
+  vaultKey?: "right" | "wrong" | "unset";
   error?: { code: string; message: string };
   /** What is still in this home's files in cluster mode. */
   inFiles?: string[];
@@ -62,9 +65,11 @@ export async function checkStorage(home: string): Promise<StorageCheck> {
     const db = await databaseOf(home, local); // connects and brings the schema up to date
     const [row] = await db.sql`select version, doc, updated_at, updated_by from automigrate_settings where id = 1`;
     const now = Date.now();
+    const vaultKey = await vaultKeyState(home, db);
     return {
       driver: "postgres",
-      ok: true,
+      // usable: reachable, the schema current (databaseOf upgraded it), and this node's key the cluster's
+      ok: vaultKey !== "wrong",
       where: db.where,
       node: db.nodeName,
       schema: { version: await schemaVersion(db.sql), current: SCHEMA_VERSION },
@@ -72,7 +77,8 @@ export async function checkStorage(home: string): Promise<StorageCheck> {
         ? { version: Number(row.version), domains: Object.keys((row.doc as { domains?: object }).domains ?? {}).length, updatedAt: new Date(row.updated_at).toISOString(), updatedBy: String(row.updated_by) }
         : { version: 0, domains: 0 },
       nodes: (await listNodes(db.sql)).map((n) => ({ ...n, alive: now - Date.parse(n.heartbeatAt) < ALIVE_MS })),
-      inFiles: ["the queue and failed jobs", "the vault"],
+      vaultKey,
+      inFiles: ["the queue and failed jobs"],
     };
   } catch (e) {
     return { driver: "postgres", ok: false, where, node: local.node.name ?? hostname(), error: { code: errorCode(e), message: errorText(e) } };

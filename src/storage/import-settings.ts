@@ -17,6 +17,8 @@ import { knownAccountUsers, readAccountState, type AccountState } from "../store
 import { onNewServer } from "../routing/local-accounts.ts";
 import { canonicalUser } from "../address.ts";
 import { readLedger } from "../accounts/license.ts";
+import { Vault } from "../accounts/vault.ts";
+import { vaultOf } from "./vault.ts";
 import { publishLocalAccounts } from "./postgres/local-accounts.ts";
 import { TIMEOUTS } from "../timeouts.ts";
 import { databaseError } from "./postgres/connect.ts";
@@ -36,6 +38,8 @@ export interface ImportResult {
   localAccounts: number;
   /** Premium seats copied from the home's ledger. */
   seats: number;
+  /** Captured and imported passwords copied from the home's vault (sealed again with this node's key). */
+  passwords: number;
   /** What stays in the home's files (not in the database yet). */
   notImported: string[];
 }
@@ -68,6 +72,7 @@ async function copyIn(home: string, db: Database, raw: Record<string, unknown>, 
   let accounts = 0;
   let local = 0;
   let seats = 0;
+  let passwords = 0;
   try {
     const before = await db.settings.read();
     const [held] = await db.sql`select count(*)::int as n from automigrate_accounts`;
@@ -87,6 +92,7 @@ async function copyIn(home: string, db: Database, raw: Record<string, unknown>, 
     version = result.version;
     ({ accounts, local } = await copyAccountStates(db, source, Boolean(opts.replace)));
     seats = await copySeats(db, source);
+    passwords = await copyVault(home, source);
   } catch (e) {
     throw databaseError(e, db.where);
   }
@@ -105,9 +111,10 @@ async function copyIn(home: string, db: Database, raw: Record<string, unknown>, 
     accounts,
     localAccounts: local,
     seats,
+    passwords,
     replaced,
     keptAs,
-    notImported: ["the queue and failed jobs", "the vault"],
+    notImported: ["the queue and failed jobs"],
   };
 }
 
@@ -117,6 +124,23 @@ async function copySeats(db: Database, source: string): Promise<number> {
   if (!premium.length) return 0;
   const rows = await db.sql`insert into automigrate_seats (username) select unnest(${premium}::text[]) on conflict (username) do nothing returning username`;
   return rows.length;
+}
+
+/**
+ * The home's vault into the database's: each record opened with the source home's key and
+ * sealed again with this node's (the cluster's); a record its own key cannot open is refused.
+ */
+async function copyVault(home: string, source: string): Promise<number> {
+  const from = new Vault(source);
+  const into = vaultOf(home);
+  let n = 0;
+  for (const user of from.users()) {
+    const secret = from.get(user);
+    if (secret === undefined) continue;
+    await into.put(user, secret);
+    n++;
+  }
+  return n;
 }
 
 /** Rows per statement when copying account states. */

@@ -1,6 +1,6 @@
 // The Domains screen: every domain with its state and progress, a filter, enable/disable,
 // add a domain, the licence's seats; Enter configures, c its classes, Tab the queue.
-import { Vault } from "../../src/accounts/vault.ts";
+import { vaultOf } from "../../src/storage/vault.ts";
 import { addDomain, changeGlobals, setMigrationEnabled } from "../../src/config/change.ts";
 import { parseAssignment } from "../../src/config/dotted.ts";
 import { domainProblems, whyNobodyMigrates } from "../../src/config/rules.ts";
@@ -98,7 +98,7 @@ export function domainsView(c: Console): View {
           const enabled = !c.config().domains[d]!.migration.enabled;
           if (!enabled) {
             // disabling wipes the captured passwords: say so and ask first
-            const n = new Vault(home).countDomain(d);
+            const n = await vaultOf(home).countDomain(d);
             if (!(await confirm(`Disable migration for ${d}? Logins are no longer migrated${n ? `, and ${n} captured password${n === 1 ? " is" : "s are"} wiped` : ""}.`))) return say(`${d}: not changed`);
           }
           const { wiped } = await setMigrationEnabled(home, d, enabled);

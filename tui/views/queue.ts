@@ -1,6 +1,6 @@
 // The Queue screen: one row per account, live from the daemon; migrate now, retry, cancel,
 // pause, filter, order; Enter (or u) shows an account.
-import { Vault } from "../../src/accounts/vault.ts";
+import { vaultOf } from "../../src/storage/vault.ts";
 import { daemonPost, refusedBy, type ControlError } from "../../src/control-client.ts";
 import { TIMEOUTS } from "../../src/timeouts.ts";
 import type { Console, View } from "../console.ts";
@@ -74,8 +74,8 @@ export function queueView(c: Console): View {
         // an address typed by hand: does the old server know it? (a typo would fail at login)
         say(`${u}: checking the login on the old server ...`);
         const { checkOldLogin } = await import("../../src/diagnose/test-connection.ts");
-        const vault = new Vault(home);
-        const check = await checkOldLogin(c.config(), u, { timeoutMs: TIMEOUTS.consoleTestConnectionMs, secrets: vault }).catch(() => undefined);
+        const secrets = await vaultOf(home).sourceFor(u).catch(() => undefined);
+        const check = await checkOldLogin(c.config(), u, { timeoutMs: TIMEOUTS.consoleTestConnectionMs, secrets }).catch(() => undefined);
         if (check && check.status !== "pass") {
           if (!(await confirm(`${u}: the old server's login fails: ${check.detail.split("\n")[0]}. Queue it anyway?`))) return say(`${u}: not queued`, true);
         }

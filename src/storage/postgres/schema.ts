@@ -118,6 +118,21 @@ export const MIGRATIONS: readonly { version: number; what: string; sql: string }
       );
     `,
   },
+  {
+    version: 5,
+    what: "the vault: captured passwords sealed with the nodes' shared key file, and a record that tells a node whether its key is that one",
+    sql: `
+      create table automigrate_vault (
+        username text primary key,
+        record jsonb not null,
+        updated_at timestamptz not null default now()
+      );
+      create table automigrate_vault_key (
+        id smallint primary key check (id = 1),
+        record jsonb not null
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
