@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expectSameMail } from "./support/compare.ts";
 import { startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
-import { runCli, runCliOk, startHarness, type Harness } from "./support/harness.ts";
+import { CLI, runCli, runCliOk, shq, startHarness, type Harness } from "./support/harness.ts";
+import { startTerm } from "./support/tmux.ts";
 import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
 import { startPostgres, type Postgres } from "./support/postgres.ts";
 import { SCHEMA_VERSION } from "../src/storage/postgres/schema.ts";
@@ -194,6 +195,21 @@ describe("a daemon on the shared settings", () => {
     expect(await d.stop()).toBe(0);
     expect(pg.sql("select count(*) from automigrate_nodes", "automigrate")).toBe("0");
     expect(existsSync(join(n1, "config.json"))).toBe(true);
+  });
+});
+
+describe("the console in cluster mode", () => {
+  test("it reads the database's settings, follows another node's change at once, and shows the nodes", async () => {
+    const term = startTerm(`${CLI} --home ${shq(n2)} tui`, undefined, { cols: 120, rows: 30 });
+    try {
+      await term.waitFor("d0.example", 20_000);
+      await term.waitFor("node n2 (0/0 nodes alive, 0 running)");
+      // a domain added on another node shows up without a key pressed (NOTIFY, then a redraw)
+      await runCliOk(n1, ["domain", "add", "from-n1.example"]);
+      await term.waitFor("from-n1.example", 5_000);
+    } finally {
+      term.kill();
+    }
   });
 });
 

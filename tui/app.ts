@@ -6,6 +6,7 @@ import { setBackstopReporter } from "../src/backstop.ts";
 import { loadConfig, loadLocalConfig, usesDatabase } from "../src/config/store.ts";
 import type { Config } from "../src/config/schema.ts";
 import { closeDatabases, databaseOf } from "../src/storage/open.ts";
+import { clusterView } from "../src/storage/check.ts";
 import { daemonAccount, daemonStatus, refusedBy } from "../src/control-client.ts";
 import { errorText } from "../src/errors.ts";
 import { homePaths } from "../src/home.ts";
@@ -41,7 +42,9 @@ export async function runTui(home: string): Promise<number> {
     return typeof l.select === "function" && l.items && l.items.length > 1 ? ` — row ${(l.selected ?? 0) + 1}/${l.items.length}` : "";
   };
   const draw = () => {
-    header.setContent(` automigrate — ${top().title}${position()} — daemon ${live.up === undefined ? "…" : live.up ? "running" : "not running: live status is unavailable"}`);
+    const k = live.cluster;
+    const nodes = k ? ` — node ${k.node} (${k.alive}/${k.nodes} nodes alive, ${k.running} running)` : "";
+    header.setContent(` automigrate — ${top().title}${position()} — daemon ${live.up === undefined ? "…" : live.up ? "running" : "not running: live status is unavailable"}${nodes}`);
     helpBar.setContent(keyBar(top().help, Number(screen.width)));
     screen.render();
   };
@@ -272,6 +275,11 @@ export async function runTui(home: string): Promise<number> {
     const askDaemon = async () => {
       live.status = await liveStatus(1000);
       live.up = Boolean(live.status);
+      if (cluster) {
+        // the database's view of the nodes; unreachable: the header says nothing of them
+        const v = await clusterView(home, loadLocalConfig(home)).catch(() => undefined);
+        live.cluster = v && { node: v.node, alive: v.nodes.filter((n) => n.alive).length, nodes: v.nodes.length, running: v.running.length };
+      }
     };
     const timer = setInterval(() => {
       if (busy) return;

@@ -47,7 +47,12 @@ export interface Console {
   /** The settings, parsed again only when the file changed. */
   config(): Config;
   /** The daemon as last seen: up or not (undefined until first asked: the first screen does not wait), and its last /status answer. */
-  live: { up: boolean | undefined; status: DaemonStatus | undefined };
+  live: {
+    up: boolean | undefined;
+    status: DaemonStatus | undefined;
+    /** Cluster mode: this node, how many nodes are alive of those registered, how many migrations run across them. */
+    cluster?: { node: string; alive: number; nodes: number; running: number };
+  };
   /** A prompt is open: keys and messages belong to it. */
   busy(): boolean;
   /** The daemon's status, or undefined when none answers or it refuses. */
