@@ -9,7 +9,7 @@ import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
 import { vaultOf, type VaultStore } from "../src/storage/vault.ts";
 import { firstLoginSchema, usesUserPasswords, type Config } from "../src/config/schema.ts";
 import { loadConfig, loadLocalConfig, usesDatabase } from "../src/config/store.ts";
-import { closeDatabases, databaseOf } from "../src/storage/open.ts";
+import { closeDatabases, databaseOf, setDatabasePoolSize } from "../src/storage/open.ts";
 import { DaemonSlot } from "../src/storage/postgres/daemon-slot.ts";
 import { otherHostsIn } from "../src/storage/shared-home.ts";
 import { LocalRoutePublisher, routeLocalFor } from "../src/storage/local-routes.ts";
@@ -163,6 +163,9 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
+    // a running migration holds a connection for its run lock: room for workers.total of them
+    // and the daemon's own queries (3 nodes of 24 stay under PostgreSQL's max_connections 100)
+    setDatabasePoolSize(24);
     this.config = await loadConfig(this.home);
     if (usesDatabase(this.config)) await this.joinDatabase();
     const others = otherHostsIn(this.home);

@@ -17,6 +17,18 @@ export interface Database {
 
 const open = new Map<string, Promise<Database>>();
 
+/**
+ * Connections per pool. Bun's client opens a pool's connections at its first query, and each
+ * costs the database server a backend (about 20-30 ms of its CPU to start): a command opens
+ * few; the daemon, whose running migrations each hold one for their run lock, sets more.
+ */
+let poolSize = 3;
+
+/** The pool size of the databases this process opens from now on (the daemon: workers plus its own). */
+export function setDatabasePoolSize(n: number): void {
+  poolSize = n;
+}
+
 /** This node's name in the cluster: node.name, else the host name (cut to a node name's shape). */
 export function nodeNameOf(config: Pick<Config, "node">): string {
   return config.node.name ?? (hostname().replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 63) || "node");
@@ -29,7 +41,7 @@ export function databaseOf(home: string, local: Pick<Config, "storage" | "node">
   if (!db) {
     db = (async () => {
       const nodeName = nodeNameOf(local);
-      const { sql, where } = openDatabase(local.storage, nodeName);
+      const { sql, where } = openDatabase(local.storage, nodeName, { max: poolSize });
       try {
         await upgradeSchema(sql, where);
       } catch (e) {

@@ -19,6 +19,8 @@ export interface Postgres {
   url: string;
   /** Its temporary directory (data and socket), removed by stop(). */
   dir: string;
+  /** The postmaster's pid (its backends are its children). */
+  pid: number;
   /** Runs SQL with psql (in database `db`, default postgres); its output (tuples only, unaligned). */
   sql(query: string, db?: string): string;
   /**
@@ -64,6 +66,7 @@ export async function startPostgres(): Promise<Postgres> {
     port,
     user,
     dir,
+    pid: proc.pid!,
     url: `postgres://${user}@127.0.0.1:${port}/postgres`,
     sql: (query, db) => {
       const r = psql(query, db);

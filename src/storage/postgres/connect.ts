@@ -40,9 +40,7 @@ export function openDatabase(storage: StorageSettings, nodeName: string, opts: {
   const sql = new SQL({
     url: storage.url,
     password,
-    // a running migration holds a connection for its run lock: room for workers.total of them
-    // and the daemon's own queries (3 nodes stay under PostgreSQL's default max_connections 100)
-    max: opts.max ?? 24,
+    max: opts.max ?? 3,
     idleTimeout: 30,
     connectionTimeout: 10,
     connection: { application_name: `automigrate ${nodeName}@${hostname()}`.slice(0, 63) },
