@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDovecot } from "../tui/servers/dovecot.ts";
-import { startPostgres } from "../test/support/postgres.ts";
+import { startPostgres } from "./support/postgres.ts";
 import { writeSection } from "./benchmarks-file.ts";
 import { generateMaildir } from "./mailgen.ts";
 import { SCENARIOS } from "./scenarios.ts";

@@ -144,6 +144,8 @@ export async function startControl(daemon: Daemon): Promise<{ stop(): void; path
     async fetch(req) {
       try {
         const pathname = new URL(req.url).pathname;
+        // the socket is up before the settings, the queue and the database are: nothing is answered from half a daemon
+        if (!daemon.ready) throw refuse("the daemon is starting: ask again in a moment", "DAEMON_DOWN");
         const route = table.find((r) => r.method === req.method && (r.exact ? pathname === r.prefix : pathname.startsWith(r.prefix) && pathname.length > r.prefix.length));
         if (!route) throw refuse(`no such endpoint: ${req.method} ${pathname.slice(0, 200)}`, "NOT_FOUND");
         return Response.json(await route.handle(req, route.exact ? "" : segment(pathname.slice(route.prefix.length))));

@@ -120,6 +120,8 @@ export class Daemon {
   onFatal?: (e: unknown) => void;
   private ticker?: ReturnType<typeof setInterval>;
   private stopping = false;
+  /** Started: its settings, queue and (cluster mode) database are there; the control socket answers only then. */
+  ready = false;
   /** Login events seen (for the latency benchmark and status). */
   eventsSeen = 0;
 
@@ -187,6 +189,7 @@ export class Daemon {
       this.schedule();
       this.alertTick();
     }, 1000);
+    this.ready = true;
     this.log.info({ msg: "daemon started", home: this.home, pid: process.pid, logs: [...this.tails.keys()], queued: this.store.jobs.length });
     this.schedule();
   }
@@ -388,7 +391,7 @@ export class Daemon {
 
   /** Messages migrated into the account so far, over all its passes (its state's folder counts). */
   private async mailboxTotal(user: string): Promise<number | undefined> {
-    const folders = (await this.states.read(user))?.folders;
+    const folders = (await this.states.read(user).catch(() => null))?.folders;
     return folders ? Object.values(folders).reduce((n, f) => n + f.messages, 0) : undefined;
   }
 
@@ -406,8 +409,18 @@ export class Daemon {
     await this.noteAccount(user);
   }
 
+  /**
+   * The account's last run status; unknown (undefined) when its state cannot be read now (the
+   * cluster's database down): a login is then queued rather than lost, and a run of an account
+   * that was done already copies nothing.
+   */
   private async lastStatusOf(user: string): Promise<string | undefined> {
-    return (await this.states.read(user))?.lastRun?.status;
+    try {
+      return (await this.states.read(user))?.lastRun?.status;
+    } catch (e) {
+      this.log.warn({ msg: "account state not readable now: the login is queued as if its last run were unknown", user, error: errorText(e), code: errorCode(e) });
+      return undefined;
+    }
   }
 
   async onLogins(events: LoginEvent[], log = "(unknown)"): Promise<void> {
@@ -698,7 +711,11 @@ export class Daemon {
       await this.apply(job, decide(job, { kind: "stopped" }, Date.now(), this.policyLimits()));
       return;
     }
-    const nextCatchUp = event.status === "failed" ? undefined : await this.nextCatchUpOf(job.user);
+    // the state unreadable just now (the cluster's database): no catch-up pass is planned from it; a later login or sweep brings what arrives
+    const nextCatchUp = event.status === "failed" ? undefined : await this.nextCatchUpOf(job.user).catch((e) => {
+      this.log.warn({ msg: "catch-up pass not planned: the account state is not readable now", user: job.user, error: errorText(e) });
+      return undefined;
+    });
     const v = decide(job, { ...event, catchUpAt: nextCatchUp }, Date.now(), this.policyLimits());
     await this.apply(job, v);
     if (v.to === "done" || v.to === "scheduled") {

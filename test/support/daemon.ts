@@ -66,8 +66,8 @@ export async function startDaemon(home: string, opts: { as?: RunAs } = {}): Prom
   await waitFor(async () => {
     if (proc.exitCode !== null) throw new Error(`daemon exited ${proc.exitCode}:\n${out}`);
     try {
-      await d.status();
-      return true;
+      // "the daemon is starting" (503) until its settings, queue and database are there
+      return !(await d.status()).error;
     } catch {
       return false;
     }
