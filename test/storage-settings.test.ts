@@ -200,7 +200,7 @@ describe("a daemon on the shared settings", () => {
 
 describe("the console in cluster mode", () => {
   test("it reads the database's settings, follows another node's change at once, and shows the nodes", async () => {
-    const term = startTerm(`${CLI} --home ${shq(n2)} tui`, undefined, { cols: 120, rows: 30 });
+    const term = startTerm(`${shq(CLI)} --home ${shq(n2)} tui`, undefined, { cols: 120, rows: 30 });
     try {
       await term.waitFor("d0.example", 20_000);
       await term.waitFor("node n2 (0/0 nodes alive, 0 running)");

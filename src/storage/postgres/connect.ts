@@ -48,9 +48,10 @@ export function openDatabase(storage: StorageSettings, nodeName: string, opts: {
   return { sql, where };
 }
 
-/** A database failure as an admin's error: where, what, and what to do; never the password. */
-export function databaseError(e: unknown, where: string): AutomigrateError {
-  if (e instanceof AutomigrateError) return e;
+/** A database failure as an admin's error: where, what, and what to do; never the password. Other errors pass through as they are. */
+export function databaseError(e: unknown, where: string): unknown {
+  // ours keep their code; anything that is not the database's (a schema refusal, a bug) is not called one
+  if (e instanceof AutomigrateError || !(e instanceof SQL.SQLError)) return e;
   const err = e as { code?: string; errno?: string; message?: string };
   const text = errorText(e);
   if (/password authentication failed|SASL|authentication/i.test(text) || err.errno === "28P01" || err.errno === "28000") {
