@@ -4,8 +4,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { loadConfig, usesDatabase } from "../config/store.ts";
 import type { Config } from "../config/schema.ts";
-import { databaseOf } from "../storage/open.ts";
-import { databaseError } from "../storage/postgres/connect.ts";
+import { withDatabase } from "../storage/open.ts";
 import { localAccountsIn } from "../storage/postgres/local-accounts.ts";
 import { inputError } from "../errors.ts";
 import { LocalAccounts } from "../routing/local-accounts.ts";
@@ -16,12 +15,7 @@ import { err, homeOf, json, out } from "./common.ts";
 /** Cluster mode: the accounts on the new server as the database's routing table has them (what every MX and daemon routes by). */
 async function clusterLocalAccounts(home: string, config: Config): Promise<Set<string> | undefined> {
   if (!usesDatabase(config)) return undefined;
-  const db = await databaseOf(home, config);
-  try {
-    return new Set(await localAccountsIn(db.sql));
-  } catch (e) {
-    throw databaseError(e, db.where);
-  }
+  return withDatabase(home, config, async (db) => new Set(await localAccountsIn(db.sql)));
 }
 
 export function addRoutingCommands(program: Command): void {

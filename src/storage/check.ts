@@ -3,11 +3,10 @@ import { hostname } from "node:os";
 import { loadLocalConfig, usesDatabase } from "../config/store.ts";
 import { errorCode, errorText } from "../errors.ts";
 import { homePaths } from "../home.ts";
-import { databaseOf } from "./open.ts";
+import { databaseOf, withDatabase } from "./open.ts";
 import { listNodes, type NodeRow } from "./postgres/daemon-slot.ts";
 import { runningNow, type RunRow } from "./postgres/account-states.ts";
 import { vaultKeyState } from "./vault.ts";
-import { databaseError } from "./postgres/connect.ts";
 import type { Config } from "../config/schema.ts";
 import { SCHEMA_VERSION, schemaVersion } from "./postgres/schema.ts";
 
@@ -39,13 +38,10 @@ export interface ClusterView {
 }
 
 export async function clusterView(home: string, local: Pick<Config, "storage" | "node">): Promise<ClusterView> {
-  const db = await databaseOf(home, local);
-  try {
+  return withDatabase(home, local, async (db) => {
     const now = Date.now();
     return { database: db.where, node: db.nodeName, nodes: (await listNodes(db.sql)).map((n) => ({ ...n, alive: now - Date.parse(n.heartbeatAt) < ALIVE_MS })), running: await runningNow(db.sql) };
-  } catch (e) {
-    throw databaseError(e, db.where);
-  }
+  });
 }
 
 /** The cluster view as lines for `status`. */

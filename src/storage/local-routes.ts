@@ -4,20 +4,15 @@
 // be published yet for the next try (a user once local stays local).
 import type { Config } from "../config/schema.ts";
 import { usesDatabase } from "../config/store.ts";
-import { databaseOf } from "./open.ts";
-import { databaseError } from "./postgres/connect.ts";
+import { databaseOf, withDatabase } from "./open.ts";
 import { publishLocalAccounts } from "./postgres/local-accounts.ts";
 
 /** The route-switch announcement for a run (MigrateOptions.routeLocal): undefined for the files driver. */
 export async function routeLocalFor(home: string, config: Config): Promise<((user: string) => Promise<void>) | undefined> {
   if (!usesDatabase(config)) return undefined;
-  const db = await databaseOf(home, config);
+  await databaseOf(home, config); // opened (and its schema current) before the run relies on it
   return async (user) => {
-    try {
-      await publishLocalAccounts(db.sql, [user], db.nodeName);
-    } catch (e) {
-      throw databaseError(e, db.where);
-    }
+    await withDatabase(home, config, (db) => publishLocalAccounts(db.sql, [user], db.nodeName));
   };
 }
 

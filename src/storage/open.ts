@@ -56,6 +56,16 @@ export function databaseOf(home: string, local: Pick<Config, "storage" | "node">
   return db;
 }
 
+/** Runs `work` on the home's database; a failure of the database is named as its own (databaseError), anything else passes through. */
+export async function withDatabase<T>(home: string, local: Pick<Config, "storage" | "node">, work: (db: Database) => Promise<T>): Promise<T> {
+  const db = await databaseOf(home, local);
+  try {
+    return await work(db);
+  } catch (e) {
+    throw databaseError(e, db.where);
+  }
+}
+
 /** Closes every pool this process opened. */
 export async function closeDatabases(): Promise<void> {
   const all = [...open.values()];

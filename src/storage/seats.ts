@@ -6,8 +6,7 @@ import { loadLocalConfig, usesDatabase } from "../config/store.ts";
 import { homePaths } from "../home.ts";
 import { accountFileName } from "../store/account-state.ts";
 import { acquireLock } from "../store/lock-file.ts";
-import { databaseOf } from "./open.ts";
-import { databaseError } from "./postgres/connect.ts";
+import { withDatabase } from "./open.ts";
 import { dbAssignTier, dbCreationLock, dbReleaseSeat, dbSeatUsage } from "./postgres/seats.ts";
 
 export interface SeatLedger {
@@ -33,14 +32,7 @@ export function seatLedgerOf(home: string): SeatLedger {
       },
     };
   }
-  const withDb = async <T>(work: (sql: import("bun").SQL) => Promise<T>): Promise<T> => {
-    const db = await databaseOf(home, local);
-    try {
-      return await work(db.sql);
-    } catch (e) {
-      throw databaseError(e, db.where);
-    }
-  };
+  const withDb = <T>(work: (sql: import("bun").SQL) => Promise<T>): Promise<T> => withDatabase(home, local, (db) => work(db.sql));
   return {
     usage: (seats) => withDb((sql) => dbSeatUsage(sql, seats)),
     assign: (user, byLicense, seats) => withDb((sql) => dbAssignTier(sql, user, byLicense, seats)),
