@@ -75,7 +75,7 @@ function routes(daemon: Daemon): { method: "GET" | "POST"; prefix: string; exact
     const exact = !route.includes(":");
     return { method: "POST" as const, prefix: exact ? route : route.slice(0, route.indexOf(":")), exact, handle: async (req: Request, param: string) => handle(await bodyOf(req, route), param) };
   };
-  const paused = (domain: string) => daemon.store.paused.all || daemon.store.paused.domains.includes(domain);
+  const paused = (domain: string) => daemon.queue.paused().all || daemon.queue.paused().domains.includes(domain);
   return [
     { method: "GET", prefix: "/status", exact: true, handle: async (): Promise<Answers["GET /status"]> => daemon.snapshot() },
     {
@@ -107,11 +107,11 @@ function routes(daemon: Daemon): { method: "GET" | "POST"; prefix: string; exact
     post("/sweep", async () => ({ queued: await daemon.sweep(true) })),
     post("/pause", async (b) => {
       await daemon.setPaused(true, b.domain?.toLowerCase());
-      return { paused: daemon.store.paused };
+      return { paused: daemon.queue.paused() };
     }),
     post("/resume", async (b) => {
       await daemon.setPaused(false, b.domain?.toLowerCase());
-      return { paused: daemon.store.paused };
+      return { paused: daemon.queue.paused() };
     }),
     post("/catch-up", async (b) => {
       const user = userParam(b.user);

@@ -10,7 +10,10 @@ import { vaultOf, type VaultStore } from "../src/storage/vault.ts";
 import { firstLoginSchema, usesUserPasswords, type Config } from "../src/config/schema.ts";
 import { loadConfig, loadLocalConfig, usesDatabase } from "../src/config/store.ts";
 import { closeDatabases, databaseOf, setDatabasePoolSize } from "../src/storage/open.ts";
-import { DaemonSlot } from "../src/storage/postgres/daemon-slot.ts";
+import { NodeSlot } from "../src/storage/postgres/node-slot.ts";
+import { DatabaseJobQueue, listenQueue } from "../src/storage/postgres/queue.ts";
+import { FilesJobQueue } from "../src/store/files-job-queue.ts";
+import type { EnqueueRequest, JobQueue } from "../src/queue/queue-port.ts";
 import { otherHostsIn } from "../src/storage/shared-home.ts";
 import { LocalRoutePublisher, routeLocalFor } from "../src/storage/local-routes.ts";
 import { mirrorLocalAccounts, publishLocalAccounts } from "../src/storage/postgres/local-accounts.ts";
@@ -21,8 +24,8 @@ import { imapOpener } from "../src/mailstore/imap/opener.ts";
 import { isMasterLogin, parserFor, type LoginEvent } from "../src/events/login-event.ts";
 import { canonicalUser, splitUser } from "../src/address.ts";
 import { migrateUser, type MigrationEvent } from "../src/migrate/migrate-user.ts";
-import { domainProgress, enqueue, withRates, pickNext, PRIORITY, selectForCancel, type CancelSelection, type EnqueueResult, type Job, type JobReason } from "../src/queue/policy.ts";
-import { CATCH_UP_PRIORITY, decide, type JobEvent, type Verdict } from "../src/queue/job-policy.ts";
+import { domainProgress, withRates, type CancelSelection, type EnqueueResult, type Job, type JobReason } from "../src/queue/policy.ts";
+import { CATCH_UP_PRIORITY, type JobEvent } from "../src/queue/job-policy.ts";
 import { catchUpOf } from "../src/queue/catch-up.ts";
 import { passwordStillNeeded } from "../src/accounts/retention.ts";
 import { decideLogin, insideQuietHours, needsLastStatus } from "../src/queue/login-decision.ts";
@@ -63,7 +66,10 @@ const IGNORED_KEPT = 200;
 
 export class Daemon {
   config!: Config;
+  /** This home's queue files: the log positions (and in files mode the queue). */
   store!: QueueStore;
+  /** The queue: this home's files, or the cluster's database. */
+  queue!: JobQueue;
   readonly startedAt = Date.now();
   readonly progress = new Map<string, Progress>();
   readonly ignored: Ignored[] = [];
@@ -93,8 +99,8 @@ export class Daemon {
   private readonly auth = new SocketSlot<AuthSocket>();
   /** Prometheus metrics (served while metrics.listen is set). */
   readonly metrics = new DaemonMetrics({
-    jobs: () => this.store?.jobs ?? [],
-    accounts: () => (this.store ? this.accountStatuses() : new Map()),
+    jobs: () => [...(this.queue?.jobs() ?? [])],
+    accounts: () => (this.queue ? this.accountStatuses() : new Map()),
     verified: () => this.verifiedResults,
     routingLookups: () => this.routing.current?.lookups ?? 0,
     firstLogins: () => this.auth.current?.stats,
@@ -111,7 +117,12 @@ export class Daemon {
   private readonly vault: VaultStore;
   private configWatcher?: FSWatcher;
   /** Cluster mode: the database, this daemon's slot on it, the settings subscription. */
-  private cluster?: { where: string; slot: DaemonSlot; unlisten: () => Promise<void>; routes?: LocalRoutePublisher; routeLocal?: (user: string) => Promise<void> };
+  private cluster?: { where: string; slot: NodeSlot; unlisten: () => Promise<void>; routes?: LocalRoutePublisher; routeLocal?: (user: string) => Promise<void> };
+  /** Running jobs whose end could not be written (the database away): settled again each tick. */
+  private readonly unsettled = new Map<string, { job: Job; event: JobEvent }>();
+  private scheduling = false;
+  private scheduleAgain = false;
+  private refreshTimer?: ReturnType<typeof setTimeout>;
   private routesTimer?: ReturnType<typeof setInterval>;
   /** Cluster mode: the accounts the database knows to be on the new server, kept current (routing answers from it). */
   private readonly clusterLocal = new Set<string>();
@@ -169,28 +180,28 @@ export class Daemon {
     // and the daemon's own queries (3 nodes of 24 stay under PostgreSQL's max_connections 100)
     setDatabasePoolSize(24);
     this.config = await loadConfig(this.home);
+    this.store = await QueueStore.open(this.home);
     if (usesDatabase(this.config)) await this.joinDatabase();
+    else this.queue = new FilesJobQueue(this.store);
     const others = otherHostsIn(this.home);
     if (others.length) {
       this.log.warn({ msg: "this home is used from other hosts too (their control sockets or locks are in it): several nodes share a migration through PostgreSQL (storage.driver=postgres, README \"Several nodes\"), not through a shared home; the host-aware locks only keep it safe", hosts: others, home: this.home });
     }
-    this.store = await QueueStore.open(this.home);
     this.alerts = new DaemonAlerts(this.config, this.log);
     // jobs that were running when the last process died resume from their saved state
-    const interrupted = this.store.jobs.filter((j) => j.state === "running");
-    for (const j of interrupted) j.state = "queued";
-    await this.store.saveJobs(interrupted);
+    await this.queue.resumeInterrupted();
     await this.applyConfig();
     await this.readAccountStatuses();
     await this.scheduleCatchUps();
     this.configWatcher = watch(homePaths(this.home).config, { ignoreInitial: true, persistent: false, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
     this.configWatcher.on("all", () => this.background("reloading config.json", () => this.reload("config.json changed")));
     this.ticker = setInterval(() => {
+      this.settleAgain();
       this.schedule();
       this.alertTick();
     }, 1000);
     this.ready = true;
-    this.log.info({ msg: "daemon started", home: this.home, pid: process.pid, logs: [...this.tails.keys()], queued: this.store.jobs.length });
+    this.log.info({ msg: "daemon started", home: this.home, pid: process.pid, logs: [...this.tails.keys()], queued: this.queue.jobs().length });
     this.schedule();
   }
 
@@ -200,14 +211,20 @@ export class Daemon {
    */
   private async joinDatabase(): Promise<void> {
     const db = await databaseOf(this.home, this.config);
-    this.cluster = { where: db.where, slot: await DaemonSlot.take(db.sql, db.where, db.nodeName), unlisten: async () => {} };
-    this.cluster.unlisten = await db.settings.listen((version) => this.background("reloading the shared settings", () => this.reload(version ? `settings changed in the database (version ${version})` : "the database connection came back")));
+    const slot = await NodeSlot.take(db.sql, db.where, db.nodeName);
+    this.queue = new DatabaseJobQueue(db.sql, db.nodeName, this.store);
+    const unlistenSettings = await db.settings.listen((version) => this.background("reloading the shared settings", () => this.reload(version ? `settings changed in the database (version ${version})` : "the database connection came back")));
+    const unlistenQueue = await listenQueue(db.sql, () => this.queueChanged());
     const publisher = new LocalRoutePublisher((users) => publishLocalAccounts(db.sql, users, db.nodeName));
     const unmirror = await mirrorLocalAccounts(db.sql, this.clusterLocal);
-    const unlisten = this.cluster.unlisten;
-    this.cluster.unlisten = async () => {
-      await unlisten();
-      await unmirror();
+    this.cluster = {
+      where: db.where,
+      slot,
+      unlisten: async () => {
+        await unlistenSettings();
+        await unlistenQueue();
+        await unmirror();
+      },
     };
     this.cluster.routes = publisher;
     this.cluster.routeLocal = await routeLocalFor(this.home, this.config);
@@ -216,7 +233,29 @@ export class Daemon {
     this.heartbeat = setInterval(() => this.background("cluster heartbeat", () => this.beat()), TIMEOUTS.nodeHeartbeatMs);
     this.routesTimer = setInterval(() => this.background("publishing local accounts", () => this.publishRoutes()), TIMEOUTS.routePublishMs);
     await this.publishRoutes().catch((e) => this.log.warn({ msg: "local accounts not published yet (retried)", error: errorText(e) }));
-    this.log.info({ msg: "cluster mode: settings from the database", database: db.where, node: db.nodeName });
+    this.log.info({ msg: "cluster mode: settings and queue in the database", database: db.where, node: db.nodeName });
+  }
+
+  /**
+   * Another node (or this one) changed the queue: read it again (at most once a second) and
+   * look for work. A running job of this daemon that an admin cancelled elsewhere stops.
+   */
+  private queueChanged(): void {
+    if (this.refreshTimer || this.stopping) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.background("reading the cluster's queue", async () => {
+        await this.queue.refresh();
+        for (const user of this.queue.cancelRequested()) {
+          const r = this.running.get(user);
+          if (r && !this.cancelling.has(user)) {
+            this.cancelling.add(user);
+            r.abort.abort();
+          }
+        }
+        this.schedule();
+      });
+    }, 200);
   }
 
   /** Sends the local accounts learnt since the last time to the database (Postfix's pgsql: map reads them). */
@@ -242,16 +281,16 @@ export class Daemon {
       await c.slot.heartbeat();
       return;
     } catch (e) {
-      this.log.warn({ msg: "cluster heartbeat failed: taking the daemon slot again", database: c.where, error: errorText(e) });
+      this.log.warn({ msg: "cluster heartbeat failed: taking this node's lock again", database: c.where, error: errorText(e) });
     }
     await c.slot.release().catch(() => {});
     const db = await databaseOf(this.home, this.config);
     try {
-      c.slot = await DaemonSlot.take(db.sql, db.where, db.nodeName);
-      this.log.info({ msg: "cluster: daemon slot taken again", database: c.where });
+      c.slot = await NodeSlot.take(db.sql, db.where, db.nodeName);
+      this.log.info({ msg: "cluster: this node's lock taken again", database: c.where });
     } catch (e) {
       if (errorCode(e) !== "NODE_CONFLICT") throw e;
-      this.log.fatal({ msg: "another daemon took this database's slot while the connection was lost: stopping", error: errorText(e), code: "NODE_CONFLICT" });
+      this.log.fatal({ msg: "another daemon with this node's name took its lock while the connection was lost: stopping", error: errorText(e), code: "NODE_CONFLICT" });
       this.onFatal?.(e);
     }
   }
@@ -273,8 +312,8 @@ export class Daemon {
   /** The time-based alerts: each login log's last line, whether the queue shrinks. */
   private alertTick(): void {
     if (!this.alerts || this.stopping) return;
-    const p = this.store.paused;
-    const due = this.store.jobs.filter((j) => j.state !== "scheduled" && !p.domains.includes(j.domain));
+    const p = this.queue.paused();
+    const due = this.queue.jobs().filter((j) => j.state !== "scheduled" && !p.domains.includes(j.domain));
     this.alerts.raise(this.alerts.rules.tick({ now: Date.now(), logs: [...this.tails].map(([path, t]) => ({ path, lastLineAt: t.lastLineAt })), queue: { length: due.length, paused: p.all } }));
   }
 
@@ -318,8 +357,12 @@ export class Daemon {
     for (const c of this.crons) await c.destroy();
     this.crons = [];
     const s = this.config.schedules;
-    if (s.retryFailed) this.crons.push(cronSchedule(s.retryFailed, () => this.background("retrying failed jobs", () => this.retryFailed()), { name: "retryFailed", noOverlap: true }));
-    if (s.sweep) this.crons.push(cronSchedule(s.sweep, () => this.background("the sweep", () => this.sweep()), { name: "sweep", noOverlap: true }));
+    // in cluster mode a schedule fires on every node and runs on the first to reach the database
+    const once = (name: string, work: () => Promise<unknown>) => async () => {
+      if (await this.queue.firesHere(name, Date.now())) await work();
+    };
+    if (s.retryFailed) this.crons.push(cronSchedule(s.retryFailed, () => this.background("retrying failed jobs", once("retryFailed", () => this.retryFailed())), { name: "retryFailed", noOverlap: true }));
+    if (s.sweep) this.crons.push(cronSchedule(s.sweep, () => this.background("the sweep", once("sweep", () => this.sweep())), { name: "sweep", noOverlap: true }));
   }
 
   /** Starts, moves or stops the metrics endpoint as metrics.listen says. */
@@ -380,7 +423,7 @@ export class Daemon {
 
   /** Known accounts and their latest run status (read once at start, then kept as runs end). */
   private accountStatuses(): Map<string, string | undefined> {
-    for (const j of this.store.jobs) if (!this.latestStatus.has(j.user)) this.latestStatus.set(j.user, undefined);
+    for (const j of this.queue.jobs()) if (!this.latestStatus.has(j.user)) this.latestStatus.set(j.user, undefined);
     return this.latestStatus;
   }
 
@@ -425,7 +468,9 @@ export class Daemon {
 
   async onLogins(events: LoginEvent[], log = "(unknown)"): Promise<void> {
     const now = Date.now();
-    const changed = new Set<Job>();
+    // running here or, in cluster mode, on another node
+    const runningAnywhere = new Set(this.queue.jobs().filter((j) => j.state === "running").map((j) => j.user));
+    const requests: { req: EnqueueRequest; service: string }[] = [];
     for (const e of events) {
       this.eventsSeen++;
       // a Login line of the new server: the account exists there (mail may be routed to it)
@@ -433,7 +478,7 @@ export class Daemon {
         this.loggedInHere.add(e.user);
         this.noteLocal(e.user);
       }
-      const running = this.running.has(e.user);
+      const running = this.running.has(e.user) || runningAnywhere.has(e.user);
       const last = needsLastStatus(e, this.config, running) ? await this.lastStatusOf(e.user) : undefined;
       const d = decideLogin(e, this.config, () => last, running);
       if (!d.enqueue) {
@@ -446,15 +491,19 @@ export class Daemon {
       // Without auth_user in the log our own sessions look like the user's: a login while
       // the user's job runs is then merged without another pass.
       const continuous = d.continuous && !(running && e.authUser === undefined);
-      const r = enqueue(this.store.jobs, { user: e.user, domain: d.domain, oldServer: d.oldServer, reason: "login", now, continuous });
+      requests.push({ req: { user: e.user, domain: d.domain, oldServer: d.oldServer, reason: "login", continuous }, service: e.service });
+    }
+    if (!requests.length) return;
+    const results = await this.queue.enqueue(
+      requests.map((r) => r.req),
+      now,
+    );
+    requests.forEach(({ req, service }, i) => {
+      const r = results[i]!;
       this.metrics.loginEvent(log, r === "queued" ? "queued" : "merged");
-      this.logUser("info", e.user, { msg: r === "queued" ? "login queued" : "login merged", service: e.service, result: r });
-      changed.add(this.store.jobs.find((j) => j.user === e.user)!);
-    }
-    if (changed.size) {
-      await this.store.saveJobs(changed);
-      this.schedule();
-    }
+      this.logUser("info", req.user, { msg: r === "queued" ? "login queued" : "login merged", service, result: r });
+    });
+    this.schedule();
   }
 
   /** Queues a user by hand (control socket): allowed for any configured domain. */
@@ -464,35 +513,16 @@ export class Daemon {
     const d = this.config.domains[domain];
     if (!d) throw new AutomigrateError(`domain ${domain} is not configured`, { user: u, hint: `automigrate domain add ${domain}` }, { exitCode: 2, code: "NOT_FOUND" });
     const o = d.migration.old;
-    const r = enqueue(this.store.jobs, { user: u, domain, oldServer: oldServerKey(o), reason, now: Date.now(), continuous: true });
-    await this.store.saveJob(this.store.jobs.find((j) => j.user === u)!);
+    const [r] = await this.queue.enqueue([{ user: u, domain, oldServer: oldServerKey(o), reason, continuous: true }], Date.now());
     this.schedule();
-    return r;
+    return r!;
   }
 
   /** Moves a failed job (or all) back into the queue, and ends any backoff wait. */
   async retry(user?: string): Promise<number> {
-    const touched = new Set<Job>();
-    for (const f of [...this.store.failed]) {
-      if (user && f.user !== user) continue;
-      const { failedAt: _f, ...job } = f;
-      if (!this.store.jobs.some((j) => j.user === job.user)) {
-        const back: Job = { ...job, state: "queued", attempts: 0, notBefore: undefined, reason: "retry", priority: PRIORITY.retry };
-        this.store.jobs.push(back);
-        touched.add(back);
-      }
-      await this.store.dropFailed(f.user);
-    }
-    for (const j of this.store.jobs) {
-      if (user && j.user !== user) continue;
-      // a retry ends a backoff wait (a scheduled catch-up pass is not a failure: migrate --queue runs it now)
-      if (j.state === "waiting") {
-        if (await this.apply(j, decide(j, { kind: "retry" }, Date.now(), this.policyLimits()))) touched.add(j);
-      }
-    }
-    await this.store.saveJobs(touched);
+    const n = await this.queue.retry(user, Date.now(), this.policyLimits());
     this.schedule();
-    return touched.size;
+    return n;
   }
 
   /**
@@ -501,10 +531,10 @@ export class Daemon {
    * "migrate now" continues from there). Returns the users of each kind.
    */
   async cancel(sel: CancelSelection): Promise<{ cancelled: string[]; stopping: string[]; failedRemoved: string[] }> {
-    const picked = selectForCancel(this.store.jobs, this.store.failed, sel);
-    for (const j of picked.jobs) await this.store.dropJob(j);
-    for (const f of picked.failed) await this.store.dropFailed(f.user);
+    const picked = await this.queue.cancel(sel);
     for (const j of picked.running) {
+      // one this daemon runs stops now; another node's stops when that node reads the queue
+      if (!this.running.has(j.user)) continue;
       this.cancelling.add(j.user);
       this.running.get(j.user)?.abort.abort();
     }
@@ -524,39 +554,49 @@ export class Daemon {
       this.log.info({ msg: "sweep skipped: outside quiet hours", quietHours: this.config.schedules.quietHours });
       return 0;
     }
-    const touched = new Set<Job>();
+    const requests: EnqueueRequest[] = [];
     for (const user of await this.states.users()) {
       const d = decideLogin({ user, service: "sweep" }, this.config, () => undefined, false);
-      if (!d.enqueue) continue;
-      enqueue(this.store.jobs, { user, domain: d.domain, oldServer: d.oldServer, reason: "sweep", now: Date.now(), continuous: false });
-      touched.add(this.store.jobs.find((j) => j.user === user)!);
+      if (d.enqueue) requests.push({ user, domain: d.domain, oldServer: d.oldServer, reason: "sweep", continuous: false });
     }
-    await this.store.saveJobs(touched);
+    await this.queue.enqueue(requests, Date.now());
     this.metrics.swept(Date.now());
-    this.log.info({ msg: "sweep queued", accounts: touched.size });
+    this.log.info({ msg: "sweep queued", accounts: requests.length });
     this.schedule();
-    return touched.size;
+    return requests.length;
   }
 
   async setPaused(paused: boolean, domain?: string): Promise<void> {
-    const p = this.store.paused;
-    if (domain) p.domains = paused ? [...new Set([...p.domains, domain])] : p.domains.filter((d) => d !== domain);
-    else p.all = paused;
-    await this.store.saveMeta();
+    await this.queue.setPaused(paused, domain);
     this.log.info({ msg: paused ? "paused" : "resumed", domain: domain ?? "all" });
     this.schedule();
   }
 
-  /** Starts as many jobs as the limits allow. */
+  /** Starts as many jobs as the limits allow (one pass at a time; a call during a pass asks for another). */
   schedule(): void {
-    if (this.stopping) return;
+    if (this.stopping || !this.queue) return;
+    if (this.scheduling) {
+      this.scheduleAgain = true;
+      return;
+    }
+    this.scheduling = true;
+    this.background("starting jobs", async () => {
+      try {
+        do {
+          this.scheduleAgain = false;
+          await this.startJobs();
+        } while (this.scheduleAgain && !this.stopping);
+      } finally {
+        this.scheduling = false;
+      }
+    });
+  }
+
+  private async startJobs(): Promise<void> {
     const limits = { total: this.config.workers.total, perOldServer: this.config.workers.perOldServer };
-    for (;;) {
-      const job = pickNext(this.store.jobs, Date.now(), limits, this.store.paused);
+    while (!this.stopping) {
+      const job = await this.queue.claim(limits, Date.now(), this.policyLimits());
       if (!job) return;
-      const started = decide(job, { kind: "start" }, Date.now(), this.policyLimits());
-      if (!("patch" in started)) return;
-      Object.assign(job, { state: started.to, ...started.patch });
       const abort = new AbortController();
       const done = this.runJob(job, abort.signal)
         .catch((e) => this.jobBroke(job, e))
@@ -592,36 +632,20 @@ export class Daemon {
   private jobBroke(job: Job, e: unknown): void {
     const c = classify(e, { user: job.user });
     this.logUser("error", job.user, { msg: "migration job broke", error: errorText(c), code: c.code, stack: c.code === "BUG" && e instanceof Error ? e.stack : undefined });
-    // in memory only: its file is what could not be written; a later tick retries it
-    const v = decide(job, { kind: "broke", error: { code: c.code, reason: errorText(c) } }, Date.now(), this.policyLimits());
-    if ("patch" in v) Object.assign(job, { state: v.to, ...v.patch });
+    const event: JobEvent = { kind: "broke", error: { code: c.code, reason: errorText(c) } };
+    this.queue.settle(job, event, Date.now(), this.policyLimits()).catch(() => this.unsettled.set(job.user, { job, event }));
+  }
+
+  /** Running jobs whose end could not be written: written now, if the store answers. */
+  private settleAgain(): void {
+    for (const [user, { job, event }] of this.unsettled) {
+      this.unsettled.delete(user);
+      this.queue.settle(job, event, Date.now(), this.policyLimits()).catch(() => this.unsettled.set(user, { job, event }));
+    }
   }
 
   private policyLimits() {
     return { maxAttempts: this.config.workers.maxAttempts, baseMs: this.config.workers.retryBaseSec * 1000, maxMs: this.config.workers.retryMaxSec * 1000 };
-  }
-
-  /**
-   * Carries out the policy's verdict on a job (src/queue/job-policy.ts): keeps it with its
-   * changes, drops it, or moves it to the failed list. Returns whether anything changed.
-   */
-  private async apply(job: Job, v: Verdict): Promise<boolean> {
-    switch (v.to) {
-      case "unchanged":
-        return false;
-      case "done":
-      case "cancelled":
-        await this.store.dropJob(job);
-        return true;
-      case "failed":
-        await this.store.dropJob(job);
-        await this.store.addFailed({ ...job, state: "queued", lastError: v.error.reason, lastErrorCode: v.error.code, failedAt: Date.now() });
-        return true;
-      default:
-        Object.assign(job, { state: v.to, ...v.patch });
-        await this.store.saveJob(job);
-        return true;
-    }
   }
 
   /** The user's next catch-up pass due, from the account's state (none: undefined). */
@@ -639,19 +663,16 @@ export class Daemon {
   async scheduleCatchUp(user: string): Promise<string | null> {
     const at = await this.nextCatchUpOf(user);
     if (at === undefined) return null;
-    const existing = this.store.jobs.find((j) => j.user === user);
-    if (existing) return existing.state === "scheduled" && existing.notBefore !== undefined ? new Date(existing.notBefore).toISOString() : new Date(at).toISOString();
     const d = this.config.domains[splitUser(user).domain]!;
-    const job: Job = { user, domain: splitUser(user).domain, oldServer: oldServerKey(d.migration.old), reason: "catch-up", priority: CATCH_UP_PRIORITY, state: "scheduled", attempts: 0, enqueuedAt: Date.now(), notBefore: at };
-    this.store.jobs.push(job);
-    await this.store.saveJob(job);
+    const { job: existing, added } = await this.queue.addIfAbsent({ user, domain: splitUser(user).domain, oldServer: oldServerKey(d.migration.old), reason: "catch-up", priority: CATCH_UP_PRIORITY, state: "scheduled", attempts: 0, enqueuedAt: Date.now(), notBefore: at });
+    if (!added) return existing.state === "scheduled" && existing.notBefore !== undefined ? new Date(existing.notBefore).toISOString() : new Date(at).toISOString();
     this.logUser("info", user, { msg: "catch-up pass scheduled", at: new Date(at).toISOString() });
     return new Date(at).toISOString();
   }
 
   /** At start: every known account with a catch-up pass still to come and no job gets one. */
   private async scheduleCatchUps(): Promise<void> {
-    const queued = new Set(this.store.jobs.map((j) => j.user));
+    const queued = new Set(this.queue.jobs().map((j) => j.user));
     for (const user of await this.states.users()) {
       if (queued.has(user)) continue;
       try {
@@ -663,7 +684,7 @@ export class Daemon {
   }
 
   private async runJob(job: Job, signal: AbortSignal): Promise<void> {
-    await this.store.saveJob(job);
+    await this.queue.started(job);
     this.progress.set(job.user, { messagesDone: 0, messagesTotal: 0, bytesDone: 0, bytesTotal: 0, startedAt: Date.now() });
     this.logUser("info", job.user, { msg: "migration started", reason: job.reason, attempt: job.attempts + 1 });
     let event: Extract<JobEvent, { kind: "finished" }>;
@@ -702,13 +723,13 @@ export class Daemon {
       this.progress.delete(job.user);
     }
     if (signal.aborted && this.cancelling.delete(job.user)) {
-      await this.apply(job, decide(job, { kind: "cancelled" }, Date.now(), this.policyLimits()));
+      await this.queue.settle(job, { kind: "cancelled" }, Date.now(), this.policyLimits());
       this.logUser("info", job.user, { msg: "migration cancelled", status: event.status });
       return;
     }
     if (signal.aborted) {
       // shutdown: resumes on the next start, not counted as an attempt
-      await this.apply(job, decide(job, { kind: "stopped" }, Date.now(), this.policyLimits()));
+      await this.queue.settle(job, { kind: "stopped" }, Date.now(), this.policyLimits());
       return;
     }
     // the state unreadable just now (the cluster's database): no catch-up pass is planned from it; a later login or sweep brings what arrives
@@ -716,18 +737,20 @@ export class Daemon {
       this.log.warn({ msg: "catch-up pass not planned: the account state is not readable now", user: job.user, error: errorText(e) });
       return undefined;
     });
-    const v = decide(job, { ...event, catchUpAt: nextCatchUp }, Date.now(), this.policyLimits());
-    await this.apply(job, v);
+    const settled = await this.queue.settle(job, { ...event, catchUpAt: nextCatchUp }, Date.now(), this.policyLimits());
+    if (!settled) {
+      this.logUser("warn", job.user, { msg: "the job was given to another node while this one ran it (this node's database connection was lost): its end is not recorded here", status: event.status, code: "NODE_CONFLICT" });
+      return;
+    }
+    const { verdict: v, job: after } = settled;
     if (v.to === "done" || v.to === "scheduled") {
-      // an earlier failure of this user is over: it no longer counts as failed
-      if (this.store.failed.some((f) => f.user === job.user)) await this.store.dropFailed(job.user);
       const d = this.config.domains[job.domain];
       if (!passwordStillNeeded(d, { lastStatus: event.status, nextCatchUp }) && usesUserPasswords(d?.migration.old.auth) && (await this.vault.remove(job.user))) {
         this.log.info({ msg: "captured password wiped: migration complete, no later pass needs it", user: job.user });
       }
       if (v.to === "scheduled") this.logUser("info", job.user, { msg: "catch-up pass scheduled", at: new Date(nextCatchUp!).toISOString() });
     } else if (v.to === "waiting") {
-      this.logUser("warn", job.user, { msg: "migration will be retried", attempt: job.attempts, inSeconds: Math.round(((job.notBefore ?? Date.now()) - Date.now()) / 1000), error: job.lastError, code: job.lastErrorCode });
+      this.logUser("warn", job.user, { msg: "migration will be retried", attempt: after.attempts, inSeconds: Math.round(((after.notBefore ?? Date.now()) - Date.now()) / 1000), error: after.lastError, code: after.lastErrorCode });
     } else if (v.to === "failed") {
       this.logUser("error", job.user, { msg: "migration failed", error: v.error.reason, code: v.error.code });
       this.alerts?.raise(this.alerts.rules.jobFailed({ user: job.user, domain: job.domain, code: v.error.code, reason: v.error.reason }, Date.now()));
@@ -742,12 +765,14 @@ export class Daemon {
     clearInterval(this.ticker);
     clearInterval(this.heartbeat);
     clearInterval(this.routesTimer);
+    clearTimeout(this.refreshTimer);
     await this.configWatcher?.close();
     for (const c of this.crons) await c.destroy();
     for (const t of this.tails.values()) await t.stop();
     for (const c of this.claims.values()) await c.release();
     for (const r of this.running.values()) r.abort.abort();
     await Promise.race([Promise.all([...this.running.values()].map((r) => r.done)), Bun.sleep(TIMEOUTS.shutdownJobsMs)]);
+    await this.queue?.flush();
     await this.store.flush();
     // alerts already raised still go out (briefly: a hung command does not hold the shutdown)
     await this.alerts?.drain(2000);
@@ -767,7 +792,7 @@ export class Daemon {
 
   snapshot(): DaemonStatus {
     const now = Date.now();
-    const jobs = this.store.jobs.map((j) => {
+    const jobs = this.queue.jobs().map((j) => {
       const p = this.progress.get(j.user);
       const secs = p ? (now - p.startedAt) / 1000 : 0;
       const rate = p && secs > 0 ? p.messagesDone / secs : 0;
@@ -779,16 +804,16 @@ export class Daemon {
     return {
       pid: process.pid,
       startedAt: new Date(this.startedAt).toISOString(),
-      paused: this.store.paused,
+      paused: this.queue.paused(),
       counts: {
         queued: jobs.filter((j) => j.state === "queued").length,
         running: jobs.filter((j) => j.state === "running").length,
         waiting: jobs.filter((j) => j.state === "waiting").length,
         scheduled: jobs.filter((j) => j.state === "scheduled").length,
-        failed: this.store.failed.length,
+        failed: this.queue.failed().length,
       },
       jobs,
-      failed: this.store.failed,
+      failed: [...this.queue.failed()],
       ignored: this.ignored.slice(-50),
       recent: this.recent.slice(-50),
       logs: [...this.tails.entries()].map(([path, t]) => ({ path, ...t.position() })),

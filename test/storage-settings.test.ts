@@ -164,17 +164,19 @@ describe("a daemon on the shared settings", () => {
     if (d?.proc.exitCode === null) await d.stop();
   });
 
-  test("a change made on another node is acted on at once; a second daemon on the database is refused by name", async () => {
+  test("a change made on another node is acted on at once; a second daemon with the same node name is refused by name", async () => {
     await runCliOk(n1, ["config", "set", `logins.0.path=${h.target.logPath}`, "logins.0.format=dovecot"]);
     await runCliOk(n2, ["domain", "disable", "example.com"]);
     d = await startDaemon(n1);
-    await waitFor(() => d!.output().includes("cluster mode: settings from the database"), 10_000, "cluster mode");
+    await waitFor(() => d!.output().includes("cluster mode: settings and queue in the database"), 10_000, "cluster mode");
 
-    const second = await runCli(n2, ["daemon"]);
+    // another home that calls itself n1 too
+    const twin = await nodeHome("n1");
+    const second = await runCli(twin, ["daemon"]);
     expect(second.code).toBe(1);
-    expect(second.stdout + second.stderr).toContain("another automigrate daemon runs on the database");
-    expect(second.stdout + second.stderr).toContain(`node n1 on`);
+    expect(second.stdout + second.stderr).toContain("a daemon named n1 already runs on the database");
     expect(second.stdout + second.stderr).toContain(`pid ${d.proc.pid}`);
+    expect(second.stdout + second.stderr).toContain("node.name=");
 
     const check = JSON.parse(await runCliOk(n2, ["storage", "check", "--json"]));
     expect(check.nodes).toEqual([expect.objectContaining({ name: "n1", pid: d.proc.pid, alive: true })]);

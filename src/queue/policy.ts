@@ -30,6 +30,8 @@ export interface Job {
   lastErrorCode?: ErrorCode;
   /** A login arrived while the job ran: run one more incremental pass afterwards. */
   again?: boolean;
+  /** Cluster mode: the node that runs it (a running job). */
+  node?: string;
 }
 
 export interface Limits {

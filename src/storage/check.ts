@@ -4,7 +4,7 @@ import { loadLocalConfig, usesDatabase } from "../config/store.ts";
 import { errorCode, errorText } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import { databaseOf, withDatabase } from "./open.ts";
-import { listNodes, type NodeRow } from "./postgres/daemon-slot.ts";
+import { listNodes, type NodeRow } from "./postgres/node-slot.ts";
 import { runningNow, type RunRow } from "./postgres/account-states.ts";
 import { vaultKeyState } from "./vault.ts";
 import type { Config } from "../config/schema.ts";
@@ -26,9 +26,6 @@ export interface StorageCheck {
   inFiles?: string[];
 }
 
-/** A node is counted alive while its heartbeat is younger than three of its periods. */
-const ALIVE_MS = 30_000;
-
 /** The cluster as the database sees it: its nodes and the migrations running now, on which node. */
 export interface ClusterView {
   database: string;
@@ -39,8 +36,7 @@ export interface ClusterView {
 
 export async function clusterView(home: string, local: Pick<Config, "storage" | "node">): Promise<ClusterView> {
   return withDatabase(home, local, async (db) => {
-    const now = Date.now();
-    return { database: db.where, node: db.nodeName, nodes: (await listNodes(db.sql)).map((n) => ({ ...n, alive: now - Date.parse(n.heartbeatAt) < ALIVE_MS })), running: await runningNow(db.sql) };
+    return { database: db.where, node: db.nodeName, nodes: await listNodes(db.sql), running: await runningNow(db.sql) };
   });
 }
 
@@ -48,7 +44,7 @@ export async function clusterView(home: string, local: Pick<Config, "storage" | 
 export function clusterLines(c: ClusterView): string[] {
   return [
     `cluster: database ${c.database}, this node ${c.node}`,
-    ...(c.nodes.length ? c.nodes.map((n) => `  node ${n.name}: ${n.host} pid ${n.pid}, ${n.alive ? "alive" : "no heartbeat"} (last ${n.heartbeatAt})`) : ["  no daemon registered"]),
+    ...(c.nodes.length ? c.nodes.map((n) => `  node ${n.name}: ${n.host} pid ${n.pid}, ${n.alive ? "alive" : "gone"} (last ${n.heartbeatAt})`) : ["  no daemon registered"]),
     ...c.running.map((r) => `  running ${r.user} on node ${r.node} (${r.host}, pid ${r.pid}) since ${r.startedAt}`),
   ];
 }
@@ -60,7 +56,6 @@ export async function checkStorage(home: string): Promise<StorageCheck> {
   try {
     const db = await databaseOf(home, local); // connects and brings the schema up to date
     const [row] = await db.sql`select version, doc, updated_at, updated_by from automigrate_settings where id = 1`;
-    const now = Date.now();
     const vaultKey = await vaultKeyState(home, db);
     return {
       driver: "postgres",
@@ -72,9 +67,9 @@ export async function checkStorage(home: string): Promise<StorageCheck> {
       settings: row
         ? { version: Number(row.version), domains: Object.keys((row.doc as { domains?: object }).domains ?? {}).length, updatedAt: new Date(row.updated_at).toISOString(), updatedBy: String(row.updated_by) }
         : { version: 0, domains: 0 },
-      nodes: (await listNodes(db.sql)).map((n) => ({ ...n, alive: now - Date.parse(n.heartbeatAt) < ALIVE_MS })),
+      nodes: await listNodes(db.sql),
       vaultKey,
-      inFiles: ["the queue and failed jobs"],
+      inFiles: ["this node's login-log positions"],
     };
   } catch (e) {
     return { driver: "postgres", ok: false, where, node: local.node.name ?? hostname(), error: { code: errorCode(e), message: errorText(e) } };

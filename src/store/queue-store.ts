@@ -13,7 +13,7 @@ import type { Job } from "../queue/policy.ts";
 import { accountFileName } from "./account-state.ts";
 import { ensureDir, openDocument, readJsonFile, writeJsonFileAtomic } from "./json-file.ts";
 
-const jobSchema = z.object({
+export const jobSchema = z.object({
   user: z.string(),
   domain: z.string(),
   oldServer: z.string(),
@@ -26,8 +26,10 @@ const jobSchema = z.object({
   lastError: z.string().optional(),
   lastErrorCode: z.string().optional() as z.ZodOptional<z.ZodType<ErrorCode>>,
   again: z.boolean().optional(),
+  /** Cluster mode: the node that runs it (running jobs). */
+  node: z.string().optional(),
 });
-const failedSchema = jobSchema.extend({ failedAt: z.number() });
+export const failedSchema = jobSchema.extend({ failedAt: z.number() });
 export type FailedJob = z.infer<typeof failedSchema>;
 
 const positionSchema = z.object({ ino: z.number(), offset: z.number(), head: z.string().regex(/^[0-9a-f]*$/).max(128).optional() });

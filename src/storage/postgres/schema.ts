@@ -6,7 +6,7 @@ import type { SQL } from "bun";
 import { AutomigrateError } from "../../errors.ts";
 
 /** Advisory lock keys of automigrate (classid 0x616d = "am"; objid per purpose). */
-export const LOCKS = { classid: 0x616d, schema: 1, daemonSlot: 2, seats: 3 } as const;
+export const LOCKS = { classid: 0x616d, schema: 1, seats: 3, queue: 4 } as const;
 
 /** Each entry upgrades the schema by one version; never edit one that has shipped, add the next. */
 export const MIGRATIONS: readonly { version: number; what: string; sql: string }[] = [
@@ -130,6 +130,54 @@ export const MIGRATIONS: readonly { version: number; what: string; sql: string }
       create table automigrate_vault_key (
         id smallint primary key check (id = 1),
         record jsonb not null
+      );
+    `,
+  },
+  {
+    version: 6,
+    what: "the queue across the nodes: jobs (the running ones with their node and claim), failed jobs, the pause flags, the cron schedules' last firing",
+    sql: `
+      -- whether a session advisory lock on this bigint key is held now (by any session)
+      create function automigrate_lock_held(key bigint) returns boolean
+      language sql stable as $fn$
+        select exists (select 1 from pg_locks l where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+          and ((l.classid::bigint << 32) | l.objid::bigint) = key)
+      $fn$;
+      -- a node is alive while its daemon holds the node's lock (src/storage/postgres/node-slot.ts)
+      create function automigrate_node_alive(node text) returns boolean
+      language sql stable as $fn$ select automigrate_lock_held(hashtextextended('automigrate node ' || node, 0)) $fn$;
+      create table automigrate_jobs (
+        username text primary key,
+        domain text not null,
+        old_server text not null,
+        state text not null,
+        priority integer not null,
+        enqueued_at bigint not null,
+        not_before bigint,
+        doc jsonb not null,
+        node text,
+        claim bigint,
+        cancel boolean not null default false,
+        updated_at timestamptz not null default now()
+      );
+      create index automigrate_jobs_due on automigrate_jobs (priority, enqueued_at) where state <> 'running';
+      create index automigrate_jobs_running on automigrate_jobs (old_server) where state = 'running';
+      create sequence automigrate_claims;
+      create table automigrate_failed (
+        username text primary key,
+        domain text not null,
+        doc jsonb not null,
+        failed_at bigint not null
+      );
+      create table automigrate_queue_state (
+        id smallint primary key check (id = 1),
+        paused jsonb not null
+      );
+      insert into automigrate_queue_state (id, paused) values (1, '{"all": false, "domains": []}'::jsonb);
+      create table automigrate_cron (
+        name text primary key,
+        fired_at bigint not null,
+        by_node text not null
       );
     `,
   },
