@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { daemonAccount, daemonStatus, refusedBy } from "../control-client.ts";
 import { accountStatesOf } from "../storage/account-states.ts";
-import { readQueue, readQueueEntry } from "../store/queue-store.ts";
+import { storedQueue, storedQueueEntry } from "../storage/queue.ts";
 import { accountLines, printable, statusLines, unknownAccount, verifiedText, withText, type AccountAnswer, type DaemonStatus } from "../status/status-view.ts";
 import { EXIT, homeOf, json, out } from "./common.ts";
 import { addressProblem, canonicalUser } from "../address.ts";
@@ -15,12 +15,13 @@ import { AutomigrateError, inputError } from "../errors.ts";
 async function offlineStatus(home: string) {
   const states = accountStatesOf(home);
   const accounts = (await Promise.all((await states.users()).map((u) => states.read(u)))).flatMap((a) => (a ? [{ user: a.user, runs: a.runs, lastRun: a.lastRun ?? null, pim: a.pim ?? null, verified: a.verified ?? null }] : []));
-  return { daemon: null, ...readQueue(home), accounts };
+  const { jobs, failed, paused } = await storedQueue(home);
+  return { daemon: null, jobs, failed, paused, accounts };
 }
 
 /** One account from the state files, as the daemon would answer it (without its live parts). */
 async function offlineAccount(home: string, user: string): Promise<AccountAnswer> {
-  return { user, ...readQueueEntry(home, user), ignored: [], state: await accountStatesOf(home).read(user) };
+  return { user, ...(await storedQueueEntry(home, user)), ignored: [], state: await accountStatesOf(home).read(user) };
 }
 
 export function addStatusCommand(program: Command): void {

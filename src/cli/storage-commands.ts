@@ -29,10 +29,10 @@ export function addStorageCommands(program: Command): void {
     });
   storage
     .command("import")
-    .description("copy a single-host home's settings and account states into the database (storage.driver postgres)")
+    .description("copy a single-host home's settings, account states, queue, failed jobs, seats and vault into the database (storage.driver postgres)")
     .requiredOption("--from <home>", "the home directory whose config.json is copied (this node's own, or another)")
     .option("--replace", "overwrite settings the database already holds")
-    .option("--json", "JSON: { database, from, domains, classes, version, accounts, localAccounts, seats, passwords, replaced, keptAs, notImported }")
+    .option("--json", "JSON: { database, from, domains, classes, version, accounts, localAccounts, seats, passwords, jobs, failedJobs, replaced, keptAs, notImported }")
     .addHelpText(
       "after",
       "\nRefused when the database already holds settings, unless --replace. Importing this node's own\nhome leaves its config.json with this node's keys only (storage.*, node.name, logins, sockets,\nmetrics) and keeps the whole file as config.json.before-import.\n\nExample:\n  automigrate config set storage.driver=postgres storage.url=postgres://automigrate@db.example.com/automigrate storage.passwordFile=/etc/automigrate/db.pw\n  automigrate storage import --from /var/lib/automigrate",
@@ -42,6 +42,7 @@ export function addStorageCommands(program: Command): void {
       if (o.json) return json(r);
       out(`imported the settings of ${r.from} into ${r.database}: ${r.domains} domains, ${r.classes} classes; settings version ${r.version}${r.replaced ? " (replaced what was there)" : ""}`);
       out(`account states: ${r.accounts} (${r.localAccounts} on the new server added to the routing table); premium seats: ${r.seats}; vault passwords: ${r.passwords}`);
+      out(`queue: ${r.jobs} jobs, ${r.failedJobs} failed jobs (stop that home's daemon first: a job it was running is queued again)`);
       if (r.keptAs) out(`config.json now holds this node's keys only; the whole file as it was: ${r.keptAs}`);
       out(`not imported (still in the home's files): ${r.notImported.join(", ")}`);
     });

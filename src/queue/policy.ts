@@ -32,6 +32,8 @@ export interface Job {
   again?: boolean;
   /** Cluster mode: the node that runs it (a running job). */
   node?: string;
+  /** Cluster mode: an admin cancelled it while it runs; its node stops it at the next safe point. */
+  cancel?: boolean;
 }
 
 export interface Limits {

@@ -1,7 +1,7 @@
 // `automigrate report`: every known account (a state document, a queued job or a job failed
 // for good) read one at a time from the home's files, filtered, written as it is read, and the
 // totals at the end. Memory: the list of users and the per-domain totals, never the rows.
-import { readQueue } from "../store/queue-store.ts";
+import { storedQueue } from "../storage/queue.ts";
 import { accountStatesOf } from "../storage/account-states.ts";
 import { reportRow, ReportTotals, type FailedEntry, type ReportState } from "./account-rows.ts";
 import { reportWriter, type ReportFormat, type Sink } from "./formats.ts";
@@ -19,7 +19,7 @@ export interface ReportOptions {
 /** Writes the report to `out`; answers how many accounts it holds. */
 export async function writeReport(home: string, o: ReportOptions, out: Sink): Promise<{ accounts: number }> {
   const now = o.now ?? Date.now();
-  const { jobs, failed } = readQueue(home);
+  const { jobs, failed } = await storedQueue(home);
   const failedBy = new Map<string, FailedEntry>(failed.map((f) => [f.user, f]));
   const states = accountStatesOf(home);
   const users = new Set(await states.users());

@@ -22,6 +22,8 @@ import { vaultOf } from "./vault.ts";
 import { publishLocalAccounts } from "./postgres/local-accounts.ts";
 import { TIMEOUTS } from "../timeouts.ts";
 import { databaseError } from "./postgres/connect.ts";
+import { importQueue } from "./postgres/queue.ts";
+import { readPaused, readQueue } from "../store/queue-store.ts";
 
 export interface ImportResult {
   database: string;
@@ -40,6 +42,9 @@ export interface ImportResult {
   seats: number;
   /** Captured and imported passwords copied from the home's vault (sealed again with this node's key). */
   passwords: number;
+  /** Queued jobs and failed jobs copied. */
+  jobs: number;
+  failedJobs: number;
   /** What stays in the home's files (not in the database yet). */
   notImported: string[];
 }
@@ -73,6 +78,7 @@ async function copyIn(home: string, db: Database, raw: Record<string, unknown>, 
   let local = 0;
   let seats = 0;
   let passwords = 0;
+  let queue = { jobs: 0, failed: 0 };
   try {
     const before = await db.settings.read();
     const [held] = await db.sql`select count(*)::int as n from automigrate_accounts`;
@@ -93,6 +99,7 @@ async function copyIn(home: string, db: Database, raw: Record<string, unknown>, 
     ({ accounts, local } = await copyAccountStates(db, source, Boolean(opts.replace)));
     seats = await copySeats(db, source);
     passwords = await copyVault(home, source);
+    queue = await importQueue(db.sql, { ...readQueue(source), paused: readPaused(source) }, Boolean(opts.replace));
   } catch (e) {
     throw databaseError(e, db.where);
   }
@@ -112,9 +119,11 @@ async function copyIn(home: string, db: Database, raw: Record<string, unknown>, 
     localAccounts: local,
     seats,
     passwords,
+    jobs: queue.jobs,
+    failedJobs: queue.failed,
     replaced,
     keptAs,
-    notImported: ["the queue and failed jobs"],
+    notImported: ["the login logs' positions (each node reads its own logs from where its own files say)"],
   };
 }
 

@@ -28,6 +28,7 @@ export const jobSchema = z.object({
   again: z.boolean().optional(),
   /** Cluster mode: the node that runs it (running jobs). */
   node: z.string().optional(),
+  cancel: z.boolean().optional(),
 });
 export const failedSchema = jobSchema.extend({ failedAt: z.number() });
 export type FailedJob = z.infer<typeof failedSchema>;
@@ -70,6 +71,11 @@ function queueDirs(home: string): { queue: string; failed: string } {
 export function readQueue(home: string): { jobs: Job[]; failed: FailedJob[] } {
   const dirs = queueDirs(home);
   return { jobs: readDocs(dirs.queue, jobSchema), failed: readDocs(dirs.failed, failedSchema) };
+}
+
+/** The pause flags as on disk (state/daemon.json). */
+export function readPaused(home: string): Meta["paused"] {
+  return readDoc(join(homePaths(home).state, "daemon.json"), metaSchema)?.paused ?? { all: false, domains: [] };
 }
 
 /** One user's queued job and failure record as on disk. */

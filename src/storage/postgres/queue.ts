@@ -28,15 +28,16 @@ export const QUEUE_CHANNEL = "automigrate_queue";
 type Tx = SQL;
 
 /** A job row's document through the files' schema: the database is input too. */
-function jobOf(doc: unknown, row?: { node?: unknown }): Job {
+function jobOf(doc: unknown, row?: { node?: unknown; cancel?: unknown }): Job {
   const job = jobSchema.parse(doc) as Job;
   if (job.state === "running" && typeof row?.node === "string") job.node = row.node;
+  if (job.state === "running" && row?.cancel === true) job.cancel = true;
   return job;
 }
 
-/** The document stored for a job: plain JSON (no undefined values), without the node (a column). */
+/** The document stored for a job: plain JSON (no undefined values), without the node and the cancel flag (columns). */
 function docOf(job: Job): Record<string, unknown> {
-  const { node: _n, ...rest } = job;
+  const { node: _n, cancel: _c, ...rest } = job;
   return JSON.parse(JSON.stringify(rest));
 }
 
@@ -299,17 +300,55 @@ export class DatabaseJobQueue implements JobQueue {
       );
       for (const j of kept) await this.outbox.dropJob(j);
     }
-    const rows = await this.sql`select doc, node, cancel from automigrate_jobs`;
-    this.cache = rows.map((r: { doc: unknown; node: unknown }) => jobOf(r.doc, r));
-    this.cancelAsked = rows.filter((r: { cancel: boolean; node: unknown }) => r.cancel && r.node === this.node).map((r: { doc: { user: string } }) => r.doc.user);
-    this.failedCache = (await this.sql`select doc from automigrate_failed`).map((r: { doc: unknown }) => failedSchema.parse(r.doc) as FailedJob);
-    const [q] = await this.sql`select paused from automigrate_queue_state where id = 1`;
-    this.pausedCache = { all: false, domains: [], ...(q?.paused as Paused | undefined) };
+    const now = await readDatabaseQueue(this.sql);
+    this.cache = now.jobs;
+    this.cancelAsked = now.jobs.filter((j) => j.cancel && j.node === this.node).map((j) => j.user);
+    this.failedCache = now.failed;
+    this.pausedCache = now.paused;
   }
 
   flush(): Promise<void> {
     return this.outbox.flush();
   }
+}
+
+/**
+ * A files home's queue into the database (`storage import`): its jobs (a job that was running
+ * is queued again: the home's daemon is stopped), its failed jobs and its pause flags. A job
+ * already in the database stays unless `replace`. Returns the counts copied.
+ */
+export async function importQueue(sql: SQL, from: { jobs: Job[]; failed: FailedJob[]; paused: Paused }, replace: boolean): Promise<{ jobs: number; failed: number }> {
+  return sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${LOCKS.classid}::int, ${LOCKS.queue}::int)`;
+    const jobs = { jobs: from.jobs.map((j) => docOf(j.state === "running" ? { ...j, state: "queued" } : j)) };
+    const failed = { jobs: from.failed.map(docOf) };
+    const j = replace
+      ? await tx`insert into automigrate_jobs (username, domain, old_server, state, priority, enqueued_at, not_before, doc)
+          select x->>'user', x->>'domain', x->>'oldServer', x->>'state', (x->>'priority')::int, (x->>'enqueuedAt')::bigint, (x->>'notBefore')::bigint, x
+          from jsonb_array_elements(${jobs}::jsonb -> 'jobs') x
+          on conflict (username) do update set state = excluded.state, priority = excluded.priority, enqueued_at = excluded.enqueued_at, not_before = excluded.not_before, doc = excluded.doc, node = null, claim = null, cancel = false
+          returning username`
+      : await tx`insert into automigrate_jobs (username, domain, old_server, state, priority, enqueued_at, not_before, doc)
+          select x->>'user', x->>'domain', x->>'oldServer', x->>'state', (x->>'priority')::int, (x->>'enqueuedAt')::bigint, (x->>'notBefore')::bigint, x
+          from jsonb_array_elements(${jobs}::jsonb -> 'jobs') x
+          on conflict (username) do nothing returning username`;
+    const f = replace
+      ? await tx`insert into automigrate_failed (username, domain, doc, failed_at) select x->>'user', x->>'domain', x, (x->>'failedAt')::bigint from jsonb_array_elements(${failed}::jsonb -> 'jobs') x
+          on conflict (username) do update set domain = excluded.domain, doc = excluded.doc, failed_at = excluded.failed_at returning username`
+      : await tx`insert into automigrate_failed (username, domain, doc, failed_at) select x->>'user', x->>'domain', x, (x->>'failedAt')::bigint from jsonb_array_elements(${failed}::jsonb -> 'jobs') x
+          on conflict (username) do nothing returning username`;
+    if (from.paused.all || from.paused.domains.length) await tx`update automigrate_queue_state set paused = ${{ all: from.paused.all, domains: from.paused.domains }}::jsonb where id = 1`;
+    await tx`select pg_notify(${QUEUE_CHANNEL}, 'import')`;
+    return { jobs: j.length, failed: f.length };
+  });
+}
+
+/** The queue as the database has it, for readers that are not a daemon (status while this node's daemon is stopped). */
+export async function readDatabaseQueue(sql: SQL): Promise<{ jobs: Job[]; failed: FailedJob[]; paused: Paused }> {
+  const jobs = (await sql`select doc, node, cancel from automigrate_jobs order by priority, enqueued_at`).map((r: { doc: unknown; node: unknown; cancel: unknown }) => jobOf(r.doc, r));
+  const failed = (await sql`select doc from automigrate_failed order by failed_at`).map((r: { doc: unknown }) => failedSchema.parse(r.doc) as FailedJob);
+  const [q] = await sql`select paused from automigrate_queue_state where id = 1`;
+  return { jobs, failed, paused: { all: false, domains: [], ...(q?.paused as Paused | undefined) } };
 }
 
 /** Calls `changed` whenever any node changes the queue, and after a reconnect. */
