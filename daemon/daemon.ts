@@ -30,6 +30,7 @@ import { catchUpOf } from "../src/queue/catch-up.ts";
 import { passwordStillNeeded } from "../src/accounts/retention.ts";
 import { decideLogin, insideQuietHours, needsLastStatus } from "../src/queue/login-decision.ts";
 import { accountStatesOf, type AccountStates } from "../src/storage/account-states.ts";
+import type { AccountState } from "../src/store/account-state.ts";
 import { LocalAccounts } from "../src/routing/local-accounts.ts";
 import { LogTail } from "./log-tail.ts";
 import { claimLog, type LogClaim } from "./log-claim.ts";
@@ -191,8 +192,7 @@ export class Daemon {
     // jobs that were running when the last process died resume from their saved state
     await this.queue.resumeInterrupted();
     await this.applyConfig();
-    await this.readAccountStatuses();
-    await this.scheduleCatchUps();
+    await this.readAccounts();
     this.configWatcher = watch(homePaths(this.home).config, { ignoreInitial: true, persistent: false, awaitWriteFinish: { stabilityThreshold: 50, pollInterval: 20 } });
     this.configWatcher.on("all", () => this.background("reloading config.json", () => this.reload("config.json changed")));
     this.ticker = setInterval(() => {
@@ -427,9 +427,21 @@ export class Daemon {
     return this.latestStatus;
   }
 
-  /** At start: every known account's latest run status and verify result (one pass over the account states). */
-  private async readAccountStatuses(): Promise<void> {
-    for (const user of await this.states.users()) await this.noteAccount(user);
+  /**
+   * At start, one pass over the account states: each account's latest run status and verify
+   * result, and a catch-up pass for each that has one still to come and no job.
+   */
+  private async readAccounts(): Promise<void> {
+    const queued = new Set(this.queue.jobs().map((j) => j.user));
+    await this.states.forEach(async (user, st) => {
+      this.noteState(user, st);
+      if (queued.has(user)) return;
+      try {
+        await this.scheduleCatchUp(user, st);
+      } catch (e) {
+        this.log.warn({ msg: "catch-up pass not scheduled", user, error: errorText(e) });
+      }
+    });
   }
 
   /** Messages migrated into the account so far, over all its passes (its state's folder counts). */
@@ -440,7 +452,10 @@ export class Daemon {
 
   /** An account's latest run status and verify result, as its state document says now. */
   private async noteAccount(user: string): Promise<void> {
-    const st = await this.states.read(user);
+    this.noteState(user, await this.states.read(user));
+  }
+
+  private noteState(user: string, st: AccountState | null): void {
     this.latestStatus.set(user, st?.lastRun?.status);
     if (st?.verified) this.verifiedResults.set(user, st.verified.exact ? "exact" : "differences");
     else this.verifiedResults.delete(user);
@@ -649,10 +664,10 @@ export class Daemon {
   }
 
   /** The user's next catch-up pass due, from the account's state (none: undefined). */
-  private async nextCatchUpOf(user: string): Promise<number | undefined> {
+  private async nextCatchUpOf(user: string, state?: AccountState | null): Promise<number | undefined> {
     const d = this.config.domains[splitUser(user).domain];
     if (!d?.migration.enabled) return undefined;
-    return catchUpOf(await this.states.read(user), d.migration.catchUp);
+    return catchUpOf(state === undefined ? await this.states.read(user) : state, d.migration.catchUp);
   }
 
   /**
@@ -660,27 +675,14 @@ export class Daemon {
    * a daemon restart). A job already in the queue keeps its place: its end schedules the next.
    * Returns when it is due, or null when none is left.
    */
-  async scheduleCatchUp(user: string): Promise<string | null> {
-    const at = await this.nextCatchUpOf(user);
+  async scheduleCatchUp(user: string, state?: AccountState | null): Promise<string | null> {
+    const at = await this.nextCatchUpOf(user, state);
     if (at === undefined) return null;
     const d = this.config.domains[splitUser(user).domain]!;
     const { job: existing, added } = await this.queue.addIfAbsent({ user, domain: splitUser(user).domain, oldServer: oldServerKey(d.migration.old), reason: "catch-up", priority: CATCH_UP_PRIORITY, state: "scheduled", attempts: 0, enqueuedAt: Date.now(), notBefore: at });
     if (!added) return existing.state === "scheduled" && existing.notBefore !== undefined ? new Date(existing.notBefore).toISOString() : new Date(at).toISOString();
     this.logUser("info", user, { msg: "catch-up pass scheduled", at: new Date(at).toISOString() });
     return new Date(at).toISOString();
-  }
-
-  /** At start: every known account with a catch-up pass still to come and no job gets one. */
-  private async scheduleCatchUps(): Promise<void> {
-    const queued = new Set(this.queue.jobs().map((j) => j.user));
-    for (const user of await this.states.users()) {
-      if (queued.has(user)) continue;
-      try {
-        await this.scheduleCatchUp(user);
-      } catch (e) {
-        this.log.warn({ msg: "catch-up pass not scheduled", user, error: errorText(e) });
-      }
-    }
   }
 
   private async runJob(job: Job, signal: AbortSignal): Promise<void> {

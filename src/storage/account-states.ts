@@ -26,6 +26,8 @@ export interface AccountStates {
   read(user: string): Promise<AccountState | null>;
   /** Every user with a state document. */
   users(): Promise<string[]>;
+  /** Every user with a state document and its state (null: it does not read as one), once each, in slices (never all in memory at once). */
+  forEach(visit: (user: string, state: AccountState | null) => Promise<void> | void): Promise<void>;
   /** The user's exclusive run lock (LOCKED when another run holds it); resolves to its release. */
   lockRun(user: string): Promise<() => Promise<void>>;
 }
@@ -40,6 +42,9 @@ class FileAccountStates implements AccountStates {
   }
   async users(): Promise<string[]> {
     return knownAccountUsers(this.home);
+  }
+  async forEach(visit: (user: string, state: AccountState | null) => Promise<void> | void): Promise<void> {
+    for (const user of knownAccountUsers(this.home)) await visit(user, readAccountState(this.home, user));
   }
   async lockRun(user: string): Promise<() => Promise<void>> {
     const release = lockAccount(this.home, user);
@@ -60,6 +65,7 @@ export function accountStatesOf(home: string): AccountStates {
     open: (user) => driver().open(user),
     read: (user) => driver().read(user),
     users: () => driver().users(),
+    forEach: (visit) => driver().forEach(visit),
     lockRun: (user) => driver().lockRun(user),
   };
 }

@@ -143,6 +143,19 @@ export class DatabaseAccountStates implements AccountStates {
     return this.db(async (db) => (await db.sql`select username from automigrate_accounts order by username`).map((r: { username: string }) => r.username));
   }
 
+  async forEach(visit: (user: string, state: AccountState | null) => Promise<void> | void): Promise<void> {
+    let after = "";
+    for (;;) {
+      const rows = await this.db(async (db) => db.sql`select username, doc from automigrate_accounts where username > ${after} order by username limit 1000`);
+      if (!rows.length) return;
+      for (const row of rows as { username: string; doc: unknown }[]) {
+        const r = accountStateSchema.safeParse(row.doc);
+        await visit(row.username, r.success ? r.data : null);
+      }
+      after = (rows[rows.length - 1] as { username: string }).username;
+    }
+  }
+
   lockRun(user: string): Promise<() => Promise<void>> {
     const u = canonicalUser(user);
     return this.db(async (db) => {
