@@ -88,7 +88,7 @@ try {
     "",
     "Most of PostgreSQL's CPU is the start of its backends, not the 134 small UPDATEs (about 0.08 CPU-s of it): Bun's client opens a pool's connections at its first query, and each new backend costs the server 20-30 ms of CPU. Measured on 2026-12-06 with the same run: a pool of 24 connections cost PostgreSQL 1.06-1.13 CPU-s per run, one of 3 (what a command opens now; the daemon keeps a pool of 24 for its life) 0.27-0.29 CPU-s.",
     "",
-    "Not measured yet (the queue is not in the database, so one daemon runs per database): login line → job start with 1 and 3 nodes, jobs claimed per second with 3 nodes, what a second and a third node add, a sweep over 100,000 accounts on each driver.",
+    "Several daemons on one database: the next section, \"Cluster queue\".",
     "",
   ];
   writeSection(HEADING, lines.join("\n"));

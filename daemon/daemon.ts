@@ -610,7 +610,7 @@ export class Daemon {
   private async startJobs(): Promise<void> {
     const limits = { total: this.config.workers.total, perOldServer: this.config.workers.perOldServer };
     while (!this.stopping) {
-      const job = await this.queue.claim(limits, Date.now(), this.policyLimits());
+      const job = await this.queue.claim(limits, Date.now(), this.policyLimits(), [...this.running.keys()]);
       if (!job) return;
       const abort = new AbortController();
       const done = this.runJob(job, abort.signal)

@@ -3,9 +3,12 @@
 // logins for the same users on all three logs migrates each user once; workers.perOldServer
 // holds across the nodes, as the old server itself sees it (doveadm who); a node killed with
 // kill -9 mid-migration loses its job to another node, which finishes it exact; a cron
-// schedule fires once per cluster; pause, resume, cancel and retry act from any node.
+// schedule fires once per cluster; first logins on three nodes take exactly the free seats;
+// pause, resume, cancel and retry act from any node.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -16,6 +19,8 @@ import { doveadm } from "./support/dovecot.ts";
 import { runCliOk, startHarness, type Harness } from "./support/harness.ts";
 import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
 import { startPostgres, type Postgres } from "./support/postgres.ts";
+import { encodeAuthRequest, parseAuthReply, type AuthReply } from "../src/accounts/auth-protocol.ts";
+import { takeNetstring } from "../src/netstring.ts";
 
 setDefaultTimeout(180_000);
 
@@ -25,6 +30,9 @@ const BURST = Array.from({ length: 24 }, (_, i) => `b${i}@${D}`);
 const LIMITED = Array.from({ length: 8 }, (_, i) => `l${i}@${D}`);
 const BIG = `big@${D}`;
 const NODES = ["n1", "n2", "n3"] as const;
+/** First logins: 20 users of a domain whose accounts are created at their first login, for 7 premium seats, and one user on all three nodes. */
+const SEATS = Array.from({ length: 20 }, (_, i) => `seat${i}@seats.example`);
+const SAME = "same@seats.example";
 
 let pg: Postgres;
 let h: Harness;
@@ -68,7 +76,7 @@ function usersOnOldServer(): string[] {
 }
 
 beforeAll(async () => {
-  [pg, h] = await Promise.all([startPostgres(), startHarness({ users: [...BURST, ...LIMITED, BIG, "template@example.com"] })]);
+  [pg, h] = await Promise.all([startPostgres(), startHarness({ users: [...BURST, ...LIMITED, BIG, "template@example.com", ...SEATS, SAME] })]);
   pg.addRole("automigrate", PASSWORD);
   dir = mkdtempSync(join(tmpdir(), "automigrate-cluster-queue-"));
   writeFileSync(join(dir, "db.pw"), PASSWORD + "\n", { mode: 0o600 });
@@ -87,7 +95,18 @@ beforeAll(async () => {
     homes[n] ??= join(dir, n);
     logs[n] = join(dir, `${n}.log`);
     writeFileSync(logs[n]!, "");
-    await runCliOk(homes[n]!, ["config", "set", ...(n === "n1" ? [] : storage(n)), `logins.0.path=${logs[n]}`, "logins.0.format=jsonl"]);
+    await runCliOk(homes[n]!, ["config", "set", ...(n === "n1" ? [] : storage(n)), `logins.0.path=${logs[n]}`, "logins.0.format=jsonl", `firstLogin.socket=${join(dir, `${n}.auth.sock`)}`]);
+  }
+  // accounts of seats.example are created at their first login (the old password checked on the old server)
+  await runCliOk(homes.n2!, ["config", "set", "provisioning.driver=passwd-file", `provisioning.passwdFile=${join(dir, "passwd")}`, "license.premiumSeats=7"]);
+  writeFileSync(join(dir, "passwd"), "");
+  await runCliOk(homes.n3!, ["domain", "add", "seats.example", `migration.old.host=${h.old.host}`, `migration.old.imapPort=${h.old.port}`, "migration.old.imapTls=none", "migration.old.auth.mode=captured", "migration.premiumByLicense=true"]);
+  await runCliOk(homes.n3!, ["domain", "enable", "seats.example"]);
+  // the vault's key: one, copied to every node before the daemons start (README "Several nodes")
+  const key = randomBytes(32);
+  for (const n of NODES) {
+    mkdirSync(join(homes[n]!, "vault"), { recursive: true, mode: 0o700 });
+    writeFileSync(join(homes[n]!, "vault", "key"), key, { mode: 0o600 });
   }
   await runCliOk(homes.n2!, ["config", "set", "workers.total=4", "workers.perOldServer=6", "workers.retryBaseSec=1", "workers.retryMaxSec=2"]);
   await runCliOk(homes.n3!, ["domain", "enable", D]);
@@ -101,6 +120,24 @@ afterAll(async () => {
   await pg?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+/** One first login through a node's first-login socket, as Dovecot's checkpassword helper or Lua passdb asks it. */
+function firstLogin(node: string, user: string): Promise<AuthReply | { error: string }> {
+  return new Promise((resolve, reject) => {
+    const c = connect(join(dir, `${node}.auth.sock`));
+    let buf = Buffer.alloc(0);
+    c.on("connect", () => c.write(encodeAuthRequest({ kind: "check", user, password: "user-pw", address: "192.0.2.10" })));
+    c.on("data", (d) => {
+      buf = Buffer.concat([buf, Buffer.from(d)]);
+      const r = takeNetstring(buf);
+      if ("request" in r) {
+        c.end();
+        resolve(parseAuthReply(r.request));
+      }
+    });
+    c.on("error", reject);
+  });
+}
 
 describe("one queue for three daemons", () => {
   test("a burst of logins for the same users on all three logs: each user migrated once, exact, the work spread over the nodes", async () => {
@@ -193,6 +230,17 @@ describe("one queue for three daemons", () => {
     expect(new Set(seconds).size).toBe(fired.length);
   });
 
+  test("first logins on three nodes at once: exactly the free premium seats; one user logging in on all three is created once", async () => {
+    const replies = await Promise.all([...SEATS.map((u, i) => firstLogin(NODES[i % 3]!, u)), ...NODES.map((n) => firstLogin(n, SAME))]);
+    expect(replies.filter((r) => "answer" in r && r.answer === "OK").length).toBe(SEATS.length + 3);
+    const lines = readFileSync(join(dir, "passwd"), "utf8").split("\n").filter(Boolean);
+    for (const u of [...SEATS, SAME]) expect({ u, lines: lines.filter((l) => l.startsWith(`${u}:`)).length }).toEqual({ u, lines: 1 });
+    const premium = lines.filter((l) => l.includes("userdb_automigrate_tier=premium")).length;
+    expect(premium).toBe(7);
+    expect(q("select count(*) from automigrate_seats")).toBe("7");
+    expect(JSON.parse(await runCliOk(homes.n1!, ["license", "--json"]))).toEqual({ seats: 7, used: 7, available: 0 });
+  });
+
   test("pause on one node holds every node; status elsewhere shows the queue; resume elsewhere releases it; cancel and retry from any node", async () => {
     await runCliOk(homes.n2!, ["pause"]);
     const u = BURST[0]!;
@@ -210,5 +258,13 @@ describe("one queue for three daemons", () => {
     await runCliOk(homes.n3!, ["resume"]);
     await waitFor(() => started(u).length === before + 1, 20_000, "the job started after resume");
     await waitFor(() => runsInDb(u) === 2, 30_000, "the second pass done");
+    // a user the old server does not know fails for good; any node sees it, any node retries it
+    const ghost = `ghost@${D}`;
+    await runCliOk(homes.n1!, ["migrate", ghost, "--queue"]);
+    await waitFor(() => q(`select count(*) from automigrate_failed where username = '${ghost}'`) === "1", 30_000, "the ghost's job failed");
+    await waitFor(async () => JSON.parse(await runCliOk(homes.n2!, ["status", "--json"])).failed.some((f: any) => f.user === ghost), 5_000, "n2 to show the failure");
+    const failedAt = q(`select failed_at from automigrate_failed where username = '${ghost}'`);
+    expect(JSON.parse(await runCliOk(homes.n3!, ["retry", ghost, "--json"]))).toEqual({ retried: 1 });
+    await waitFor(() => q(`select failed_at from automigrate_failed where username = '${ghost}'`) > failedAt, 30_000, "the retried job to run and fail again");
   });
 });

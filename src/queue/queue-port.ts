@@ -37,8 +37,12 @@ export interface JobQueue {
   enqueue(reqs: EnqueueRequest[], now: number): Promise<EnqueueResult[]>;
   /** Adds `job` unless its user has one; returns the user's job and whether it is `job`. */
   addIfAbsent(job: Job): Promise<{ job: Job; added: boolean }>;
-  /** Takes the next job this daemon may start now and marks it running, or undefined. */
-  claim(limits: ClaimLimits, now: number, policy: PolicyLimits): Promise<Job | undefined>;
+  /**
+   * Takes the next job this daemon may start now and marks it running, or undefined. `busy`:
+   * the users this daemon runs now (a job the database gave back while its run goes on here,
+   * after this node's connection was lost, is not taken a second time).
+   */
+  claim(limits: ClaimLimits, now: number, policy: PolicyLimits, busy: readonly string[]): Promise<Job | undefined>;
   /** Makes a claimed job's start durable (files: its file says running; the database's claim already did). */
   started(job: Job): Promise<void>;
   /** What a running job of this daemon becomes after `event`, carried out; undefined when it is no longer this daemon's (the database gave it to another node). */

@@ -147,7 +147,7 @@ export class DatabaseJobQueue implements JobQueue {
       where state = 'running' and (node is null or not automigrate_node_alive(node))`;
   }
 
-  async claim(limits: ClaimLimits, now: number, policy: PolicyLimits): Promise<Job | undefined> {
+  async claim(limits: ClaimLimits, now: number, policy: PolicyLimits, busy: readonly string[]): Promise<Job | undefined> {
     return this.sql.begin(async (tx) => {
       await this.lock(tx);
       await this.reclaimDead(tx);
@@ -155,7 +155,7 @@ export class DatabaseJobQueue implements JobQueue {
       if (Number(mine?.n ?? 0) >= limits.total) return undefined;
       const [row] = await tx`select j.doc from automigrate_jobs j, automigrate_queue_state q
         where q.id = 1 and not (q.paused->>'all')::boolean and not (q.paused->'domains' @> to_jsonb(j.domain))
-          and j.state <> 'running' and coalesce(j.not_before, 0) <= ${now}
+          and j.state <> 'running' and coalesce(j.not_before, 0) <= ${now} and j.username <> all(${[...busy]}::text[])
           and (select count(*) from automigrate_jobs r where r.state = 'running' and r.old_server = j.old_server) < ${limits.perOldServer}
         order by j.priority, j.enqueued_at limit 1`;
       if (!row) return undefined;
