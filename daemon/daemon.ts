@@ -45,6 +45,7 @@ import type { Logger } from "./logger.ts";
 import { QueueStore } from "../src/store/queue-store.ts";
 import type { DaemonStatus } from "../src/status/status-view.ts";
 import { TIMEOUTS } from "../src/timeouts.ts";
+import { RepeatLimiter } from "../src/repeat-limiter.ts";
 
 export interface Progress {
   folder?: string;
@@ -132,6 +133,7 @@ export class Daemon {
   onFatal?: (e: unknown) => void;
   private ticker?: ReturnType<typeof setInterval>;
   private stopping = false;
+  private readonly repeats = new RepeatLimiter();
   /** Started: its settings, queue and (cluster mode) database are there; the control socket answers only then. */
   ready = false;
   /** Login events seen (for the latency benchmark and status). */
@@ -169,7 +171,11 @@ export class Daemon {
    * rejected promise must never end the process and every other migration with it.
    */
   background(what: string, work: () => Promise<unknown>): void {
-    work().catch((e) => this.log.error({ msg: `${what} failed`, error: errorText(e), code: errorCode(e), stack: e instanceof Error ? e.stack : undefined }));
+    work().catch((e) => {
+      // the same failure every tick (the cluster's database down) is one line a minute, with its count
+      const d = this.repeats.occur(`${what}\0${errorCode(e)}\0${errorText(e)}`, Date.now());
+      if (d.log) this.log.error({ msg: `${what} failed`, error: errorText(e), code: errorCode(e), stack: e instanceof Error ? e.stack : undefined, ...(d.suppressed ? { repeatedSinceLast: d.suppressed } : {}) });
+    });
   }
 
   linesOf(user: string): string[] {

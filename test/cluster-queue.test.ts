@@ -208,6 +208,10 @@ describe("one queue for three daemons", () => {
     }, 60_000, "another node to take the job over");
     const takeover = Date.now() - killedAt;
     expect(takeover).toBeLessThan(60_000);
+    // the third node's status names the node that runs it now
+    const heir = q(`select node from automigrate_jobs where username = '${BIG}'`);
+    const third = NODES.find((n) => n !== runner && n !== heir)!;
+    await waitFor(async () => (await runCliOk(homes[third]!, ["status"])).includes(`running  ${BIG}  on node ${heir}`), 10_000, "the third node's status to name the runner");
     // done: the job leaves the queue, or waits as the domain's next catch-up pass
     await waitFor(() => lastStatus(BIG) === "done" && q(`select count(*) from automigrate_jobs where username = '${BIG}' and state <> 'scheduled'`) === "0", 120_000, "the big migration finished");
     expect(started(BIG).length).toBe(2);

@@ -12,6 +12,8 @@ export interface JobView {
   user: string;
   domain: string;
   state: string;
+  /** Cluster mode: the node that runs it. */
+  node?: string;
   attempts?: number;
   lastError?: string;
   notBefore?: number;
@@ -34,6 +36,7 @@ export function jobRow(j: JobView, width: number, now = Date.now(), userWidth = 
   const state = j.state === "waiting" ? `retry ${j.attempts ?? 0}` : j.state;
   let detail = "";
   if (p) detail = `${bar(p.messagesDone, p.messagesTotal)} ${p.messagesDone}/${p.messagesTotal} ${formatBytes(p.bytesDone)} ${p.rateMsgPerSec}/s${p.etaSec !== null ? ` ETA ${p.etaSec}s` : ""}`;
+  else if (j.state === "running" && j.node) detail = `on node ${j.node}`;
   else if (j.state === "waiting" && j.notBefore) detail = `in ${Math.max(0, Math.round((j.notBefore - now) / 1000))}s: ${j.lastError ?? ""}`;
   else if (j.state === "scheduled") detail = `catch-up pass ${j.notBefore ? inWords(j.notBefore - now) : "now"}`;
   else if (j.state === "failed" && j.lastError) detail = j.lastError;

@@ -95,7 +95,7 @@ function statusText(s: DaemonStatus, now: number): string[] {
     if (j.state === "waiting" && j.lastErrorCode === "BUDGET") lines.push(...withText(`  waiting  ${j.user}  for its download budget: continues ${whenText(j.notBefore, now)}`, codeAndText(j), "             ", ": "));
     else if (j.state === "waiting") lines.push(...withText(`  waiting  ${j.user}${prog}  retry ${j.attempts} in ${Math.max(0, Math.round(((j.notBefore ?? now) - now) / 1000))}s`, codeAndText(j), "             ", ": "));
     else if (j.state === "scheduled") lines.push(`  ${j.state.padEnd(8)} ${j.user}  catch-up pass ${whenText(j.notBefore, now)}`);
-    else lines.push(`  ${j.state.padEnd(8)} ${j.user}${prog}${j.reason === "catch-up" ? "  (catch-up pass)" : ""}`);
+    else lines.push(`  ${j.state.padEnd(8)} ${j.user}${prog}${j.reason === "catch-up" ? "  (catch-up pass)" : ""}${j.state === "running" && j.node && !j.progress ? `  on node ${j.node}` : ""}`);
   }
   for (const f of s.failed) lines.push(...withText(`  failed   ${f.user}`, codeAndText(f), "             ", "  "));
   for (const i of s.ignored.slice(-5)) lines.push(`  ignored  ${i.user}  ${i.reason}`);

@@ -62,6 +62,7 @@ describe("the one rendering of the daemon's answers", () => {
       jobs: [
         { ...job, state: "running", progress: { messagesDone: 1, messagesTotal: 2, bytesDone: 0, bytesTotal: 0, rateMsgPerSec: 0, etaSec: null } },
         { ...job, user: "w@example.com", state: "waiting", attempts: 3, notBefore: 61_000, lastError: "connection dropped" },
+        { ...job, user: "elsewhere@example.com", state: "running", node: "mx2" },
       ],
       failed: [{ ...job, user: "f@example.com", state: "queued", failedAt: 1, lastError: "login refused" }],
       ignored: [],
@@ -80,6 +81,8 @@ describe("the one rendering of the daemon's answers", () => {
     expect(text).toContain("LOGIN LOG NOT TAILED: another daemon tails it");
     expect(text).toContain("running  ada@example.com  1/2 messages, 0 B/0 B, 0 msg/s");
     expect(text).toContain("waiting  w@example.com  retry 3 in 60s: connection dropped");
+    // cluster mode: a job another node runs names that node
+    expect(text).toContain("running  elsewhere@example.com  on node mx2");
     expect(text).toContain("failed   f@example.com  login refused");
   });
 

@@ -25,6 +25,9 @@ describe("console text", () => {
   test("a job waiting to retry says when and why", () => {
     expect(jobRow({ user: "b@x.y", domain: "x.y", state: "waiting", attempts: 2, notBefore: 31_000, lastError: "cannot connect" }, 120, 1000)).toBe("b@x.y                    retry 2  in 30s: cannot connect");
   });
+  test("cluster mode: a job another node runs says which node (its progress is that node's)", () => {
+    expect(jobRow({ user: "c@x.y", domain: "x.y", state: "running", node: "mx2" }, 80)).toBe("c@x.y                    running  on node mx2");
+  });
   test("filters by domain, state or user", () => {
     const j = { user: "a@one.example", domain: "one.example", state: "failed" };
     expect(matchesFilter(j, "")).toBe(true);
