@@ -118,7 +118,7 @@ export class Daemon {
   readonly localAccounts: LocalAccounts;
   private readonly vault: VaultStore;
   private configWatcher?: FSWatcher;
-  /** Cluster mode: the database, this daemon's slot on it, the settings subscription. */
+  /** Cluster mode: the database, this node's lock on it, the subscriptions to settings, queue and routes. */
   private cluster?: { where: string; slot: NodeSlot; unlisten: () => Promise<void>; routes?: LocalRoutePublisher; routeLocal?: (user: string) => Promise<void> };
   /** Running jobs whose end could not be written (the database away): settled again each tick. */
   private readonly unsettled = new Map<string, { job: Job; event: JobEvent }>();

@@ -27,7 +27,7 @@ export type ErrorCode =
   | "CONNECT"
   /** The cluster's database (storage.driver postgres) cannot be reached or answered with an error: temporary. */
   | "STORAGE"
-  /** Another live daemon holds what this one needs (the same node name, or the database's single-daemon slot). */
+  /** Another live daemon holds what this one needs (the same node name on the cluster's database). */
   | "NODE_CONFLICT"
   | "TLS"
   | "LOGIN_REFUSED"

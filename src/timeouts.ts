@@ -21,7 +21,7 @@ export const TIMEOUTS = {
   consoleTestConnectionMs: 5_000,
   /** Waiting for another process's lock on a shared file (settings, licence ledger, passwd-file, account state). */
   lockWaitMs: 10_000,
-  /** How often a daemon in cluster mode notes itself alive in the database (and finds a lost slot connection). */
+  /** How often a daemon in cluster mode notes itself alive in the database (and finds a lost lock connection). */
   nodeHeartbeatMs: 10_000,
   /** How often a daemon in cluster mode sends the local accounts it learnt to the database (routing for the MX nodes). */
   routePublishMs: 2_000,
