@@ -93,4 +93,14 @@ describe("storage import of a home with 1,000 accounts", () => {
     expect(replaced).toMatchObject({ accounts: N, jobs: 301, failedJobs: 5, replaced: true });
     expect(q("select count(*) from automigrate_jobs")).toBe("301");
   });
+
+  test("a job row that does not read as a job (edited by hand) is named with the fix, never read as something else", async () => {
+    q(`insert into automigrate_jobs (username, domain, old_server, state, priority, enqueued_at, doc) values ('broken@example.com', 'example.com', 'x', 'queued', 0, 0, '{"user": "broken@example.com", "state": "stuck"}')`);
+    const r = await runCli(node, ["status", "--json"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("the queue's job row of broken@example.com is invalid");
+    expect(r.stderr).toContain("delete from automigrate_jobs where username = 'broken@example.com'");
+    q("delete from automigrate_jobs where username = 'broken@example.com'");
+    expect((await runCli(node, ["status", "--json"])).code).toBe(0);
+  });
 });

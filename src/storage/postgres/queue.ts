@@ -22,6 +22,7 @@ import { enqueue, PRIORITY, selectForCancel, type CancelSelection, type EnqueueR
 import { decide, type JobEvent, type PolicyLimits } from "../../queue/job-policy.ts";
 import { failedSchema, jobSchema, type FailedJob, type QueueStore } from "../../store/queue-store.ts";
 import { LOCKS } from "./schema.ts";
+import { AutomigrateError } from "../../errors.ts";
 
 export const QUEUE_CHANNEL = "automigrate_queue";
 
@@ -29,7 +30,12 @@ type Tx = SQL;
 
 /** A job row's document through the files' schema: the database is input too. */
 function jobOf(doc: unknown, row?: { node?: unknown; cancel?: unknown }): Job {
-  const job = jobSchema.parse(doc) as Job;
+  const r = jobSchema.safeParse(doc);
+  if (!r.success) {
+    const user = typeof (doc as { user?: unknown } | null)?.user === "string" ? (doc as { user: string }).user : "(no user)";
+    throw new AutomigrateError(`the queue's job row of ${user} is invalid: ${r.error.issues[0]?.path.join(".")}: ${r.error.issues[0]?.message}`, { user, hint: `delete that row (delete from automigrate_jobs where username = '${user.replace(/'/g, "''")}'), then queue the user again (automigrate migrate ${user} --queue)` }, { code: "CORRUPT" });
+  }
+  const job = r.data as Job;
   if (job.state === "running" && typeof row?.node === "string") job.node = row.node;
   if (job.state === "running" && row?.cancel === true) job.cancel = true;
   return job;
