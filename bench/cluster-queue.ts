@@ -14,6 +14,7 @@ import { accountFileName } from "../src/store/account-state.ts";
 import { writeSection } from "./benchmarks-file.ts";
 import { startHarness } from "./support/harness.ts";
 import { makeMessage, seed } from "./support/mail.ts";
+import { onLogLines } from "./support/log-lines.ts";
 import { startPostgres } from "./support/postgres.ts";
 import { AUTOMIGRATE } from "./tools.ts";
 
@@ -67,19 +68,9 @@ async function startNode(home: string): Promise<Node> {
       await new Promise((r) => proc.once("exit", r));
     },
   };
-  let buf = "";
-  proc.stdout!.on("data", (d) => {
-    buf += d.toString();
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      try {
-        const e = JSON.parse(line);
-        if (e.msg === "migration started" && !node.started.has(e.user)) node.started.set(e.user, Date.parse(e.time));
-        if (e.msg === "migration finished") node.finished.set(e.user, Date.parse(e.time));
-      } catch {}
-    }
+  onLogLines(proc.stdout!, (e) => {
+    if (e.msg === "migration started" && !node.started.has(e.user)) node.started.set(e.user, Date.parse(e.time));
+    if (e.msg === "migration finished") node.finished.set(e.user, Date.parse(e.time));
   });
   await until(async () => {
     if (proc.exitCode !== null) throw new Error(`daemon in ${home} exited ${proc.exitCode}`);

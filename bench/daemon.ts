@@ -9,6 +9,7 @@ import { writeSection } from "./benchmarks-file.ts";
 import { startHarness } from "./support/harness.ts";
 import { cpuSeconds } from "./tools.ts";
 import { makeMessage, seed } from "./support/mail.ts";
+import { onLogLines } from "./support/log-lines.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const AUTOMIGRATE = join(ROOT, "bin", "automigrate");
@@ -60,19 +61,9 @@ try {
   const daemon = spawn(AUTOMIGRATE, ["--home", h.home, "daemon"], { stdio: ["ignore", "pipe", "inherit"] });
   const started = new Map<string, number>();
   const queuedAt = new Map<string, number>();
-  let buf = "";
-  daemon.stdout.on("data", (d) => {
-    buf += d.toString();
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      try {
-        const e = JSON.parse(line);
-        if (e.msg === "migration started" && !started.has(e.user)) started.set(e.user, Date.parse(e.time));
-        if (e.msg === "login queued" && !queuedAt.has(e.user)) queuedAt.set(e.user, Date.parse(e.time));
-      } catch {}
-    }
+  onLogLines(daemon.stdout, (e) => {
+    if (e.msg === "migration started" && !started.has(e.user)) started.set(e.user, Date.parse(e.time));
+    if (e.msg === "login queued" && !queuedAt.has(e.user)) queuedAt.set(e.user, Date.parse(e.time));
   });
   await waitFor(async () => {
     try {

@@ -218,7 +218,7 @@ export class Daemon {
   private async joinDatabase(): Promise<void> {
     const db = await databaseOf(this.home, this.config);
     const slot = await NodeSlot.take(db.sql, db.where, db.nodeName);
-    this.queue = new DatabaseJobQueue(db.sql, db.nodeName, this.store);
+    this.queue = new DatabaseJobQueue(db.sql, db.nodeName, new FilesJobQueue(this.store));
     const unlistenSettings = await db.settings.listen((version) => this.background("reloading the shared settings", () => this.reload(version ? `settings changed in the database (version ${version})` : "the database connection came back")));
     const unlistenQueue = await listenQueue(db.sql, () => this.queueChanged());
     const publisher = new LocalRoutePublisher((users) => publishLocalAccounts(db.sql, users, db.nodeName));

@@ -48,6 +48,11 @@ export class FilesJobQueue implements JobQueue {
     return job;
   }
 
+  /** Takes a job out without a verdict (cluster mode: a login kept here has reached the database). */
+  drop(job: Job): Promise<void> {
+    return this.store.dropJob(job);
+  }
+
   started(job: Job): Promise<void> {
     return this.store.saveJob(job);
   }

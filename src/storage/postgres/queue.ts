@@ -20,7 +20,8 @@ import { SQL } from "bun";
 import type { ClaimLimits, EnqueueRequest, JobQueue, Settled } from "../../queue/queue-port.ts";
 import { enqueue, PRIORITY, selectForCancel, type CancelSelection, type EnqueueResult, type Job, type Paused } from "../../queue/policy.ts";
 import { decide, type JobEvent, type PolicyLimits } from "../../queue/job-policy.ts";
-import { failedSchema, jobSchema, type FailedJob, type QueueStore } from "../../store/queue-store.ts";
+import { failedSchema, jobSchema, type FailedJob } from "../../store/queue-store.ts";
+import type { FilesJobQueue } from "../../store/files-job-queue.ts";
 import { LOCKS } from "./schema.ts";
 import { AutomigrateError } from "../../errors.ts";
 
@@ -61,12 +62,12 @@ export class DatabaseJobQueue implements JobQueue {
     private readonly sql: SQL,
     private readonly node: string,
     /** This home's queue files: logins kept while the database cannot be reached. */
-    private readonly outbox: QueueStore,
+    private readonly outbox: FilesJobQueue,
   ) {}
 
   jobs(): readonly Job[] {
     const inDb = new Set(this.cache.map((j) => j.user));
-    return [...this.cache, ...this.outbox.jobs.filter((j) => !inDb.has(j.user))];
+    return [...this.cache, ...this.outbox.jobs().filter((j) => !inDb.has(j.user))];
   }
 
   failed(): readonly FailedJob[] {
@@ -102,14 +103,7 @@ export class DatabaseJobQueue implements JobQueue {
     } catch (e) {
       if (!(e instanceof SQL.SQLError)) throw e;
       // the database cannot be reached: kept here, pushed when it answers (refresh)
-      const changed = new Set<Job>();
-      const results = reqs.map((r) => {
-        const result = enqueue(this.outbox.jobs, { ...r, now });
-        changed.add(this.outbox.jobs.find((j) => j.user === r.user)!);
-        return result;
-      });
-      await this.outbox.saveJobs(changed);
-      return results;
+      return this.outbox.enqueue(reqs, now);
     }
   }
 
@@ -298,13 +292,13 @@ export class DatabaseJobQueue implements JobQueue {
 
   /** Pushes the logins kept while the database was away, then reads the queue as the cluster has it. */
   async refresh(): Promise<void> {
-    if (this.outbox.jobs.length) {
-      const kept = [...this.outbox.jobs];
+    if (this.outbox.jobs().length) {
+      const kept = [...this.outbox.jobs()];
       await this.enqueueInDatabase(
         kept.map((j) => ({ user: j.user, domain: j.domain, oldServer: j.oldServer, reason: j.reason, continuous: true })),
         Date.now(),
       );
-      for (const j of kept) await this.outbox.dropJob(j);
+      for (const j of kept) await this.outbox.drop(j);
     }
     const now = await readDatabaseQueue(this.sql);
     this.cache = now.jobs;
