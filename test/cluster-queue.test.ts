@@ -29,6 +29,7 @@ const D = "example.com";
 const BURST = Array.from({ length: 24 }, (_, i) => `b${i}@${D}`);
 const LIMITED = Array.from({ length: 8 }, (_, i) => `l${i}@${D}`);
 const BIG = `big@${D}`;
+const BIG2 = `big2@${D}`;
 const NODES = ["n1", "n2", "n3"] as const;
 /** First logins: 20 users of a domain whose accounts are created at their first login, for 7 premium seats, and one user on all three nodes. */
 const SEATS = Array.from({ length: 20 }, (_, i) => `seat${i}@seats.example`);
@@ -76,7 +77,7 @@ function usersOnOldServer(): string[] {
 }
 
 beforeAll(async () => {
-  [pg, h] = await Promise.all([startPostgres(), startHarness({ users: [...BURST, ...LIMITED, BIG, "template@example.com", ...SEATS, SAME] })]);
+  [pg, h] = await Promise.all([startPostgres(), startHarness({ users: [...BURST, ...LIMITED, BIG, BIG2, "template@example.com", ...SEATS, SAME] })]);
   pg.addRole("automigrate", PASSWORD);
   dir = mkdtempSync(join(tmpdir(), "automigrate-cluster-queue-"));
   writeFileSync(join(dir, "db.pw"), PASSWORD + "\n", { mode: 0o600 });
@@ -85,6 +86,7 @@ beforeAll(async () => {
   for (const u of BURST) expect(spawnSync("cp", ["-a", h.old.maildir("template@example.com"), h.old.maildir(u)]).status).toBe(0);
   for (const u of LIMITED) generateMaildir(h.old.maildir(u), { folders: ["INBOX", "Archive"], messages: 300, size: () => 20_000 }, owner);
   generateMaildir(h.old.maildir(BIG), { folders: ["INBOX", "Archive"], messages: 4000, size: (_i, r) => 3000 + Math.floor(r() * 6000) }, owner);
+  generateMaildir(h.old.maildir(BIG2), { folders: ["INBOX", "Archive"], messages: 4000, size: (_i, r) => 3000 + Math.floor(r() * 6000) }, owner);
 
   const storage = (name: string) => ["storage.driver=postgres", `storage.url=postgres://automigrate@127.0.0.1:${pg.port}/automigrate`, `storage.passwordFile=${join(dir, "db.pw")}`, `node.name=${name}`];
   // n1 is the harness's home, moved into the database; n2 and n3 join it with their own homes
@@ -220,6 +222,25 @@ describe("one queue for three daemons", () => {
     expectSameMail(await digestMailbox(h.old, BIG), target);
     // the killed node comes back under its name
     daemons[runner] = await startDaemon(homes[runner]!);
+  });
+
+  test("cancel on one node stops a migration another node runs, at its next safe point", async () => {
+    login("n3", [BIG2]);
+    await waitFor(() => copiedInDb(BIG2) > 300, 60_000, "big2's migration under way");
+    const runner = q(`select node from automigrate_jobs where username = '${BIG2}'`);
+    const other = NODES.find((n) => n !== runner)!;
+    const r = JSON.parse(await runCliOk(homes[other]!, ["cancel", BIG2, "--json"]));
+    expect(r.stopping).toEqual([BIG2]);
+    await waitFor(() => q(`select count(*) from automigrate_jobs where username = '${BIG2}'`) === "0", 20_000, "the job to leave the queue");
+    await waitFor(() => lines().some((l) => l.node === runner && l.line.msg === "migration cancelled" && l.line.user === BIG2), 5_000, "the runner's log to say so");
+    // what it committed stays; the rest comes with the next login, nothing twice
+    const copied = copiedInDb(BIG2);
+    expect(copied).toBeLessThan(4000);
+    login(other, [BIG2]);
+    await waitFor(() => lastStatus(BIG2) === "done" && copiedInDb(BIG2) === 4000, 120_000, "big2 finished after a new login");
+    const target = await digestMailbox(h.target, BIG2);
+    expect(countAll(target)).toBe(4000);
+    expectSameMail(await digestMailbox(h.old, BIG2), target);
   });
 
   test("a cron schedule fires once per cluster, not once per node", async () => {
