@@ -1,13 +1,17 @@
 // kill -9 anywhere, rerun: the target holds exactly the old set — no duplicate, no gap.
 // Exact points come from AUTOMIGRATE_TEST_CRASH_AT (the process SIGKILLs itself there);
 // random points from a real `kill -9` at random times.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { countAll, expectSameMail } from "./support/compare.ts";
 import { migrateJson, runCli, spawnCli, startHarness, type Harness } from "./support/harness.ts";
 import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
+
+// a run, its kills and its rerun take 2-3 s on a quiet machine; bun's default of 5 s is too
+// short under a full parallel CI run
+setDefaultTimeout(60_000);
 
 const POINTS = [
   ["folder-created", 2], // folders being created, nothing copied yet
