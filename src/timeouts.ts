@@ -31,6 +31,14 @@ export const TIMEOUTS = {
   lockLeaseMs: 120_000,
   /** A takeover claim on a stale lock older than this, whose creator is dead, was left by a crash. */
   staleLockClaimMs: 30_000,
+  /**
+   * A batch found in flight after a crash: an APPEND the dead run had fully sent may still be
+   * committed by the new server after the run died (it has read the bytes; the client's death
+   * does not abort it). The rerun looks for that batch on the target no sooner than this after
+   * the dead run wrote its intent, so a late commit is seen and not appended twice (the IMAP
+   * opener's lateCommitMs).
+   */
+  inFlightSettleMs: 3_000,
   /** Shutdown (SIGTERM): running jobs get this long to reach a safe point. systemd's TimeoutStopSec=15 leaves 7 s for the state flush and the sockets. */
   shutdownJobsMs: 8_000,
   /** Closing a listening socket at shutdown. */

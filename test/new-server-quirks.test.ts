@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDovecot, type Dovecot } from "./support/dovecot.ts";
 import { startFakeImap, type FakeImap } from "./support/fake-imap.ts";
-import { migrateJson, runCli, runCliOk } from "./support/harness.ts";
+import { migrateJson, runCli, runCliOk, spawnCli } from "./support/harness.ts";
+import { waitFor } from "./support/daemon.ts";
 import { digestMailbox, makeMessage, seed, type MessageDigest } from "./support/mail.ts";
 
 const U = "alice@example.com";
@@ -82,6 +83,24 @@ describe("a new server without UIDPLUS, MULTIAPPEND and LITERAL+", () => {
     expect({ status: r.report.status, errors: r.report.errors }).toEqual({ status: "done", errors: [] });
     await expectTargetExact();
   });
+
+  test("kill -9 while the new server still commits an APPEND it has read: the rerun sees that late copy and does not send it twice", async () => {
+    startOver();
+    const sent = fake.commands.length;
+    fake.quirks.lateAppendMs = 1_500;
+    const run = spawnCli(home, ["migrate", U, "--json"]);
+    await waitFor(() => fake.commands.slice(sent).some((c) => c.startsWith("APPEND")), 30_000, "the first APPEND");
+    run.kill("SIGKILL");
+    await run.exited;
+    const storedAtKill = [...fake.folders.values()].reduce((n, f) => n + f.messages.length, 0);
+    // the rerun starts at once, while the server has not yet stored the dead run's message
+    const r = await migrateJson(home, U);
+    expect({ status: r.report.status, errors: r.report.errors }).toEqual({ status: "done", errors: [] });
+    // the dead run's message is stored late (whenever the rerun looked), then all is compared
+    await waitFor(() => fake.quirks.lateStored === 1, 10_000, "the late APPEND stored");
+    expect(storedAtKill).toBeLessThan(42);
+    await expectTargetExact();
+  }, 60_000);
 
   test("an APPEND the new server refuses: skipped with its reason (partial), copied once the cause is gone", async () => {
     startOver();

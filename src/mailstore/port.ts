@@ -38,6 +38,11 @@ export interface MailOpener {
   targetReader(): Promise<FolderReader>;
   /** An appending connection to the new server. */
   writer(): Promise<MailWriter>;
+  /**
+   * How long the new server may still commit an APPEND whose bytes it has read after its client
+   * died (a network server keeps going; absent or 0 for a store that stops with its client).
+   */
+  lateCommitMs?: number;
 }
 
 /** UIDVALIDITY and UIDNEXT of a folder, when the server gave them (not every server does). */

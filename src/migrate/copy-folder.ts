@@ -10,6 +10,7 @@
 // what is missing. A UIDVALIDITY change matches the whole folder the same way.
 import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { crashPoint } from "../crash-points.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
 import type { AppendMessage, FolderReader, MailWriter, OpenedFolder, ReadLimits } from "../mailstore/port.ts";
@@ -31,6 +32,8 @@ export interface CopyContext {
   appender: MailWriter;
   /** A reading connection to the target, opened only when fingerprints must be compared. */
   targetReader: () => Promise<FolderReader>;
+  /** How long the new server may still commit a dead run's APPEND (MailOpener.lateCommitMs). */
+  lateCommitMs?: number;
   /** A fresh connection to the old server after it dropped one (the worker's, replaced). */
   reopenOld?: () => Promise<FolderReader>;
   state: AccountDocument;
@@ -254,7 +257,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     if (messages.length) {
       if (!intent) {
         await ctx.state.updateFolder(pf.old, (f) => {
-          f.pending = { uids, targetUidNext, targetUidValidity };
+          f.pending = { uids, targetUidNext, targetUidValidity, at: Date.now() };
         });
         crashPoint("intent-written");
       }
@@ -332,6 +335,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
   // 1. A batch that was in flight when the last run died.
   const pending = fs().pending;
   if (pending) {
+    await settleInFlight(pending, ctx.lateCommitMs ?? 0, ctx.signal);
     const range = pending.targetUidValidity === targetUidValidity ? `${pending.targetUidNext}:*` : "1:*";
     const present = await presentOnTarget(ctx, target, pending.uids, range, pending.targetUidNext);
     const missing = pending.uids.filter((u) => !present.has(u));
@@ -578,6 +582,17 @@ function dispose(fetched: Fetched): void {
     }
   }
   for (const release of fetched.releases.splice(0)) release();
+}
+
+/**
+ * Waits until the dead run's last APPEND has had `lateCommitMs` to be committed by the new
+ * server, counted from its intent (at most that long, whatever the clock did): looked for
+ * sooner, a late commit would not be seen and the batch would be appended twice.
+ */
+async function settleInFlight(pending: PendingBatch, lateCommitMs: number, signal?: AbortSignal): Promise<void> {
+  if (pending.at === undefined || lateCommitMs <= 0) return;
+  const wait = Math.min(lateCommitMs, pending.at + lateCommitMs - Date.now());
+  if (wait > 0 && !signal?.aborted) await sleep(wait);
 }
 
 /**

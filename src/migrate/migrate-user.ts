@@ -391,6 +391,7 @@ async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: A
             // the appender's own connection when it can read: a login fewer per worker (on a
             // small mailbox the logins are most of what a run costs the new server)
             targetReader: async () => (conn.reader ??= conn.appender?.reader?.() ?? (await opts.opener.targetReader())),
+            lateCommitMs: opts.opener.lateCommitMs,
             reopenOld: async () => {
               await conn.old?.close();
               conn.old = undefined;

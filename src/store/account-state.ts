@@ -23,6 +23,8 @@ export const pendingBatchSchema = z.object({
   /** Target UIDNEXT and UIDVALIDITY before the APPEND: anything of this batch lands at or above it. */
   targetUidNext: z.number().int().positive(),
   targetUidValidity: z.number().int().nonnegative(),
+  /** When the intent was written (epoch ms): a rerun lets the dead run's last APPEND settle on the new server from then. */
+  at: z.number().int().nonnegative().optional(),
 });
 export type PendingBatch = z.infer<typeof pendingBatchSchema>;
 

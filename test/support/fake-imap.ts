@@ -43,6 +43,14 @@ export interface Quirks {
   refuseAppendTo?: string;
   /** Hold each message's body answer back this long (a slow old server: a job that runs for a while). */
   slowBodyMs?: number;
+  /**
+   * As a new server: the next APPEND is stored, and answered, only this long after it arrived,
+   * and stored even when its client is gone by then (a server still committing a message whose
+   * bytes it has read when the client dies).
+   */
+  lateAppendMs?: number;
+  /** Late APPENDs (lateAppendMs) stored so far. */
+  lateStored?: number;
   /** As a new server: the UID set its APPENDUID answers carry, whatever was stored (hostile: "1:4294967295"). */
   appendUidSet?: string;
   /** As a new server: SELECT answers with an untagged response announcing a literal of this many bytes (hostile, never sent). */
@@ -283,9 +291,19 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
           const flags = rest[0]?.startsWith("(") ? rest.shift()!.replace(/[()]/g, "").split(" ").filter(Boolean) : [];
           const d = rest[0] ? /^\s*(\d{1,2})-(\w{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$/.exec(rest[0]) : null;
           const internalDate = d ? new Date(Date.UTC(Number(d[3]), MONTHS.indexOf(d[2]!), Number(d[1]), Number(d[4]), Number(d[5]), Number(d[6])) - (d[7] === "-" ? -1 : 1) * (Number(d[8]) * 60 + Number(d[9])) * 60_000) : new Date();
-          const m = { uid: f.uidNext++, flags, internalDate, body };
-          f.messages.push(m);
-          return ok(quirks.noUidPlus ? "appended" : `[APPENDUID ${f.uidValidity} ${quirks.appendUidSet ?? m.uid}] appended`);
+          const commit = () => {
+            const m = { uid: f.uidNext++, flags, internalDate, body };
+            f.messages.push(m);
+            ok(quirks.noUidPlus ? "appended" : `[APPENDUID ${f.uidValidity} ${quirks.appendUidSet ?? m.uid}] appended`);
+          };
+          const late = quirks.lateAppendMs;
+          if (!late) return commit();
+          quirks.lateAppendMs = undefined;
+          setTimeout(() => {
+            commit();
+            quirks.lateStored = (quirks.lateStored ?? 0) + 1;
+          }, late);
+          return;
         }
         case "UID SEARCH": {
           if (!selected) return send(`${tag} BAD no folder selected\r\n`);
