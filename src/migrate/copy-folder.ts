@@ -335,7 +335,8 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
   // 1. A batch that was in flight when the last run died.
   const pending = fs().pending;
   if (pending) {
-    await settleInFlight(pending, ctx.lateCommitMs ?? 0, ctx.signal);
+    // waited for even when a shutdown is asked: looking sooner could append the batch twice
+    await settleInFlight(pending, ctx.lateCommitMs ?? 0);
     const range = pending.targetUidValidity === targetUidValidity ? `${pending.targetUidNext}:*` : "1:*";
     const present = await presentOnTarget(ctx, target, pending.uids, range, pending.targetUidNext);
     const missing = pending.uids.filter((u) => !present.has(u));
@@ -589,10 +590,10 @@ function dispose(fetched: Fetched): void {
  * server, counted from its intent (at most that long, whatever the clock did): looked for
  * sooner, a late commit would not be seen and the batch would be appended twice.
  */
-async function settleInFlight(pending: PendingBatch, lateCommitMs: number, signal?: AbortSignal): Promise<void> {
+async function settleInFlight(pending: PendingBatch, lateCommitMs: number): Promise<void> {
   if (pending.at === undefined || lateCommitMs <= 0) return;
   const wait = Math.min(lateCommitMs, pending.at + lateCommitMs - Date.now());
-  if (wait > 0 && !signal?.aborted) await sleep(wait);
+  if (wait > 0) await sleep(wait);
 }
 
 /**
