@@ -10,7 +10,6 @@
 // what is missing. A UIDVALIDITY change matches the whole folder the same way.
 import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { crashPoint } from "../crash-points.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
 import type { AppendMessage, FolderReader, MailWriter, OpenedFolder, ReadLimits } from "../mailstore/port.ts";
@@ -21,6 +20,7 @@ import type { AccountDocument } from "../storage/account-states.ts";
 import { alreadyPresent, fingerprint, literalLimit, planBatches, uidWindows, type Batch, type BatchLimits } from "./batches.ts";
 import type { PlannedFolder } from "./folder-plan.ts";
 import { checkStored, headerDigest, type SentMessage } from "./stored-check.ts";
+import { untilLateCommitSettled } from "./late-commit.ts";
 
 export type ProgressEvent =
   | { type: "folder"; folder: string; target: string; messages: number; bytes: number }
@@ -335,8 +335,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
   // 1. A batch that was in flight when the last run died.
   const pending = fs().pending;
   if (pending) {
-    // waited for even when a shutdown is asked: looking sooner could append the batch twice
-    await settleInFlight(pending, ctx.lateCommitMs ?? 0);
+    await untilLateCommitSettled(pending.at, ctx.lateCommitMs);
     const range = pending.targetUidValidity === targetUidValidity ? `${pending.targetUidNext}:*` : "1:*";
     const present = await presentOnTarget(ctx, target, pending.uids, range, pending.targetUidNext);
     const missing = pending.uids.filter((u) => !present.has(u));
@@ -583,17 +582,6 @@ function dispose(fetched: Fetched): void {
     }
   }
   for (const release of fetched.releases.splice(0)) release();
-}
-
-/**
- * Waits until the dead run's last APPEND has had `lateCommitMs` to be committed by the new
- * server, counted from its intent (at most that long, whatever the clock did): looked for
- * sooner, a late commit would not be seen and the batch would be appended twice.
- */
-async function settleInFlight(pending: PendingBatch, lateCommitMs: number): Promise<void> {
-  if (pending.at === undefined || lateCommitMs <= 0) return;
-  const wait = Math.min(lateCommitMs, pending.at + lateCommitMs - Date.now());
-  if (wait > 0) await sleep(wait);
 }
 
 /**

@@ -9,6 +9,7 @@ import { AutomigrateError, errorText } from "../errors.ts";
 import type { MailOpener, MailWriter } from "../mailstore/port.ts";
 import type { NoticeRecord } from "../store/account-state.ts";
 import type { AccountDocument } from "../storage/account-states.ts";
+import { untilLateCommitSettled } from "./late-commit.ts";
 import { noticeMessageId, renderNotice, type NoticeKind, type NoticeValues } from "./notices.ts";
 
 export interface NoticeOutcome {
@@ -60,6 +61,7 @@ export async function deliverNotice(
   try {
     writer = await o.opener.writer();
     const inbox = await writer.select(INBOX);
+    if (before?.state === "appending") await untilLateCommitSettled(Date.parse(before.at), o.opener.lateCommitMs);
     if (before?.state === "appending" && before.uidNext && before.uidValidity === inbox.uidValidity && (await alreadyThere(o.opener, writer, messageId, before.uidNext))) {
       await record(o.state, kind, { state: "delivered", at: now.toISOString() });
       return { kind, status: "delivered", found: true };
