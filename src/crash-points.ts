@@ -14,3 +14,8 @@ export function crashPoint(name: CrashPoint): void {
   hits++;
   if (hits >= Number(nth ?? 1)) process.kill(process.pid, "SIGKILL");
 }
+
+/** Whether the test armed `name`: lets a writer put its gathered bytes on the wire first. */
+export function crashPointArmed(name: CrashPoint): boolean {
+  return point === name;
+}

@@ -5,12 +5,13 @@
 // where it stops, on our own connection (session.ts). Bytes in flight are bounded by the
 // caller's batch size.
 import { closeSync, openSync, readSync } from "node:fs";
-import { crashPoint } from "../../crash-points.ts";
+import { crashPoint, crashPointArmed } from "../../crash-points.ts";
 import { AutomigrateError } from "../../errors.ts";
 import { folderFacts } from "./fetch-parse.ts";
 import { ImapReader, READ_LIMITS } from "./reader.ts";
 import { handled, ImapSession, type SessionOptions, type TaggedResult } from "./session.ts";
 import { appendableFlags, encodeMailbox, imapDateTime, parseUidSet } from "./wire.ts";
+import { WriteGatherer } from "./write-gather.ts";
 import type { AppendMessage, AppendOutcome, FolderReader, MailWriter } from "../port.ts";
 
 export type { AppendMessage, AppendOutcome, TaggedResult };
@@ -31,6 +32,8 @@ export class ImapAppender implements MailWriter {
   }
 
   private sharedReader: ImapReader | undefined;
+  /** One for the connection: its commands are written one after the other. */
+  private gatherer: WriteGatherer | undefined;
 
   /**
    * Reads folders on this same connection, between appends (never during one): the read-back
@@ -96,14 +99,6 @@ export class ImapAppender implements MailWriter {
     );
   }
 
-  private async writeLiteral(m: AppendMessage): Promise<void> {
-    if (Buffer.isBuffer(m.content)) {
-      await this.session.write(m.content);
-      return;
-    }
-    await this.streamFile(m.content.path, m.content.size);
-  }
-
   /**
    * Streams a spooled message through two reusable buffers: a buffer is refilled only after
    * the socket has flushed it, so a 1 GB message allocates nothing per chunk and the
@@ -141,23 +136,36 @@ export class ImapAppender implements MailWriter {
     const tag = this.session.nextTag();
     const done = this.session.expect(tag);
     this.session.untagged = [];
+    // the whole command gathered into few large writes (write-gather.ts)
+    const out = (this.gatherer ??= new WriteGatherer((data) => this.flushed(data)));
     let prefix = `${tag} APPEND ${encodeMailbox(mailbox)}`;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      await this.session.write(prefix + this.messageHeader(m, true));
+      await out.add(prefix + this.messageHeader(m, true));
       prefix = "";
       if (!this.literalPlus) {
+        // waited for before the bytes that it answers are flushed (the answer may come first)
         const cont = this.session.waitContinuation();
+        await out.flush();
         const first = await Promise.race([cont.then(() => "cont" as const), done.then(() => "done" as const)]);
         if (first === "done") return { done };
       }
-      await this.writeLiteral(m);
-      if (i === 0 && messages.length > 1) crashPoint("append-mid-batch");
+      if (Buffer.isBuffer(m.content)) await out.add(m.content);
+      else {
+        await out.flush();
+        await this.streamFile(m.content.path, m.content.size);
+      }
+      if (i === 0 && messages.length > 1 && crashPointArmed("append-mid-batch")) {
+        // half a MULTIAPPEND on the wire when the test's kill comes
+        await out.flush();
+        crashPoint("append-mid-batch");
+      }
     }
     // the command's last bytes, awaited until the socket has flushed them (and so every byte
     // before them): the caller may reuse the messages' buffers as soon as this returns, even
     // when the server answered NO before it had read them all
-    await this.flushed(CRLF);
+    await out.add(CRLF);
+    await out.flush();
     return { done };
   }
 
