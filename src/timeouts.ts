@@ -39,6 +39,13 @@ export const TIMEOUTS = {
    * opener's lateCommitMs).
    */
   inFlightSettleMs: 3_000,
+  /**
+   * A batch's commit also records the next batch's intent (one state write instead of two).
+   * That intent is used for the next APPEND only if it was written no longer than this before
+   * it; else a fresh one is written first, so the settle wait above still counts from a time
+   * close to the APPEND (it may be this much earlier, not more).
+   */
+  intentReuseMs: 250,
   /** Shutdown (SIGTERM): running jobs get this long to reach a safe point. systemd's TimeoutStopSec=15 leaves 7 s for the state flush and the sockets. */
   shutdownJobsMs: 8_000,
   /** Closing a listening socket at shutdown. */

@@ -4,7 +4,9 @@
 //   1. fetch the batch's sources from the old server (EXAMINE, BODY.PEEK[]: read-only)
 //   2. persist the intent: old UIDs + the target's UIDNEXT/UIDVALIDITY before the APPEND
 //   3. MULTIAPPEND into the SELECTed target folder
-//   4. persist the commit: watermark = highest UID, intent cleared
+//   4. persist the commit: watermark = highest UID, intent cleared — or, in the same write,
+//      replaced by the next batch's intent, which then stands for step 2 of that batch when
+//      its APPEND follows within TIMEOUTS.intentReuseMs (one state write per batch)
 // A crash between 2 and 4 leaves an intent; the next run matches the intent's messages
 // against what the target got at or above that UIDNEXT (by fingerprint) and appends only
 // what is missing. A UIDVALIDITY change matches the whole folder the same way.
@@ -21,6 +23,7 @@ import { alreadyPresent, fingerprint, literalLimit, planBatches, uidWindows, typ
 import type { PlannedFolder } from "./folder-plan.ts";
 import { checkStored, headerDigest, type SentMessage } from "./stored-check.ts";
 import { untilLateCommitSettled } from "./late-commit.ts";
+import { TIMEOUTS } from "../timeouts.ts";
 
 export type ProgressEvent =
   | { type: "folder"; folder: string; target: string; messages: number; bytes: number }
@@ -231,7 +234,11 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
    * `asked`: the UIDs that were fetched (all of `uids`, except after a crash, where the ones
    * already on the target are not fetched again).
    */
-  const appendAndCommit = async (uids: number[], fetched: Fetched, intent?: PendingBatch, asked: number[] = uids, alreadyThere = 0) => {
+  // the intent that the last commit wrote for the batch after it (see nextIntent below)
+  let prewritten: PendingBatch | undefined;
+  const appendAndCommit = async (uids: number[], fetched: Fetched, intent?: PendingBatch, asked: number[] = uids, alreadyThere = 0, next?: number[]) => {
+    const ready = prewritten && intentStillFits(prewritten, uids, Date.now()) ? prewritten : undefined;
+    prewritten = undefined;
     const order = uids.filter((u) => fetched.messages.has(u));
     const messages = order.map((u) => fetched.messages.get(u)!);
     const skipped: Skip[] = [
@@ -256,9 +263,12 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     let refused = 0;
     if (messages.length) {
       if (!intent) {
-        await ctx.state.updateFolder(pf.old, (f) => {
-          f.pending = { uids, targetUidNext, targetUidValidity, at: Date.now() };
-        });
+        // written with the last batch's commit, moments ago: it is on disk already
+        if (!ready) {
+          await ctx.state.updateFolder(pf.old, (f) => {
+            f.pending = { uids, targetUidNext, targetUidValidity, at: Date.now() };
+          });
+        }
         crashPoint("intent-written");
       }
       let result = await ctx.appender.appendBatch(target, messages);
@@ -285,15 +295,18 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     }
     const copied = messages.length - refused;
     const max = Math.max(0, ...uids);
+    // the next batch's intent goes in the same write: as if written the moment after it
+    const nextIntent: PendingBatch | undefined = next?.length ? { uids: next, targetUidNext, targetUidValidity, at: Date.now() } : undefined;
     await ctx.state.updateFolder(pf.old, (f) => {
       f.lastUid = Math.max(f.lastUid, max);
-      f.pending = undefined;
+      f.pending = nextIntent;
       f.skipped = [...f.skipped.filter((x) => !uids.includes(x.uid)), ...skipped];
       // with a crashed run's batch: those found on the target count in the same write (a crash
       // between two writes would lose them from the count, and DONE's check would fail)
       f.messages += copied + alreadyThere;
       f.bytes += copiedBytes;
     });
+    prewritten = nextIntent;
     crashPoint("committed");
     outcome.messages += copied;
     outcome.bytes += copiedBytes;
@@ -317,15 +330,27 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
             throw new AutomigrateError("stopped at a safe point (shutdown)", { user: ctx.user, folder: pf.old }, { transient: true, code: "STOPPED" });
           }
           next = batches[i + 1] ? settled(fetchBatch(batches[i + 1]!)) : undefined;
-          await appendAndCommit(batches[i]!.uids, fetched);
+          await appendAndCommit(batches[i]!.uids, fetched, undefined, undefined, undefined, batches[i + 1]?.uids);
         } finally {
           dispose(fetched);
         }
       }
+    } catch (e) {
+      // stopped before the next batch's APPEND began: its intent is not left behind (the next
+      // run would take the batch for one in flight and wait to look for it on the target)
+      if (prewritten) await withdrawIntent(prewritten).catch(() => {});
+      throw e;
     } finally {
       // a prefetch still running when the loop ends early: its spool files and buffers go too
       next?.then(dispose, () => {});
     }
+  };
+
+  const withdrawIntent = async (p: PendingBatch) => {
+    prewritten = undefined;
+    await ctx.state.updateFolder(pf.old, (f) => {
+      if (f.pending && f.pending.at === p.at && sameUids(f.pending.uids, p.uids)) f.pending = undefined;
+    });
   };
 
   // what earlier runs skipped, as this run found it (a message the recovery below skips is
@@ -607,4 +632,16 @@ async function presentOnTarget(ctx: CopyContext, target: string, uids: number[] 
     if (m.headers) candidates.push({ uid: m.uid, fp: fingerprint(m.size, m.internalDate!, m.headers) });
   }
   return alreadyPresent(candidates, targetFps);
+}
+
+/**
+ * Whether the intent that the last commit wrote may stand for the APPEND of `uids` now: the
+ * same batch, written no longer than TIMEOUTS.intentReuseMs ago.
+ */
+export function intentStillFits(p: PendingBatch, uids: readonly number[], now: number): boolean {
+  return p.at !== undefined && now - p.at <= TIMEOUTS.intentReuseMs && sameUids(p.uids, uids);
+}
+
+function sameUids(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((u, i) => u === b[i]);
 }
