@@ -8,7 +8,13 @@ function recorder() {
     new Promise<void>((resolve, reject) => {
       writes.push({ bytes: Buffer.from(data), same: data, flush: (err) => (err ? reject(err) : resolve()) });
     });
-  return { writes, write, flushAll: () => writes.forEach((w) => w.flush()) };
+  /** A write that the socket flushes at once. */
+  const writeFlushed = (data: Buffer) => {
+    const p = write(data);
+    writes.at(-1)!.flush();
+    return p;
+  };
+  return { writes, write, writeFlushed };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
@@ -16,11 +22,7 @@ const tick = () => new Promise((r) => setTimeout(r, 1));
 describe("gathering a command's pieces into few writes", () => {
   test("many small pieces become chunk-sized writes with the same bytes in the same order", async () => {
     const r = recorder();
-    const g = new WriteGatherer(async (d) => {
-      const p = r.write(d);
-      r.writes.at(-1)!.flush();
-      await p;
-    }, 64);
+    const g = new WriteGatherer(r.writeFlushed, 64);
     const pieces: Buffer[] = [];
     for (let i = 0; i < 50; i++) pieces.push(Buffer.from(`piece ${i} ${"x".repeat(i % 13)}\r\n`));
     for (const p of pieces) await g.add(p);
@@ -34,11 +36,7 @@ describe("gathering a command's pieces into few writes", () => {
 
   test("a piece as large as a chunk is written as it is, after what was gathered before it", async () => {
     const r = recorder();
-    const g = new WriteGatherer(async (d) => {
-      const p = r.write(d);
-      r.writes.at(-1)!.flush();
-      await p;
-    }, 16);
+    const g = new WriteGatherer(r.writeFlushed, 16);
     const big = Buffer.alloc(40, 0x61);
     await g.add("head ");
     await g.add(big);
