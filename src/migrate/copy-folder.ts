@@ -237,7 +237,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
   // the intent that the last commit wrote for the batch after it (see nextIntent below)
   let prewritten: PendingBatch | undefined;
   const appendAndCommit = async (uids: number[], fetched: Fetched, intent?: PendingBatch, asked: number[] = uids, alreadyThere = 0, next?: number[]) => {
-    const ready = prewritten && intentStillFits(prewritten, uids, Date.now()) ? prewritten : undefined;
+    const ready = prewritten;
     prewritten = undefined;
     const order = uids.filter((u) => fetched.messages.has(u));
     const messages = order.map((u) => fetched.messages.get(u)!);
@@ -263,8 +263,9 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     let refused = 0;
     if (messages.length) {
       if (!intent) {
-        // written with the last batch's commit, moments ago: it is on disk already
-        if (!ready) {
+        // written with the last batch's commit, moments ago (checked now, just before the
+        // APPEND): it is on disk already
+        if (!ready || !intentStillFits(ready, uids, Date.now())) {
           await ctx.state.updateFolder(pf.old, (f) => {
             f.pending = { uids, targetUidNext, targetUidValidity, at: Date.now() };
           });
