@@ -229,14 +229,16 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     return out;
   };
 
-  /**
-   * Appends what is fetched, under a persisted intent, and commits the watermark for `uids`.
-   * `asked`: the UIDs that were fetched (all of `uids`, except after a crash, where the ones
-   * already on the target are not fetched again).
-   */
   // the intent that the last commit wrote for the batch after it (see nextIntent below)
   let prewritten: PendingBatch | undefined;
-  const appendAndCommit = async (uids: number[], fetched: Fetched, intent?: PendingBatch, asked: number[] = uids, alreadyThere = 0, next?: number[]) => {
+  /**
+   * Appends what is fetched, under a persisted intent, and commits the watermark for `uids`.
+   * `intent`: a crashed run's, found in the state. `asked`: the UIDs that were fetched (all of
+   * `uids`, except after a crash, where the ones already on the target are not fetched again).
+   * `next`: the next batch's UIDs, whose intent the commit writes.
+   */
+  const appendAndCommit = async (uids: number[], fetched: Fetched, opts: { intent?: PendingBatch; asked?: number[]; alreadyThere?: number; next?: number[] } = {}) => {
+    const { intent, asked = uids, alreadyThere = 0, next } = opts;
     const ready = prewritten;
     prewritten = undefined;
     const order = uids.filter((u) => fetched.messages.has(u));
@@ -331,7 +333,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
             throw new AutomigrateError("stopped at a safe point (shutdown)", { user: ctx.user, folder: pf.old }, { transient: true, code: "STOPPED" });
           }
           next = batches[i + 1] ? settled(fetchBatch(batches[i + 1]!)) : undefined;
-          await appendAndCommit(batches[i]!.uids, fetched, undefined, undefined, undefined, batches[i + 1]?.uids);
+          await appendAndCommit(batches[i]!.uids, fetched, { next: batches[i + 1]?.uids });
         } finally {
           dispose(fetched);
         }
@@ -368,7 +370,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     // the present ones count as migrated (they were, by the run that died)
     const fetched = missing.length ? await fetchAll(ctx, noteSizes(await sizesOf(ctx.old, missing)), fetchSome) : emptyFetched();
     try {
-      await appendAndCommit(pending.uids, fetched, pending, missing, present.size);
+      await appendAndCommit(pending.uids, fetched, { intent: pending, asked: missing, alreadyThere: present.size });
     } finally {
       dispose(fetched);
     }

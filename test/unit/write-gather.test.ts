@@ -1,4 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { WriteGatherer } from "../../src/mailstore/imap/write-gather.ts";
 
 /** A socket stand-in that records each write (a copy: the gatherer reuses its chunks) and lets the test say when each is flushed. */
@@ -90,5 +93,30 @@ describe("gathering a command's pieces into few writes", () => {
     await h.add("dd"); // "cccccc" written
     r.writes[1]!.flush(new Error("broken pipe"));
     await expect(h.flush()).rejects.toThrow("broken pipe");
+  });
+
+  test("a spooled file is read straight into the chunks, between the pieces around it; a short file says how much it had", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "am-gather-"));
+    try {
+      const path = join(dir, "spool");
+      const body = Buffer.from(Array.from({ length: 50 }, (_, i) => `line ${i}\r\n`).join(""));
+      writeFileSync(path, body);
+      const r = recorder();
+      const g = new WriteGatherer(r.writeFlushed, 64);
+      const fd = openSync(path, "r");
+      try {
+        await g.add("{size}\r\n");
+        expect(await g.addFile(fd, body.length)).toBe(body.length);
+        await g.add("\r\n");
+        await g.flush();
+        expect(Buffer.concat(r.writes.map((w) => w.bytes)).toString()).toBe(`{size}\r\n${body}\r\n`);
+        expect(r.writes.every((w) => w.bytes.length <= 64)).toBe(true);
+        expect(await g.addFile(fd, body.length + 10)).toBe(body.length);
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,7 @@
 // imapflow sends one command at a time and no MULTIAPPEND; this is written on purpose
 // where it stops, on our own connection (session.ts). Bytes in flight are bounded by the
 // caller's batch size.
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { crashPoint, crashPointArmed } from "../../crash-points.ts";
 import { AutomigrateError } from "../../errors.ts";
 import { folderFacts } from "./fetch-parse.ts";
@@ -99,27 +99,11 @@ export class ImapAppender implements MailWriter {
     );
   }
 
-  /**
-   * Streams a spooled message through two reusable buffers: a buffer is refilled only after
-   * the socket has flushed it, so a 1 GB message allocates nothing per chunk and the
-   * garbage collector has nothing to fall behind on.
-   */
-  private async streamFile(path: string, size: number): Promise<void> {
-    const CHUNK = 256 * 1024;
-    const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
-    const flushed: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+  /** A spooled message, read from its file into the command's gathered writes (write-gather.ts). */
+  private async addSpooled(out: WriteGatherer, path: string, size: number): Promise<void> {
     const fd = openSync(path, "r");
-    let sent = 0;
     try {
-      for (let i = 0; sent < size; i ^= 1) {
-        await flushed[i];
-        if (this.session.closed) throw this.session.closed;
-        const n = readSync(fd, buffers[i]!, 0, Math.min(CHUNK, size - sent), sent);
-        if (n <= 0) throw this.session.fail(`spooled message ${path} is shorter than ${size} bytes`);
-        sent += n;
-        flushed[i] = this.flushed(buffers[i]!.subarray(0, n));
-      }
-      await Promise.all(flushed);
+      if ((await out.addFile(fd, size)) < size) throw this.session.fail(`spooled message ${path} is shorter than ${size} bytes`);
     } finally {
       closeSync(fd);
     }
@@ -137,7 +121,7 @@ export class ImapAppender implements MailWriter {
     const done = this.session.expect(tag);
     this.session.untagged = [];
     // the whole command gathered into few large writes (write-gather.ts)
-    const out = (this.gatherer ??= new WriteGatherer((data) => this.flushed(data)));
+    const out = (this.gatherer ??= new WriteGatherer((data) => (this.session.closed ? Promise.reject(this.session.closed) : this.flushed(data))));
     let prefix = `${tag} APPEND ${encodeMailbox(mailbox)}`;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
@@ -151,10 +135,7 @@ export class ImapAppender implements MailWriter {
         if (first === "done") return { done };
       }
       if (Buffer.isBuffer(m.content)) await out.add(m.content);
-      else {
-        await out.flush();
-        await this.streamFile(m.content.path, m.content.size);
-      }
+      else await this.addSpooled(out, m.content.path, m.content.size);
       if (i === 0 && messages.length > 1 && crashPointArmed("append-mid-batch")) {
         // half a MULTIAPPEND on the wire when the test's kill comes
         await out.flush();

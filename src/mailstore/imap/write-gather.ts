@@ -4,7 +4,10 @@
 // too. Gathered into chunks of CHUNK bytes they are a few hundred. The pieces are copied once
 // into one of two reusable chunks; a chunk is refilled only after the socket has flushed it,
 // so at most two chunks are in flight and nothing is allocated per piece. A piece as large as
-// a chunk is written as it is (after what was gathered before it), without a copy.
+// a chunk is written as it is (after what was gathered before it), without a copy; a spooled
+// message is read from its file straight into the chunks, so however large it is nothing is
+// allocated for it.
+import { readSync } from "node:fs";
 
 export const GATHER_CHUNK = 256 * 1024;
 
@@ -54,6 +57,23 @@ export class WriteGatherer {
       this.used += n;
       at += n;
     }
+  }
+
+  /**
+   * Adds the first `size` bytes of an open file, read straight into the chunks. Returns how many
+   * bytes were added: fewer than `size` when the file is shorter (the caller decides what that means).
+   */
+  async addFile(fd: number, size: number): Promise<number> {
+    let read = 0;
+    while (read < size) {
+      if (this.used === this.chunkSize) await this.send();
+      if (this.failure !== undefined) throw this.failure;
+      const n = readSync(fd, this.chunks[this.current]!, this.used, Math.min(this.chunkSize - this.used, size - read), read);
+      if (n <= 0) break;
+      this.used += n;
+      read += n;
+    }
+    return read;
   }
 
   /** Writes what is gathered, without waiting for the socket to take it. */
