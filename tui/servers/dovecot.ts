@@ -49,6 +49,12 @@ export interface DovecotOptions {
    * slows every client's APPEND).
    */
   mailFormat?: "maildir" | "mdbox";
+  /**
+   * mail_fsync (Dovecot's default: optimized, a saved message is fsynced before its save is
+   * acknowledged); "never" only to measure how much of a copy's time is the disk's
+   * (bench/bound.ts), never for mail anyone keeps.
+   */
+  mailFsync?: "optimized" | "always" | "never";
   /** disable_plaintext_auth (default no): refuse PLAIN/LOGIN on insecure connections. */
   disablePlaintextAuth?: boolean;
   /**
@@ -246,7 +252,7 @@ auth_master_user_separator = *
 auth_verbose = yes
 login_log_format_elements = user=<%u> method=%m rip=%r lip=%l mpid=%e %c session=<%{session}> orig_user=<%{orig_user}> auth_user=<%{auth_user}>
 mail_location = ${opts.mailFormat ?? "maildir"}:${mailRoot}/%d/%n
-mail_uid = ${uid}
+${opts.mailFsync ? `mail_fsync = ${opts.mailFsync}\n` : ""}mail_uid = ${uid}
 mail_gid = ${gid}
 first_valid_uid = ${Math.min(uid, MAIL_UID)}
 ${IS_ROOT ? "" : `default_login_user = ${me}\ndefault_internal_user = ${me}\n`}mail_plugins = $mail_plugins ${plugins.join(" ")}

@@ -1,0 +1,95 @@
+// What bounds the copy of the first benchmark mailbox (bench/scenarios.ts): automigrate and
+// mbsync, alternately, into a new Dovecot with its default fsyncs and into one with
+// mail_fsync = never, three rounds, with the whole machine's CPU (/proc/stat) over each run.
+// If a tool's time falls when the new server stops syncing its saves, that tool was waiting
+// on the new server's disk. Writes the "What bounds the copy" section of BENCHMARKS.md.
+// Run: bun bench/bound.ts (part of npm run bench).
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDovecot, type Dovecot } from "../tui/servers/dovecot.ts";
+import { writeSection } from "./benchmarks-file.ts";
+import { generateMaildir } from "./mailgen.ts";
+import { SCENARIOS } from "./scenarios.ts";
+import { AUTOMIGRATE, countTarget, MAIL_OWNER, mbsyncConfig, measure, setupHome, warm, type RunResult } from "./tools.ts";
+
+const HEADING = "## What bounds the copy";
+const ROUNDS = 3;
+const sc = SCENARIOS[0]!;
+const src = "src0@example.com";
+const mbUser = "mbsync@example.com";
+const users = [src, mbUser].map((user) => ({ user, password: "pw" }));
+
+/** The machine's CPU time so far, in seconds: busy (user, nice, system, irq), idle and iowait. */
+function machineCpu(): { busy: number; idle: number; iowait: number } {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq] = f as [number, number, number, number, number, number, number];
+  return { busy: (user + nice + system + irq + softirq) / 100, idle: idle / 100, iowait: iowait / 100 };
+}
+
+interface Measured extends RunResult {
+  machineBusy: number;
+  machineIowait: number;
+}
+
+async function measured(cmd: string, args: string[]): Promise<Measured> {
+  const before = machineCpu();
+  const r = await measure(cmd, args);
+  const after = machineCpu();
+  return { ...r, machineBusy: after.busy - before.busy, machineIowait: after.iowait - before.iowait };
+}
+
+const [old, synced, unsynced] = await Promise.all([
+  startDovecot({ label: "bound-old", users }),
+  startDovecot({ label: "bound-new", users }),
+  startDovecot({ label: "bound-nofsync", users, mailFsync: "never" }),
+]);
+const work = mkdtempSync(join(tmpdir(), "automigrate-bound-"));
+try {
+  const gen = generateMaildir(old.maildir(src), sc.spec, MAIL_OWNER);
+  await warm(old, src);
+  const setups = [synced, unsynced].map((target, i) => {
+    const dir = join(work, `t${i}`);
+    mkdirSync(dir, { recursive: true });
+    return { target, label: i === 0 ? "default (optimized)" : "never", home: setupHome(dir, old, target), rc: mbsyncConfig(dir, old, target, src, mbUser), dir };
+  });
+  const checked = async (r: Measured, target: Dovecot, user: string, what: string) => {
+    if (r.code !== 0) throw new Error(`${what} failed: ${r.output}`);
+    const n = await countTarget(target, user);
+    if (n !== gen.messages) throw new Error(`${what} copied ${n} of ${gen.messages} messages`);
+    return r;
+  };
+  const rows: { round: number; label: string; am: Measured; mb: Measured }[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const s of setups) {
+      // fresh: the accounts' mail on the new server and both tools' state gone
+      for (const u of [src, mbUser]) rmSync(s.target.maildir(u), { recursive: true, force: true });
+      rmSync(join(s.home, "state"), { recursive: true, force: true });
+      rmSync(join(s.dir, "mbsync-state"), { recursive: true, force: true });
+      mkdirSync(join(s.dir, "mbsync-state"));
+      const am = await checked(await measured(AUTOMIGRATE, ["--home", s.home, "migrate", src, "--json"]), s.target, src, "automigrate migrate");
+      const mb = await checked(await measured("mbsync", ["-q", "-c", s.rc, "-a"]), s.target, mbUser, "mbsync");
+      rows.push({ round, label: s.label, am, mb });
+      console.error(`[bound] round ${round}, mail_fsync ${s.label}: automigrate ${am.seconds.toFixed(2)} s, mbsync ${mb.seconds.toFixed(2)} s`);
+    }
+  }
+  const f = (n: number, d = 2) => n.toFixed(d);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const of = (label: string) => rows.filter((r) => r.label === label);
+  const lines = [
+    HEADING,
+    "",
+    `\`bun bench/bound.ts\` (part of \`npm run bench\`), ${new Date().toISOString().slice(0, 10)}, this machine (see the top): ${sc.name} — ${gen.messages} messages, ${f(gen.bytes / 1e6, 0)} MB — copied by each tool from the same old Dovecot into two new ones that differ only in \`mail_fsync\`: Dovecot's default (a saved message is on disk before its APPEND is answered) and \`never\` (for this measurement only). Rounds alternate the tools and the targets. "Machine busy" is the whole machine's user + system CPU over the tool's run (both Dovecots included; 2 cores give 2 CPU-s per second); "iowait" is the idle time spent waiting for the disk.`,
+    "",
+    "| round | new server's mail_fsync | automigrate | automigrate CPU | machine busy / iowait (automigrate's run) | mbsync | machine busy / iowait (mbsync's run) | ratio |",
+    "|---|---|---:|---:|---:|---:|---:|---:|",
+    ...rows.map((r) => `| ${r.round} | ${r.label} | ${f(r.am.seconds)} s | ${f(r.am.userSeconds + r.am.sysSeconds)} s | ${f(r.am.machineBusy, 1)} / ${f(r.am.machineIowait, 1)} s | ${f(r.mb.seconds)} s | ${f(r.mb.machineBusy, 1)} / ${f(r.mb.machineIowait, 1)} s | ${f(r.mb.seconds / r.am.seconds)}× |`),
+    "",
+    ...["default (optimized)", "never"].map((l) => `- mail_fsync ${l}: median automigrate ${f(median(of(l).map((r) => r.am.seconds)))} s, mbsync ${f(median(of(l).map((r) => r.mb.seconds)))} s, ratio ${f(median(of(l).map((r) => r.mb.seconds / r.am.seconds)))}×.`),
+  ];
+  writeSection(HEADING, lines.join("\n"));
+  console.error(lines.slice(4).join("\n"));
+} finally {
+  await Promise.all([old.stop(), synced.stop(), unsynced.stop()]);
+  rmSync(work, { recursive: true, force: true });
+}
