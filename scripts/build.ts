@@ -39,7 +39,9 @@ const blessedForBundles: BunPlugin = {
 
 // imapflow loads its MIME decoders (libmime with its charset tables, mailsplit, libqp,
 // libbase64) at start for download() and ENVELOPE/BODYSTRUCTURE parsing, which a migration
-// never uses: about 25 ms of every command's start-up. Here they load on first use instead.
+// never uses: about 25 ms of every command's start-up. Likewise pino, for the default logger
+// of a connection given none (ours are given `logger: false`), and socks, for a SOCKS proxy
+// (none is configured). Here they load on first use instead.
 const imapflowLazyMime: BunPlugin = {
   name: "imapflow-lazy-mime",
   setup(build) {
@@ -53,6 +55,14 @@ const imapflowLazyMime: BunPlugin = {
         "import { downloadMessage, downloadMessageParts } from './download.js';",
         "const downloadMessage = (...a) => require('./download.js').downloadMessage(...a);\nconst downloadMessageParts = (...a) => require('./download.js').downloadMessageParts(...a);",
       ),
+      loader: "js",
+    }));
+    build.onLoad({ filter: /[\\/]imapflow[\\/]dist[\\/]esm[\\/]logger\.js$/ }, ({ path }) => ({
+      contents: edit(path, "import pino from 'pino';", "const pino = (...a) => { const m = require('pino'); return (m.default ?? m)(...a); };"),
+      loader: "js",
+    }));
+    build.onLoad({ filter: /[\\/]imapflow[\\/]dist[\\/]esm[\\/]proxy-connection\.js$/ }, ({ path }) => ({
+      contents: edit(path, "import { SocksClient } from 'socks';", "const SocksClient = { createConnection: (...a) => require('socks').SocksClient.createConnection(...a) };"),
       loader: "js",
     }));
     build.onLoad({ filter: /[\\/]imapflow[\\/]dist[\\/]esm[\\/]tools\.js$/ }, ({ path }) => ({

@@ -28,7 +28,10 @@ export function parseConfig(raw: unknown, file: string): Config {
       hint: "remove that key from the file",
     }, { code: "CORRUPT" });
   }
-  const parsed = configSchema.safeParse(raw);
+  // without zod's compiled fast path: the config is parsed once or twice per process, and
+  // compiling its many object schemas cost more (about 13 ms of every command's start) than
+  // it saves; documents parsed in bulk (account states, jobs) keep it
+  const parsed = configSchema.safeParse(raw, { jitless: true });
   if (!parsed.success) {
     throw new AutomigrateError(`${file} is invalid:\n${parsed.error.issues.map((i) => "  " + formatIssue(i, "", configSchema)).join("\n")}`, {
       file,
@@ -103,7 +106,7 @@ export async function loadConfigVersion(home: string): Promise<{ config: Config;
 function checkedForSave(config: Config, where: string): Config {
   const reserved = reservedKeyPath(config);
   if (reserved) throw new AutomigrateError(`${reserved.join(".")}: "${reserved[reserved.length - 1]}" is not a setting name (reserved); nothing was saved`, { file: where }, { code: "INPUT", exitCode: 2 });
-  return configSchema.parse(config);
+  return configSchema.parse(config, { jitless: true });
 }
 
 function saveConfigFile(home: string, config: Config): void {
