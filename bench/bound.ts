@@ -11,7 +11,7 @@ import { startDovecot, type Dovecot } from "../tui/servers/dovecot.ts";
 import { writeSection } from "./benchmarks-file.ts";
 import { generateMaildir } from "./mailgen.ts";
 import { SCENARIOS } from "./scenarios.ts";
-import { AUTOMIGRATE, countTarget, MAIL_OWNER, mbsyncConfig, measure, setupHome, warm, type RunResult } from "./tools.ts";
+import { AUTOMIGRATE, countTarget, MAIL_OWNER, mbsyncConfig, measure, settleDisk, setupHome, warm, type RunResult } from "./tools.ts";
 
 const HEADING = "## What bounds the copy";
 const ROUNDS = 3;
@@ -33,6 +33,7 @@ interface Measured extends RunResult {
 }
 
 async function measured(cmd: string, args: string[]): Promise<Measured> {
+  settleDisk();
   const before = machineCpu();
   const r = await measure(cmd, args);
   const after = machineCpu();

@@ -11,7 +11,7 @@ import { writeSection } from "./benchmarks-file.ts";
 import { generateMaildir } from "./mailgen.ts";
 import { categorize, type CpuProfile } from "./profile-categories.ts";
 import { SCENARIOS } from "./scenarios.ts";
-import { AUTOMIGRATE, countTarget, MAIL_OWNER, measure, ROOT, setupHome, warm, type RunResult } from "./tools.ts";
+import { AUTOMIGRATE, countTarget, MAIL_OWNER, measure, ROOT, settleDisk, setupHome, warm, type RunResult } from "./tools.ts";
 
 const HEADING = "## Where the CPU goes";
 const sc = SCENARIOS[0]!;
@@ -28,6 +28,7 @@ try {
   const fresh = () => {
     rmSync(target.maildir(src), { recursive: true, force: true });
     rmSync(join(home, "state"), { recursive: true, force: true });
+    settleDisk();
   };
   const checked = async (r: RunResult, what: string) => {
     if (r.code !== 0) throw new Error(`${what} failed: ${r.output}`);

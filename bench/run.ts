@@ -9,7 +9,7 @@ import { generateMaildir } from "./mailgen.ts";
 import { replaceSection } from "./benchmarks-file.ts";
 import { regressions } from "./gates.ts";
 import { SCALE, SCENARIOS } from "./scenarios.ts";
-import { AUTOMIGRATE, countTarget, MAIL_OWNER, mbsyncConfig, measure, ROOT, setupHome, version, warm, type RunResult } from "./tools.ts";
+import { AUTOMIGRATE, countTarget, MAIL_OWNER, mbsyncConfig, measure, ROOT, settleDisk, setupHome, version, warm, type RunResult } from "./tools.ts";
 
 interface Row {
   scenario: string;
@@ -54,8 +54,10 @@ async function main(): Promise<Row[]> {
       const amArgs = ["--home", home, "migrate", src, "--json"];
       const rc = mbsyncConfig(work, old, target, src, `mbsync${idx}@example.com`);
       console.error(`[bench] ${sc.name}: ${gen.messages} messages, ${(gen.bytes / 1e6).toFixed(1)} MB`);
+      settleDisk();
       const am = await measure(AUTOMIGRATE, amArgs);
       if (am.code !== 0) throw new Error(`automigrate failed: ${am.output}`);
+      settleDisk();
       const mb_ = await measure("mbsync", ["-q", "-c", rc, "-a"]);
       if (mb_.code !== 0) throw new Error(`mbsync failed: ${mb_.output}`);
       const [amCount, mbCount] = [await countTarget(target, src), await countTarget(target, `mbsync${idx}@example.com`)];
@@ -80,7 +82,7 @@ function writeReport(rows: Row[]): void {
   const lines = [
     "# Benchmarks",
     "",
-    `automigrate against mbsync (${version("mbsync", ["--version"])}, one-way pull: \`Sync Pull\`, \`Create Near\`, \`CopyArrivalDate yes\`), both copying the same generated mailbox from the same old Dovecot into fresh accounts on the same new Dovecot, in the same run. Wall-clock times include process start-up for both tools. Peak RSS is the process's VmHWM.`,
+    `automigrate against mbsync (${version("mbsync", ["--version"])}, one-way pull: \`Sync Pull\`, \`Create Near\`, \`CopyArrivalDate yes\`), both copying the same generated mailbox from the same old Dovecot into fresh accounts on the same new Dovecot, in the same run. Wall-clock times include process start-up for both tools. Each timed copy starts after sync(1), so that neither tool waits on the writeback of what came before it (the generated mailbox, the other tool's copy). Peak RSS is the process's VmHWM.`,
     "",
     `Machine: ${version("nproc", [])} cores, Dovecot ${version("dovecot", ["--version"])}, Bun ${Bun.version}, loopback. Date: ${new Date().toISOString().slice(0, 10)}. Scale: ${SCALE}.`,
     "",

@@ -21,6 +21,16 @@ export interface RunResult {
   output: string;
 }
 
+/**
+ * Writes every dirty page to disk (sync(1)) before a timed copy, so that neither tool waits on
+ * the writeback of what came before it: the generated mailbox (written without fsync just
+ * before the first copy) or the other tool's copy. Both tools get the same quiet disk.
+ */
+export function settleDisk(): void {
+  const r = spawnSync("sync");
+  if (r.status !== 0) throw new Error(`sync failed: ${r.stderr}`);
+}
+
 /** Runs a command, polling its peak RSS (VmHWM) until it exits; its CPU time from its rusage. */
 export async function measure(cmd: string, args: string[], env?: Record<string, string>): Promise<RunResult> {
   const started = performance.now();
