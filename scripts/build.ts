@@ -42,8 +42,8 @@ const blessedForBundles: BunPlugin = {
 // never uses: about 25 ms of every command's start-up. Likewise pino, for the default logger
 // of a connection given none (ours are given `logger: false`), and socks, for a SOCKS proxy
 // (none is configured). Here they load on first use instead.
-const imapflowLazyMime: BunPlugin = {
-  name: "imapflow-lazy-mime",
+const imapflowLazyModules: BunPlugin = {
+  name: "imapflow-lazy-modules",
   setup(build) {
     const edit = (path: string, from: string, to: string, src = readFileSync(path, "utf8")) => {
       if (!src.includes(from)) throw new Error(`imapflow changed in ${path} (no "${from}"): update scripts/build.ts`);
@@ -83,7 +83,7 @@ const result = await Bun.build({
   target: "bun",
   format: "cjs",
   bytecode: true,
-  plugins: [blessedForBundles, imapflowLazyMime],
+  plugins: [blessedForBundles, imapflowLazyModules],
   // optional peers of blessed's Terminal widget, which the console does not use
   external: ["term.js", "pty.js"],
 });
