@@ -77,7 +77,7 @@ export class WriteGatherer {
   }
 
   /** Writes what is gathered, without waiting for the socket to take it. */
-  async send(): Promise<void> {
+  private async send(): Promise<void> {
     if (this.used === 0) return;
     const i = this.current;
     this.last = this.flushed[i] = this.observed(this.write(this.chunks[i]!.subarray(0, this.used)));
