@@ -7,11 +7,11 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDovecot, type Dovecot } from "../tui/servers/dovecot.ts";
+import { startDovecot } from "../tui/servers/dovecot.ts";
 import { writeSection } from "./benchmarks-file.ts";
 import { generateMaildir } from "./mailgen.ts";
 import { SCENARIOS } from "./scenarios.ts";
-import { AUTOMIGRATE, countTarget, MAIL_OWNER, mbsyncConfig, measure, settleDisk, setupHome, warm, type RunResult } from "./tools.ts";
+import { AUTOMIGRATE, copiedAll, MAIL_OWNER, mbsyncConfig, measure, settleDisk, setupHome, warm, type RunResult } from "./tools.ts";
 
 const HEADING = "## What bounds the copy";
 const ROUNDS = 3;
@@ -54,12 +54,6 @@ try {
     mkdirSync(dir, { recursive: true });
     return { target, label: i === 0 ? "default (optimized)" : "never", home: setupHome(dir, old, target), rc: mbsyncConfig(dir, old, target, src, mbUser), dir };
   });
-  const checked = async (r: Measured, target: Dovecot, user: string, what: string) => {
-    if (r.code !== 0) throw new Error(`${what} failed: ${r.output}`);
-    const n = await countTarget(target, user);
-    if (n !== gen.messages) throw new Error(`${what} copied ${n} of ${gen.messages} messages`);
-    return r;
-  };
   const rows: { round: number; label: string; am: Measured; mb: Measured }[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const s of setups) {
@@ -68,8 +62,8 @@ try {
       rmSync(join(s.home, "state"), { recursive: true, force: true });
       rmSync(join(s.dir, "mbsync-state"), { recursive: true, force: true });
       mkdirSync(join(s.dir, "mbsync-state"));
-      const am = await checked(await measured(AUTOMIGRATE, ["--home", s.home, "migrate", src, "--json"]), s.target, src, "automigrate migrate");
-      const mb = await checked(await measured("mbsync", ["-q", "-c", s.rc, "-a"]), s.target, mbUser, "mbsync");
+      const am = await copiedAll(await measured(AUTOMIGRATE, ["--home", s.home, "migrate", src, "--json"]), s.target, src, gen.messages, "automigrate migrate");
+      const mb = await copiedAll(await measured("mbsync", ["-q", "-c", s.rc, "-a"]), s.target, mbUser, gen.messages, "mbsync");
       rows.push({ round, label: s.label, am, mb });
       console.error(`[bound] round ${round}, mail_fsync ${s.label}: automigrate ${am.seconds.toFixed(2)} s, mbsync ${mb.seconds.toFixed(2)} s`);
     }

@@ -11,7 +11,7 @@ import { writeSection } from "./benchmarks-file.ts";
 import { generateMaildir } from "./mailgen.ts";
 import { categorize, type CpuProfile } from "./profile-categories.ts";
 import { SCENARIOS } from "./scenarios.ts";
-import { AUTOMIGRATE, countTarget, MAIL_OWNER, measure, ROOT, settleDisk, setupHome, warm, type RunResult } from "./tools.ts";
+import { AUTOMIGRATE, copiedAll, MAIL_OWNER, measure, ROOT, settleDisk, setupHome, warm, type RunResult } from "./tools.ts";
 
 const HEADING = "## Where the CPU goes";
 const sc = SCENARIOS[0]!;
@@ -30,12 +30,7 @@ try {
     rmSync(join(home, "state"), { recursive: true, force: true });
     settleDisk();
   };
-  const checked = async (r: RunResult, what: string) => {
-    if (r.code !== 0) throw new Error(`${what} failed: ${r.output}`);
-    const n = await countTarget(target, src);
-    if (n !== gen.messages) throw new Error(`${what} copied ${n} of ${gen.messages} messages`);
-    return r;
-  };
+  const checked = (r: RunResult, what: string) => copiedAll(r, target, src, gen.messages, what);
   const runs: RunResult[] = [];
   for (let i = 0; i < 3; i++) {
     fresh();

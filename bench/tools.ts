@@ -95,6 +95,14 @@ export async function warm(server: Dovecot, user: string): Promise<void> {
   await c.logout();
 }
 
+/** `r` when the run exited 0 and `user` on `server` holds all `expected` messages; else an error naming `what`. */
+export async function copiedAll<R extends RunResult>(r: R, server: Dovecot, user: string, expected: number, what: string): Promise<R> {
+  if (r.code !== 0) throw new Error(`${what} failed: ${r.output}`);
+  const n = await countTarget(server, user);
+  if (n !== expected) throw new Error(`${what} copied ${n} of ${expected} messages`);
+  return r;
+}
+
 export async function countTarget(server: Dovecot, user: string): Promise<number> {
   const c = await connectAs(server, user);
   let n = 0;
