@@ -37,45 +37,6 @@ const blessedForBundles: BunPlugin = {
   },
 };
 
-// imapflow loads its MIME decoders (libmime with its charset tables, mailsplit, libqp,
-// libbase64) at start for download() and ENVELOPE/BODYSTRUCTURE parsing, which a migration
-// never uses: about 25 ms of every command's start-up. Likewise pino, for the default logger
-// of a connection given none (ours are given `logger: false`), and socks, for a SOCKS proxy
-// (none is configured). Here they load on first use instead.
-const imapflowLazyModules: BunPlugin = {
-  name: "imapflow-lazy-modules",
-  setup(build) {
-    const edit = (path: string, from: string, to: string, src = readFileSync(path, "utf8")) => {
-      if (!src.includes(from)) throw new Error(`imapflow changed in ${path} (no "${from}"): update scripts/build.ts`);
-      return src.replace(from, to);
-    };
-    build.onLoad({ filter: /[\\/]imapflow[\\/]dist[\\/]esm[\\/]imap-flow\.js$/ }, ({ path }) => ({
-      contents: edit(
-        path,
-        "import { downloadMessage, downloadMessageParts } from './download.js';",
-        "const downloadMessage = (...a) => require('./download.js').downloadMessage(...a);\nconst downloadMessageParts = (...a) => require('./download.js').downloadMessageParts(...a);",
-      ),
-      loader: "js",
-    }));
-    build.onLoad({ filter: /[\\/]imapflow[\\/]dist[\\/]esm[\\/]logger\.js$/ }, ({ path }) => ({
-      contents: edit(path, "import pino from 'pino';", "const pino = (...a) => { const m = require('pino'); return (m.default ?? m)(...a); };"),
-      loader: "js",
-    }));
-    build.onLoad({ filter: /[\\/]imapflow[\\/]dist[\\/]esm[\\/]proxy-connection\.js$/ }, ({ path }) => ({
-      contents: edit(path, "import { SocksClient } from 'socks';", "const SocksClient = { createConnection: (...a) => require('socks').SocksClient.createConnection(...a) };"),
-      loader: "js",
-    }));
-    build.onLoad({ filter: /[\\/]imapflow[\\/]dist[\\/]esm[\\/]tools\.js$/ }, ({ path }) => ({
-      contents: edit(
-        path,
-        "import libmime from 'libmime';",
-        "let libmimeLoaded;\nconst libmimeReal = () => { if (!libmimeLoaded) { const m = require('libmime'); libmimeLoaded = m && m.__esModule ? m.default : m; } return libmimeLoaded; };\nconst libmime = new Proxy({}, { get(_, k) { const m = libmimeReal(); const v = m[k]; return typeof v === 'function' ? v.bind(m) : v; } });",
-      ),
-      loader: "js",
-    }));
-  },
-};
-
 rmSync(out, { recursive: true, force: true });
 const result = await Bun.build({
   entrypoints: [join(root, "bin", "cli.ts")],
@@ -83,7 +44,7 @@ const result = await Bun.build({
   target: "bun",
   format: "cjs",
   bytecode: true,
-  plugins: [blessedForBundles, imapflowLazyModules],
+  plugins: [blessedForBundles],
   // optional peers of blessed's Terminal widget, which the console does not use
   external: ["term.js", "pty.js"],
 });

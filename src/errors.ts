@@ -101,7 +101,7 @@ export function inputError(message: string, context: ErrorContext = {}): Automig
   return new AutomigrateError(message, context, { exitCode: 2, code: "INPUT" });
 }
 
-/** Socket and imapflow error codes that mean "the connection went away": worth a retry. */
+/** Socket error codes (and imapflow's, for code that still uses it) that mean "the connection went away": worth a retry. */
 export const CONNECTION_ERROR_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",

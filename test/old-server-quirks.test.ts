@@ -48,6 +48,21 @@ describe("old servers that are not Dovecot", () => {
     expect((await digestMailbox(fx.target, USER)).get("INBOX")).toEqual(expected("INBOX"));
   }, 60_000);
 
+  test("a server that advertises LIST-EXTENDED and LIST-STATUS but refuses RETURN options: listed again with fewer, then LSUB and STATUS; exact", async () => {
+    await setup({ refuseReturnOptions: true }, 10, ["INBOX", "Archive"]);
+    const r = await migrateJson(fx.home, USER);
+    expect(r.report).toMatchObject({ status: "done", messages: 20 });
+    const got = await digestMailbox(fx.target, USER);
+    expect(got.get("Archive")).toEqual(expected("Archive"));
+    const lists = fx.old.commands.filter((c) => /^(LIST|LSUB|STATUS) /.test(c));
+    // every stage of RETURN options refused once, then a plain LIST; subscriptions by LSUB, ids by STATUS
+    expect(lists.filter((c) => c.includes("RETURN")).length).toBeGreaterThanOrEqual(2);
+    expect(lists.some((c) => /^LIST +\*$/.test(c))).toBe(true);
+    expect(lists.some((c) => c.startsWith("LSUB "))).toBe(true);
+    expect(lists.filter((c) => c.startsWith("STATUS Archive")).length).toBeGreaterThanOrEqual(1);
+    expect((await migrateJson(fx.home, USER)).report).toMatchObject({ status: "done", messages: 0 });
+  }, 60_000);
+
   test("no UIDNEXT from EXAMINE nor STATUS: the highest UID is used; nothing is lost", async () => {
     await setup({ noUidNextInSelect: true, noUidNextInStatus: true }, 25);
     const r = await migrateJson(fx.home, USER);

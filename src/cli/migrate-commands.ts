@@ -122,7 +122,7 @@ async function migrateNow(cmd: Command, user: string, asJson: boolean): Promise<
   const d = config.domains[domain];
   const problems = d ? domainProblems(domain, d) : [];
   if (problems.length) throw inputError(`${domain} cannot be migrated:\n${problems.map((p) => `  ${p}`).join("\n")}`, { user });
-  // imapflow is loaded only for commands that talk IMAP: settings commands start faster
+  // the engine and the IMAP adapter load only for commands that talk IMAP: settings commands start faster
   const { migrateUser } = await import("../migrate/migrate-user.ts");
   const { formatSummary, ProgressBar } = await import("../migrate/report.ts");
   const bar = !asJson && process.stderr.isTTY ? new ProgressBar((s) => process.stderr.write(s)) : undefined;

@@ -4,9 +4,9 @@
 // interfaces only and receives a MailOpener from its caller. Three roles: a MailStore lists
 // and manages folders, a FolderReader reads one folder at a time (what the
 // copy uses: its bodies arrive in a BodyBatch whose buffers are given back with release()),
-// a MailWriter appends. The IMAP adapter lives whole in src/mailstore/imap/ (imapflow for
-// listing and folders; our own session, folder reader and pipelined MULTIAPPEND writer), the
-// in-memory one in test/support/memory-store.ts. A new way into a server (an OAuth2 login, a
+// a MailWriter appends. The IMAP adapter lives whole in src/mailstore/imap/ (one session of
+// our own under the folder store, the folder reader and the pipelined MULTIAPPEND writer),
+// the in-memory one in test/support/memory-store.ts. A new way into a server (an OAuth2 login, a
 // provider profile) is a new opener, not an engine change.
 
 /** A folder as a server lists it. */

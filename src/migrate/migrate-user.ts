@@ -5,7 +5,7 @@ import { skippedInWords, type NoticeKind } from "./notices.ts";
 import { quotedName } from "../text.ts";
 import { canonicalUser, splitUser } from "../address.ts";
 import { usesUserPasswords, type Config, type DomainSettings } from "../config/schema.ts";
-import { AutomigrateError, classify, errorText, type ErrorCode } from "../errors.ts";
+import { AutomigrateError, classify, errorCode, errorText, type ErrorCode } from "../errors.ts";
 import { homePaths } from "../home.ts";
 import type { FolderIds, FolderReader, MailOpener, MailStore, MailWriter } from "../mailstore/port.ts";
 import { domainOf, oldServerKey } from "../mailstore/endpoints.ts";
@@ -318,8 +318,7 @@ async function prepareFolders(
       } catch (e) {
         // the server answered NO: that name is refused for good (fix the plan, see the hint),
         // not a reason to retry; a dropped connection is
-        const refusedByServer = (e as { responseStatus?: string }).responseStatus === "NO" || (e as { responseStatus?: string }).responseStatus === "BAD";
-        if (refusedByServer) {
+        if (errorCode(e) === "FOLDER_REFUSED") {
           report.errors.push({
             folder: f.old,
             code: "FOLDER_REFUSED",

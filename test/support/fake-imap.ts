@@ -68,6 +68,8 @@ export interface Quirks {
   refuseLogin?: string;
   /** EXAMINE/SELECT answered NO with this text (Exchange's "User is authenticated but not connected."). */
   refuseExamine?: string;
+  /** Advertises LIST-EXTENDED, LIST-STATUS and SPECIAL-USE but answers BAD to any LIST with RETURN options (servers that claim more than they take). */
+  refuseReturnOptions?: boolean;
   /** Bytes the server wrote for inflated literals (to see that the client stopped reading). */
   inflatedSent?: number;
 }
@@ -176,7 +178,7 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
       }, delayMs);
     const close = () => later(() => sock.destroy());
     // no MULTIAPPEND, no LITERAL+, no SPECIAL-USE, no CONDSTORE: a plain RFC 3501 server
-    const caps = `IMAP4rev1 AUTH=PLAIN SASL-IR NAMESPACE${quirks.noUidPlus ? "" : " UIDPLUS"}`;
+    const caps = `IMAP4rev1 AUTH=PLAIN SASL-IR NAMESPACE${quirks.noUidPlus ? "" : " UIDPLUS"}${quirks.refuseReturnOptions ? " LIST-EXTENDED LIST-STATUS SPECIAL-USE" : ""}`;
     send(`* OK [CAPABILITY ${caps}] fake IMAP ready\r\n`);
 
     const handle = (line: string) => {
@@ -238,6 +240,7 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
           return ok();
         case "LIST":
         case "LSUB": {
+          if (quirks.refuseReturnOptions && args.some((a) => a.toUpperCase() === "RETURN")) return send(`${tag} BAD unknown RETURN option\r\n`);
           if (!quirks.emptyList) {
             for (const [name, f] of folders) {
               const flags = [cmd === "LIST" && f.specialUse ? f.specialUse : "", "\\HasNoChildren"].filter(Boolean).join(" ");

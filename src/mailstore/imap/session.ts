@@ -34,6 +34,8 @@ export interface SessionOptions {
   limits?: ResponseLimits;
   /** Most untagged answers kept for one command (a handler given to the command sees them all instead). */
   maxUntagged?: number;
+  /** IMAP ID fields (RFC 2971) sent before the login when the server offers ID: who connects, for whom. */
+  id?: Record<string, string>;
 }
 
 export interface TaggedResult {
@@ -132,7 +134,14 @@ export class ImapSession {
       this.attach(secure);
       await this.refreshCapabilities();
     }
+    if (this.opts.id && this.capabilities.has("ID")) await this.sendId(this.opts.id);
     if (login) await this.login();
+  }
+
+  /** ID (RFC 2971): informational; a server refusing it is no reason to stop. */
+  private async sendId(fields: Record<string, string>): Promise<void> {
+    const pairs = Object.entries(fields).flatMap(([k, v]) => [quoted(k), quoted(v)]);
+    await this.command(`ID (${pairs.join(" ")})`);
   }
 
   private attach(socket: Socket | TLSSocket): void {
@@ -142,8 +151,16 @@ export class ImapSession {
     socket.setTimeout(idle);
     socket.on("data", (d: Buffer) => this.onData(d));
     socket.on("timeout", () => this.destroy(this.fail(`no answer from the server for ${Math.round(idle / 1000)}s`)));
-    socket.on("error", (e: Error & { code?: string }) => this.onClose(this.fail(`connection to the server failed: ${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ""}`, e))); // text-ok: formatting, no decision
+    socket.on("error", (e: Error & { code?: string }) => this.onClose(this.socketError(e)));
     socket.on("close", () => this.onClose(this.fail(this.bye !== undefined ? `the server ended the session: BYE "${this.bye}"` : "the server closed the connection")));
+  }
+
+  /** A socket's error: before the greeting the server could not be reached (with what to check), after it the connection broke. */
+  private socketError(e: Error & { code?: string }): AutomigrateError {
+    const what = `${e.message}${e.code && !e.message.includes(e.code) ? ` (${e.code})` : ""}`; // text-ok: formatting, no decision
+    if (!this.greeting || tlsErrorCode(e)) return this.fail(`connection to the server failed: ${what}`, e);
+    const hint = this.opts.tls === "none" ? "is the server up and listening on that port?" : "is the server up, and is the TLS mode right (none, starttls, implicit)?";
+    return new AutomigrateError(`cannot connect: ${what}`, { server: this.server, hint }, { code: "CONNECT", transient: true, cause: e });
   }
 
   /** Ends the connection with `err` (every waiting command rejects with it). */
@@ -342,7 +359,7 @@ export class ImapSession {
       throw e;
     }
     if (r.status !== "OK") {
-      throw new AutomigrateError(`the server refused the login for ${who}: ${r.text}`, {
+      throw new AutomigrateError(`login refused for ${who}: ${r.text}`, {
         server: this.server,
         user: who,
         hint: this.opts.role === "old" ? "check the master user and its password file, and that the user exists there" : "check target.auth (master user and its password file)",
