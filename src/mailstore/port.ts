@@ -139,6 +139,14 @@ export interface MailStore {
   /** Creates a folder, subscribed or not as asked. */
   create(path: string, opts: { subscribed: boolean }): Promise<void>;
   subscribe(path: string): Promise<void>;
+  /**
+   * The store's logged-in connection, handed on to read folders (of the old server) or to
+   * append (on the new one): a login fewer per job. The store is done then (its close() does
+   * nothing; the reader or writer closes the connection). Undefined when the connection has
+   * ended meanwhile (the caller opens a fresh one); absent where a store cannot.
+   */
+  asReader?(): FolderReader | undefined;
+  asWriter?(): MailWriter | undefined;
   /** Logs out (bounded in time) and closes; never throws. */
   close(): Promise<void>;
 }

@@ -215,26 +215,35 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
         await completedNotice(opts, domain, state, report, completedBefore);
         return finish();
       }
-      const { plan, status } = await prepareFolders(opts.opener, domain, user, report, old, oldList, state, opts.routeLocal).finally(() => old.close());
-      await state.update((s) => {
-        s.renamed = plan.renamed;
-      });
-      // runs until the account completes (the first, or later ones when the notice did not go in)
-      const ownOnTarget = new Map<string, number>();
-      if (!completedBefore) {
-        await notice(report, "started", { opener: opts.opener, state, user, template: domain.migration.notice.started, values: { user, domain: splitUser(user).domain, date: new Date().toISOString().slice(0, 10), folders: plan.folders.length } });
-        if (report.notices?.some((n) => n.kind === "started" && n.intoEmptyInbox)) ownOnTarget.set("INBOX", 1);
+      // the listing connections go on as the first folder worker's: 2 logins a job, not 4
+      const handed: WorkerConnections = {};
+      try {
+        const { plan, status, writer } = await prepareFolders(opts.opener, domain, user, report, old, oldList, state, opts.routeLocal);
+        handed.appender = writer;
+        handed.old = old.asReader?.();
+        await state.update((s) => {
+          s.renamed = plan.renamed;
+        });
+        // runs until the account completes (the first, or later ones when the notice did not go in)
+        const ownOnTarget = new Map<string, number>();
+        if (!completedBefore) {
+          await notice(report, "started", { opener: opts.opener, state, user, template: domain.migration.notice.started, values: { user, domain: splitUser(user).domain, date: new Date().toISOString().slice(0, 10), folders: plan.folders.length } });
+          if (report.notices?.some((n) => n.kind === "started" && n.intoEmptyInbox)) ownOnTarget.set("INBOX", 1);
+        }
+        const work = plan.folders.filter((f) => f.selectable && !report.errors.some((e) => e.folder === f.old));
+        // folders with nothing new are not even opened
+        const toCopy = work.filter((f) => !upToDate(state.folder(f.old), status.get(f.old)));
+        opts.onProgress?.({ type: "plan", folders: toCopy.length });
+        await runWorkers(opts, domain, state, toCopy, report, ownOnTarget, handed);
+        const failedFolders = new Set(report.errors.map((e) => e.folder));
+        report.folders = work.filter((f) => !failedFolders.has(f.old)).length;
+        report.status = report.errors.length === 0 && report.skipped.length === 0 ? "done" : report.folders > 0 || work.length === 0 ? "partial" : "failed";
+        await runExternalApplication(opts, state, vault, report);
+        await completedNotice(opts, domain, state, report, completedBefore);
+      } finally {
+        await old.close();
+        await closeWorker(handed);
       }
-      const work = plan.folders.filter((f) => f.selectable && !report.errors.some((e) => e.folder === f.old));
-      // folders with nothing new are not even opened
-      const toCopy = work.filter((f) => !upToDate(state.folder(f.old), status.get(f.old)));
-      opts.onProgress?.({ type: "plan", folders: toCopy.length });
-      await runWorkers(opts, domain, state, toCopy, report, ownOnTarget);
-      const failedFolders = new Set(report.errors.map((e) => e.folder));
-      report.folders = work.filter((f) => !failedFolders.has(f.old)).length;
-      report.status = report.errors.length === 0 && report.skipped.length === 0 ? "done" : report.folders > 0 || work.length === 0 ? "partial" : "failed";
-      await runExternalApplication(opts, state, vault, report);
-      await completedNotice(opts, domain, state, report, completedBefore);
     } catch (e) {
       report.errors.push(reportError(e, undefined, SOURCE_PROFILES[domain.migration.old.profile]));
       report.status = "failed";
@@ -288,7 +297,7 @@ async function prepareFolders(
   oldList: { folders: ListedFolder[]; status: Map<string, FolderStatus> },
   state: AccountDocument,
   routeLocal: MigrateOptions["routeLocal"],
-): Promise<{ plan: FolderPlan; status: Map<string, FolderStatus> }> {
+): Promise<{ plan: FolderPlan; status: Map<string, FolderStatus>; writer?: MailWriter }> {
   let target: MailStore | undefined;
   try {
     target = await opener.target();
@@ -328,7 +337,8 @@ async function prepareFolders(
         } else report.errors.push(reportError(e, f.old));
       }
     }
-    return { plan, status: oldList.status };
+    // the listing connection goes on as the first folder worker's appender (a login fewer)
+    return { plan, status: oldList.status, writer: target.asWriter?.() };
   } catch (e) {
     // ours keep their code; a dropped connection is CONNECT (temporary), a server's NO is SERVER
     throw classify(e, { user });
@@ -362,7 +372,8 @@ function readBudgetOf(opts: MigrateOptions, domain: DomainSettings, state: Accou
   };
 }
 
-async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: AccountDocument, work: PlannedFolder[], report: MigrationReport, ownOnTarget?: ReadonlyMap<string, number>): Promise<void> {
+/** `handed`: connections the first worker goes on with (the listing's), taken from it; whatever is not taken stays the caller's to close. */
+async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: AccountDocument, work: PlannedFolder[], report: MigrationReport, ownOnTarget: ReadonlyMap<string, number> | undefined, handed: WorkerConnections): Promise<void> {
   const queue = [...work];
   // under a bandwidth cap a batch holds about a second of it, so that the pace is even; under
   // a daily allowance a twentieth of it at most, so that a day's reads stop close to it
@@ -371,12 +382,13 @@ async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: A
   const limits = Number.isFinite(cap) ? capBatches(opts.limits ?? DEFAULT_LIMITS, cap) : (opts.limits ?? DEFAULT_LIMITS);
   const spoolDir = homePaths(opts.home).spool;
   sweepStaleSpool(spoolDir);
-  // one old connection per folder worker (the listing one is closed by now)
+  // one old connection per folder worker (the listing's is the first worker's)
   const parallel = Math.max(1, Math.min(oldConnectionsPerUser(domain), queue.length));
   const budget = readBudgetOf(opts, domain, state);
   const oldReader = async () => budgetedReader(await opts.opener.oldReader(), budget);
   const worker = async () => {
-    const conn: WorkerConnections = {};
+    const conn: WorkerConnections = { old: handed.old && budgetedReader(handed.old, budget), appender: handed.appender };
+    handed.old = handed.appender = undefined;
     try {
       for (let f = queue.shift(); f && !opts.signal?.aborted; f = queue.shift()) {
         const outcome = newOutcome(f);

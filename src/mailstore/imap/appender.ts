@@ -31,6 +31,11 @@ export class ImapAppender implements MailWriter {
     return new ImapAppender(await ImapSession.open({ role: "new", ...opts, tagPrefix: "W", limits: READ_LIMITS }));
   }
 
+  /** An appender on the connection of a store it takes over (SessionStore.asWriter). */
+  static owning(session: ImapSession): ImapAppender {
+    return new ImapAppender(session);
+  }
+
   private sharedReader: ImapReader | undefined;
   /** One for the connection: its commands are written one after the other. */
   private gatherer: WriteGatherer | undefined;

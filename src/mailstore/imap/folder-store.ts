@@ -3,7 +3,9 @@
 // of our own. Which command a server gets is decided on its capabilities; a server that
 // advertises RETURN options and rejects them (BAD) is asked again with fewer, as imapflow does.
 import { AutomigrateError } from "../../errors.ts";
-import type { Layout, MailStore, StoreFolder } from "../port.ts";
+import type { FolderReader, Layout, MailStore, MailWriter, StoreFolder } from "../port.ts";
+import { ImapAppender } from "./appender.ts";
+import { ImapReader, READ_LIMITS } from "./reader.ts";
 import type { Response } from "./framer.ts";
 import { listEntry, mergeLsub, normalizePath, resolveFolders, type ListEntry } from "./folder-list.ts";
 import { listingKind, parseListLine, parseNamedStatus, parseNamespace, type Namespace } from "./list-parse.ts";
@@ -22,12 +24,14 @@ interface Stage {
 
 export class SessionStore implements MailStore {
   private ns: Namespace | undefined;
+  /** The connection went on as a reader or writer: it is theirs to close. */
+  private handedOn = false;
 
   private constructor(private readonly session: ImapSession) {}
 
-  /** Connects, logs in and reads the personal namespace. */
+  /** Connects, logs in and reads the personal namespace. A reader's bounds: the connection may go on as one (asReader, asWriter). */
   static async open(opts: SessionOptions): Promise<SessionStore> {
-    const session = await ImapSession.open({ tagPrefix: "L", ...opts });
+    const session = await ImapSession.open({ tagPrefix: "L", limits: READ_LIMITS, ...opts });
     const store = new SessionStore(session);
     try {
       store.ns = await store.namespace();
@@ -181,7 +185,22 @@ export class SessionStore implements MailStore {
     await this.session.command(`SUBSCRIBE ${encodeMailbox(path)}`);
   }
 
+  asReader(): FolderReader | undefined {
+    return this.handOn() ? ImapReader.owning(this.session) : undefined;
+  }
+
+  asWriter(): MailWriter | undefined {
+    return this.handOn() ? ImapAppender.owning(this.session) : undefined;
+  }
+
+  /** Whether the connection can go on (once, and only while it is up). */
+  private handOn(): boolean {
+    if (this.handedOn || this.session.closed) return false;
+    this.handedOn = true;
+    return true;
+  }
+
   async close(): Promise<void> {
-    await this.session.close();
+    if (!this.handedOn) await this.session.close();
   }
 }

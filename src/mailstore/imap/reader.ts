@@ -48,6 +48,11 @@ export class ImapReader implements FolderReader {
     return new ImapReader(session, { onExamine });
   }
 
+  /** A reader that owns the connection of a store it takes over (SessionStore.asReader). */
+  static owning(session: ImapSession): ImapReader {
+    return new ImapReader(session);
+  }
+
   static async open(endpoint: Endpoint, creds: Credentials & { accessToken?: string }, opts: { timeoutMs?: number } = {}): Promise<ImapReader> {
     const session = await ImapSession.open({
       host: endpoint.host,
