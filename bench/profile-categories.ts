@@ -25,7 +25,7 @@ export const CATEGORIES: Rule[] = [
   { category: "APPEND: sending to the new server", url: /\/src\/mailstore\/imap\/(appender|wire)\.ts$/ },
   { category: "reading: commands and FETCH answers", url: /\/src\/mailstore\/imap\/reader\.ts$/ },
   { category: "IMAP connection: socket events, dispatch", url: /\/src\/mailstore\/imap\/session\.ts$/ },
-  { category: "imapflow: login, listing, creating folders", url: /\/node_modules\/imapflow\// },
+  { category: "listing and creating folders", url: /\/src\/mailstore\/imap\/(folder-store|folder-list|list-parse)\.ts$|\/node_modules\/imapflow\// },
   { category: "copy engine: batches, plan, intents", url: /\/src\/migrate\// },
   { category: "Bun's socket and stream layer", url: /^node:|^internal:/ },
 ];
