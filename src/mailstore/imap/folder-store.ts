@@ -141,9 +141,11 @@ export class SessionStore implements MailStore {
       } else if (r.status !== "OK") throw this.refused(command, r);
     }
     // RETURN (SUBSCRIBED) answered, unless no folder came subscribed (a server may ignore the
-    // option); LSUB then, except on IMAP4rev2, which has none
+    // option); LSUB then, except on a server that speaks only IMAP4rev2, which has none (a
+    // session never ENABLEs IMAP4rev2, so one that offers both keeps rev1's LSUB)
     let subscriptionKnown = stage!.subscribed;
-    if (!caps.has("IMAP4REV2") && (!stage!.subscribed || !entries.some((e) => e.subscribed))) {
+    const rev2Only = caps.has("IMAP4REV2") && !caps.has("IMAP4REV1");
+    if (!rev2Only && (!stage!.subscribed || !entries.some((e) => e.subscribed))) {
       const byPath = new Map<string, ListEntry>();
       for (const e of entries) if (!byPath.has(e.path)) byPath.set(e.path, e);
       const r = await this.run(`LSUB ${reference} "*"`, (a) => {
