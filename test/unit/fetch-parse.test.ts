@@ -3,23 +3,9 @@
 // as it does on the wire.
 import { describe, expect, test } from "bun:test";
 import { folderFacts, parseDateTime, parseFetch, parseSearch, parseStatus, ParseError } from "../../src/mailstore/imap/fetch-parse.ts";
-import { ResponseFramer, type Response } from "../../src/mailstore/imap/framer.ts";
+import { one, refusedBy } from "../support/imap-frames.ts";
 
-const frame = (wire: string | Buffer): Response[] => new ResponseFramer({ lineBytes: 1 << 20, literalBytes: 1 << 20 }).push(Buffer.isBuffer(wire) ? wire : Buffer.from(wire, "latin1"));
-const one = (wire: string | Buffer): Response => {
-  const r = frame(wire);
-  expect(r.length).toBe(1);
-  return r[0]!;
-};
-const refused = (wire: string): string => {
-  try {
-    parseFetch(one(wire));
-  } catch (e) {
-    expect(e).toBeInstanceOf(ParseError);
-    return (e as Error).message;
-  }
-  throw new Error(`accepted: ${wire}`);
-};
+const refused = (wire: string): string => refusedBy(parseFetch, wire);
 
 describe("FETCH responses", () => {
   test("a whole message: UID, flags, date and the literal's exact bytes (CR, LF, NUL, 8-bit kept)", () => {

@@ -5,25 +5,10 @@
 // special-use roles and the order.
 import { describe, expect, test } from "bun:test";
 import { listEntry, mergeLsub, resolveFolders, type ListEntry } from "../../src/mailstore/imap/folder-list.ts";
-import { ResponseFramer, type Response } from "../../src/mailstore/imap/framer.ts";
 import { decodeName, parseListLine, parseNamedStatus, parseNamespace } from "../../src/mailstore/imap/list-parse.ts";
-import { ParseError } from "../../src/mailstore/imap/tokens.ts";
+import { one, refusedBy as refused } from "../support/imap-frames.ts";
 
-const one = (wire: string | Buffer): Response => {
-  const r = new ResponseFramer({ lineBytes: 1 << 16, literalBytes: 1 << 16 }).push(Buffer.isBuffer(wire) ? wire : Buffer.from(wire, "latin1"));
-  expect(r.length).toBe(1);
-  return r[0]!;
-};
 const list = (wire: string | Buffer) => parseListLine(one(typeof wire === "string" && !wire.endsWith("\r\n") ? `${wire}\r\n` : wire))!;
-const refused = (parse: (r: Response) => unknown, wire: string): string => {
-  try {
-    parse(one(wire));
-  } catch (e) {
-    expect(e).toBeInstanceOf(ParseError);
-    return (e as Error).message;
-  }
-  throw new Error(`accepted: ${wire}`);
-};
 
 describe("LIST, LSUB and XLIST answers", () => {
   test("quoted, atom and literal names; NIL delimiter; attributes kept as sent", () => {

@@ -6,12 +6,11 @@
 // literal announced above the read's limit is refused as announced (OVERSIZED).
 import { AutomigrateError } from "../../errors.ts";
 import { TIMEOUTS } from "../../timeouts.ts";
-import type { Credentials, Endpoint } from "../endpoints.ts";
 import type { BodyBatch, FolderIds, FolderReader, MessageBody, MessageMeta, MessagePart, OpenedFolder, ReadLimits } from "../port.ts";
 import { BatchBuffers, type BatchBuffer } from "./batch-buffers.ts";
 import { folderFacts, parseFetch, parseSearch, parseStatus, type FetchItems } from "./fetch-parse.ts";
 import type { LiteralSink, Response } from "./framer.ts";
-import { ImapSession, type TaggedResult } from "./session.ts";
+import { ImapSession, type SessionOptions, type TaggedResult } from "./session.ts";
 import { encodeMailbox } from "./wire.ts";
 
 /** What a reader accepts besides message bodies: a SEARCH line of a large folder, a long header. */
@@ -53,23 +52,8 @@ export class ImapReader implements FolderReader {
     return new ImapReader(session);
   }
 
-  static async open(endpoint: Endpoint, creds: Credentials & { accessToken?: string }, opts: { timeoutMs?: number } = {}): Promise<ImapReader> {
-    const session = await ImapSession.open({
-      host: endpoint.host,
-      port: endpoint.port,
-      tls: endpoint.tls,
-      tlsVerify: endpoint.tlsVerify,
-      user: creds.user,
-      pass: creds.pass,
-      authzid: creds.authzid,
-      accessToken: creds.accessToken,
-      timeoutMs: opts.timeoutMs,
-      label: `${endpoint.role} server`,
-      role: endpoint.role,
-      tagPrefix: "R",
-      limits: READ_LIMITS,
-    });
-    return new ImapReader(session);
+  static async open(opts: Omit<SessionOptions, "tagPrefix" | "limits">): Promise<ImapReader> {
+    return new ImapReader(await ImapSession.open({ ...opts, tagPrefix: "R", limits: READ_LIMITS }));
   }
 
   /**

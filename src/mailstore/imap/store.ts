@@ -6,6 +6,7 @@ import { originatingId, withLogin, type Credentials, type Endpoint } from "../en
 import { SessionStore } from "./folder-store.ts";
 import type { FolderReader, MailStore, MailWriter } from "../port.ts";
 import { ImapReader } from "./reader.ts";
+import type { SessionOptions } from "./session.ts";
 
 /**
  * Opens a connection to a server as a MailStore: logged in (errors coded: CONNECT, TLS,
@@ -13,32 +14,23 @@ import { ImapReader } from "./reader.ts";
  * is checked for: its address goes to the server in IMAP ID.
  */
 export async function openStore(endpoint: Endpoint, creds: Credentials, opts: { timeoutMs?: number; originating?: { ip: string; port?: number } } = {}): Promise<MailStore> {
-  return withLogin(creds, (accessToken) =>
-    SessionStore.open({
-      host: endpoint.host,
-      port: endpoint.port,
-      tls: endpoint.tls,
-      tlsVerify: endpoint.tlsVerify,
-      user: creds.user,
-      pass: creds.pass,
-      authzid: creds.authzid,
-      accessToken,
-      timeoutMs: opts.timeoutMs,
-      label: `${endpoint.role} server`,
-      role: endpoint.role,
-      id: { name: "automigrate", ...originatingId(opts.originating) },
-    }),
-  );
+  return withLogin(creds, (accessToken) => SessionStore.open({ ...sessionFor(endpoint, creds, accessToken), timeoutMs: opts.timeoutMs, id: { name: "automigrate", ...originatingId(opts.originating) } }));
 }
 
 /** Opens a folder-reading connection to a server (our own: bodies go straight into batch buffers). */
 export function openReader(endpoint: Endpoint, creds: Credentials): Promise<FolderReader> {
-  return withLogin(creds, (accessToken) => ImapReader.open(endpoint, { ...creds, accessToken }));
+  return withLogin(creds, (accessToken) => ImapReader.open(sessionFor(endpoint, creds, accessToken)));
 }
 
 /** Opens the appending connection to a server (the new one). */
 export async function openWriter(endpoint: Endpoint, creds: Credentials): Promise<MailWriter> {
-  return withLogin(creds, (accessToken) => ImapAppender.open({ ...endpoint, user: creds.user, pass: creds.pass, authzid: creds.authzid, accessToken }));
+  return withLogin(creds, (accessToken) => ImapAppender.open(sessionFor(endpoint, creds, accessToken)));
+}
+
+/** A session's options for a server and who logs in there (messages name it "old server" or "new server"). */
+function sessionFor(endpoint: Endpoint, creds: Credentials, accessToken: string | undefined): SessionOptions {
+  const { host, port, tls, tlsVerify, role } = endpoint;
+  return { host, port, tls, tlsVerify, role, label: `${role} server`, user: creds.user, pass: creds.pass, authzid: creds.authzid, accessToken };
 }
 
 /** Greeting, TLS and capabilities of a server, without logging in (test-connection). */
