@@ -11,7 +11,7 @@
 // ends with bun's own totals lines (" N pass", " N skip", " N fail") that .ci/run reads.
 //   bun scripts/run-tests.ts [file or directory ...]   (npm test -- test/routing.test.ts)
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { leftBehind, type ProcessInfo } from "./test-runner/leftovers.ts";
@@ -159,8 +159,9 @@ async function main(): Promise<number> {
       }
     }),
   );
+  // only when empty: a failed file's directory is kept for its logs (rmSync refuses any directory without recursive)
   try {
-    rmSync(runDir, { recursive: false });
+    rmdirSync(runDir);
   } catch {}
   if (!interrupted && process.argv.length <= 2) {
     mkdirSync(dirname(durationsFile), { recursive: true });
