@@ -1,7 +1,8 @@
 // An in-memory IMAP server on a real socket, scripted with the quirks of servers that are not
 // Dovecot (and with faults a real server cannot be made to show): no UIDNEXT in EXAMINE or
-// STATUS, no LIST-STATUS, an empty LIST, a body-less FETCH item, a connection dropped in the
-// middle of a FETCH. It speaks enough IMAP4rev1 for imapflow as a read-only OLD server:
+// STATUS, no LIST-STATUS, an empty LIST, RETURN options advertised and refused, a body-less
+// FETCH item, a connection dropped in the middle of a FETCH. It speaks enough IMAP4rev1 for
+// automigrate's sessions (and imapflow) as a read-only OLD server:
 // CAPABILITY, LOGIN, AUTHENTICATE PLAIN, NAMESPACE, LIST, LSUB, STATUS, EXAMINE/SELECT,
 // UID FETCH, UID SEARCH, NOOP, LOGOUT. It is the middle test tier, beside the real servers.
 import { createServer, type Server, type Socket } from "node:net";
