@@ -95,12 +95,15 @@ describe("resolving a listing", () => {
   });
 
   test("subscriptions: from LSUB; unknown and none reported means every existing folder; INBOX always", () => {
-    const entries: ListEntry[] = ['* LIST () "/" "INBOX"', '* LIST () "/" "A"', '* LIST () "/" "B"', '* LIST (\\NonExistent) "/" "C"'].map(entry);
+    const entries: ListEntry[] = ['* LIST () "/" "INBOX"', '* LIST () "/" "A"', '* LIST () "/" "B"', '* LIST (\\NonExistent) "/" "C"', '* LIST () "/" "D"'].map(entry);
     const byPath = new Map(entries.map((e) => [e.path, e]));
     mergeLsub(byPath, list('* LSUB (\\Marked) "/" "A"'));
     mergeLsub(byPath, list('* LSUB () "/" "NotListed"'));
+    // LSUB's \Noselect never hides a folder LIST gave as selectable
+    mergeLsub(byPath, list('* LSUB (\\Noselect) "/" "D"'));
+    expect(byPath.get("D")!.flags.has("\\Noselect")).toBe(false);
     const known = resolveFolders(entries, { specialUseExtension: false, subscriptionKnown: true });
-    expect(Object.fromEntries(known.map((f) => [f.path, f.subscribed]))).toEqual({ INBOX: true, A: true, B: false, C: false });
+    expect(Object.fromEntries(known.map((f) => [f.path, f.subscribed]))).toEqual({ INBOX: true, A: true, B: false, C: false, D: true });
     expect(known.find((f) => f.path === "A")?.flags).toContain("\\Marked");
     const unknown = resolveFolders(['* LIST () "/" "A"', '* LIST (\\NonExistent) "/" "C"'].map(entry), { specialUseExtension: false, subscriptionKnown: false });
     expect(Object.fromEntries(unknown.map((f) => [f.path, f.subscribed]))).toEqual({ A: true, C: false });

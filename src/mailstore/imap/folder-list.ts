@@ -51,12 +51,16 @@ export function normalizeFlags(entry: ListEntry): void {
   }
 }
 
-/** Adds what an LSUB answer says to the listed entry of that path (a subscribed folder not listed is ignored). */
+/**
+ * Adds what an LSUB answer says to the listed entry of that path (a subscribed folder not
+ * listed is ignored). Whether a folder can be opened is LIST's to say: an LSUB \Noselect
+ * (RFC 3501 6.3.9: a name listed for its subscribed children) never hides a folder LIST gave.
+ */
 export function mergeLsub(byPath: Map<string, ListEntry>, line: ListLine): void {
   const e = byPath.get(listEntry(line).path);
   if (!e) return;
   e.subscribed = true;
-  for (const f of line.flags) e.flags.add(f);
+  for (const f of line.flags) if (!/^\\(noselect|nonexistent)$/i.test(f)) e.flags.add(f);
   normalizeFlags(e);
 }
 
