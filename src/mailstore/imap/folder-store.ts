@@ -3,7 +3,7 @@
 // of our own. Which command a server gets is decided on its capabilities; a server that
 // advertises RETURN options and rejects them (BAD) is asked again with fewer, as imapflow does.
 import { AutomigrateError } from "../../errors.ts";
-import type { FolderReader, Layout, MailStore, MailWriter, StoreFolder } from "../port.ts";
+import type { FolderIds, FolderReader, Layout, MailStore, MailWriter, StoreFolder } from "../port.ts";
 import { ImapAppender } from "./appender.ts";
 import { ImapReader, READ_LIMITS } from "./reader.ts";
 import type { Response } from "./framer.ts";
@@ -69,7 +69,7 @@ export class SessionStore implements MailStore {
     return r.status === "OK" ? ns : undefined;
   }
 
-  /** One LIST (or XLIST, LSUB) command; its answers go to `onLine`, LIST-STATUS answers to `onStatus`. */
+  /** One listing command (LIST, XLIST, LSUB); its untagged answers go to `onLine`, and one the parser refuses ends the connection. */
   private async run(command: string, onLine: (r: Response) => void): Promise<TaggedResult> {
     return this.session.command(command, (a) => {
       try {
@@ -100,7 +100,7 @@ export class SessionStore implements MailStore {
     };
 
     let entries: (ListEntry & { xlistInbox: boolean })[] = [];
-    let statuses = new Map<string, { uidNext?: number; uidValidity?: number }>();
+    let statuses = new Map<string, FolderIds>();
     const collect = (a: Response) => {
       const kind = listingKind(a);
       if (kind === command) {
@@ -165,8 +165,8 @@ export class SessionStore implements MailStore {
     return resolveFolders(entries, { specialUseExtension: caps.has("XLIST") || caps.has("SPECIAL-USE"), subscriptionKnown });
   }
 
-  private async status(path: string): Promise<{ uidNext?: number; uidValidity?: number } | undefined> {
-    let ids: { uidNext?: number; uidValidity?: number } | undefined;
+  private async status(path: string): Promise<FolderIds | undefined> {
+    let ids: FolderIds | undefined;
     const r = await this.run(`STATUS ${encodeMailbox(path)} (UIDNEXT UIDVALIDITY)`, (a) => {
       const s = listingKind(a) === "STATUS" ? parseNamedStatus(a) : undefined;
       if (s) ids = { uidNext: s.uidNext || undefined, uidValidity: s.uidValidity || undefined };
