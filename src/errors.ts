@@ -101,7 +101,7 @@ export function inputError(message: string, context: ErrorContext = {}): Automig
   return new AutomigrateError(message, context, { exitCode: 2, code: "INPUT" });
 }
 
-/** Socket error codes (and imapflow's, for code that still uses it) that mean "the connection went away": worth a retry. */
+/** Socket and DNS error codes that mean "the connection went away": worth a retry. */
 export const CONNECTION_ERROR_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
@@ -111,13 +111,7 @@ export const CONNECTION_ERROR_CODES = new Set([
   "ENETUNREACH",
   "EPIPE",
   "EAI_AGAIN",
-  "NoConnection",
   "ETIMEOUT",
-  "CONNECT_TIMEOUT",
-  "GREETING_TIMEOUT",
-  "ClosedAfterConnectText",
-  "ClosedAfterConnectTLS",
-  "EConnectionClosed",
 ]);
 
 /** OpenSSL's certificate verification codes as Node reports them (error.code). */
@@ -154,17 +148,16 @@ export function tlsErrorCode(err: unknown): string | undefined {
 }
 
 /**
- * Any error as one an admin (and the retry policy) can act on: ours keep their code; a
- * dropped connection or a server's NO/BAD answer (imapflow) is a temporary server error;
- * anything else is a bug: final, never retried as if a server were down.
+ * Any error as one an admin (and the retry policy) can act on: ours (every IMAP answer
+ * included: our sessions make them) keep their code; a dropped connection is temporary, a
+ * full disk too; anything else is a bug: final, never retried as if a server were down.
  */
 export function classify(err: unknown, context: ErrorContext = {}): AutomigrateError {
   if (err instanceof AutomigrateError) return err;
-  const e = err as { code?: string; responseStatus?: string; message?: string };
+  const e = err as { code?: string; message?: string };
   if (e && typeof e === "object") {
     if (e.code && CONNECTION_ERROR_CODES.has(e.code)) return new AutomigrateError(errorText(err), context, { transient: true, code: "CONNECT", cause: err });
     if (e.code === "ENOSPC") return new AutomigrateError(errorText(err), { ...context, hint: "free disk space in the home directory" }, { transient: true, code: "NO_SPACE", cause: err });
-    if (e.responseStatus === "NO" || e.responseStatus === "BAD") return new AutomigrateError(errorText(err), context, { transient: true, code: "SERVER", cause: err });
   }
   return new AutomigrateError(`internal error (a bug in automigrate, please report it): ${errorText(err)}`, context, { code: "BUG", cause: err });
 }
@@ -176,9 +169,6 @@ export function errorCode(err: unknown): ErrorCode {
 
 export function errorText(err: unknown): string {
   if (err instanceof AutomigrateError) return err.describe();
-  if (err instanceof Error) {
-    const extra = (err as { responseText?: string }).responseText;
-    return extra && !err.message.includes(extra) ? `${err.message}: ${extra}` : err.message; // text-ok: formatting, no decision
-  }
+  if (err instanceof Error) return err.message;
   return String(err);
 }

@@ -125,7 +125,7 @@ export async function verifyUser(home: string, config: Config, user: string, ope
         await old.examine(folder);
         t = await target.examine(f.target);
       } catch (e) {
-        check.error = `cannot open ${(e as { responseText?: string }).responseText ?? (e as Error).message}`;
+        check.error = `cannot open ${(e as Error).message}`;
         check.errorCode = classify(e).code;
         checks.push(check);
         continue;

@@ -37,8 +37,3 @@ function sessionFor(endpoint: Endpoint, creds: Credentials, accessToken: string 
 export function probeServer(endpoint: Endpoint, opts: { timeoutMs: number; label: string }) {
   return ImapAppender.probe({ ...endpoint, ...opts });
 }
-
-/** Closes a store that may not have been opened. */
-export async function closeStore(store: MailStore | undefined): Promise<void> {
-  await store?.close();
-}
