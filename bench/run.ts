@@ -9,7 +9,7 @@ import { generateMaildir } from "./mailgen.ts";
 import { replaceSection } from "./benchmarks-file.ts";
 import { regressions } from "./gates.ts";
 import { SCALE, SCENARIOS } from "./scenarios.ts";
-import { AUTOMIGRATE, countTarget, MAIL_OWNER, mbsyncConfig, measure, ROOT, settleDisk, setupHome, version, warm, type RunResult } from "./tools.ts";
+import { AUTOMIGRATE, copiedAll, MAIL_OWNER, mbsyncConfig, measure, ROOT, settleDisk, setupHome, version, warm, type RunResult } from "./tools.ts";
 
 interface Row {
   scenario: string;
@@ -55,13 +55,9 @@ async function main(): Promise<Row[]> {
       const rc = mbsyncConfig(work, old, target, src, `mbsync${idx}@example.com`);
       console.error(`[bench] ${sc.name}: ${gen.messages} messages, ${(gen.bytes / 1e6).toFixed(1)} MB`);
       settleDisk();
-      const am = await measure(AUTOMIGRATE, amArgs);
-      if (am.code !== 0) throw new Error(`automigrate failed: ${am.output}`);
+      const am = await copiedAll(await measure(AUTOMIGRATE, amArgs), target, src, gen.messages, "automigrate");
       settleDisk();
-      const mb_ = await measure("mbsync", ["-q", "-c", rc, "-a"]);
-      if (mb_.code !== 0) throw new Error(`mbsync failed: ${mb_.output}`);
-      const [amCount, mbCount] = [await countTarget(target, src), await countTarget(target, `mbsync${idx}@example.com`)];
-      if (amCount !== gen.messages || mbCount !== gen.messages) throw new Error(`copied counts differ: automigrate ${amCount}, mbsync ${mbCount}, expected ${gen.messages}`);
+      const mb_ = await copiedAll(await measure("mbsync", ["-q", "-c", rc, "-a"]), target, `mbsync${idx}@example.com`, gen.messages, "mbsync");
       const amNoop = await noop(AUTOMIGRATE, amArgs);
       const mbNoop = await noop("mbsync", ["-q", "-c", rc, "-a"]);
       const report = JSON.parse(amNoop.output.slice(amNoop.output.indexOf("{")));
