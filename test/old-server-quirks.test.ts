@@ -40,6 +40,8 @@ describe("old servers that are not Dovecot", () => {
     const got = await digestMailbox(fx.target, USER);
     expect(got.get("INBOX")).toEqual(expected("INBOX"));
     expect(got.get("Archive")).toEqual(expected("Archive"));
+    // the ids came from the reader's STATUS, not from the highest UID (FETCH *)
+    expect(fx.old.commands.filter((c) => /^FETCH \*/i.test(c))).toEqual([]);
     const again = await migrateJson(fx.home, USER);
     expect(again.report).toMatchObject({ status: "done", messages: 0 });
     fx.old.add("INBOX", fakeMessage(1000));

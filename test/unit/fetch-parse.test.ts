@@ -2,7 +2,7 @@
 // on what a broken or hostile one might: every answer goes through the real framer first,
 // as it does on the wire.
 import { describe, expect, test } from "bun:test";
-import { folderFacts, parseDateTime, parseFetch, parseSearch, parseStatus, ParseError } from "../../src/mailstore/imap/fetch-parse.ts";
+import { folderFacts, parseDateTime, parseFetch, parseSearch, ParseError } from "../../src/mailstore/imap/fetch-parse.ts";
 import { one, refusedBy } from "../support/imap-frames.ts";
 
 const refused = (wire: string): string => refusedBy(parseFetch, wire);
@@ -83,7 +83,7 @@ describe("FETCH responses", () => {
   });
 });
 
-describe("SEARCH, STATUS, EXAMINE and dates", () => {
+describe("SEARCH, EXAMINE and dates", () => {
   test("SEARCH: the UIDs, none, and a CONDSTORE (MODSEQ n) tail that is not a UID", () => {
     expect(parseSearch("* SEARCH 1 2 40000")).toEqual([1, 2, 40000]);
     expect(parseSearch("* SEARCH")).toEqual([]);
@@ -91,14 +91,6 @@ describe("SEARCH, STATUS, EXAMINE and dates", () => {
     expect(parseSearch("* 3 EXISTS")).toBeUndefined();
     expect(() => parseSearch("* SEARCH 1 x2")).toThrow(ParseError);
     expect(() => parseSearch("* SEARCH 99999999999")).toThrow(ParseError);
-  });
-
-  test("STATUS: UIDNEXT and UIDVALIDITY, a folder name as a literal, nonsense numbers dropped", () => {
-    expect(parseStatus(one("* STATUS INBOX (UIDNEXT 31 UIDVALIDITY 1700000000)\r\n"))).toEqual({ uidNext: 31, uidValidity: 1700000000 });
-    expect(parseStatus(one("* STATUS {5}\r\na (b)) (UIDVALIDITY 3 UIDNEXT 4)\r\n"))).toEqual({ uidNext: 4, uidValidity: 3 });
-    expect(parseStatus(one("* STATUS INBOX (UIDNEXT -1 UIDVALIDITY 2)\r\n"))).toEqual({ uidNext: undefined, uidValidity: 2 });
-    expect(() => parseStatus(one("* STATUS INBOX\r\n"))).toThrow(ParseError);
-    expect(parseStatus(one("* 1 EXISTS\r\n"))).toBeUndefined();
   });
 
   test("SELECT's and EXAMINE's facts", () => {

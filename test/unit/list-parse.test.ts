@@ -53,6 +53,17 @@ describe("STATUS and NAMESPACE answers", () => {
     expect(refused(parseNamedStatus, "* STATUS INBOX UIDNEXT 4\r\n")).toMatch(/not a list/);
   });
 
+  test("a STATUS answer: a name as a literal holding parentheses, ids that are not non-zero numbers are none, anything malformed refused", () => {
+    expect(parseNamedStatus(one("* STATUS INBOX (UIDNEXT 31 UIDVALIDITY 1700000000)\r\n"))).toEqual({ name: "INBOX", uidNext: 31, uidValidity: 1700000000 });
+    expect(parseNamedStatus(one("* STATUS {6}\r\na (b)) (UIDVALIDITY 3 UIDNEXT 4)\r\n"))).toEqual({ name: "a (b))", uidNext: 4, uidValidity: 3 });
+    expect(parseNamedStatus(one("* STATUS INBOX (UIDNEXT -1 UIDVALIDITY 2)\r\n"))).toEqual({ name: "INBOX", uidNext: undefined, uidValidity: 2 });
+    expect(parseNamedStatus(one("* STATUS INBOX (UIDNEXT 0 UIDVALIDITY 00)\r\n"))).toEqual({ name: "INBOX", uidNext: undefined, uidValidity: undefined });
+    // a literal that does not hold the whole name leaves a stray parenthesis: refused, not guessed
+    expect(refused(parseNamedStatus, "* STATUS {5}\r\na (b)) (UIDVALIDITY 3 UIDNEXT 4)\r\n")).toMatch(/not a list|expected/);
+    expect(refused(parseNamedStatus, "* STATUS INBOX\r\n")).toMatch(/expected a value|not a list/);
+    expect(parseNamedStatus(one("* 1 EXISTS\r\n"))).toBeUndefined();
+  });
+
   test("the first personal namespace, its prefix ending in its delimiter", () => {
     expect(parseNamespace(one('* NAMESPACE (("" "/")) NIL NIL\r\n'))).toEqual({ prefix: "", delimiter: "/" });
     expect(parseNamespace(one('* NAMESPACE (("INBOX" ".")("#mh/" "/")) NIL (("#shared." "."))\r\n'))).toEqual({ prefix: "INBOX.", delimiter: "." });

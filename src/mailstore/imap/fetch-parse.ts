@@ -1,6 +1,6 @@
 // Reads the untagged answers the folder reader needs (RFC 3501 section 7): FETCH items (UID,
 // FLAGS, INTERNALDATE, RFC822.SIZE, BODY[...] as literal, quoted string or NIL), SEARCH,
-// STATUS, EXISTS and the response codes of OK. Any other item of a FETCH (MODSEQ, X-GM-…, a
+// EXISTS and the response codes of OK (STATUS is list-parse.ts's). Any other item of a FETCH (MODSEQ, X-GM-…, a
 // BODYSTRUCTURE) is parsed for its shape and skipped. Malformed input is an error naming what
 // was expected, never a guess. Pure: a framed response in, values out.
 import type { Response } from "./framer.ts";
@@ -93,23 +93,6 @@ export function parseSearch(text: string): number[] | undefined {
     if (w.startsWith("(")) break;
     if (!/^\d{1,10}$/.test(w)) throw new ParseError(`a SEARCH result holds ${JSON.stringify(w.slice(0, 20))}`);
     out.push(Number(w));
-  }
-  return out;
-}
-
-/** UIDNEXT and UIDVALIDITY of a `* STATUS box (...)` response (the name is not checked: one STATUS at a time). */
-export function parseStatus(r: Response): { uidNext?: number; uidValidity?: number } | undefined {
-  if (!/^\* STATUS /i.test(r.lines[0]!)) return undefined;
-  const last = r.lines[r.lines.length - 1]!;
-  const open = last.lastIndexOf("(");
-  if (open < 0 || !last.endsWith(")")) throw new ParseError("STATUS without its list");
-  const words = last.slice(open + 1, -1).trim().split(/\s+/);
-  const out: { uidNext?: number; uidValidity?: number } = {};
-  for (let i = 0; i + 1 < words.length; i += 2) {
-    const k = words[i]!.toUpperCase();
-    const v = /^\d{1,10}$/.test(words[i + 1]!) ? Number(words[i + 1]) : undefined;
-    if (k === "UIDNEXT") out.uidNext = v;
-    else if (k === "UIDVALIDITY") out.uidValidity = v;
   }
   return out;
 }

@@ -108,7 +108,7 @@ export class SessionStore implements MailStore {
         entries.push(listEntry(parseListLine(a)!));
       } else if (kind === "STATUS") {
         const s = parseNamedStatus(a)!;
-        statuses.set(normalizePath(s.name), { uidNext: s.uidNext || undefined, uidValidity: s.uidValidity || undefined });
+        statuses.set(normalizePath(s.name), { uidNext: s.uidNext, uidValidity: s.uidValidity });
       }
     };
     const reference = encodeMailbox(this.layout.prefix);
@@ -169,7 +169,7 @@ export class SessionStore implements MailStore {
     let ids: FolderIds | undefined;
     const r = await this.run(`STATUS ${encodeMailbox(path)} (UIDNEXT UIDVALIDITY)`, (a) => {
       const s = listingKind(a) === "STATUS" ? parseNamedStatus(a) : undefined;
-      if (s) ids = { uidNext: s.uidNext || undefined, uidValidity: s.uidValidity || undefined };
+      if (s) ids = { uidNext: s.uidNext, uidValidity: s.uidValidity };
     });
     return r.status === "OK" ? ids : undefined;
   }

@@ -67,7 +67,11 @@ export function parseListLine(r: Response): ListLine | undefined {
   return { command: head[1]!.toUpperCase() as ListLine["command"], name: decodeName(name), delimiter: delim === null ? null : delim.toString("latin1"), flags };
 }
 
-/** A `* STATUS name (UIDNEXT n UIDVALIDITY n ...)` answer with its name (as LIST-STATUS sends them); undefined for any other. */
+/**
+ * A `* STATUS name (UIDNEXT n UIDVALIDITY n ...)` answer with its name (as LIST-STATUS and
+ * STATUS send them); undefined for any other. An id that is not a non-zero number (RFC 3501's
+ * nz-number) is none. One parser for every STATUS answer: a malformed one is a ParseError.
+ */
 export function parseNamedStatus(r: Response): { name: string; uidNext?: number; uidValidity?: number } | undefined {
   const head = /^\* STATUS /i.exec(r.lines[0]!);
   if (!head) return undefined;
@@ -77,7 +81,7 @@ export function parseNamedStatus(r: Response): { name: string; uidNext?: number;
   const items = atoms(t.value(), "the STATUS items");
   const out: { name: string; uidNext?: number; uidValidity?: number } = { name: decodeName(name) };
   for (let i = 0; i + 1 < items.length; i += 2) {
-    const v = /^\d{1,10}$/.test(items[i + 1]!) ? Number(items[i + 1]) : undefined;
+    const v = /^[1-9]\d{0,9}$/.test(items[i + 1]!) ? Number(items[i + 1]) : undefined;
     const k = items[i]!.toUpperCase();
     if (k === "UIDNEXT") out.uidNext = v;
     else if (k === "UIDVALIDITY") out.uidValidity = v;

@@ -8,7 +8,8 @@ import { AutomigrateError } from "../../errors.ts";
 import { TIMEOUTS } from "../../timeouts.ts";
 import type { BodyBatch, FolderIds, FolderReader, MessageBody, MessageMeta, MessagePart, OpenedFolder, ReadLimits } from "../port.ts";
 import { BatchBuffers, type BatchBuffer } from "./batch-buffers.ts";
-import { folderFacts, parseFetch, parseSearch, parseStatus, type FetchItems } from "./fetch-parse.ts";
+import { folderFacts, parseFetch, parseSearch, type FetchItems } from "./fetch-parse.ts";
+import { parseNamedStatus } from "./list-parse.ts";
 import type { LiteralSink, Response } from "./framer.ts";
 import { ImapSession, type SessionOptions, type TaggedResult } from "./session.ts";
 import { encodeMailbox } from "./wire.ts";
@@ -117,13 +118,13 @@ export class ImapReader implements FolderReader {
     let ids: FolderIds | undefined;
     try {
       const r = await this.run(`STATUS ${encodeMailbox(path)} (UIDNEXT UIDVALIDITY)`, 0, (a) => {
-        ids = parseStatus(a) ?? ids;
+        const s = parseNamedStatus(a);
+        if (s) ids = { uidNext: s.uidNext, uidValidity: s.uidValidity };
       });
-      if (r.status !== "OK" || !ids) return undefined;
+      return r.status === "OK" ? ids : undefined;
     } catch {
       return undefined;
     }
-    return { uidNext: ids.uidNext || undefined, uidValidity: ids.uidValidity || undefined };
   }
 
   async search(range: string): Promise<number[]> {
