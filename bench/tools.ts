@@ -1,6 +1,6 @@
 // What the benchmarks share: running a command with its peak RSS, an mbsync channel and an
 // automigrate home for the same old and new Dovecot, warming the old server, counting.
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Dovecot } from "../tui/servers/dovecot.ts";
@@ -59,15 +59,27 @@ export async function measure(cmd: string, args: string[], env?: Record<string, 
 }
 
 /**
- * A running process's CPU time so far (user + system), from /proc (clock ticks of 1/100 s);
+ * A running process's CPU time so far (user and system), from /proc (clock ticks of 1/100 s);
  * with `reaped`, also that of the children it has waited for (a server's finished workers).
  */
-export function cpuSeconds(pid: number, opts: { reaped?: boolean } = {}): number {
+export function cpuTimes(pid: number, opts: { reaped?: boolean } = {}): { user: number; sys: number } {
   // after "pid (comm) " (comm may hold ") "): state is field 3, utime 14, stime 15, cutime 16
   // and cstime 17 (1-based)
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
-  const own = Number(fields[11]) + Number(fields[12]);
-  return (opts.reaped ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ").map(Number);
+  const user = fields[11]! + (opts.reaped ? fields[13]! : 0);
+  const sys = fields[12]! + (opts.reaped ? fields[14]! : 0);
+  return { user: user / 100, sys: sys / 100 };
+}
+
+/** A running process's CPU seconds so far (user + system); see cpuTimes. */
+export function cpuSeconds(pid: number, opts: { reaped?: boolean } = {}): number {
+  const t = cpuTimes(pid, opts);
+  return t.user + t.sys;
+}
+
+/** CPU so far of a Dovecot's master and the children it reaped (its imap and auth processes). */
+export function serverCpu(d: Dovecot): { user: number; sys: number } {
+  return cpuTimes(Number(execFileSync("pgrep", ["-f", "-o", `dovecot -F -c ${d.dir}`], { encoding: "utf8" }).trim()), { reaped: true });
 }
 
 export function mbsyncConfig(dir: string, old: Dovecot, target: Dovecot, src: string, dst: string): string {
@@ -135,4 +147,25 @@ export function setupHome(work: string, old: Dovecot, target: Dovecot, domainSet
     if (r.status !== 0) throw new Error(`automigrate ${args.join(" ")}: ${r.stderr}`);
   }
   return home;
+}
+
+/**
+ * The filesystem `dir` is on, as the benchmarks' tables name it: its type, and for ext4 whether
+ * it has a journal. Without one, ext4 will not reuse an inode freed in the last 60 s (360 s
+ * while its inode-table block is unwritten) and scans past each such inode for every file it
+ * creates (fs/ext4/ialloc.c, recently_deleted()): a mail server saving thousands of messages
+ * right after thousands of files were deleted spends seconds of system CPU on that scan alone.
+ */
+export function storeFilesystem(dir: string): { type: string; journal?: boolean; text: string } {
+  const r = spawnSync("findmnt", ["-n", "-o", "SOURCE,FSTYPE", "-T", dir], { encoding: "utf8" });
+  const [source = "", type = "unknown"] = (r.stdout ?? "").trim().split(/\s+/);
+  if (type !== "ext4") return { type, text: type };
+  const task = join("/sys/fs/ext4", source.replace(/^\/dev\//, ""), "journal_task");
+  let journal: boolean | undefined;
+  try {
+    journal = readFileSync(task, "utf8").trim() !== "<none>";
+  } catch {
+    journal = undefined;
+  }
+  return { type, journal, text: journal === undefined ? "ext4" : journal ? "ext4 with a journal" : "ext4 without a journal" };
 }
