@@ -9,7 +9,7 @@ import { generateMaildir } from "./mailgen.ts";
 import { replaceSection } from "./benchmarks-file.ts";
 import { regressions } from "./gates.ts";
 import { SCALE, SCENARIOS } from "./scenarios.ts";
-import { AUTOMIGRATE, copiedAll, MAIL_OWNER, mbsyncConfig, measure, ROOT, settleDisk, setupHome, version, warm, type RunResult } from "./tools.ts";
+import { AUTOMIGRATE, copiedAll, MAIL_OWNER, mbsyncConfig, measure, ROOT, settleDisk, setupHome, storeFilesystem, version, warm, type RunResult } from "./tools.ts";
 
 interface Row {
   scenario: string;
@@ -80,7 +80,7 @@ function writeReport(rows: Row[]): void {
     "",
     `automigrate against mbsync (${version("mbsync", ["--version"])}, one-way pull: \`Sync Pull\`, \`Create Near\`, \`CopyArrivalDate yes\`), both copying the same generated mailbox from the same old Dovecot into fresh accounts on the same new Dovecot, in the same run. Wall-clock times include process start-up for both tools. Each timed copy starts after sync(1), so that neither tool waits on the writeback of what came before it (the generated mailbox, the other tool's copy). Peak RSS is the process's VmHWM.`,
     "",
-    `Machine: ${version("nproc", [])} cores, Dovecot ${version("dovecot", ["--version"])}, Bun ${Bun.version}, loopback. Date: ${new Date().toISOString().slice(0, 10)}. Scale: ${SCALE}.`,
+    `Machine: ${version("nproc", [])} cores, Dovecot ${version("dovecot", ["--version"])}, Bun ${Bun.version}, loopback, the servers' mail on ${storeFilesystem(tmpdir()).text} (see "Why the 6,000-message ratio moves"). Date: ${new Date().toISOString().slice(0, 10)}. Scale: ${SCALE}.`,
     "",
     "Reproduce: `npm run bench` (installs isync if missing; writes this file).",
     "",
