@@ -74,7 +74,8 @@ export interface MessageMeta {
 export interface MessageBody {
   uid: number;
   source?: Buffer;
-  flags: Set<string>;
+  /** As the server listed them (no Set per message: the writer filters what it may send). */
+  flags: readonly string[];
   internalDate: Date;
 }
 
@@ -97,7 +98,7 @@ export interface BodyBatch {
 /** One part of a message (BODY.PEEK[]<start.length>), for spooling large ones; `source` valid until `release()`. */
 export interface MessagePart {
   source: Buffer;
-  flags?: Set<string>;
+  flags?: readonly string[];
   internalDate?: Date;
   release(): void;
 }

@@ -550,7 +550,7 @@ async function spoolLarge(ctx: CopyContext, uid: number): Promise<Fetched> {
   const path = join(ctx.spoolDir, `${process.pid}-${Date.now()}-${uid}.eml`);
   const fd = openSync(path, "w", 0o600);
   let size = 0;
-  let flags: Set<string> = new Set();
+  let flags: readonly string[] = [];
   let internalDate = new Date(0);
   let complete = false;
   try {
@@ -558,7 +558,7 @@ async function spoolLarge(ctx: CopyContext, uid: number): Promise<Fetched> {
       const r = await ctx.old.part(uid, size, SPOOL_CHUNK);
       if (!r) break;
       if (size === 0) {
-        flags = r.flags ?? new Set();
+        flags = r.flags ?? [];
         internalDate = r.internalDate ?? new Date(0);
       }
       const n = r.source.length;

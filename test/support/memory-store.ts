@@ -123,7 +123,7 @@ export class MemoryMailbox {
           if (q().dropOn?.has(uid)) throw dropped();
           if (q().vanishOnFetch?.has(uid)) continue;
           const m = this.message(f, uid);
-          messages.push({ uid, flags: new Set(m.flags), internalDate: m.internalDate, ...(q().bodyless?.has(uid) ? {} : { source: Buffer.from(m.body) }) });
+          messages.push({ uid, flags: [...m.flags], internalDate: m.internalDate, ...(q().bodyless?.has(uid) ? {} : { source: Buffer.from(m.body) }) });
         }
         // as the IMAP reader's batch buffers are reused, released bytes are overwritten: an
         // engine that used a message after releasing its batch would copy these instead
@@ -135,7 +135,7 @@ export class MemoryMailbox {
         const m = f.messages.find((x) => x.uid === uid);
         if (!m) return undefined;
         const source = Buffer.from(m.body.subarray(start, start + length));
-        return { source, ...(start === 0 ? { flags: new Set(m.flags), internalDate: m.internalDate } : {}), release: () => source.fill(RELEASED) };
+        return { source, ...(start === 0 ? { flags: [...m.flags], internalDate: m.internalDate } : {}), release: () => source.fill(RELEASED) };
       },
       create: async (path, { subscribed }) => {
         if (this.folders.has(path)) throw new AutomigrateError(`NO Mailbox already exists: ${path}`, { folder: path }, { code: "SERVER" });

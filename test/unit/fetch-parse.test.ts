@@ -27,6 +27,19 @@ describe("FETCH responses", () => {
     expect(f.body?.toString()).toBe('ab"c');
   });
 
+  test("flags: atoms (one starting with ~ too), an empty list; a date quoted with an escape or sent as a literal", () => {
+    const f = parseFetch(one('* 4 FETCH (FLAGS (~odd \\Seen $x) INTERNALDATE "02-Jan-2020 03:04:05 \\+0000" UID 8)\r\n'))!;
+    expect(f.flags).toEqual(["~odd", "\\Seen", "$x"]);
+    expect(f.internalDate?.toISOString()).toBe("2020-01-02T03:04:05.000Z");
+    const g = parseFetch(one("* 4 FETCH (FLAGS () INTERNALDATE {26}\r\n02-Jan-2020 03:04:05 +0100 UID 9)\r\n"))!;
+    expect(g.flags).toEqual([]);
+    expect(g.internalDate?.toISOString()).toBe("2020-01-02T02:04:05.000Z");
+    expect(parseFetch(one("* 4 FETCH (INTERNALDATE NIL UID 9)\r\n"))!.internalDate).toBeUndefined();
+    expect(refused("* 1 FETCH (UID 1 FLAGS ({3}\r\nabc))\r\n")).toContain("a flag is not an atom");
+    expect(refused("* 1 FETCH (UID 1 FLAGS ((\\Seen)))\r\n")).toContain("a flag is not an atom");
+    expect(refused("* 1 FETCH (UID 1 FLAGS)\r\n")).toContain("expected a value");
+  });
+
   test("a body answered NIL is null (the message has no body there), not an empty message", () => {
     const f = parseFetch(one("* 2 FETCH (UID 5 BODY[] NIL FLAGS ())\r\n"))!;
     expect(f.body).toBeNull();

@@ -21,6 +21,8 @@ describe("IMAP wire helpers", () => {
   });
   test("\\Recent and invalid keywords are not sent on APPEND; keywords are", () => {
     expect(appendableFlags(["\\Seen", "\\Recent", "$Label1", "$Forwarded", "custom", "bad word", "naïve"])).toEqual(["\\Seen", "$Label1", "$Forwarded", "custom"]);
+    // a server that lists a flag twice: sent once (the reader keeps the list as the server gave it)
+    expect(appendableFlags(["\\Seen", "$Label1", "\\Seen", "$Label1"])).toEqual(["\\Seen", "$Label1"]);
   });
   test("uid sets round-trip", () => {
     expect(formatUidSet([5, 1, 2, 3, 8, 10, 11])).toBe("1:3,5,8,10:11");

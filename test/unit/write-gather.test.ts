@@ -37,6 +37,23 @@ describe("gathering a command's pieces into few writes", () => {
     expect(r.writes.slice(0, -1).every((w) => w.bytes.length === 64)).toBe(true);
   });
 
+  test("text pieces (UTF-8, some straddling a chunk's end) and bytes interleaved: the same bytes in the same order", async () => {
+    const r = recorder();
+    const g = new WriteGatherer(r.writeFlushed, 64);
+    const expected: Buffer[] = [];
+    for (let i = 0; i < 40; i++) {
+      const text = `A${i} (\\Seen) "é${"x".repeat(i % 7)}" {${i}}\r\n`;
+      await g.add(text);
+      expected.push(Buffer.from(text, "utf8"));
+      const bytes = Buffer.alloc(i % 5, 0x30 + (i % 10));
+      await g.add(bytes);
+      expected.push(bytes);
+    }
+    await g.flush();
+    expect(Buffer.concat(r.writes.map((w) => w.bytes)).equals(Buffer.concat(expected))).toBe(true);
+    expect(r.writes.slice(0, -1).every((w) => w.bytes.length === 64)).toBe(true);
+  });
+
   test("a piece as large as a chunk is written as it is, after what was gathered before it", async () => {
     const r = recorder();
     const g = new WriteGatherer(r.writeFlushed, 16);

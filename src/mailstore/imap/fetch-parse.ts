@@ -35,6 +35,29 @@ const bytesOrNil = (v: Value, what: string): Buffer | null => {
   throw new ParseError(`${what} is neither a string nor NIL`);
 };
 
+/** FLAGS (...): a list of atoms. */
+function flagList(t: Tokens): string[] {
+  if (t.peek() !== "(") {
+    t.value(); // "expected a value" where there is none
+    throw new ParseError("FLAGS is not a list");
+  }
+  t.expect("(");
+  const flags: string[] = [];
+  for (;;) {
+    const c = t.peek();
+    if (c === ")") break;
+    if (c === "") throw new ParseError(`unterminated list at ${t.where()}`);
+    if (c === "(" || c === '"' || c === "{" || c === "~") {
+      // a list, a string or a literal: not a flag (an atom starting with "~" is one)
+      const v = t.value(1);
+      if (Array.isArray(v) || !("atom" in v)) throw new ParseError("a flag is not an atom");
+      flags.push(v.atom);
+    } else flags.push(t.atom());
+  }
+  t.expect(")");
+  return flags;
+}
+
 const MONTHS: Record<string, number> = { jan: 0, feb: 1, mar: 2, apr: 3, may: 4, jun: 5, jul: 6, aug: 7, sep: 8, oct: 9, nov: 10, dec: 11 };
 const DATE_TIME = /^\s?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/;
 
@@ -62,16 +85,19 @@ export function parseFetch(r: Response): FetchItems | undefined {
   while (t.peek() !== ")") {
     if (t.peek() === "") throw new ParseError(`unterminated FETCH response at ${t.where()}`);
     const name = t.atom().toUpperCase();
+    // the items of every message read without a value object each: its flags and its date
+    if (name === "FLAGS") {
+      out.flags = flagList(t);
+      continue;
+    }
+    if (name === "INTERNALDATE" && t.peek() === '"') {
+      out.internalDate = parseDateTime(t.quoted());
+      continue;
+    }
     const v = t.value();
     if (name === "UID") out.uid = num(v, "UID");
     else if (name === "RFC822.SIZE") out.size = num(v, "RFC822.SIZE");
-    else if (name === "FLAGS") {
-      if (!Array.isArray(v)) throw new ParseError("FLAGS is not a list");
-      out.flags = v.map((f) => {
-        if (!("atom" in f)) throw new ParseError("a flag is not an atom");
-        return f.atom;
-      });
-    } else if (name === "INTERNALDATE") {
+    else if (name === "INTERNALDATE") {
       const s = bytesOrNil(v, "INTERNALDATE");
       out.internalDate = s ? parseDateTime(s.toString("latin1")) : undefined;
     } else if (/^(BODY|BINARY)\[\](<\d+>)?$/.test(name) || name === "RFC822") out.body = bytesOrNil(v, name);

@@ -16,6 +16,8 @@ import { encodeMailbox } from "./wire.ts";
 
 /** What a reader accepts besides message bodies: a SEARCH line of a large folder, a long header. */
 export const READ_LIMITS = { lineBytes: 64 * 1024 * 1024, literalBytes: 8 * 1024 * 1024 };
+/** A message the server listed no flags for (shared: nothing writes to it). */
+const NO_FLAGS: readonly string[] = Object.freeze([]);
 /** The most FETCH answers one command may bring when its range does not say how many. */
 const MAX_ANSWERS = 10_000_000;
 
@@ -168,7 +170,7 @@ export class ImapReader implements FolderReader {
         limits.expectedBytes ?? 0,
         this.fetchAnswers(range, (f) => {
           if (f.uid === undefined) return;
-          messages.push({ uid: f.uid, source: f.body ?? undefined, flags: new Set(f.flags ?? []), internalDate: f.internalDate ?? new Date(0) });
+          messages.push({ uid: f.uid, source: f.body ?? undefined, flags: f.flags ?? NO_FLAGS, internalDate: f.internalDate ?? new Date(0) });
         }),
         this.refuseAbove(limits.maxLiteralBytes, buffer),
       );
@@ -204,7 +206,7 @@ export class ImapReader implements FolderReader {
       release();
       return undefined;
     }
-    return { source: got.body ?? Buffer.alloc(0), ...(first ? { flags: new Set(got.flags ?? []), internalDate: got.internalDate ?? new Date(0) } : {}), release };
+    return { source: got.body ?? Buffer.alloc(0), ...(first ? { flags: got.flags ?? NO_FLAGS, internalDate: got.internalDate ?? new Date(0) } : {}), release };
   }
 
   close(): Promise<void> {

@@ -83,8 +83,17 @@ export class Tokens {
     return t.slice(start, this.pos);
   }
 
-  private quoted(): string {
+  /** A quoted string's text (the next token must be one). */
+  quoted(): string {
     const t = this.text;
+    // most quoted strings hold no escape: one slice
+    const close = t.indexOf('"', this.pos + 1);
+    const escape = t.indexOf("\\", this.pos + 1);
+    if (close > 0 && (escape < 0 || escape > close)) {
+      const s = t.slice(this.pos + 1, close);
+      this.pos = close + 1;
+      return s;
+    }
     let out = "";
     for (let i = this.pos + 1; i < t.length; i++) {
       const ch = t[i]!;

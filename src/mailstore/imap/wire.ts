@@ -34,7 +34,7 @@ export function appendableFlags(flags: Iterable<string>): string[] {
   for (const f of flags) {
     if (/^\\recent$/i.test(f)) continue;
     const body = f.startsWith("\\") ? f.slice(1) : f;
-    if (!body || ATOM_SPECIALS.test(body) || /[^\x21-\x7e]/.test(body)) continue;
+    if (!body || ATOM_SPECIALS.test(body) || /[^\x21-\x7e]/.test(body) || out.includes(f)) continue;
     out.push(f);
   }
   return out;

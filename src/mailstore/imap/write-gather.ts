@@ -43,7 +43,15 @@ export class WriteGatherer {
   /** Adds a piece; it may be written now or later (at the latest by flush()). */
   async add(piece: Buffer | string): Promise<void> {
     if (this.failure !== undefined) throw this.failure;
-    if (typeof piece === "string") piece = Buffer.from(piece, "utf8");
+    if (typeof piece === "string") {
+      // a message's header line: written straight into the chunk when it fits (no Buffer each)
+      const bytes = Buffer.byteLength(piece, "utf8");
+      if (bytes < this.chunkSize && bytes <= this.chunkSize - this.used) {
+        this.used += this.chunks[this.current]!.write(piece, this.used, "utf8");
+        return;
+      }
+      piece = Buffer.from(piece, "utf8");
+    }
     if (piece.length >= this.chunkSize) {
       await this.send();
       this.last = this.observed(this.write(piece));
