@@ -188,6 +188,9 @@ describe("one queue for three daemons", () => {
     await sampler;
     // the limit was reached (the test can see a breach) and never exceeded
     expect(most).toBe(2);
+    // the daemons' log lines reach their output a moment after the database says done
+    await waitFor(() => LIMITED.every((u) => started(u).length > 0), 5_000, "every start logged");
+    await Bun.sleep(500);
     for (const u of LIMITED) expect(started(u).length).toBe(1);
     const t = await digestMailbox(h.target, LIMITED[0]!);
     expect(countAll(t)).toBe(300);
