@@ -1,8 +1,9 @@
 // Reads the untagged answers the folder reader needs (RFC 3501 section 7): FETCH items (UID,
 // FLAGS, INTERNALDATE, RFC822.SIZE, BODY[...] as literal, quoted string or NIL), SEARCH,
-// EXISTS and the response codes of OK (STATUS is list-parse.ts's). Any other item of a FETCH (MODSEQ, X-GM-…, a
-// BODYSTRUCTURE) is parsed for its shape and skipped. Malformed input is an error naming what
-// was expected, never a guess. Pure: a framed response in, values out.
+// EXISTS and the response codes of OK (STATUS answers are list-parse.ts's). Any other item of
+// a FETCH (MODSEQ, X-GM-…, a BODYSTRUCTURE) is parsed for its shape and skipped. Malformed
+// input is an error naming what was expected, never a guess. Pure: a framed response in,
+// values out.
 import type { Response } from "./framer.ts";
 import { ParseError, Tokens, type Value } from "./tokens.ts";
 
