@@ -9,11 +9,10 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startDovecot } from "../tui/servers/dovecot.ts";
+import { startDovecot, type Dovecot } from "../tui/servers/dovecot.ts";
 import { writeSection } from "./benchmarks-file.ts";
 import { generateMaildir } from "./mailgen.ts";
 import { SCENARIOS } from "./scenarios.ts";
-import type { Dovecot } from "../tui/servers/dovecot.ts";
 import { AUTOMIGRATE, copiedAll, MAIL_OWNER, mbsyncConfig, measure, serverCpu, settleDisk, setupHome, storeFilesystem, warm, type RunResult } from "./tools.ts";
 
 const HEADING = "## What bounds the copy";
