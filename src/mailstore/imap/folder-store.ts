@@ -168,7 +168,7 @@ export class SessionStore implements MailStore {
   private async status(path: string): Promise<FolderIds | undefined> {
     let ids: FolderIds | undefined;
     const r = await this.run(`STATUS ${encodeMailbox(path)} (UIDNEXT UIDVALIDITY)`, (a) => {
-      const s = listingKind(a) === "STATUS" ? parseNamedStatus(a) : undefined;
+      const s = parseNamedStatus(a);
       if (s) ids = { uidNext: s.uidNext, uidValidity: s.uidValidity };
     });
     return r.status === "OK" ? ids : undefined;
