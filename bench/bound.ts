@@ -13,7 +13,7 @@ import { startDovecot, type Dovecot } from "../tui/servers/dovecot.ts";
 import { writeSection } from "./benchmarks-file.ts";
 import { generateMaildir } from "./mailgen.ts";
 import { SCENARIOS } from "./scenarios.ts";
-import { AUTOMIGRATE, copiedAll, MAIL_OWNER, mbsyncConfig, measure, serverCpu, settleDisk, setupHome, storeFilesystem, warm, type RunResult } from "./tools.ts";
+import { AUTOMIGRATE, copiedAll, MAIL_OWNER, mbsyncConfig, measure, settleDisk, setupHome, storeFilesystem, warm, withServerCpu, type RunResult } from "./tools.ts";
 
 const HEADING = "## What bounds the copy";
 const ROUNDS = 3;
@@ -29,23 +29,17 @@ function machineCpu(): { busy: number; idle: number; iowait: number } {
   return { busy: (user + nice + system + irq + softirq) / 100, idle: idle / 100, iowait: iowait / 100 };
 }
 
-interface Measured extends RunResult {
-  machineBusy: number;
-  machineIowait: number;
-  /** The new server's CPU over the run (its imap processes, reaped once the tool logged out). */
-  serverUser: number;
-  serverSys: number;
-}
+/** A run, the machine's CPU over it, and the new server's (its imap processes). */
+type Measured = RunResult & { machineBusy: number; machineIowait: number; server: { user: number; sys: number } };
 
-async function measured(cmd: string, args: string[], target: Dovecot): Promise<Measured> {
-  settleDisk();
-  const before = machineCpu();
-  const server0 = serverCpu(target);
-  const r = await measure(cmd, args);
-  const after = machineCpu();
-  await Bun.sleep(500); // the tool's imap processes end and are reaped
-  const server1 = serverCpu(target);
-  return { ...r, machineBusy: after.busy - before.busy, machineIowait: after.iowait - before.iowait, serverUser: server1.user - server0.user, serverSys: server1.sys - server0.sys };
+function measured(cmd: string, args: string[], target: Dovecot): Promise<Measured> {
+  return withServerCpu(target, async () => {
+    settleDisk();
+    const before = machineCpu();
+    const r = await measure(cmd, args);
+    const after = machineCpu();
+    return { ...r, machineBusy: after.busy - before.busy, machineIowait: after.iowait - before.iowait };
+  });
 }
 
 /** Milliseconds to create `n` empty files in a new directory `dir` (as a server saving n messages does). */
@@ -111,7 +105,7 @@ try {
     "",
     "| round | new server's mail_fsync | automigrate | automigrate CPU | new server CPU (automigrate's run) | machine busy / iowait (automigrate's run) | mbsync | new server CPU (mbsync's run) | machine busy / iowait (mbsync's run) | ratio |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ...rows.map((r) => `| ${r.round} | ${r.label} | ${f(r.am.seconds)} s | ${f(r.am.userSeconds + r.am.sysSeconds)} s | ${f(r.am.serverUser)} / ${f(r.am.serverSys)} s | ${f(r.am.machineBusy, 1)} / ${f(r.am.machineIowait, 1)} s | ${f(r.mb.seconds)} s | ${f(r.mb.serverUser)} / ${f(r.mb.serverSys)} s | ${f(r.mb.machineBusy, 1)} / ${f(r.mb.machineIowait, 1)} s | ${f(r.mb.seconds / r.am.seconds)}× |`),
+    ...rows.map((r) => `| ${r.round} | ${r.label} | ${f(r.am.seconds)} s | ${f(r.am.userSeconds + r.am.sysSeconds)} s | ${f(r.am.server.user)} / ${f(r.am.server.sys)} s | ${f(r.am.machineBusy, 1)} / ${f(r.am.machineIowait, 1)} s | ${f(r.mb.seconds)} s | ${f(r.mb.server.user)} / ${f(r.mb.server.sys)} s | ${f(r.mb.machineBusy, 1)} / ${f(r.mb.machineIowait, 1)} s | ${f(r.mb.seconds / r.am.seconds)}× |`),
     "",
     ...["default (optimized)", "never"].map((l) => `- mail_fsync ${l}: median automigrate ${f(median(of(l).map((r) => r.am.seconds)))} s, mbsync ${f(median(of(l).map((r) => r.mb.seconds)))} s, ratio ${f(median(of(l).map((r) => r.mb.seconds / r.am.seconds)))}×.`),
   ];

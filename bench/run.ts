@@ -9,7 +9,7 @@ import { generateMaildir } from "./mailgen.ts";
 import { replaceSection } from "./benchmarks-file.ts";
 import { regressions } from "./gates.ts";
 import { SCALE, SCENARIOS } from "./scenarios.ts";
-import { AUTOMIGRATE, copiedAll, MAIL_OWNER, mbsyncConfig, measure, ROOT, serverCpu, settleDisk, setupHome, storeFilesystem, version, warm, type RunResult } from "./tools.ts";
+import { AUTOMIGRATE, copiedAll, MAIL_OWNER, mbsyncConfig, measure, ROOT, settleDisk, setupHome, storeFilesystem, version, warm, withServerCpu, type RunResult } from "./tools.ts";
 
 /** A tool's copy, with the new server's CPU over it (user / system: what it spent saving the copy). */
 type Copy = RunResult & { server: { user: number; sys: number } };
@@ -57,15 +57,12 @@ async function main(): Promise<Row[]> {
       const amArgs = ["--home", home, "migrate", src, "--json"];
       const rc = mbsyncConfig(work, old, target, src, `mbsync${idx}@example.com`);
       console.error(`[bench] ${sc.name}: ${gen.messages} messages, ${(gen.bytes / 1e6).toFixed(1)} MB`);
-      /** A timed copy after sync(1), with the new server's CPU over it (its imap processes, reaped once the tool logged out). */
-      const copy = async (cmd: string, args: string[]): Promise<Copy> => {
-        settleDisk();
-        const before = serverCpu(target);
-        const r = await measure(cmd, args);
-        await Bun.sleep(500);
-        const after = serverCpu(target);
-        return { ...r, server: { user: after.user - before.user, sys: after.sys - before.sys } };
-      };
+      /** A timed copy after sync(1), with the new server's CPU over it. */
+      const copy = (cmd: string, args: string[]): Promise<Copy> =>
+        withServerCpu(target, () => {
+          settleDisk();
+          return measure(cmd, args);
+        });
       const am = await copiedAll(await copy(AUTOMIGRATE, amArgs), target, src, gen.messages, "automigrate");
       const mb_ = await copiedAll(await copy("mbsync", ["-q", "-c", rc, "-a"]), target, `mbsync${idx}@example.com`, gen.messages, "mbsync");
       const amNoop = await noop(AUTOMIGRATE, amArgs);

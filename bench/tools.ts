@@ -82,6 +82,15 @@ export function serverCpu(d: Dovecot): { user: number; sys: number } {
   return cpuTimes(Number(execFileSync("pgrep", ["-f", "-o", `dovecot -F -c ${d.dir}`], { encoding: "utf8" }).trim()), { reaped: true });
 }
 
+/** `run`'s result with the CPU `server` spent meanwhile: its imap processes, reaped once the client logged out. */
+export async function withServerCpu<T extends object>(server: Dovecot, run: () => Promise<T>): Promise<T & { server: { user: number; sys: number } }> {
+  const before = serverCpu(server);
+  const r = await run();
+  await Bun.sleep(500); // the client's imap processes end and are reaped
+  const after = serverCpu(server);
+  return { ...r, server: { user: after.user - before.user, sys: after.sys - before.sys } };
+}
+
 export function mbsyncConfig(dir: string, old: Dovecot, target: Dovecot, src: string, dst: string): string {
   const rc = join(dir, "mbsyncrc");
   mkdirSync(join(dir, "mbsync-state"), { recursive: true });
