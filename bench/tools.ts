@@ -31,6 +31,25 @@ export function settleDisk(): void {
   if (r.status !== 0) throw new Error(`sync failed: ${r.stderr}`);
 }
 
+/** How long ext4 without a journal keeps a freed inode from reuse (fs/ext4/ialloc.c, RECENTCY_MIN: 60 s), with a margin. */
+export const FREED_INODE_WINDOW_MS = 65_000;
+
+/**
+ * Settles the mail stores' disk before a timed copy: sync(1), and where the stores are on ext4
+ * without a journal, a wait of FREED_INODE_WINDOW_MS (then sync again), so that the copy does
+ * not pay for the files deleted before it (the previous scenario's cleanup, the other tool's
+ * copy and its index rewrites; see storeFilesystem). What a tool frees during its own copy
+ * still counts against it. Returns the milliseconds it waited.
+ */
+export async function settleStores(dir: string): Promise<number> {
+  settleDisk();
+  const fs = storeFilesystem(dir);
+  if (fs.type !== "ext4" || fs.journal !== false) return 0;
+  await Bun.sleep(FREED_INODE_WINDOW_MS);
+  settleDisk();
+  return FREED_INODE_WINDOW_MS;
+}
+
 /** Runs a command, polling its peak RSS (VmHWM) until it exits; its CPU time from its rusage. */
 export async function measure(cmd: string, args: string[], env?: Record<string, string>): Promise<RunResult> {
   const started = performance.now();
@@ -111,7 +130,11 @@ export async function warm(server: Dovecot, user: string): Promise<void> {
   for (const f of await c.list()) {
     if (f.flags.has("\\Noselect")) continue;
     const box = await c.mailboxOpen(f.path, { readOnly: true });
-    if (box.exists) for await (const _ of c.fetch("1:*", { uid: true, size: true, source: true })) {}
+    if (!box.exists) continue;
+    for await (const _ of c.fetch("1:*", { uid: true, source: true })) {}
+    // on its own, so that Dovecot keeps the sizes in its cache (fetched beside the bodies, they
+    // are not kept: the first tool to ask would pay for reading every message again)
+    for await (const _ of c.fetch("1:*", { uid: true, size: true })) {}
   }
   await c.logout();
 }
