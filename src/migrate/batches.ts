@@ -58,6 +58,20 @@ export function planBatches(messages: SizedUid[], limits: BatchLimits): Batch[] 
 }
 
 /**
+ * How far fetching may run ahead while batch `current` is appended: batches current..end-1
+ * may be fetched (one after another on the folder's old connection). At most one batch of
+ * each kind waits ahead, one held in memory and one spooled to disk, so memory stays bounded
+ * by two batches and the spool by two messages; yet where large messages alternate with
+ * small ones, the next large one is downloading while the one before it is appended.
+ */
+export function fetchHorizon(batches: readonly Pick<Batch, "large">[], current: number): number {
+  let end = current + 1;
+  const waiting = new Set<boolean>();
+  while (end < batches.length && !waiting.has(batches[end]!.large)) waiting.add(batches[end++]!.large);
+  return end;
+}
+
+/**
  * The largest FETCH literal accepted for a message announced at `expected` bytes
  * (RFC822.SIZE): room for servers whose size is approximate (twice it, or 1 MB more), never
  * more than migration.maxMessageBytes. A literal announced above it is refused as it is

@@ -19,7 +19,7 @@ import type { ErrorCode } from "../errors.ts";
 import { formatUidSet } from "../mailstore/uid-set.ts";
 import type { PendingBatch } from "../store/account-state.ts";
 import type { AccountDocument } from "../storage/account-states.ts";
-import { alreadyPresent, fingerprint, literalLimit, planBatches, uidWindows, type Batch, type BatchLimits } from "./batches.ts";
+import { alreadyPresent, fingerprint, fetchHorizon, literalLimit, planBatches, uidWindows, type Batch, type BatchLimits } from "./batches.ts";
 import type { PlannedFolder } from "./folder-plan.ts";
 import { checkStored, headerDigest, type SentMessage } from "./stored-check.ts";
 import { untilLateCommitSettled } from "./late-commit.ts";
@@ -318,21 +318,34 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
   };
 
   /**
-   * Copies messages batch by batch, fetching batch n+1 while batch n is appended: memory
-   * is bounded by two batches whatever the number of messages (retries included).
+   * Copies messages batch by batch, fetching ahead while batch n is appended (fetchHorizon:
+   * one batch in memory and one spooled message at most): memory is bounded by two batches
+   * whatever the number of messages (retries included).
    */
   const copyBatches = async (batches: Batch[]) => {
-    let next: Promise<Fetched> | undefined = batches[0] ? settled(fetchBatch(batches[0])) : undefined;
+    // fetched or being fetched and not appended yet; each fetch starts when the one before it
+    // has ended (one old connection)
+    const ahead = new Map<number, Promise<Fetched>>();
+    let last: Promise<unknown> = Promise.resolve();
+    let started = 0;
+    const fetchUpTo = (end: number) => {
+      for (; started < end; started++) {
+        const batch = batches[started]!;
+        const p = settled(last.then(() => fetchBatch(batch)));
+        ahead.set(started, p);
+        last = p;
+      }
+    };
     try {
+      fetchUpTo(Math.min(1, batches.length));
       for (let i = 0; i < batches.length; i++) {
-        const current = next!;
-        next = undefined;
-        const fetched = await current;
+        const fetched = await ahead.get(i)!;
+        ahead.delete(i);
         try {
           if (ctx.signal?.aborted) {
             throw new AutomigrateError("stopped at a safe point (shutdown)", { user: ctx.user, folder: pf.old }, { transient: true, code: "STOPPED" });
           }
-          next = batches[i + 1] ? settled(fetchBatch(batches[i + 1]!)) : undefined;
+          fetchUpTo(fetchHorizon(batches, i));
           await appendAndCommit(batches[i]!.uids, fetched, { next: batches[i + 1]?.uids });
         } finally {
           dispose(fetched);
@@ -344,8 +357,8 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
       if (prewritten) await withdrawIntent(prewritten).catch(() => {});
       throw e;
     } finally {
-      // a prefetch still running when the loop ends early: its spool files and buffers go too
-      next?.then(dispose, () => {});
+      // fetches still running when the loop ends early: their spool files and buffers go too
+      for (const p of ahead.values()) p.then(dispose, () => {});
     }
   };
 

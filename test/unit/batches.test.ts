@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { alreadyPresent, fingerprint, planBatches, uidWindows, upToDate } from "../../src/migrate/batches.ts";
+import { alreadyPresent, fetchHorizon, fingerprint, planBatches, uidWindows, upToDate } from "../../src/migrate/batches.ts";
 
 const limits = { maxMessages: 3, maxBytes: 1000, largeMessageBytes: 600 };
 
@@ -31,6 +31,41 @@ describe("planBatches", () => {
     expect(b.map((x) => x.uids)).toEqual([[1], [2]]);
   });
   test("no messages, no batches", () => expect(planBatches([], limits)).toEqual([]));
+});
+
+describe("fetchHorizon", () => {
+  const kinds = (s: string) => [...s].map((c) => ({ large: c === "L" }));
+
+  test("small batches only: one fetched ahead of the one appended, as before", () => {
+    const b = kinds("SSSS");
+    expect([0, 1, 2, 3].map((i) => fetchHorizon(b, i))).toEqual([2, 3, 4, 4]);
+  });
+
+  test("large messages only: one spooled ahead", () => {
+    expect(fetchHorizon(kinds("LLL"), 0)).toBe(2);
+  });
+
+  test("large alternating with small: the next large one is fetched while the one before it and the small batch between are appended", () => {
+    const b = kinds("LSLSL");
+    // appending 0 (L): 1 (S, in memory) and 2 (L, spooled) may be fetched; not 3 (a second S)
+    expect(fetchHorizon(b, 0)).toBe(3);
+    expect(fetchHorizon(b, 1)).toBe(4);
+    expect(fetchHorizon(b, 3)).toBe(5);
+  });
+
+  test("never more than one batch of each kind ahead: memory bounded by two batches", () => {
+    const b = kinds("SLLSSLSLLLSS");
+    for (let i = 0; i < b.length; i++) {
+      const ahead = b.slice(i + 1, fetchHorizon(b, i));
+      expect(ahead.filter((x) => x.large).length).toBeLessThanOrEqual(1);
+      expect(ahead.filter((x) => !x.large).length).toBeLessThanOrEqual(1);
+      if (i + 1 < b.length) expect(ahead.length).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  test("the last batch: nothing ahead", () => {
+    expect(fetchHorizon(kinds("SL"), 1)).toBe(2);
+  });
 });
 
 describe("fingerprint / alreadyPresent", () => {
