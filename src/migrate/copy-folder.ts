@@ -328,10 +328,12 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
     const ahead = new Map<number, Promise<Fetched>>();
     let last: Promise<unknown> = Promise.resolve();
     let started = 0;
+    // the loop has ended (done, failed or stopped): a fetch waiting its turn does not begin
+    let ended = false;
     const fetchUpTo = (end: number) => {
       for (; started < end; started++) {
         const batch = batches[started]!;
-        const p = settled(last.then(() => fetchBatch(batch)));
+        const p = settled(last.then(() => (ended ? emptyFetched() : fetchBatch(batch))));
         ahead.set(started, p);
         last = p;
       }
@@ -358,6 +360,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
       throw e;
     } finally {
       // fetches still running when the loop ends early: their spool files and buffers go too
+      ended = true;
       for (const p of ahead.values()) p.then(dispose, () => {});
     }
   };

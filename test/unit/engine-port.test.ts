@@ -4,6 +4,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { AutomigrateError } from "../../src/errors.ts";
 import { copyFolder, type CopyContext } from "../../src/migrate/copy-folder.ts";
 import { AccountStateStore } from "../../src/store/account-state.ts";
 import { MemoryMailbox } from "../support/memory-store.ts";
@@ -141,6 +142,63 @@ describe("the engine through the mail-store port", () => {
     target.quirks = {};
     expect((await run()).messages).toBe(1);
     expectExact(old, target);
+  });
+
+  /** Large (spooled) messages 1, 5 and 9 with small ones between them: batches [1] [2-4] [5] [6-8] [9]. */
+  async function alternating() {
+    const env = await setup(0);
+    for (let i = 1; i <= 9; i++) env.old.add("INBOX", message(i, i % 4 === 1 ? "L".repeat(2000) : ""));
+    const events: string[] = [];
+    const store = env.old.store();
+    const logged = (slow = 0): CopyContext["old"] => ({
+      ...store,
+      bodies: async (range, limits) => {
+        events.push(`fetch ${range}`);
+        if (slow) await Bun.sleep(slow);
+        return store.bodies(range, limits);
+      },
+      part: async (uid, start, length) => {
+        if (start === 0) events.push(`spool ${uid}`);
+        return store.part(uid, start, length);
+      },
+    });
+    return { ...env, events, logged };
+  }
+
+  test("a large message is spooled while the one before it is appended, even with a batch of small ones between them", async () => {
+    const { old, target, run, events, logged } = await alternating();
+    const writer = target.writer();
+    const appender: CopyContext["appender"] = {
+      ...writer,
+      appendBatch: async (path, messages) => {
+        events.push(`append ${messages.length}`);
+        await Bun.sleep(30);
+        const r = await writer.appendBatch(path, messages);
+        events.push(`appended ${messages.length}`);
+        return r;
+      },
+    };
+    expect((await run({ old: logged(), appender })).messages).toBe(9);
+    expectExact(old, target);
+    // before message 1 has been appended, the small batch after it and message 5 are fetched, not more
+    const before = events.slice(0, events.indexOf("appended 1"));
+    expect(before).toEqual(["spool 1", "fetch 2:4", "spool 5", "append 1"]);
+  });
+
+  test("once the copy stops, no fetch waiting its turn begins", async () => {
+    const { target, run, events, logged } = await alternating();
+    const writer = target.writer();
+    const appender: CopyContext["appender"] = {
+      ...writer,
+      appendBatch: async () => {
+        throw new AutomigrateError("the new server is gone", { user: USER }, { code: "CONNECT", transient: true });
+      },
+    };
+    // the small batch is still being fetched when the first APPEND fails; message 5 waits behind it
+    await expect(run({ old: logged(50), appender, reopenOld: undefined })).rejects.toThrow("the new server is gone");
+    await Bun.sleep(100);
+    expect(events).toContain("fetch 2:4");
+    expect(events).not.toContain("spool 5");
   });
 
   test("a message that drops the connection every time is isolated: the rest of its batch lands", async () => {
