@@ -13,7 +13,7 @@ import { startDovecot, type Dovecot } from "../tui/servers/dovecot.ts";
 import { writeSection } from "./benchmarks-file.ts";
 import { generateMaildir } from "./mailgen.ts";
 import { SCENARIOS } from "./scenarios.ts";
-import { AUTOMIGRATE, copiedAll, MAIL_OWNER, mbsyncConfig, measure, settleDisk, setupHome, storeFilesystem, warm, withServerCpu, type RunResult } from "./tools.ts";
+import { AUTOMIGRATE, copiedAll, MAIL_OWNER, keepsFreedInodes, mbsyncConfig, measure, settleDisk, setupHome, storeFilesystem, warm, withServerCpu, type RunResult } from "./tools.ts";
 
 const HEADING = "## What bounds the copy";
 const ROUNDS = 3;
@@ -76,9 +76,9 @@ try {
     mkdirSync(dir, { recursive: true });
     return { target, label: i === 0 ? "default (optimized)" : "never", home: setupHome(dir, old, target), rc: mbsyncConfig(dir, old, target, src, mbUser), dir };
   });
-  const fsText = storeFilesystem(work).text;
+  const stores = storeFilesystem(work);
   const probe = creationProbe(work, gen.messages);
-  console.error(`[bound] mail stores on ${fsText}; ${gen.messages} file creations: ${probe.fresh.toFixed(0)} ms, right after deleting as many: ${probe.afterDelete.toFixed(0)} ms`);
+  console.error(`[bound] mail stores on ${stores.text}; ${gen.messages} file creations: ${probe.fresh.toFixed(0)} ms, right after deleting as many: ${probe.afterDelete.toFixed(0)} ms`);
   const rows: { round: number; label: string; am: Measured; mb: Measured }[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const s of setups) {
@@ -101,7 +101,7 @@ try {
     "",
     `\`bun bench/bound.ts\` (part of \`npm run bench\`), ${new Date().toISOString().slice(0, 10)}, this machine (see the top): ${sc.name} — ${gen.messages} messages, ${f(gen.bytes / 1e6, 0)} MB — copied by each tool from the same old Dovecot into two new ones that differ only in \`mail_fsync\`: Dovecot's default (a saved message is on disk before its APPEND is answered) and \`never\` (for this measurement only). Rounds alternate the tools and the targets; each round first removes the last round's copies. "Machine busy" is the whole machine's user + system CPU over the tool's run (both Dovecots included; 2 cores give 2 CPU-s per second); "iowait" is the idle time spent waiting for the disk; "new server CPU" is the new Dovecot's own (its imap processes), user / system.`,
     "",
-    `The mail stores are on ${fsText}. Creating ${gen.messages.toLocaleString("en-US")} empty files there took ${f(probe.fresh, 0)} ms, and ${f(probe.afterDelete, 0)} ms right after deleting as many.${fsText === "ext4 without a journal" ? " Without a journal, ext4 does not reuse an inode freed in the last 60 s (360 s while its inode-table block is unwritten) and scans past every such inode for each file it creates (Linux fs/ext4/ialloc.c, recently_deleted()), so a server saving thousands of messages soon after thousands of files were deleted spends its system CPU on that scan: the new server's system CPU below, not the tools' own." : ""}`,
+    `The mail stores are on ${stores.text}. Creating ${gen.messages.toLocaleString("en-US")} empty files there took ${f(probe.fresh, 0)} ms, and ${f(probe.afterDelete, 0)} ms right after deleting as many.${keepsFreedInodes(stores) ? " Without a journal, ext4 does not reuse an inode freed in the last 60 s (360 s while its inode-table block is unwritten) and scans past every such inode for each file it creates (Linux fs/ext4/ialloc.c, recently_deleted()), so a server saving thousands of messages soon after thousands of files were deleted spends its system CPU on that scan: the new server's system CPU below, not the tools' own." : ""}`,
     "",
     "| round | new server's mail_fsync | automigrate | automigrate CPU | new server CPU (automigrate's run) | machine busy / iowait (automigrate's run) | mbsync | new server CPU (mbsync's run) | machine busy / iowait (mbsync's run) | ratio |",
     "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",

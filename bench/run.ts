@@ -9,7 +9,7 @@ import { generateMaildir } from "./mailgen.ts";
 import { replaceSection } from "./benchmarks-file.ts";
 import { regressions } from "./gates.ts";
 import { SCALE, SCENARIOS } from "./scenarios.ts";
-import { AUTOMIGRATE, copiedAll, MAIL_OWNER, mbsyncConfig, measure, ROOT, settleStores, setupHome, storeFilesystem, version, warm, withServerCpu, type RunResult } from "./tools.ts";
+import { AUTOMIGRATE, copiedAll, MAIL_OWNER, FREED_INODE_WINDOW_MS, keepsFreedInodes, mbsyncConfig, measure, ROOT, settleStores, setupHome, storeFilesystem, version, warm, withServerCpu, type RunResult } from "./tools.ts";
 
 /** A tool's copy, with the new server's CPU over it (user / system: what it spent saving the copy). */
 type Copy = RunResult & { server: { user: number; sys: number } };
@@ -38,8 +38,8 @@ async function noop(cmd: string, args: string[], times = 3): Promise<RunResult> 
   return runs.find((r) => r.seconds === m)!;
 }
 
-/** How long each timed copy waited for freed inodes to age (settleStores): 0 where the stores' filesystem needs no wait. */
-let storesWaitMs = 0;
+/** The filesystem both servers keep their mail on (under TMPDIR). */
+const STORES = storeFilesystem(tmpdir());
 
 async function main(): Promise<Row[]> {
   const rows: Row[] = [];
@@ -62,7 +62,7 @@ async function main(): Promise<Row[]> {
       console.error(`[bench] ${sc.name}: ${gen.messages} messages, ${(gen.bytes / 1e6).toFixed(1)} MB`);
       /** A timed copy on settled stores (settleStores), with the new server's CPU over it. */
       const copy = async (cmd: string, args: string[]): Promise<Copy> => {
-        storesWaitMs = await settleStores(tmpdir());
+        await settleStores(STORES);
         return withServerCpu(target, () => measure(cmd, args));
       };
       const am = await copiedAll(await copy(AUTOMIGRATE, amArgs), target, src, gen.messages, "automigrate");
@@ -87,9 +87,9 @@ function writeReport(rows: Row[]): void {
   const lines = [
     "# Benchmarks",
     "",
-    `automigrate against mbsync (${version("mbsync", ["--version"])}, one-way pull: \`Sync Pull\`, \`Create Near\`, \`CopyArrivalDate yes\`), both copying the same generated mailbox from the same old Dovecot into fresh accounts on the same new Dovecot, in the same run. Wall-clock times include process start-up for both tools. Each timed copy starts after sync(1), so that neither tool waits on the writeback of what came before it (the generated mailbox, the other tool's copy)${storesWaitMs ? `, and ${storesWaitMs / 1000} s later, once the kernel reuses the inodes freed before it (the stores are on ext4 without a journal: see "Why the 6,000-message ratio moves"); what a tool's own copy frees counts against it` : ""}. Peak RSS is the process's VmHWM.`,
+    `automigrate against mbsync (${version("mbsync", ["--version"])}, one-way pull: \`Sync Pull\`, \`Create Near\`, \`CopyArrivalDate yes\`), both copying the same generated mailbox from the same old Dovecot into fresh accounts on the same new Dovecot, in the same run. Wall-clock times include process start-up for both tools. Each timed copy starts after sync(1), so that neither tool waits on the writeback of what came before it (the generated mailbox, the other tool's copy)${keepsFreedInodes(STORES) ? `, and ${FREED_INODE_WINDOW_MS / 1000} s later, once the kernel reuses the inodes freed before it (the stores are on ext4 without a journal: see "Why the 6,000-message ratio moves"); what a tool's own copy frees counts against it` : ""}. Peak RSS is the process's VmHWM.`,
     "",
-    `Machine: ${version("nproc", [])} cores, Dovecot ${version("dovecot", ["--version"])}, Bun ${Bun.version}, loopback, the servers' mail on ${storeFilesystem(tmpdir()).text} (see "Why the 6,000-message ratio moves"). Date: ${new Date().toISOString().slice(0, 10)}. Scale: ${SCALE}.`,
+    `Machine: ${version("nproc", [])} cores, Dovecot ${version("dovecot", ["--version"])}, Bun ${Bun.version}, loopback, the servers' mail on ${STORES.text} (see "Why the 6,000-message ratio moves"). Date: ${new Date().toISOString().slice(0, 10)}. Scale: ${SCALE}.`,
     "",
     "Reproduce: `npm run bench` (installs isync if missing; writes this file).",
     "",

@@ -35,19 +35,17 @@ export function settleDisk(): void {
 export const FREED_INODE_WINDOW_MS = 65_000;
 
 /**
- * Settles the mail stores' disk before a timed copy: sync(1), and where the stores are on ext4
- * without a journal, a wait of FREED_INODE_WINDOW_MS (then sync again), so that the copy does
- * not pay for the files deleted before it (the previous scenario's cleanup, the other tool's
- * copy and its index rewrites; see storeFilesystem). What a tool frees during its own copy
- * still counts against it. Returns the milliseconds it waited.
+ * Settles the mail stores' disk before a timed copy: sync(1), and where the filesystem keeps
+ * freed inodes from reuse (keepsFreedInodes), a wait of FREED_INODE_WINDOW_MS (then sync
+ * again), so that the copy does not pay for the files deleted before it (the previous
+ * scenario's cleanup, the other tool's copy and its index rewrites). What a tool frees during
+ * its own copy still counts against it.
  */
-export async function settleStores(dir: string): Promise<number> {
+export async function settleStores(stores: StoreFilesystem): Promise<void> {
   settleDisk();
-  const fs = storeFilesystem(dir);
-  if (fs.type !== "ext4" || fs.journal !== false) return 0;
+  if (!keepsFreedInodes(stores)) return;
   await Bun.sleep(FREED_INODE_WINDOW_MS);
   settleDisk();
-  return FREED_INODE_WINDOW_MS;
 }
 
 /** Runs a command, polling its peak RSS (VmHWM) until it exits; its CPU time from its rusage. */
@@ -188,7 +186,14 @@ export function setupHome(work: string, old: Dovecot, target: Dovecot, domainSet
  * creates (fs/ext4/ialloc.c, recently_deleted()): a mail server saving thousands of messages
  * right after thousands of files were deleted spends seconds of system CPU on that scan alone.
  */
-export function storeFilesystem(dir: string): { type: string; journal?: boolean; text: string } {
+export interface StoreFilesystem {
+  type: string;
+  /** For ext4: whether it has a journal (undefined when /sys does not say). */
+  journal?: boolean;
+  text: string;
+}
+
+export function storeFilesystem(dir: string): StoreFilesystem {
   const r = spawnSync("findmnt", ["-n", "-o", "SOURCE,FSTYPE", "-T", dir], { encoding: "utf8" });
   const [source = "", type = "unknown"] = (r.stdout ?? "").trim().split(/\s+/);
   if (type !== "ext4") return { type, text: type };
@@ -200,4 +205,9 @@ export function storeFilesystem(dir: string): { type: string; journal?: boolean;
     journal = undefined;
   }
   return { type, journal, text: journal === undefined ? "ext4" : journal ? "ext4 with a journal" : "ext4 without a journal" };
+}
+
+/** Whether creating files there scans past the inodes freed in the last minutes: ext4 without a journal (see storeFilesystem). */
+export function keepsFreedInodes(fs: StoreFilesystem): boolean {
+  return fs.type === "ext4" && fs.journal === false;
 }
