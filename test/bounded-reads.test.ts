@@ -6,7 +6,8 @@
 // fetched at all (TOO_LARGE); a server that trickles a body never quite idle is cut off at the
 // read's deadline, and the run ends.
 import { describe, expect, test } from "bun:test";
-import { appendFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { appendFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { accountState, startDaemon, waitFor } from "./support/daemon.ts";
 import { fakeMessage, type Quirks } from "./support/fake-imap.ts";
@@ -39,6 +40,23 @@ describe("bounded reads from the old server", () => {
     const again = await migrateJson(fx.home, USER);
     expect(again.report).toMatchObject({ status: "partial", messages: 0, skipped: [expect.objectContaining({ uid: 2, code: "OVERSIZED" })] });
     expect(await onTarget()).toBe(3);
+  });
+
+  test("large (spooled) messages: one announced far larger, one whose answer carries the body twice; both skipped with their codes, no spool file left, the one after them byte-exact", async () => {
+    // above the 4 MB threshold: each goes alone, streamed into a spool file
+    const large = (n: number) => fakeMessage(n, `${n}`.repeat(5 * 1024 * 1024));
+    await setup({ inflateLiteral: { uid: 2, bytes: 300_000_000 }, doubleBody: 3 }, [fakeMessage(1), large(2), large(3), large(4), fakeMessage(5)]);
+    const r = await migrateJson(fx.home, USER);
+    expect(r.report).toMatchObject({ status: "partial", messages: 3 });
+    expect(r.report.skipped).toEqual([
+      { folder: "INBOX", uid: 2, code: "OVERSIZED", reason: expect.stringContaining("larger than it said it was") },
+      { folder: "INBOX", uid: 3, code: "UNREADABLE", reason: expect.any(String) },
+    ]);
+    expect(fx.old.quirks.inflatedSent!).toBeLessThan(32 * 1024 * 1024);
+    const copied = (await digestMailbox(fx.target, USER)).get("INBOX")!;
+    const sha = (b: string) => createHash("sha256").update(b).digest("hex");
+    expect(copied.map((m) => m.sha256).sort()).toEqual([fakeMessage(1), large(4), fakeMessage(5)].map(sha).sort());
+    expect(readdirSync(join(fx.home, "state", "spool"))).toEqual([]);
   });
 
   test("the daemon: the same server, a login; the job ends partial with the coded skip, and the daemon stays up", async () => {

@@ -95,12 +95,11 @@ export interface BodyBatch {
   release(): void;
 }
 
-/** One part of a message (BODY.PEEK[]<start.length>), for spooling large ones; `source` valid until `release()`. */
-export interface MessagePart {
-  source: Buffer;
-  flags?: readonly string[];
-  internalDate?: Date;
-  release(): void;
+/** A message handed on piece by piece (streamBody): how many bytes it had, its flags and date. */
+export interface StreamedMessage {
+  size: number;
+  flags: readonly string[];
+  internalDate: Date;
 }
 
 /**
@@ -125,8 +124,13 @@ export interface FolderReader {
    * (the connection is then closed); a read that outlasts its deadline fails with CONNECT.
    */
   bodies(range: string, limits?: ReadLimits): Promise<BodyBatch>;
-  /** Up to `length` bytes of one message from `start`; flags and date with the first part. */
-  part(uid: number, start: number, length: number): Promise<MessagePart | undefined>;
+  /**
+   * One whole message, without setting \Seen, handed to `sink` piece by piece as it arrives
+   * (a large message, spooled: never held in memory whole). Each piece is valid during the call
+   * only; `sink` must not throw. Undefined when the folder no longer holds the message. Limits
+   * and failures as bodies().
+   */
+  streamBody(uid: number, sink: (piece: Buffer) => void, limits?: ReadLimits): Promise<StreamedMessage | undefined>;
   /** Logs out (bounded in time) and closes; never throws. */
   close(): Promise<void>;
 }

@@ -14,7 +14,7 @@ import { closeSync, mkdirSync, openSync, rmSync, unlinkSync, writeSync } from "n
 import { join } from "node:path";
 import { crashPoint } from "../crash-points.ts";
 import { AutomigrateError, classify, errorText } from "../errors.ts";
-import type { AppendMessage, FolderReader, MailWriter, OpenedFolder, ReadLimits } from "../mailstore/port.ts";
+import type { AppendMessage, FolderReader, MailWriter, OpenedFolder, ReadLimits, StreamedMessage } from "../mailstore/port.ts";
 import type { ErrorCode } from "../errors.ts";
 import { formatUidSet } from "../mailstore/uid-set.ts";
 import type { PendingBatch } from "../store/account-state.ts";
@@ -76,7 +76,6 @@ export function newOutcome(pf: PlannedFolder): FolderOutcome {
 }
 
 const META_WINDOW = 5000;
-const SPOOL_CHUNK = 1024 * 1024;
 
 type FetchedMessage = AppendMessage & { size: number };
 /**
@@ -150,7 +149,7 @@ export async function copyFolder(ctx: CopyContext, pf: PlannedFolder, outcome: F
   const fetchSome = async (uids: number[], large: boolean): Promise<Fetched> => {
     const tooLarge = uids.filter((u) => (sizes.get(u) ?? 0) > maxBytes);
     const rest = uids.filter((u) => !tooLarge.includes(u));
-    const out = rest.length === 0 ? emptyFetched() : large ? await spoolLarge(ctx, rest[0]!) : await fetchSources(ctx.old, rest, readLimits(rest));
+    const out = rest.length === 0 ? emptyFetched() : large ? await spoolLarge(ctx, rest[0]!, readLimits(rest)) : await fetchSources(ctx.old, rest, readLimits(rest));
     for (const uid of tooLarge) out.refused.push({ uid, code: "TOO_LARGE", reason: `${sizes.get(uid)} bytes, more than migration.maxMessageBytes (${maxBytes}): not fetched (raise the setting to copy it)` });
     return out;
   };
@@ -560,36 +559,35 @@ async function checkAccounted(ctx: CopyContext, folder: string, f: { lastUid: nu
   }
 }
 
-/** A large message, fetched in 1 MB partials into a 0600 spool file: memory stays flat. */
-async function spoolLarge(ctx: CopyContext, uid: number): Promise<Fetched> {
+/**
+ * A large message, written into a 0600 spool file piece by piece as the old server sends it
+ * (one FETCH: the server streams it whole while each piece is written): memory stays flat.
+ */
+async function spoolLarge(ctx: CopyContext, uid: number, limits: ReadLimits): Promise<Fetched> {
   mkdirSync(ctx.spoolDir, { recursive: true, mode: 0o700 });
   const path = join(ctx.spoolDir, `${process.pid}-${Date.now()}-${uid}.eml`);
   const fd = openSync(path, "w", 0o600);
-  let size = 0;
-  let flags: readonly string[] = [];
-  let internalDate = new Date(0);
+  let written = 0;
+  // a failed write (a full disk) stops the writing; the rest of the answer is read and
+  // dropped, so that the connection stays usable, and the failure is thrown after it
+  let writeFailure: unknown;
+  let got: StreamedMessage | undefined;
   let complete = false;
   try {
-    for (;;) {
-      const r = await ctx.old.part(uid, size, SPOOL_CHUNK);
-      if (!r) break;
-      if (size === 0) {
-        flags = r.flags ?? [];
-        internalDate = r.internalDate ?? new Date(0);
-      }
-      const n = r.source.length;
+    got = await ctx.old.streamBody(uid, (piece) => {
+      if (writeFailure !== undefined) return;
       try {
-        if (n) writeSync(fd, r.source);
-      } finally {
-        r.release();
+        for (let at = 0; at < piece.length; ) at += writeSync(fd, piece, at, piece.length - at, written + at);
+        written += piece.length;
+      } catch (e) {
+        writeFailure = e;
       }
-      size += n;
-      if (n < SPOOL_CHUNK) break;
-    }
+    }, limits);
+    if (writeFailure !== undefined) throw writeFailure;
     complete = true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOSPC") {
-      throw new AutomigrateError(`no space left to spool a large message (${size} bytes written so far) to ${path}`, {
+      throw new AutomigrateError(`no space left to spool a large message (${written} bytes written so far) to ${path}`, {
         user: ctx.user,
         file: path,
         hint: `free space on the file system of ${ctx.spoolDir} (a message is spooled whole: it needs at least its size free); the spool file was removed`,
@@ -601,7 +599,7 @@ async function spoolLarge(ctx: CopyContext, uid: number): Promise<Fetched> {
     if (!complete) rmSync(path, { force: true });
   }
   const out = emptyFetched();
-  if (size > 0) out.messages.set(uid, { content: { path, size }, size, flags, internalDate });
+  if (got && written > 0) out.messages.set(uid, { content: { path, size: written }, size: written, flags: got.flags, internalDate: got.internalDate });
   else unlinkSync(path);
   return out;
 }

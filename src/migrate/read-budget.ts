@@ -2,6 +2,8 @@
 // that server in this process (migration.old.maxBytesPerSec), and a user's daily download
 // allowance (a provider's documented limit, e.g. Gmail's 2,500 MB a day). Both act on the
 // bodies a FolderReader fetches, through a decorator of the port: the engine is unchanged.
+// A read is paced whole (a batch, or one large message streamed into its spool file): it goes
+// at the link's speed, and the reads after it wait for its share of time.
 import { AutomigrateError } from "../errors.ts";
 import type { FolderReader } from "../mailstore/port.ts";
 
@@ -121,9 +123,9 @@ export function budgetedReader(reader: FolderReader, budget: ReadBudget): Folder
       await pace(budget, limits?.expectedBytes ?? 0);
       return reader.bodies(range, limits);
     },
-    part: async (uid, start, length) => {
-      await pace(budget, length);
-      return reader.part(uid, start, length);
+    streamBody: async (uid, sink, limits) => {
+      await pace(budget, limits?.expectedBytes ?? 0);
+      return reader.streamBody(uid, sink, limits);
     },
     close: () => reader.close(),
   };

@@ -30,6 +30,8 @@ export interface Quirks {
   emptyList?: boolean;
   /** These UIDs come back from FETCH BODY.PEEK[] with no body item. */
   bodyless?: Set<number>;
+  /** This UID's FETCH answer carries its BODY[] item twice (a broken proxy). */
+  doubleBody?: number;
   /** Drop the connection once, in the middle of the n-th body FETCH answer (counted from 1). */
   dropDuringBodyFetch?: number;
   /** The server goes down right after the dropDuringBodyFetch drop: new connections are closed at once. */
@@ -378,6 +380,7 @@ export async function startFakeImap(opts: { quirks?: Quirks; separator?: string 
               const partial = /<(\d+)\.(\d+)>/.exec(wantsBody[2] ?? "");
               const b = partial ? m.body.subarray(Number(partial[1]), Number(partial[1]) + Number(partial[2])) : m.body;
               parts.push(Buffer.from(` BODY[]${partial ? `<${partial[1]}>` : ""} {${b.length}}\r\n`), b);
+              if (quirks.doubleBody === uid) parts.push(Buffer.from(` BODY[] {${b.length}}\r\n`), b);
             }
             parts.push(Buffer.from(")\r\n"));
             const answer = Buffer.concat(parts);

@@ -3,10 +3,12 @@
 // socket, scripted with the quirks of real servers and with faults. It is the engine's unit-speed tier, beside the
 // scripted IMAP server on a real socket (fake-imap.ts) and the real servers.
 import { AutomigrateError } from "../../src/errors.ts";
-import type { AppendMessage, AppendOutcome, BodyBatch, FolderIds, FolderReader, Layout, MailOpener, MailStore, MailWriter, MessageBody, MessageMeta, MessagePart, OpenedFolder, StoreFolder } from "../../src/mailstore/port.ts";
+import type { AppendMessage, AppendOutcome, BodyBatch, FolderIds, FolderReader, Layout, MailOpener, MailStore, MailWriter, MessageBody, MessageMeta, OpenedFolder, StoreFolder, StreamedMessage } from "../../src/mailstore/port.ts";
 
 /** What a released body buffer holds afterwards ("!"). */
 const RELEASED = 0x21;
+/** The pieces streamBody hands on (the IMAP reader's are a socket's chunks). */
+const STREAM_PIECE = 64 * 1024;
 import { readFileSync } from "node:fs";
 
 export interface MemoryMessage {
@@ -129,13 +131,20 @@ export class MemoryMailbox {
         // engine that used a message after releasing its batch would copy these instead
         return { messages, release: () => messages.forEach((m) => m.source?.fill(RELEASED)) };
       },
-      part: async (uid, start, length): Promise<MessagePart | undefined> => {
+      streamBody: async (uid, sink): Promise<StreamedMessage | undefined> => {
         if (q().dropOn?.has(uid)) throw dropped();
         const f = opened();
         const m = f.messages.find((x) => x.uid === uid);
         if (!m) return undefined;
-        const source = Buffer.from(m.body.subarray(start, start + length));
-        return { source, ...(start === 0 ? { flags: [...m.flags], internalDate: m.internalDate } : {}), release: () => source.fill(RELEASED) };
+        // in pieces, each overwritten once the sink has had it (as a socket's chunk may be):
+        // an engine that kept a piece instead of writing it would copy these bytes
+        const piece = Buffer.alloc(STREAM_PIECE);
+        for (let at = 0; at < m.body.length; at += STREAM_PIECE) {
+          const n = m.body.copy(piece, 0, at, Math.min(m.body.length, at + STREAM_PIECE));
+          sink(piece.subarray(0, n));
+          piece.fill(RELEASED);
+        }
+        return { size: m.body.length, flags: [...m.flags], internalDate: m.internalDate };
       },
       create: async (path, { subscribed }) => {
         if (this.folders.has(path)) throw new AutomigrateError(`NO Mailbox already exists: ${path}`, { folder: path }, { code: "SERVER" });

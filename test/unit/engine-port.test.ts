@@ -157,9 +157,9 @@ describe("the engine through the mail-store port", () => {
         if (slow) await Bun.sleep(slow);
         return store.bodies(range, limits);
       },
-      part: async (uid, start, length) => {
-        if (start === 0) events.push(`spool ${uid}`);
-        return store.part(uid, start, length);
+      streamBody: async (uid, sink, limits) => {
+        events.push(`spool ${uid}`);
+        return store.streamBody(uid, sink, limits);
       },
     });
     return { ...env, events, logged };

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ResponseBoundError, ResponseFramer, responseText } from "../../src/mailstore/imap/framer.ts";
+import { ResponseBoundError, ResponseFramer, responseText, STREAMED_LITERAL } from "../../src/mailstore/imap/framer.ts";
 import { appendableFlags, encodeMailbox, imapDateTime, parseUidSet, quoted } from "../../src/mailstore/imap/wire.ts";
 import { formatUidSet } from "../../src/mailstore/uid-set.ts";
 
@@ -84,6 +84,31 @@ describe("hostile server input is bounded", () => {
       expect(got.map((r) => r.lines)).toEqual([["* 1 FETCH (UID 7 BODY[HEADER] {4}", " BODY[] {10}", ")"], ["A1 OK"]]);
       expect(got[0]!.literals.map((l) => l.toString())).toEqual(["H\r\n\r", "0123456789"]);
       expect(into.subarray(0, used).toString()).toBe("H\r\n\r0123456789");
+    }
+  });
+  test("a literal given to a stream arrives piece by piece, in order, however the bytes are split; the response holds STREAMED_LITERAL", () => {
+    const body = Buffer.from("Subject: x\r\n\r\n" + "0123456789".repeat(30));
+    const wire = Buffer.concat([Buffer.from(`* 1 FETCH (UID 7 FLAGS (\\Seen) BODY[] {${body.length}}\r\n`), body, Buffer.from(")\r\n* 2 FETCH (FLAGS ())\r\nA1 OK\r\n")]);
+    for (const step of [1, 7, 64, wire.length]) {
+      const pieces: Buffer[] = [];
+      const asked: number[] = [];
+      const f = new ResponseFramer(limits, (size) => {
+        asked.push(size);
+        // a copy of each piece: the framer's pieces are views of chunks the caller may reuse
+        return (piece) => pieces.push(Buffer.from(piece));
+      });
+      const got = [];
+      for (let i = 0; i < wire.length; i += step) got.push(...f.push(wire.subarray(i, i + step)));
+      expect(asked).toEqual([body.length]);
+      expect(Buffer.concat(pieces).equals(body)).toBe(true);
+      // one piece per chunk the literal spans (nothing gathered or copied first), none empty
+      const from = wire.indexOf(body);
+      expect(pieces.length).toBe(Math.floor((from + body.length - 1) / step) - Math.floor(from / step) + 1);
+      expect(pieces.every((p) => p.length > 0)).toBe(true);
+      expect(got.map((r) => r.lines)).toEqual([[`* 1 FETCH (UID 7 FLAGS (\\Seen) BODY[] {${body.length}}`, ")"], ["* 2 FETCH (FLAGS ())"], ["A1 OK"]]);
+      expect(got[0]!.literals).toHaveLength(1);
+      // (its 316 bytes are above the inline bound, literalBytes 256: a stream is not held inline)
+      expect(got[0]!.literals[0]).toBe(STREAMED_LITERAL);
     }
   });
   test("a bare LF ends a line as CRLF does; an empty literal is a literal", () => {

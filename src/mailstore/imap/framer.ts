@@ -2,7 +2,8 @@
 // literals between them — within bounds: hostile or broken input ends the connection with a
 // reason instead of growing memory. A literal's bytes are copied once, from the socket's chunk
 // straight into the buffer its sink gives (a message body goes into the reader's batch buffer,
-// never through a string). Pure: bytes in, responses out; tested without a socket.
+// never through a string), or handed on as they arrive (a large message, into its spool file).
+// Pure: bytes in, responses out; tested without a socket.
 
 export interface ResponseLimits {
   /** The longest response text (its lines, and the literals kept inline). */
@@ -22,10 +23,18 @@ export interface Response {
 
 /**
  * Where a literal of `size` bytes announced at the end of `head` (the response's first line)
- * goes: a buffer of exactly `size` bytes, or undefined to keep it inline (bounded by
- * literalBytes). A sink refuses a literal by throwing; the framer then accepts nothing more.
+ * goes: a buffer of exactly `size` bytes; a stream, called with its bytes piece by piece as
+ * they arrive (each piece a view of the socket's chunk, valid during the call only; the
+ * response then holds STREAMED_LITERAL in its place); or undefined to keep it inline (bounded
+ * by literalBytes). A sink refuses a literal by throwing; the framer then accepts nothing more.
  */
-export type LiteralSink = (size: number, head: string) => Buffer | undefined;
+export type LiteralSink = (size: number, head: string) => Buffer | LiteralStream | undefined;
+
+/** Takes a literal's bytes in order as they arrive; must not throw (a throw ends the connection). */
+export type LiteralStream = (piece: Buffer) => void;
+
+/** What a response holds in place of a literal that went to a stream (one object: compare by identity). */
+export const STREAMED_LITERAL: Buffer = Buffer.alloc(0);
 
 export class ResponseBoundError extends Error {
   override readonly name = "ResponseBoundError";
@@ -54,7 +63,7 @@ export class ResponseFramer {
   private literals: Buffer[] = [];
   /** Bytes of the current response so far (its lines and inline literals). */
   private textBytes = 0;
-  private literal: { into: Buffer; filled: number; inline: boolean } | null = null;
+  private literal: { into: Buffer; filled: number; inline: boolean } | { stream: LiteralStream; size: number; filled: number } | null = null;
   private broken: Error | null = null;
 
   constructor(
@@ -83,6 +92,14 @@ export class ResponseFramer {
     while (pos < chunk.length) {
       const lit = this.literal;
       if (lit) {
+        if ("stream" in lit) {
+          const n = Math.min(lit.size - lit.filled, chunk.length - pos);
+          lit.stream(chunk.subarray(pos, pos + n));
+          lit.filled += n;
+          pos += n;
+          if (lit.filled === lit.size) this.endLiteral();
+          continue;
+        }
         const n = Math.min(lit.into.length - lit.filled, chunk.length - pos);
         chunk.copy(lit.into, lit.filled, pos, pos + n);
         lit.filled += n;
@@ -129,7 +146,9 @@ export class ResponseFramer {
     const digits = m[1]!;
     const size = digits.length > MAX_LITERAL_DIGITS ? Infinity : Number(digits);
     const into = size === Infinity ? undefined : this.sink?.(size, this.lines[0]!);
-    if (into) {
+    if (typeof into === "function") {
+      this.literal = { stream: into, size, filled: 0 };
+    } else if (into) {
       if (into.length !== size) throw new Error(`literal sink gave ${into.length} bytes for a ${size}-byte literal`);
       this.literal = { into, filled: 0, inline: false };
     } else {
@@ -145,6 +164,7 @@ export class ResponseFramer {
   private endLiteral(): void {
     const lit = this.literal!;
     this.literal = null;
+    if ("stream" in lit) return void this.literals.push(STREAMED_LITERAL);
     if (lit.inline) this.textBytes += lit.into.length;
     this.literals.push(lit.into);
   }

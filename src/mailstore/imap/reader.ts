@@ -3,14 +3,15 @@
 // into the batch's buffer (batch-buffers.ts) and from there to the new server: no parser
 // object per message, no copy per layer, no garbage per message. Every read runs under a
 // deadline (a base plus its expected bytes at the slowest rate a server may keep up), and a
-// literal announced above the read's limit is refused as announced (OVERSIZED).
+// literal announced above the read's limit is refused as announced (OVERSIZED). A large
+// message goes piece by piece from the socket's chunks to its spool file (streamBody).
 import { AutomigrateError } from "../../errors.ts";
 import { TIMEOUTS } from "../../timeouts.ts";
-import type { BodyBatch, FolderIds, FolderReader, MessageBody, MessageMeta, MessagePart, OpenedFolder, ReadLimits } from "../port.ts";
+import type { BodyBatch, FolderIds, FolderReader, MessageBody, MessageMeta, OpenedFolder, ReadLimits, StreamedMessage } from "../port.ts";
 import { BatchBuffers, type BatchBuffer } from "./batch-buffers.ts";
 import { folderFacts, parseFetch, parseSearch, type FetchItems } from "./fetch-parse.ts";
 import { parseNamedStatus } from "./list-parse.ts";
-import type { LiteralSink, Response } from "./framer.ts";
+import { STREAMED_LITERAL, type LiteralSink, type Response } from "./framer.ts";
 import { ImapSession, type SessionOptions, type TaggedResult } from "./session.ts";
 import { encodeMailbox } from "./wire.ts";
 
@@ -96,14 +97,20 @@ export class ImapReader implements FolderReader {
     };
   }
 
-  private refuseAbove(max: number | undefined, buffer: BatchBuffer): LiteralSink {
+  /** A literal announced above `max` is refused as announced (OVERSIZED: the connection is closed). */
+  private refuseAbove(max: number | undefined, size: number): void {
+    if (max !== undefined && size > max) {
+      throw new AutomigrateError(`the old server announced a message larger than it said it was (a ${size}-byte literal, at most ${max} expected): refused as announced, the connection closed`, {
+        server: this.session.server,
+        hint: "a broken or hostile server (or a proxy) in the path; if the message really is that large, raise migration.maxMessageBytes",
+      }, { code: "OVERSIZED" });
+    }
+  }
+
+  /** Literals into slices of `buffer`, each refused above `max`. */
+  private into(buffer: BatchBuffer, max: number | undefined): LiteralSink {
     return (size) => {
-      if (max !== undefined && size > max) {
-        throw new AutomigrateError(`the old server announced a message larger than it said it was (a ${size}-byte literal, at most ${max} expected): refused as announced, the connection closed`, {
-          server: this.session.server,
-          hint: "a broken or hostile server (or a proxy) in the path; if the message really is that large, raise migration.maxMessageBytes",
-        }, { code: "OVERSIZED" });
-      }
+      this.refuseAbove(max, size);
       return buffer.slice(size);
     };
   }
@@ -172,7 +179,7 @@ export class ImapReader implements FolderReader {
           if (f.uid === undefined) return;
           messages.push({ uid: f.uid, source: f.body ?? undefined, flags: f.flags ?? NO_FLAGS, internalDate: f.internalDate ?? new Date(0) });
         }),
-        this.refuseAbove(limits.maxLiteralBytes, buffer),
+        this.into(buffer, limits.maxLiteralBytes),
       );
       if (r.status !== "OK") throw this.refused(r, "UID FETCH failed");
     } catch (e) {
@@ -182,31 +189,33 @@ export class ImapReader implements FolderReader {
     return { messages, release };
   }
 
-  async part(uid: number, start: number, length: number): Promise<MessagePart | undefined> {
-    const first = start === 0;
-    const buffer = this.buffers.take(length);
-    const release = () => this.buffers.give(buffer);
+  async streamBody(uid: number, sink: (piece: Buffer) => void, limits: ReadLimits = {}): Promise<StreamedMessage | undefined> {
     let got: FetchItems | undefined;
-    try {
-      // a partial FETCH answers at most `length` bytes: a larger literal is refused as announced
-      const r = await this.run(
-        `UID FETCH ${uid} (UID ${first ? "FLAGS INTERNALDATE " : ""}BODY.PEEK[]<${start}.${length}>)`,
-        length,
-        this.fetchAnswers(String(uid), (f) => {
-          if (f.uid === uid) got = f;
-        }),
-        this.refuseAbove(length + 1024, buffer),
-      );
-      if (r.status !== "OK") throw this.refused(r, "UID FETCH failed");
-    } catch (e) {
-      release();
-      throw e;
+    let size = 0;
+    let streams = 0;
+    const r = await this.run(
+      `UID FETCH ${uid} (UID FLAGS INTERNALDATE BODY.PEEK[])`,
+      limits.expectedBytes ?? 0,
+      this.fetchAnswers(String(uid), (f) => {
+        // the answer with the body; a flag change announced besides it carries none
+        if (f.uid === uid && f.body !== undefined) got = f;
+      }),
+      (announced) => {
+        this.refuseAbove(limits.maxLiteralBytes, announced);
+        // one literal goes to the sink: a second one (the same message twice, or another
+        // item) is kept inline within READ_LIMITS and then refused below, never appended to
+        // the first
+        if (streams++ > 0) return undefined;
+        size = announced;
+        return sink;
+      },
+    );
+    if (r.status !== "OK") throw this.refused(r, "UID FETCH failed");
+    if (!got) return undefined;
+    if (got.body !== null && (got.body !== STREAMED_LITERAL || streams !== 1)) {
+      throw this.session.fail(`the server's answer to UID FETCH ${uid} did not carry the message as one literal (${streams} literals); nothing of it was used`);
     }
-    if (!got) {
-      release();
-      return undefined;
-    }
-    return { source: got.body ?? Buffer.alloc(0), ...(first ? { flags: got.flags ?? NO_FLAGS, internalDate: got.internalDate ?? new Date(0) } : {}), release };
+    return { size: got.body === null ? 0 : size, flags: got.flags ?? NO_FLAGS, internalDate: got.internalDate ?? new Date(0) };
   }
 
   close(): Promise<void> {
