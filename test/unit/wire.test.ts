@@ -107,7 +107,7 @@ describe("hostile server input is bounded", () => {
       expect(pieces.every((p) => p.length > 0)).toBe(true);
       expect(got.map((r) => r.lines)).toEqual([[`* 1 FETCH (UID 7 FLAGS (\\Seen) BODY[] {${body.length}}`, ")"], ["* 2 FETCH (FLAGS ())"], ["A1 OK"]]);
       expect(got[0]!.literals).toHaveLength(1);
-      // (its 316 bytes are above the inline bound, literalBytes 256: a stream is not held inline)
+      // (its 314 bytes are above the inline bound, literalBytes 256: a stream is not held inline)
       expect(got[0]!.literals[0]).toBe(STREAMED_LITERAL);
     }
   });
