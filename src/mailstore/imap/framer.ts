@@ -63,7 +63,8 @@ export class ResponseFramer {
   private literals: Buffer[] = [];
   /** Bytes of the current response so far (its lines and inline literals). */
   private textBytes = 0;
-  private literal: { into: Buffer; filled: number; inline: boolean } | { stream: LiteralStream; size: number; filled: number } | null = null;
+  /** The literal being read: `size` bytes, `filled` so far, into a buffer or on to a stream. */
+  private literal: ({ size: number; filled: number } & ({ into: Buffer; inline: boolean } | { stream: LiteralStream })) | null = null;
   private broken: Error | null = null;
 
   constructor(
@@ -92,19 +93,12 @@ export class ResponseFramer {
     while (pos < chunk.length) {
       const lit = this.literal;
       if (lit) {
-        if ("stream" in lit) {
-          const n = Math.min(lit.size - lit.filled, chunk.length - pos);
-          lit.stream(chunk.subarray(pos, pos + n));
-          lit.filled += n;
-          pos += n;
-          if (lit.filled === lit.size) this.endLiteral();
-          continue;
-        }
-        const n = Math.min(lit.into.length - lit.filled, chunk.length - pos);
-        chunk.copy(lit.into, lit.filled, pos, pos + n);
+        const n = Math.min(lit.size - lit.filled, chunk.length - pos);
+        if ("stream" in lit) lit.stream(chunk.subarray(pos, pos + n));
+        else chunk.copy(lit.into, lit.filled, pos, pos + n);
         lit.filled += n;
         pos += n;
-        if (lit.filled === lit.into.length) this.endLiteral();
+        if (lit.filled === lit.size) this.endLiteral();
         continue;
       }
       const lf = chunk.indexOf(LF, pos);
@@ -150,12 +144,12 @@ export class ResponseFramer {
       this.literal = { stream: into, size, filled: 0 };
     } else if (into) {
       if (into.length !== size) throw new Error(`literal sink gave ${into.length} bytes for a ${size}-byte literal`);
-      this.literal = { into, filled: 0, inline: false };
+      this.literal = { size, into, filled: 0, inline: false };
     } else {
       if (size > this.limits.literalBytes || this.textBytes + size > this.limits.lineBytes) {
         throw this.bound(`the server announced a ${size === Infinity ? "huge" : `${size}-byte`} literal in an answer (at most ${this.limits.literalBytes} bytes expected)`);
       }
-      this.literal = { into: Buffer.allocUnsafe(size), filled: 0, inline: true };
+      this.literal = { size, into: Buffer.allocUnsafe(size), filled: 0, inline: true };
     }
     if (size === 0) this.endLiteral();
     return undefined;
