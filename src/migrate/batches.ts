@@ -11,9 +11,12 @@ export interface BatchLimits {
   largeMessageBytes: number;
 }
 
-// 4 MB per batch: with two folder workers each prefetching one batch while appending
-// another, about 16 MB of message data is in memory at once.
-export const DEFAULT_LIMITS: BatchLimits = { maxMessages: 100, maxBytes: 4 * 1024 * 1024, largeMessageBytes: 4 * 1024 * 1024 };
+// 1,900 kB per batch: with its slack for miscounted sizes a batch fits a 2 MB read buffer
+// (batch-buffers.ts), so with two folder workers each prefetching one batch while appending
+// another, about 8 MB of message data is in memory at once. Batches of 4 MB (buffers of 3 to
+// 5 MB) cost the 6,000-message copy 8-10 MB more peak RSS for no speed (BENCHMARKS.md); most
+// batches end at 100 messages anyway. A message above largeMessageBytes never sits in a batch.
+export const DEFAULT_LIMITS: BatchLimits = { maxMessages: 100, maxBytes: 1900 * 1024, largeMessageBytes: 4 * 1024 * 1024 };
 
 /** Batch limits with at most `bytes` a batch (at least 64 KB): a second of a bandwidth cap, a share of a daily allowance. */
 export function capBatches(limits: BatchLimits, bytes: number): BatchLimits {
