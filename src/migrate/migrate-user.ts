@@ -347,10 +347,25 @@ async function prepareFolders(
   }
 }
 
-interface WorkerConnections {
+export interface WorkerConnections {
   old?: FolderReader;
   appender?: MailWriter;
   reader?: FolderReader;
+}
+
+/**
+ * Opens the worker's missing connections at once: the two logins overlap (a worker that opens
+ * both waited for one login after the other, about 30 ms before its first FETCH). One that
+ * opened is kept in `c` when the other fails, for the caller's closeWorker; the old server's
+ * failure is the one thrown when both fail.
+ */
+export async function connectWorker(c: WorkerConnections, openOld: () => Promise<FolderReader>, openWriter: () => Promise<MailWriter>): Promise<{ old: FolderReader; appender: MailWriter }> {
+  const [old, writer] = await Promise.allSettled([c.old ?? openOld(), c.appender ?? openWriter()]);
+  if (old.status === "fulfilled") c.old = old.value;
+  if (writer.status === "fulfilled") c.appender = writer.value;
+  if (old.status === "rejected") throw old.reason;
+  if (writer.status === "rejected") throw writer.reason;
+  return { old: old.value, appender: writer.value };
 }
 
 async function closeWorker(c: WorkerConnections): Promise<void> {
@@ -393,12 +408,11 @@ async function runWorkers(opts: MigrateOptions, domain: DomainSettings, state: A
       for (let f = queue.shift(); f && !opts.signal?.aborted; f = queue.shift()) {
         const outcome = newOutcome(f);
         try {
-          conn.old ??= await oldReader();
-          conn.appender ??= await opts.opener.writer();
+          const { old, appender } = await connectWorker(conn, oldReader, () => opts.opener.writer());
           const ctx: CopyContext = {
             user: opts.user,
-            old: conn.old,
-            appender: conn.appender,
+            old,
+            appender,
             // the appender's own connection when it can read: a login fewer per worker (on a
             // small mailbox the logins are most of what a run costs the new server)
             targetReader: async () => (conn.reader ??= conn.appender?.reader?.() ?? (await opts.opener.targetReader())),
