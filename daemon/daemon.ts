@@ -4,6 +4,7 @@
 //   - retries transient failures with backoff; failed jobs stay visible until retried;
 //   - node-cron schedules (retry failed, sweep), hot-reloads config.json (watch + SIGHUP);
 //   - SIGTERM: stop taking jobs, stop running ones at a safe point, persist, exit 0.
+import { statSync } from "node:fs";
 import { watch, type FSWatcher } from "chokidar";
 import { schedule as cronSchedule, type ScheduledTask } from "node-cron";
 import { vaultOf, type VaultStore } from "../src/storage/vault.ts";
@@ -186,10 +187,14 @@ export class Daemon {
     // a running migration holds a connection for its run lock: room for workers.total of them
     // and the daemon's own queries (3 nodes of 24 stay under PostgreSQL's max_connections 100)
     setDatabasePoolSize(24);
+    const stamp = configStamp(this.home);
     this.config = await loadConfig(this.home);
     this.store = await QueueStore.open(this.home);
     if (usesDatabase(this.config)) await this.joinDatabase();
-    else this.queue = new FilesJobQueue(this.store);
+    else {
+      this.queue = new FilesJobQueue(this.store);
+      this.configStamp = stamp;
+    }
     const others = otherHostsIn(this.home);
     if (others.length) {
       this.log.warn({ msg: "this home is used from other hosts too (their control sockets or locks are in it): several nodes share a migration through PostgreSQL (storage.driver=postgres, README \"Several nodes\"), not through a shared home; the host-aware locks only keep it safe", hosts: others, home: this.home });
@@ -301,9 +306,21 @@ export class Daemon {
     }
   }
 
-  /** Re-reads config.json; an invalid file is reported and the running settings kept. */
-  async reload(why: string): Promise<void> {
+  /** Re-reads config.json; an invalid file is reported and the running settings kept. Reloads run one at a time. */
+  reload(why: string): Promise<void> {
+    const run = this.reloading.then(() => this.reloadNow(why));
+    // the next reload runs whatever the end of this one
+    this.reloading = run.catch(() => {});
+    return run;
+  }
+
+  /** The last reload asked for; never rejects. */
+  private reloading: Promise<void> = Promise.resolve();
+
+  private async reloadNow(why: string): Promise<void> {
     if (this.stopping) return;
+    // taken before the read: a write after it leaves the settings stale, and the next check reloads
+    this.configStamp = configStamp(this.home);
     try {
       this.config = await loadConfig(this.home);
     } catch (e) {
@@ -313,6 +330,25 @@ export class Daemon {
     await this.applyConfig();
     this.log.info({ msg: "settings reloaded", why });
     this.schedule();
+  }
+
+  /** config.json as it was when the running settings were read (not consulted in a cluster: those come from the database). */
+  private configStamp: string | undefined;
+
+  /**
+   * Reloads config.json first when it changed since it was read and the watcher has not said
+   * so yet (it waits for the file to settle): a setting changed just before a job is queued
+   * by hand applies to that job, and to what its end decides (the catch-up pass, wiping the
+   * captured password).
+   */
+  private async settingsUpToDate(): Promise<void> {
+    // a reload under way (the watcher's) finishes first: its stamp is taken before its read
+    await this.reloading;
+    if (this.cluster || this.configStamp === undefined) return;
+    if (configStamp(this.home) === this.configStamp) return;
+    await this.reload("config.json changed (read again before a job)").catch((e) => {
+      this.log.error({ msg: "settings not applied before a job: the job runs with the previous ones", error: errorText(e) });
+    });
   }
 
   /** The time-based alerts: each login log's last line, whether the queue shrinks. */
@@ -692,6 +728,7 @@ export class Daemon {
   }
 
   private async runJob(job: Job, signal: AbortSignal): Promise<void> {
+    await this.settingsUpToDate();
     await this.queue.started(job);
     this.progress.set(job.user, { messagesDone: 0, messagesTotal: 0, bytesDone: 0, bytesTotal: 0, startedAt: Date.now() });
     this.logUser("info", job.user, { msg: "migration started", reason: job.reason, attempt: job.attempts + 1 });
@@ -740,6 +777,7 @@ export class Daemon {
       await this.queue.settle(job, { kind: "stopped" }, Date.now(), this.policyLimits());
       return;
     }
+    await this.settingsUpToDate();
     // the state unreadable just now (the cluster's database): no catch-up pass is planned from it; a later login or sweep brings what arrives
     const nextCatchUp = event.status === "failed" ? undefined : await this.nextCatchUpOf(job.user).catch((e) => {
       this.log.warn({ msg: "catch-up pass not planned: the account state is not readable now", user: job.user, error: errorText(e) });
@@ -831,5 +869,15 @@ export class Daemon {
       routing: this.routing.current ? { socket: this.routing.current.path, lookups: this.routing.current.lookups } : null,
       firstLogin: this.auth.current ? { socket: this.auth.current.path, ...this.auth.current.stats } : null,
     };
+  }
+}
+
+/** config.json's identity and size and time of its last change, or undefined when it cannot be read. */
+function configStamp(home: string): string | undefined {
+  try {
+    const st = statSync(homePaths(home).config);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return undefined;
   }
 }

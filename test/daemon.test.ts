@@ -7,10 +7,11 @@ import { generateMaildir } from "../bench/mailgen.ts";
 import { countAll, expectSameMail } from "./support/compare.ts";
 import { accountState, startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
 import { doveadm, freePort } from "./support/dovecot.ts";
+import { updateConfig } from "../src/config/store.ts";
 import { runCli, runCliOk, startHarness, type Harness } from "./support/harness.ts";
 import { digestMailbox, makeMessage, seed } from "./support/mail.ts";
 
-const names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate", "mallory", "nina"];
+const names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "judy", "kate", "mallory", "nina", "olivia"];
 const users = names.map((n) => `${n}@example.com`);
 const IVAN = "ivan@other.example";
 const BIG = ["carol@example.com", "judy@example.com"];
@@ -205,6 +206,22 @@ describe("daemon", () => {
     const before = (await accountState(h.home, IVAN))?.runs ?? 0;
     expect((await d.post("/retry", { user: IVAN })).retried).toBe(1);
     await waitFor(async () => ((await accountState(h.home, IVAN))?.runs ?? 0) > before, 10_000, "ivan retried");
+  });
+
+  test("a setting changed just before a job is queued by hand applies to that job, before the file watcher reports it", async () => {
+    const U = "olivia@example.com";
+    // written as the CLI writes it and queued at once over the control socket: the watcher
+    // waits for the file to settle (50 ms); the job reads it again first
+    await updateConfig(h.home, (c) => void (c.domains["example.com"]!.migration.folders.exclude = ["Work"]));
+    await d.post("/migrate", { user: U });
+    await done(U);
+    const copied = await digestMailbox(h.target, U);
+    expect([...copied.keys()]).not.toContain("Work");
+    expect(copied.get("INBOX")?.length).toBe(3);
+    const reloads = () => d.output().split('"msg":"settings reloaded"').length;
+    const before = reloads();
+    await runCliOk(h.home, ["domain", "set", "example.com", "migration.folders.exclude=[]"]);
+    await waitFor(() => reloads() > before, 5000, "the daemon reloading exclude=[]");
   });
 
   test("schedules: failed jobs are retried and known accounts swept by cron, with no request", async () => {
