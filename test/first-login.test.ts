@@ -67,7 +67,9 @@ describe("first login on the new server", () => {
     // with no catch-up pass left, the next complete run wipes it
     await runCliOk(home, ["domain", "set", "example.com", "migration.catchUp=[]"]);
     await runCliOk(home, ["migrate", U, "--queue"]);
-    await waitFor(() => !existsSync(join(home, "vault", `${U}.json`)), 15_000, "vault record wiped");
+    await waitFor(() => !existsSync(join(home, "vault", `${U}.json`)), 15_000, "vault record wiped").catch((e) => {
+      throw new Error(`${(e as Error).message}\ndaemon:\n${d.output()}`);
+    });
     expect((await d.status()).jobs.some((j: { user: string }) => j.user === U)).toBe(false);
     await runCliOk(home, ["domain", "set", "example.com", `migration.catchUp=${JSON.stringify(["15m", "1d", "6d"])}`]);
   });
