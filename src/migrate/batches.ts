@@ -14,7 +14,7 @@ export interface BatchLimits {
 // 1,900 kB per batch: with its slack for miscounted sizes a batch fits a 2 MB read buffer
 // (batch-buffers.ts), so with two folder workers each prefetching one batch while appending
 // another, about 8 MB of message data is in memory at once. Batches of 4 MB (buffers of 3 to
-// 5 MB) cost the 6,000-message copy 8-10 MB more peak RSS for no speed (BENCHMARKS.md); most
+// 5 MB) cost the 6,000-message copy about 6-8 MB more peak RSS for no speed (BENCHMARKS.md); most
 // batches end at 100 messages anyway. A message above largeMessageBytes never sits in a batch.
 export const DEFAULT_LIMITS: BatchLimits = { maxMessages: 100, maxBytes: 1900 * 1024, largeMessageBytes: 4 * 1024 * 1024 };
 
