@@ -137,3 +137,27 @@ export function upToDate(state: FolderWatermark | undefined, status: { uidValidi
   if (!state || !status || status.uidValidity === undefined || status.uidNext === undefined) return false;
   return state.uidValidity === status.uidValidity && status.uidNext - 1 <= state.lastUid && !state.pending && !state.reconcile && state.skipped.length === 0;
 }
+
+/**
+ * At most how many messages a folder may have to copy: the UIDs from its watermark (or from 1
+ * when its UIDVALIDITY changed or it was never copied) up to UIDNEXT - 1. Expunged UIDs count
+ * too, so it is a bound, not a count. Undefined when the server did not say its UIDNEXT.
+ */
+export function uidsAhead(state: FolderWatermark | undefined, status: { uidValidity?: number; uidNext?: number } | undefined): number | undefined {
+  if (status?.uidNext === undefined) return undefined;
+  const from = state && state.uidValidity === status.uidValidity ? state.lastUid : 0;
+  return Math.max(0, status.uidNext - 1 - from);
+}
+
+/**
+ * The order folder workers take folders in: the most UIDs ahead first, so that the longest
+ * copy starts first and the short ones fill in around it (a folder of 50,000 messages listed
+ * last no longer starts after all the others). Stable: equal ones keep their order, and those
+ * with no estimate come last in theirs.
+ */
+export function largestFirst<F>(folders: readonly F[], ahead: (f: F) => number | undefined): F[] {
+  return folders
+    .map((f, i) => ({ f, i, n: ahead(f) }))
+    .sort((a, b) => (b.n ?? -1) - (a.n ?? -1) || a.i - b.i)
+    .map((x) => x.f);
+}

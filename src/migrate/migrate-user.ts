@@ -15,7 +15,7 @@ import type { AccountState } from "../store/account-state.ts";
 import { accountStatesOf, type AccountDocument } from "../storage/account-states.ts";
 import { sweepStaleSpool } from "./spool.ts";
 import { crashPoint } from "../crash-points.ts";
-import { capBatches, DEFAULT_LIMITS, upToDate, type BatchLimits } from "./batches.ts";
+import { capBatches, DEFAULT_LIMITS, largestFirst, uidsAhead, upToDate, type BatchLimits } from "./batches.ts";
 import { copyFolder, newOutcome, type CopyContext, type ProgressEvent, type SkippedMessage } from "./copy-folder.ts";
 import { busyByProfile, dailyDownloadBytes, folderOptionsOf, oldConnectionsPerUser, SOURCE_PROFILES, type SourceProfile } from "./source-profiles.ts";
 import { budgetedReader, BudgetError, DailyAllowance, serverLimiter, type ReadBudget } from "./read-budget.ts";
@@ -232,7 +232,10 @@ export async function migrateUser(opts: MigrateOptions): Promise<MigrationReport
         }
         const work = plan.folders.filter((f) => f.selectable && !report.errors.some((e) => e.folder === f.old));
         // folders with nothing new are not even opened
-        const toCopy = work.filter((f) => !upToDate(state.folder(f.old), status.get(f.old)));
+        const toCopy = largestFirst(
+          work.filter((f) => !upToDate(state.folder(f.old), status.get(f.old))),
+          (f) => uidsAhead(state.folder(f.old), status.get(f.old)),
+        );
         opts.onProgress?.({ type: "plan", folders: toCopy.length });
         await runWorkers(opts, domain, state, toCopy, report, ownOnTarget, handed);
         const failedFolders = new Set(report.errors.map((e) => e.folder));

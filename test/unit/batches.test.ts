@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { alreadyPresent, fetchHorizon, fingerprint, planBatches, uidWindows, upToDate } from "../../src/migrate/batches.ts";
+import { alreadyPresent, fetchHorizon, fingerprint, largestFirst, planBatches, uidsAhead, uidWindows, upToDate } from "../../src/migrate/batches.ts";
 
 const limits = { maxMessages: 3, maxBytes: 1000, largeMessageBytes: 600 };
 
@@ -112,3 +112,31 @@ describe("upToDate", () => {
     expect(upToDate({ ...st, reconcile: true }, { uidValidity: 5, uidNext: 11 })).toBe(false);
   });
 });
+
+describe("uidsAhead / largestFirst: the order folders are copied in", () => {
+  const st = { uidValidity: 5, lastUid: 10, skipped: [] };
+  test("UIDs above the watermark, all of them when the folder is new or its UIDVALIDITY changed, none known without UIDNEXT", () => {
+    expect(uidsAhead(st, { uidValidity: 5, uidNext: 41 })).toBe(30);
+    expect(uidsAhead(st, { uidValidity: 5, uidNext: 11 })).toBe(0);
+    expect(uidsAhead(st, { uidValidity: 6, uidNext: 41 })).toBe(40);
+    expect(uidsAhead(undefined, { uidValidity: 6, uidNext: 41 })).toBe(40);
+    // a watermark above UIDNEXT (a server that went back): nothing ahead, not a negative count
+    expect(uidsAhead({ ...st, lastUid: 99 }, { uidValidity: 5, uidNext: 41 })).toBe(0);
+    expect(uidsAhead(st, { uidValidity: 5 })).toBeUndefined();
+    expect(uidsAhead(st, undefined)).toBeUndefined();
+  });
+
+  test("the most ahead first; equal ones and unknown ones keep their order, unknown ones last", () => {
+    const folders = [
+      { name: "INBOX", n: 120 },
+      { name: "A", n: undefined },
+      { name: "Archive", n: 50_000 },
+      { name: "Sent", n: 120 },
+      { name: "B", n: undefined },
+      { name: "Drafts", n: 0 },
+    ];
+    expect(largestFirst(folders, (f) => f.n).map((f) => f.name)).toEqual(["Archive", "INBOX", "Sent", "Drafts", "A", "B"]);
+    expect(largestFirst([], () => 1)).toEqual([]);
+  });
+});
+
