@@ -10,6 +10,7 @@ import { AutomigrateError, tlsErrorCode } from "../../errors.ts";
 import { tlsServername } from "../../tls-name.ts";
 import { TIMEOUTS } from "../../timeouts.ts";
 import { ResponseBoundError, ResponseFramer, responseText, type LiteralSink, type Response, type ResponseLimits } from "./framer.ts";
+import { SOCKET_READS } from "./read-garbage.ts";
 import { quoted } from "./wire.ts";
 
 export interface SessionOptions {
@@ -181,6 +182,7 @@ export class ImapSession {
   }
 
   private onData(chunk: Buffer): void {
+    SOCKET_READS.note(chunk.length);
     if (this.closedError) return;
     let responses: Response[];
     try {
