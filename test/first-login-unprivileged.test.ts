@@ -10,7 +10,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { expectSameMail } from "./support/compare.ts";
-import { accountState, startDaemon, userLogin, waitFor, type DaemonProc, type RunAs } from "./support/daemon.ts";
+import { accountState, startDaemon, userLogin, waitFor, type DaemonProc, type RunAs, withDaemonOutput } from "./support/daemon.ts";
 import { freePort } from "./support/dovecot.ts";
 import { loginFails, loginFrom, startFirstLoginLab, type FirstLoginLab } from "./support/first-login-lab.ts";
 import { runCliOk } from "./support/harness.ts";
@@ -78,9 +78,7 @@ for (const frontEnd of ["checkpassword", "lua"] as const) {
         throw new Error(`${(e as Error).message}: ${(e as { responseText?: string }).responseText}\ndaemon:\n${d.output()}`);
       });
       expect(lab.passwdLine(U)).toMatch(/^first@example\.com:\{ARGON2ID\}/);
-      await waitFor(async () => (await accountState(lab.home, U))?.lastRun?.status === "done", 20_000, "first migrated").catch((e) => {
-        throw new Error(`${(e as Error).message}\ndaemon:\n${d.output()}`);
-      });
+      await waitFor(async () => (await accountState(lab.home, U))?.lastRun?.status === "done", 20_000, "first migrated").catch(withDaemonOutput(d));
       expectSameMail(await digestMailbox(lab.old, U), await digestMailbox(lab.target, U));
       // the daemon wrote its files as itself, and the passwd-file stays readable for Dovecot
       expect(statSync(join(lab.home, "state")).uid).toBe(as.uid);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expectSameMail } from "./support/compare.ts";
-import { accountState, startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
+import { accountState, startDaemon, userLogin, waitFor, type DaemonProc, withDaemonOutput } from "./support/daemon.ts";
 import { freePort, type Dovecot } from "./support/dovecot.ts";
 import { loginFails as loginFailsOn, startFirstLoginLab, type FirstLoginLab } from "./support/first-login-lab.ts";
 import { runCli, runCliOk } from "./support/harness.ts";
@@ -55,9 +55,7 @@ describe("first login on the new server", () => {
     expect(line).toMatch(/^newbie@example\.com:\{ARGON2ID\}\$argon2id\$/);
     expect(line).toContain("userdb_quota_rule=*:storage=2G userdb_automigrate_class=staff userdb_automigrate_tier=premium");
     expect(line).not.toContain(pw(U));
-    await waitFor(async () => (await accountState(home, U))?.lastRun?.status === "done", 20_000, "newbie migrated").catch((e) => {
-      throw new Error(`${(e as Error).message}\ndaemon:\n${d.output()}`);
-    });
+    await waitFor(async () => (await accountState(home, U))?.lastRun?.status === "done", 20_000, "newbie migrated").catch(withDaemonOutput(d));
     expect((await accountState(home, U)).account).toMatchObject({ className: "staff", tier: "premium", via: "first-login" });
     expectSameMail(await digestMailbox(old, U), await digestMailbox(target, U));
     // continuous migration is off and the migration is complete, but its catch-up passes (mail
@@ -67,9 +65,7 @@ describe("first login on the new server", () => {
     // with no catch-up pass left, the next complete run wipes it
     await runCliOk(home, ["domain", "set", "example.com", "migration.catchUp=[]"]);
     await runCliOk(home, ["migrate", U, "--queue"]);
-    await waitFor(() => !existsSync(join(home, "vault", `${U}.json`)), 15_000, "vault record wiped").catch((e) => {
-      throw new Error(`${(e as Error).message}\ndaemon:\n${d.output()}`);
-    });
+    await waitFor(() => !existsSync(join(home, "vault", `${U}.json`)), 15_000, "vault record wiped").catch(withDaemonOutput(d));
     expect((await d.status()).jobs.some((j: { user: string }) => j.user === U)).toBe(false);
     await runCliOk(home, ["domain", "set", "example.com", `migration.catchUp=${JSON.stringify(["15m", "1d", "6d"])}`]);
   });

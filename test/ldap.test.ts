@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expectSameMail } from "./support/compare.ts";
-import { accountState, startDaemon, userLogin, waitFor, type DaemonProc } from "./support/daemon.ts";
+import { accountState, startDaemon, userLogin, waitFor, type DaemonProc, withDaemonOutput } from "./support/daemon.ts";
 import type { Dovecot } from "./support/dovecot.ts";
 import { loginFails as loginFailsOn, startFirstLoginLab, type FirstLoginLab } from "./support/first-login-lab.ts";
 import { CLI, runCli, runCliOk } from "./support/harness.ts";
@@ -67,9 +67,7 @@ describe("account creation from LDAP authentication (real slapd)", () => {
     expect(passwdLine(U)).toBeUndefined();
     await userLogin(target, U, LDAP_PW("ann"));
     expect(passwdLine(U)).toMatch(/^ann@example\.com:\{ARGON2ID\}\$argon2id\$.* userdb_automigrate_tier=premium/);
-    await waitFor(async () => (await accountState(home, U))?.lastRun?.status === "done", 20_000, "ann migrated").catch((e) => {
-      throw new Error(`${(e as Error).message}\ndaemon:\n${d.output()}`);
-    });
+    await waitFor(async () => (await accountState(home, U))?.lastRun?.status === "done", 20_000, "ann migrated").catch(withDaemonOutput(d));
     expect((await accountState(home, U)).account).toMatchObject({ className: "domain-default", tier: "premium", via: "first-login" });
     expectSameMail(await digestMailbox(old, U), await digestMailbox(target, U));
   });

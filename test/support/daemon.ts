@@ -75,6 +75,13 @@ export async function startDaemon(home: string, opts: { as?: RunAs } = {}): Prom
   return d;
 }
 
+/** For a wait's `.catch`: the same failure, with the daemon's output so far appended. */
+export function withDaemonOutput(d: Pick<DaemonProc, "output">): (e: unknown) => never {
+  return (e) => {
+    throw new Error(`${(e as Error).message}\ndaemon:\n${d.output()}`);
+  };
+}
+
 export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
