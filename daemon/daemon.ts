@@ -187,14 +187,12 @@ export class Daemon {
     // a running migration holds a connection for its run lock: room for workers.total of them
     // and the daemon's own queries (3 nodes of 24 stay under PostgreSQL's max_connections 100)
     setDatabasePoolSize(24);
-    const stamp = configStamp(this.home);
+    // taken before the read, as in reloadNow
+    this.configStamp = configStamp(this.home);
     this.config = await loadConfig(this.home);
     this.store = await QueueStore.open(this.home);
     if (usesDatabase(this.config)) await this.joinDatabase();
-    else {
-      this.queue = new FilesJobQueue(this.store);
-      this.configStamp = stamp;
-    }
+    else this.queue = new FilesJobQueue(this.store);
     const others = otherHostsIn(this.home);
     if (others.length) {
       this.log.warn({ msg: "this home is used from other hosts too (their control sockets or locks are in it): several nodes share a migration through PostgreSQL (storage.driver=postgres, README \"Several nodes\"), not through a shared home; the host-aware locks only keep it safe", hosts: others, home: this.home });
